@@ -1,0 +1,75 @@
+/* Authentication tokens: NTLMv2 in NTLMSSP (MS-NLMP) wrapped in SPNEGO
+ * (MS-SPNG / RFC 4178).  Pure computation, no I/O: the session layer moves
+ * the tokens in SESSION_SETUP.  Returns 0 or a negative errno; -EBADMSG for a
+ * malformed server token. */
+#ifndef SMB2FS_AUTH_H
+#define SMB2FS_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- NTLMSSP ---- */
+struct ntlm_ctx;
+struct ntlm_creds {
+	const char *user;        /* UTF-8; "" with guest=true for anonymous/guest */
+	const char *domain;      /* UTF-8; may be "" */
+	const char *password;    /* UTF-8 */
+	const char *workstation; /* UTF-8; may be NULL */
+	bool guest;
+};
+/* Copies what it needs from creds (the password is reduced to its NT hash
+ * at once and the copy is wiped on free). */
+int ntlm_ctx_new(const struct ntlm_creds *creds, struct ntlm_ctx **out);
+void ntlm_ctx_free(struct ntlm_ctx *ctx);
+/* Type 1 NEGOTIATE_MESSAGE.  *out is malloc'ed; caller frees. */
+int ntlm_negotiate(struct ntlm_ctx *ctx, uint8_t **out, size_t *out_len);
+/* Parses the type 2 CHALLENGE_MESSAGE (every offset checked) and builds the
+ * type 3 AUTHENTICATE_MESSAGE with NTLMv2 response, key exchange
+ * (NTLMSSP_NEGOTIATE_KEY_EXCH, RC4-encrypted random session key) when the
+ * server offers it.  *out is malloc'ed. */
+int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t challenge_len,
+		      uint8_t **out, size_t *out_len);
+/* The 16-byte exported session key, valid after ntlm_authenticate. */
+int ntlm_session_key(const struct ntlm_ctx *ctx, uint8_t key[16]);
+
+/* Deterministic overrides for published-vector tests only (MS-NLMP 4.2.4). */
+struct ntlm_test_overrides {
+	const uint8_t *client_challenge;      /* 8 bytes */
+	const uint8_t *exported_session_key;  /* 16 bytes (random session key) */
+	uint64_t timestamp;                   /* FILETIME; 0 = use server's/now */
+};
+void ntlm_ctx_set_test_overrides(struct ntlm_ctx *ctx, const struct ntlm_test_overrides *o);
+
+/* Primitive exposed for vector tests: NTOWFv2 (MS-NLMP 3.3.2). */
+int ntlm_ntowfv2(const char *password, const char *user, const char *domain, uint8_t out[16]);
+
+/* Forces the NTLMv2 timestamp to exactly `filetime` (even 0, as in the
+ * MS-NLMP 4.2.4 example), overriding the server's MsvAvTimestamp.  Tests only. */
+void ntlm_ctx_set_test_timestamp(struct ntlm_ctx *ctx, uint64_t filetime);
+/* Primitive exposed for vector tests (MS-NLMP 3.3.2): NTProofStr =
+ * HMAC_MD5(ResponseKeyNT, ServerChallenge || temp) and SessionBaseKey =
+ * HMAC_MD5(ResponseKeyNT, NTProofStr), from an NTLMv2 "temp" blob. */
+int ntlm_v2_proof(const uint8_t response_key_nt[16], const uint8_t server_challenge[8],
+		  const uint8_t *temp, size_t temp_len, uint8_t nt_proof[16],
+		  uint8_t session_base_key[16]);
+
+/* ---- SPNEGO ---- */
+/* Mechanism OIDs the server listed in its NegTokenInit (NEGOTIATE response
+ * security buffer).  An empty/absent blob means "no hints". */
+struct spnego_hints {
+	bool ntlmssp;
+	bool krb5;   /* either the MS or the standard krb5 OID */
+};
+int spnego_parse_hints(const uint8_t *blob, size_t len, struct spnego_hints *hints);
+/* NegTokenInit offering NTLMSSP with mech_token as mechToken. *out malloc'ed. */
+int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len);
+/* NegTokenResp carrying responseToken (client's second leg).  *out malloc'ed. */
+int spnego_wrap_resp(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len);
+/* Parses a server NegTokenResp: negState (-1 if absent; 0 accept-completed,
+ * 1 accept-incomplete, 2 reject) and responseToken (points into blob; may be
+ * NULL/0 if absent). */
+int spnego_parse_resp(const uint8_t *blob, size_t len, int *neg_state,
+		      const uint8_t **token, size_t *token_len);
+
+#endif

@@ -1,0 +1,84 @@
+/* The client API the filesystem layer calls, from many threads at once.
+ *
+ * One smb2_client is one server connection with one session and one tree
+ * (the mounted share).  It reconnects by itself: when the connection drops or
+ * the session expires, the next call re-negotiates, re-authenticates,
+ * re-connects the tree and reopens open files, then retries the operation.
+ *
+ * Paths are POSIX-style, relative to the share root ("/", "/dir/file");
+ * the client converts separators.  Every function returns 0 (or a byte
+ * count) on success and a negative errno on failure, mapped from the NT
+ * status through nt_status_to_errno() plus per-operation overrides. */
+#ifndef SMB2FS_CLIENT_H
+#define SMB2FS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "smb2fs/fscc.h"
+
+struct smb2_client;
+struct smb2_file;
+
+struct smb2_config {
+	const char *server;       /* host name or address */
+	const char *share;        /* share name */
+	uint16_t port;            /* 0 = 445 */
+	const char *user;
+	const char *domain;       /* may be NULL or "" */
+	const char *password;     /* may be NULL (then empty) */
+	bool guest;
+	uint16_t min_dialect;     /* 0 = SMB2_DIALECT_202 */
+	uint16_t max_dialect;     /* 0 = SMB2_DIALECT_311 */
+	bool require_signing;     /* `sign` option */
+	bool debug;               /* one log line per request and reply */
+	unsigned timeout_sec;     /* per request; 0 = 30 */
+	unsigned connect_timeout_sec; /* 0 = 10 */
+};
+
+/* Connects, negotiates, logs in and connects the tree.  On failure returns a
+ * negative errno and writes one human-readable line (no "smb2fs: " prefix,
+ * no newline) into errmsg, e.g.
+ *   cannot connect to \\srv\share: share does not exist on the server (STATUS_BAD_NETWORK_NAME)
+ * The config is copied (password included, wiped on destroy). */
+int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
+			char *errmsg, size_t errlen);
+/* Closes every open file, disconnects the tree, logs off, frees. */
+void smb2_client_destroy(struct smb2_client *c);
+
+/* Negotiated limits (bytes) for sizing FUSE max_read / max_write. */
+uint32_t smb2_client_max_read(const struct smb2_client *c);
+uint32_t smb2_client_max_write(const struct smb2_client *c);
+
+/* Opens or creates.  flags are POSIX open flags (O_RDONLY/O_WRONLY/O_RDWR,
+ * O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY); st (may be NULL) receives the
+ * attributes from the CREATE reply. */
+int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_file **out,
+	      struct fscc_stat *st);
+/* Closes and frees f (also when the close fails on the wire). */
+int smb2_close(struct smb2_client *c, struct smb2_file *f);
+ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off);
+ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
+		    uint64_t off);
+int smb2_fsync(struct smb2_client *c, struct smb2_file *f);
+int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st);
+int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size);
+
+int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st);
+/* Lists a directory ("." and ".." are passed through as the server sends them). */
+int smb2_readdir(struct smb2_client *c, const char *path,
+		 int (*cb)(const struct fscc_dirent *e, void *arg), void *arg);
+int smb2_mkdir(struct smb2_client *c, const char *path);
+int smb2_rmdir(struct smb2_client *c, const char *path);
+int smb2_unlink(struct smb2_client *c, const char *path);
+/* Replaces an existing target when replace is true (POSIX rename). */
+int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace);
+int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size);
+/* FILETIME values; 0 leaves a time unchanged.  f may be NULL (then path). */
+int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
+		   uint64_t atime, uint64_t mtime);
+int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);
+
+#endif

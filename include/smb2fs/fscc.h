@@ -1,0 +1,93 @@
+/* MS-FSCC information classes used by smb2fs: parsers for what the server
+ * returns in QUERY_DIRECTORY / QUERY_INFO, builders for SET_INFO buffers.
+ * Pure, bounds-checked; same conventions as wire.h. */
+#ifndef SMB2FS_FSCC_H
+#define SMB2FS_FSCC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2fs/buf.h"
+
+/* File information classes (MS-FSCC 2.4) */
+#define FileDirectoryInformation 0x01
+#define FileFullDirectoryInformation 0x02
+#define FileBothDirectoryInformation 0x03
+#define FileBasicInformation 0x04
+#define FileStandardInformation 0x05
+#define FileInternalInformation 0x06
+#define FileRenameInformation 0x0A
+#define FileNamesInformation 0x0C
+#define FileDispositionInformation 0x0D
+#define FileAllInformation 0x12
+#define FileAllocationInformation 0x13
+#define FileEndOfFileInformation 0x14
+#define FileIdBothDirectoryInformation 0x25
+#define FileIdFullDirectoryInformation 0x26
+#define FileNetworkOpenInformation 0x22
+/* File system information classes (MS-FSCC 2.5) */
+#define FileFsSizeInformation 0x03
+#define FileFsFullSizeInformation 0x07
+#define FileFsAttributeInformation 0x05
+
+/* Attributes common to directory entries and QUERY_INFO results. */
+struct fscc_stat {
+	uint64_t creation_time;     /* FILETIME: 100 ns since 1601-01-01 UTC */
+	uint64_t last_access_time;
+	uint64_t last_write_time;
+	uint64_t change_time;
+	uint64_t end_of_file;
+	uint64_t allocation_size;
+	uint32_t file_attributes;
+	uint64_t file_id;           /* 0 when the class has none */
+	uint32_t nlink;             /* 0 when the class has none */
+};
+
+/* One entry of a FileIdBothDirectoryInformation (or FileIdFull / FileFull /
+ * FileDirectory / FileBoth) listing.  `name` is UTF-8, NUL-terminated, owned
+ * by the iterator callback's caller (valid during the callback only). */
+struct fscc_dirent {
+	const char *name;
+	struct fscc_stat st;
+};
+
+/* Walks a directory listing of class `info_class` (one of the *Directory*
+ * classes above) in buf.  NextEntryOffset chains are checked: each offset
+ * must move forward, be 8-byte aligned per MS-FSCC (tolerated if not), and
+ * keep the entry inside buf; names are converted from UTF-16LE (surrogate
+ * pairs included).  cb returning non-zero stops the walk and is returned.
+ * Returns 0, or -EBADMSG for a malformed listing. */
+int fscc_dir_walk(uint8_t info_class, const uint8_t *buf, size_t len,
+		  int (*cb)(const struct fscc_dirent *e, void *arg), void *arg);
+
+/* QUERY_INFO result parsers. */
+int fscc_parse_basic(const uint8_t *buf, size_t len, struct fscc_stat *st);       /* times + attrs */
+int fscc_parse_standard(const uint8_t *buf, size_t len, struct fscc_stat *st);    /* sizes, nlink, directory bit */
+int fscc_parse_network_open(const uint8_t *buf, size_t len, struct fscc_stat *st);
+int fscc_parse_all(const uint8_t *buf, size_t len, struct fscc_stat *st);         /* basic+standard+internal */
+
+struct fscc_fs_full_size {
+	uint64_t total_allocation_units;
+	uint64_t caller_available_units;
+	uint64_t actual_available_units;
+	uint32_t sectors_per_unit;
+	uint32_t bytes_per_sector;
+};
+int fscc_parse_fs_full_size(const uint8_t *buf, size_t len, struct fscc_fs_full_size *fs);
+
+/* SET_INFO buffer builders (append to w). */
+/* Times: 0 = leave unchanged (MS-FSCC 2.4.7); attrs 0 = unchanged. */
+int fscc_build_basic(struct wbuf *w, uint64_t creation, uint64_t access, uint64_t write,
+		     uint64_t change, uint32_t attrs);
+int fscc_build_end_of_file(struct wbuf *w, uint64_t eof);
+int fscc_build_disposition(struct wbuf *w, bool delete_pending);
+/* FileRenameInformation (SMB2 form, MS-FSCC 2.4.42.2): new_name is UTF-8,
+ * relative to the share root, using '\\'. */
+int fscc_build_rename(struct wbuf *w, bool replace_if_exists, const char *new_name);
+
+/* FILETIME <-> Unix time. */
+uint64_t fscc_time_from_unix(int64_t sec, long nsec);
+void fscc_time_to_unix(uint64_t ft, int64_t *sec, long *nsec);
+
+#endif

@@ -1,0 +1,19 @@
+/* UTF-8 <-> UTF-16LE conversion with surrogate pairs.  Invalid input
+ * (overlong or truncated UTF-8, lone surrogates, NUL inside a name) is an
+ * error (-EILSEQ), never silently replaced. */
+#ifndef SMB2FS_UTF16_H
+#define SMB2FS_UTF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2fs/buf.h"
+
+/* Appends the UTF-16LE form of s[0..len) to w (no terminator).
+ * Returns the number of bytes appended or a negative errno. */
+long utf16_from_utf8(struct wbuf *w, const char *s, size_t len);
+/* Converts len bytes of UTF-16LE (len must be even) into a newly allocated,
+ * NUL-terminated UTF-8 string in *out.  Returns 0 or a negative errno. */
+int utf16_to_utf8(const uint8_t *p, size_t len, char **out);
+
+#endif

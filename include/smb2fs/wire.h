@@ -1,0 +1,442 @@
+/* SMB2 message codecs (MS-SMB2 section 2.2).  Pure: no I/O, no globals.
+ *
+ * Conventions
+ * - Encoders append ONE complete SMB2 message body to a wbuf whose offset 0 is
+ *   the start of that message's 64-byte header (the header is written first by
+ *   smb2_hdr_encode).  Offsets inside the body are therefore relative to w->p.
+ * - Decoders take the whole SMB2 message (header + body, NOT the 4-byte
+ *   transport frame) and fill a struct whose pointer fields point INTO that
+ *   message (no copies): the struct is valid while the message is.
+ * - Every return is 0 or a negative errno: -EBADMSG for truncated or
+ *   inconsistent input (bad StructureSize, offset/length outside the message),
+ *   -EINVAL for bad arguments, -ENOMEM.
+ * - Strings given to encoders are UTF-8; the codec converts to UTF-16LE.
+ *   Path separators are the caller's business.
+ */
+#ifndef SMB2FS_WIRE_H
+#define SMB2FS_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2fs/buf.h"
+
+#define SMB2_HDR_SIZE 64
+#define SMB2_PROTOCOL_ID 0x424d53feu /* "\xfeSMB" read as LE u32 */
+
+enum smb2_cmd {
+	SMB2_NEGOTIATE = 0x0000,
+	SMB2_SESSION_SETUP = 0x0001,
+	SMB2_LOGOFF = 0x0002,
+	SMB2_TREE_CONNECT = 0x0003,
+	SMB2_TREE_DISCONNECT = 0x0004,
+	SMB2_CREATE = 0x0005,
+	SMB2_CLOSE = 0x0006,
+	SMB2_FLUSH = 0x0007,
+	SMB2_READ = 0x0008,
+	SMB2_WRITE = 0x0009,
+	SMB2_LOCK = 0x000A,
+	SMB2_IOCTL = 0x000B,
+	SMB2_CANCEL = 0x000C,
+	SMB2_ECHO = 0x000D,
+	SMB2_QUERY_DIRECTORY = 0x000E,
+	SMB2_CHANGE_NOTIFY = 0x000F,
+	SMB2_QUERY_INFO = 0x0010,
+	SMB2_SET_INFO = 0x0011,
+	SMB2_OPLOCK_BREAK = 0x0012,
+	SMB2_NCOMMANDS
+};
+/* "NEGOTIATE", "SESSION_SETUP", ... as Wireshark names them; "UNKNOWN" otherwise. */
+const char *smb2_cmd_name(uint16_t cmd);
+
+/* Header flags (2.2.1) */
+#define SMB2_FLAGS_SERVER_TO_REDIR 0x00000001u
+#define SMB2_FLAGS_ASYNC_COMMAND 0x00000002u
+#define SMB2_FLAGS_RELATED_OPERATIONS 0x00000004u
+#define SMB2_FLAGS_SIGNED 0x00000008u
+#define SMB2_FLAGS_DFS_OPERATIONS 0x10000000u
+
+/* Dialects */
+#define SMB2_DIALECT_202 0x0202
+#define SMB2_DIALECT_210 0x0210
+#define SMB2_DIALECT_300 0x0300
+#define SMB2_DIALECT_302 0x0302
+#define SMB2_DIALECT_311 0x0311
+#define SMB2_DIALECT_WILDCARD 0x02FF
+
+/* SecurityMode */
+#define SMB2_NEGOTIATE_SIGNING_ENABLED 0x0001
+#define SMB2_NEGOTIATE_SIGNING_REQUIRED 0x0002
+/* Capabilities */
+#define SMB2_GLOBAL_CAP_DFS 0x00000001u
+#define SMB2_GLOBAL_CAP_LEASING 0x00000002u
+#define SMB2_GLOBAL_CAP_LARGE_MTU 0x00000004u
+#define SMB2_GLOBAL_CAP_MULTI_CHANNEL 0x00000008u
+#define SMB2_GLOBAL_CAP_PERSISTENT_HANDLES 0x00000010u
+#define SMB2_GLOBAL_CAP_DIRECTORY_LEASING 0x00000020u
+#define SMB2_GLOBAL_CAP_ENCRYPTION 0x00000040u
+
+/* 3.1.1 negotiate contexts (2.2.3.1) */
+#define SMB2_PREAUTH_INTEGRITY_CAPABILITIES 0x0001
+#define SMB2_ENCRYPTION_CAPABILITIES 0x0002
+#define SMB2_NETNAME_NEGOTIATE_CONTEXT_ID 0x0005
+#define SMB2_SIGNING_CAPABILITIES 0x0008
+#define SMB2_PREAUTH_HASH_SHA512 0x0001
+#define SMB2_CIPHER_AES128_CCM 0x0001
+#define SMB2_CIPHER_AES128_GCM 0x0002
+#define SMB2_CIPHER_AES256_CCM 0x0003
+#define SMB2_CIPHER_AES256_GCM 0x0004
+#define SMB2_SIGNING_HMAC_SHA256 0x0000
+#define SMB2_SIGNING_AES_CMAC 0x0001
+#define SMB2_SIGNING_AES_GMAC 0x0002
+
+/* 2.2.1.1 / 2.2.1.2: one struct for both forms; ASYNC_COMMAND in flags
+ * selects whether async_id or (reserved, tree_id) is on the wire. */
+struct smb2_hdr {
+	uint16_t credit_charge;
+	uint32_t status;        /* ChannelSequence/Reserved in requests */
+	uint16_t command;
+	uint16_t credits;       /* CreditRequest / CreditResponse */
+	uint32_t flags;
+	uint32_t next_command;
+	uint64_t message_id;
+	uint64_t async_id;      /* async form only */
+	uint32_t process_id;    /* sync form: Reserved (0xFEFF in requests) */
+	uint32_t tree_id;       /* sync form only */
+	uint64_t session_id;
+	uint8_t signature[16];
+};
+
+/* Writes 64 bytes. */
+int smb2_hdr_encode(struct wbuf *w, const struct smb2_hdr *h);
+/* Checks ProtocolId and StructureSize (64); len >= 64. */
+int smb2_hdr_decode(const uint8_t *msg, size_t len, struct smb2_hdr *h);
+
+struct smb2_fileid {
+	uint64_t persistent;
+	uint64_t volatile_;
+};
+
+/* ---- ERROR response (2.2.2) ---- */
+struct smb2_error_rsp {
+	uint8_t context_count;
+	const uint8_t *data;  /* ErrorData, byte_count bytes */
+	uint32_t byte_count;
+};
+int smb2_error_decode(const uint8_t *msg, size_t len, struct smb2_error_rsp *r);
+
+/* ---- NEGOTIATE (2.2.3 / 2.2.4) ---- */
+struct smb2_negotiate_req {
+	uint16_t security_mode;
+	uint32_t capabilities;
+	uint8_t client_guid[16];
+	const uint16_t *dialects;
+	unsigned n_dialects;
+	/* Contexts are sent only when dialects include 3.1.1. */
+	const uint8_t *preauth_salt; /* 32 bytes recommended */
+	size_t preauth_salt_len;
+	const uint16_t *ciphers;     /* may be empty: then no ENCRYPTION ctx */
+	unsigned n_ciphers;
+	const uint16_t *sign_algs;   /* may be empty: then no SIGNING ctx */
+	unsigned n_sign_algs;
+	const char *netname;         /* may be NULL: then no NETNAME ctx */
+};
+int smb2_negotiate_encode(struct wbuf *w, const struct smb2_negotiate_req *q);
+
+struct smb2_negotiate_rsp {
+	uint16_t security_mode;
+	uint16_t dialect;
+	uint8_t server_guid[16];
+	uint32_t capabilities;
+	uint32_t max_transact_size;
+	uint32_t max_read_size;
+	uint32_t max_write_size;
+	uint64_t system_time;
+	uint64_t server_start_time;
+	const uint8_t *sec_blob;
+	size_t sec_blob_len;
+	/* 3.1.1 contexts that were present (0 / false when absent). */
+	bool has_preauth;
+	uint16_t preauth_hash_alg;
+	bool has_cipher;
+	uint16_t cipher;
+	bool has_signing;
+	uint16_t signing_alg;
+};
+int smb2_negotiate_decode(const uint8_t *msg, size_t len, struct smb2_negotiate_rsp *r);
+
+/* ---- SESSION_SETUP (2.2.5 / 2.2.6) ---- */
+#define SMB2_SESSION_FLAG_BINDING 0x01
+#define SMB2_SESSION_FLAG_IS_GUEST 0x0001
+#define SMB2_SESSION_FLAG_IS_NULL 0x0002
+#define SMB2_SESSION_FLAG_ENCRYPT_DATA 0x0004
+struct smb2_session_setup_req {
+	uint8_t flags;
+	uint8_t security_mode;
+	uint32_t capabilities;
+	uint64_t previous_session_id;
+	const uint8_t *blob;
+	size_t blob_len;
+};
+int smb2_session_setup_encode(struct wbuf *w, const struct smb2_session_setup_req *q);
+struct smb2_session_setup_rsp {
+	uint16_t session_flags;
+	const uint8_t *blob;
+	size_t blob_len;
+};
+int smb2_session_setup_decode(const uint8_t *msg, size_t len, struct smb2_session_setup_rsp *r);
+
+/* ---- LOGOFF, TREE_DISCONNECT, ECHO, CANCEL: 4-byte bodies ---- */
+int smb2_logoff_encode(struct wbuf *w);
+int smb2_tree_disconnect_encode(struct wbuf *w);
+int smb2_echo_encode(struct wbuf *w);
+int smb2_cancel_encode(struct wbuf *w);
+/* Checks the StructureSize 4 body of LOGOFF/TREE_DISCONNECT/ECHO/FLUSH replies,
+ * or StructureSize 2 for a SET_INFO reply (MS-SMB2 2.2.40); the command is
+ * taken from the message's header. */
+int smb2_empty_rsp_decode(const uint8_t *msg, size_t len);
+
+/* ---- TREE_CONNECT (2.2.9 / 2.2.10) ---- */
+#define SMB2_SHARE_TYPE_DISK 0x01
+#define SMB2_SHARE_TYPE_PIPE 0x02
+#define SMB2_SHARE_TYPE_PRINT 0x03
+#define SMB2_SHAREFLAG_ENCRYPT_DATA 0x00008000u
+struct smb2_tree_connect_req {
+	uint16_t flags;
+	const char *path; /* "\\\\server\\share", UTF-8 */
+};
+int smb2_tree_connect_encode(struct wbuf *w, const struct smb2_tree_connect_req *q);
+struct smb2_tree_connect_rsp {
+	uint8_t share_type;
+	uint32_t share_flags;
+	uint32_t capabilities;
+	uint32_t maximal_access;
+};
+int smb2_tree_connect_decode(const uint8_t *msg, size_t len, struct smb2_tree_connect_rsp *r);
+
+/* ---- CREATE (2.2.13 / 2.2.14) ---- */
+#define SMB2_OPLOCK_LEVEL_NONE 0x00
+#define SMB2_OPLOCK_LEVEL_II 0x01
+#define SMB2_OPLOCK_LEVEL_EXCLUSIVE 0x08
+#define SMB2_OPLOCK_LEVEL_BATCH 0x09
+#define SMB2_OPLOCK_LEVEL_LEASE 0xFF
+#define SMB2_IMPERSONATION_IMPERSONATION 0x00000002u
+/* access mask */
+#define FILE_READ_DATA 0x00000001u
+#define FILE_LIST_DIRECTORY 0x00000001u
+#define FILE_WRITE_DATA 0x00000002u
+#define FILE_ADD_FILE 0x00000002u
+#define FILE_APPEND_DATA 0x00000004u
+#define FILE_READ_EA 0x00000008u
+#define FILE_WRITE_EA 0x00000010u
+#define FILE_EXECUTE 0x00000020u
+#define FILE_DELETE_CHILD 0x00000040u
+#define FILE_READ_ATTRIBUTES 0x00000080u
+#define FILE_WRITE_ATTRIBUTES 0x00000100u
+#define DELETE 0x00010000u
+#define READ_CONTROL 0x00020000u
+#define SYNCHRONIZE 0x00100000u
+#define MAXIMUM_ALLOWED 0x02000000u
+#define GENERIC_ALL 0x10000000u
+#define GENERIC_WRITE 0x40000000u
+#define GENERIC_READ 0x80000000u
+/* share access */
+#define FILE_SHARE_READ 0x1u
+#define FILE_SHARE_WRITE 0x2u
+#define FILE_SHARE_DELETE 0x4u
+/* create disposition */
+#define FILE_SUPERSEDE 0u
+#define FILE_OPEN 1u
+#define FILE_CREATE 2u
+#define FILE_OPEN_IF 3u
+#define FILE_OVERWRITE 4u
+#define FILE_OVERWRITE_IF 5u
+/* create options */
+#define FILE_DIRECTORY_FILE 0x00000001u
+#define FILE_WRITE_THROUGH 0x00000002u
+#define FILE_NON_DIRECTORY_FILE 0x00000040u
+#define FILE_DELETE_ON_CLOSE 0x00001000u
+#define FILE_OPEN_REPARSE_POINT 0x00200000u
+/* create action */
+#define FILE_SUPERSEDED 0u
+#define FILE_OPENED 1u
+#define FILE_CREATED 2u
+#define FILE_OVERWRITTEN 3u
+/* file attributes (MS-FSCC 2.6) */
+#define FILE_ATTRIBUTE_READONLY 0x00000001u
+#define FILE_ATTRIBUTE_HIDDEN 0x00000002u
+#define FILE_ATTRIBUTE_SYSTEM 0x00000004u
+#define FILE_ATTRIBUTE_DIRECTORY 0x00000010u
+#define FILE_ATTRIBUTE_ARCHIVE 0x00000020u
+#define FILE_ATTRIBUTE_NORMAL 0x00000080u
+#define FILE_ATTRIBUTE_REPARSE_POINT 0x00000400u
+
+struct smb2_create_context {
+	char name[5];         /* 4-char tag ("MxAc", "QFid", "DH2Q", "RqLs"), NUL-terminated */
+	const uint8_t *data;
+	size_t data_len;
+};
+
+struct smb2_create_req {
+	uint8_t oplock_level;
+	uint32_t impersonation_level;
+	uint32_t desired_access;
+	uint32_t file_attributes;
+	uint32_t share_access;
+	uint32_t create_disposition;
+	uint32_t create_options;
+	const char *name;     /* UTF-8, already using '\\', no leading '\\'; "" = share root */
+	const struct smb2_create_context *contexts;
+	unsigned n_contexts;
+};
+int smb2_create_encode(struct wbuf *w, const struct smb2_create_req *q);
+
+struct smb2_create_rsp {
+	uint8_t oplock_level;
+	uint8_t flags;
+	uint32_t create_action;
+	uint64_t creation_time, last_access_time, last_write_time, change_time;
+	uint64_t allocation_size;
+	uint64_t end_of_file;
+	uint32_t file_attributes;
+	struct smb2_fileid file_id;
+	const uint8_t *contexts;  /* raw context chain, validated */
+	size_t contexts_len;
+};
+int smb2_create_decode(const uint8_t *msg, size_t len, struct smb2_create_rsp *r);
+/* Walks a create-context chain (request or response form, 2.2.13.2).
+ * Calls cb for each; a non-zero cb return stops and is returned.  Every
+ * Next/NameOffset/DataOffset is bounds-checked: -EBADMSG on a bad chain. */
+int smb2_create_contexts_walk(const uint8_t *chain, size_t len,
+			      int (*cb)(const struct smb2_create_context *c, void *arg), void *arg);
+
+/* ---- CLOSE (2.2.15 / 2.2.16) ---- */
+#define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
+struct smb2_close_req {
+	uint16_t flags;
+	struct smb2_fileid file_id;
+};
+int smb2_close_encode(struct wbuf *w, const struct smb2_close_req *q);
+struct smb2_close_rsp {
+	uint16_t flags;
+	uint64_t creation_time, last_access_time, last_write_time, change_time;
+	uint64_t allocation_size;
+	uint64_t end_of_file;
+	uint32_t file_attributes;
+};
+int smb2_close_decode(const uint8_t *msg, size_t len, struct smb2_close_rsp *r);
+
+/* ---- FLUSH (2.2.17 / 2.2.18) ---- */
+int smb2_flush_encode(struct wbuf *w, const struct smb2_fileid *id);
+
+/* ---- READ (2.2.19 / 2.2.20) ---- */
+struct smb2_read_req {
+	uint8_t flags;
+	uint32_t length;
+	uint64_t offset;
+	struct smb2_fileid file_id;
+	uint32_t minimum_count;
+	uint32_t remaining_bytes;
+};
+int smb2_read_encode(struct wbuf *w, const struct smb2_read_req *q);
+struct smb2_read_rsp {
+	const uint8_t *data;
+	uint32_t data_len;
+	uint32_t data_remaining;
+};
+int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r);
+
+/* ---- WRITE (2.2.21 / 2.2.22) ---- */
+#define SMB2_WRITEFLAG_WRITE_THROUGH 0x00000001u
+struct smb2_write_req {
+	uint64_t offset;
+	struct smb2_fileid file_id;
+	const uint8_t *data;
+	uint32_t data_len;
+	uint32_t flags;
+};
+int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q);
+struct smb2_write_rsp {
+	uint32_t count;
+};
+int smb2_write_decode(const uint8_t *msg, size_t len, struct smb2_write_rsp *r);
+
+/* ---- QUERY_DIRECTORY (2.2.33 / 2.2.34) ---- */
+#define SMB2_RESTART_SCANS 0x01
+#define SMB2_RETURN_SINGLE_ENTRY 0x02
+#define SMB2_INDEX_SPECIFIED 0x04
+#define SMB2_REOPEN 0x10
+struct smb2_query_directory_req {
+	uint8_t info_class;       /* FileIdBothDirectoryInformation etc., see fscc.h */
+	uint8_t flags;
+	uint32_t file_index;
+	struct smb2_fileid file_id;
+	const char *pattern;      /* UTF-8, e.g. "*" */
+	uint32_t output_buffer_length;
+};
+int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_directory_req *q);
+struct smb2_query_directory_rsp {
+	const uint8_t *buf;
+	uint32_t buf_len;
+};
+int smb2_query_directory_decode(const uint8_t *msg, size_t len, struct smb2_query_directory_rsp *r);
+
+/* ---- QUERY_INFO (2.2.37 / 2.2.38) ---- */
+#define SMB2_0_INFO_FILE 0x01
+#define SMB2_0_INFO_FILESYSTEM 0x02
+#define SMB2_0_INFO_SECURITY 0x03
+#define SMB2_0_INFO_QUOTA 0x04
+struct smb2_query_info_req {
+	uint8_t info_type;
+	uint8_t file_info_class;
+	uint32_t output_buffer_length;
+	uint32_t additional_information;
+	uint32_t flags;
+	struct smb2_fileid file_id;
+	const uint8_t *input;
+	uint32_t input_len;
+};
+int smb2_query_info_encode(struct wbuf *w, const struct smb2_query_info_req *q);
+struct smb2_query_info_rsp {
+	const uint8_t *buf;
+	uint32_t buf_len;
+};
+int smb2_query_info_decode(const uint8_t *msg, size_t len, struct smb2_query_info_rsp *r);
+
+/* ---- SET_INFO (2.2.39 / 2.2.40) ---- */
+struct smb2_set_info_req {
+	uint8_t info_type;
+	uint8_t file_info_class;
+	uint32_t additional_information;
+	struct smb2_fileid file_id;
+	const uint8_t *buf;
+	uint32_t buf_len;
+};
+int smb2_set_info_encode(struct wbuf *w, const struct smb2_set_info_req *q);
+
+/* ---- IOCTL (2.2.31 / 2.2.32) ---- */
+#define SMB2_0_IOCTL_IS_FSCTL 0x00000001u
+#define FSCTL_VALIDATE_NEGOTIATE_INFO 0x00140204u
+struct smb2_ioctl_req {
+	uint32_t ctl_code;
+	struct smb2_fileid file_id;
+	const uint8_t *input;
+	uint32_t input_len;
+	uint32_t max_input_response;
+	uint32_t max_output_response;
+	uint32_t flags;
+};
+int smb2_ioctl_encode(struct wbuf *w, const struct smb2_ioctl_req *q);
+struct smb2_ioctl_rsp {
+	uint32_t ctl_code;
+	struct smb2_fileid file_id;
+	const uint8_t *input;
+	uint32_t input_len;
+	const uint8_t *output;
+	uint32_t output_len;
+	uint32_t flags;
+};
+int smb2_ioctl_decode(const uint8_t *msg, size_t len, struct smb2_ioctl_rsp *r);
+
+#endif

@@ -1,0 +1,582 @@
+/* NTLMSSP client with NTLMv2 (MS-NLMP).  Pure computation: builds the
+ * NEGOTIATE (2.2.1.1) and AUTHENTICATE (2.2.1.3) messages and parses the
+ * server's CHALLENGE (2.2.1.2), checking every offset and length in it.
+ *
+ * Secrets: the password is reduced to its NT hash (MD4 of UTF-16LE) inside
+ * ntlm_ctx_new and never stored; every key and intermediate buffer is wiped
+ * with OPENSSL_cleanse before it is freed or goes out of scope. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "smb2fs/auth.h"
+#include "smb2fs/crypto.h"
+
+/* NegotiateFlags (MS-NLMP 2.2.2.5) */
+#define NTLMSSP_NEGOTIATE_UNICODE 0x00000001u
+#define NTLMSSP_REQUEST_TARGET 0x00000004u
+#define NTLMSSP_NEGOTIATE_SIGN 0x00000010u
+#define NTLMSSP_NEGOTIATE_SEAL 0x00000020u
+#define NTLMSSP_NEGOTIATE_NTLM 0x00000200u
+#define NTLMSSP_NEGOTIATE_ANONYMOUS 0x00000800u
+#define NTLMSSP_NEGOTIATE_ALWAYS_SIGN 0x00008000u
+#define NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY 0x00080000u
+#define NTLMSSP_NEGOTIATE_TARGET_INFO 0x00800000u
+#define NTLMSSP_NEGOTIATE_128 0x20000000u
+#define NTLMSSP_NEGOTIATE_KEY_EXCH 0x40000000u
+#define NTLMSSP_NEGOTIATE_56 0x80000000u
+
+#define CLIENT_FLAGS                                                                     \
+	(NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_REQUEST_TARGET | NTLMSSP_NEGOTIATE_SIGN |   \
+	 NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_ALWAYS_SIGN |                        \
+	 NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_128 |            \
+	 NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_56)
+
+/* AV pair ids (2.2.2.1) */
+#define MSV_AV_EOL 0
+#define MSV_AV_TIMESTAMP 7
+
+#define NTLM_SIG "NTLMSSP"  /* 8 bytes with its NUL */
+#define CHALLENGE_FIXED 48  /* through TargetInfoFields */
+#define AUTH_HDR_LEN 64     /* no Version, no MIC: see ntlm_authenticate */
+
+struct ntlm_ctx {
+	uint8_t *user;   /* UTF-16LE, as given */
+	size_t user_len;
+	uint8_t *domain; /* UTF-16LE */
+	size_t domain_len;
+	uint8_t *ws;     /* UTF-16LE workstation, may be empty */
+	size_t ws_len;
+	uint8_t nt_hash[16];
+	bool guest;
+	bool have_key;
+	uint8_t session_key[16]; /* ExportedSessionKey */
+	/* test overrides (ntlm_ctx_set_test_overrides) */
+	bool ov_cc, ov_key, ov_ts;
+	uint8_t ov_client_challenge[8];
+	uint8_t ov_session_key[16];
+	uint64_t ov_timestamp;
+};
+
+static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t ld32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void st32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void st64(uint8_t *p, uint64_t v)
+{
+	st32(p, (uint32_t)v);
+	st32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void free_secret(void *p, size_t n)
+{
+	if (p) {
+		OPENSSL_cleanse(p, n);
+		free(p);
+	}
+}
+
+/* UTF-8 -> UTF-16LE (malloc'ed; rejects malformed input and surrogates). */
+static int to_utf16(const char *s, uint8_t **out, size_t *out_len)
+{
+	size_t n = s ? strlen(s) : 0, i = 0, o = 0;
+	uint8_t *p = malloc(n * 2 + 2);
+
+	if (!p)
+		return -ENOMEM;
+	while (i < n) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		uint32_t c;
+		size_t k;
+
+		if (u[0] < 0x80) { c = u[0]; k = 1; }
+		else if ((u[0] & 0xe0) == 0xc0) { c = u[0] & 0x1f; k = 2; }
+		else if ((u[0] & 0xf0) == 0xe0) { c = u[0] & 0x0f; k = 3; }
+		else if ((u[0] & 0xf8) == 0xf0) { c = u[0] & 0x07; k = 4; }
+		else goto bad;
+		if (n - i < k)
+			goto bad;
+		for (size_t j = 1; j < k; j++) {
+			if ((u[j] & 0xc0) != 0x80)
+				goto bad;
+			c = c << 6 | (u[j] & 0x3f);
+		}
+		if ((k == 2 && c < 0x80) || (k == 3 && c < 0x800) || (k == 4 && c < 0x10000) ||
+		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			goto bad;
+		if (c >= 0x10000) {
+			c -= 0x10000;
+			st16(p + o, (uint16_t)(0xd800 | c >> 10));
+			st16(p + o + 2, (uint16_t)(0xdc00 | (c & 0x3ff)));
+			o += 4;
+		} else {
+			st16(p + o, (uint16_t)c);
+			o += 2;
+		}
+		i += k;
+	}
+	*out = p;
+	*out_len = o;
+	return 0;
+bad:
+	free_secret(p, n * 2 + 2);
+	return -EILSEQ;
+}
+
+/* Upper-cases one UTF-16 code unit for NTOWFv2's Uppercase(User).  Windows
+ * uses its full Unicode upcase table; this covers ASCII, Latin-1, Latin
+ * Extended-A, basic Greek and Cyrillic, which is what user names use in
+ * practice.  Anything else is left as is. */
+static uint16_t upcase16(uint16_t c)
+{
+	if (c >= 'a' && c <= 'z')
+		return (uint16_t)(c - 0x20);
+	if (c < 0xe0)
+		return c;
+	if (c <= 0xfe)
+		return c == 0xf7 ? c : (uint16_t)(c - 0x20);
+	if (c == 0xff)
+		return 0x178;
+	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+		return (uint16_t)(c & ~1u);
+	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+		return (c & 1) ? c : (uint16_t)(c - 1);
+	if (c >= 0x3b1 && c <= 0x3c9)
+		return c == 0x3c2 ? 0x3a3 : (uint16_t)(c - 0x20);
+	if (c >= 0x430 && c <= 0x44f)
+		return (uint16_t)(c - 0x20);
+	if (c >= 0x450 && c <= 0x45f)
+		return (uint16_t)(c - 0x50);
+	return c;
+}
+
+struct seg {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* HMAC-MD5 over concatenated segments (MS-NLMP 6, HMAC_MD5). MD5 is in the
+ * default provider, so the default library context is fine here. */
+static int hmac_md5(const uint8_t key[16], const struct seg *segs, size_t nsegs, uint8_t out[16])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[2];
+	size_t outl = 0;
+	int ok;
+
+	if (!c) {
+		EVP_MAC_free(mac);
+		return mac ? -ENOMEM : -ENOSYS;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"MD5", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = EVP_MAC_init(c, key, 16, params);
+	for (size_t i = 0; ok && i < nsegs; i++)
+		if (segs[i].len)
+			ok = EVP_MAC_update(c, segs[i].p, segs[i].len);
+	ok = ok && EVP_MAC_final(c, out, &outl, 16) && outl == 16;
+	EVP_MAC_CTX_free(c);
+	EVP_MAC_free(mac);
+	return ok ? 0 : -EIO;
+}
+
+/* NTOWFv2 = HMAC_MD5(NT hash, UNICODE(Uppercase(User) || UserDom)) (3.3.2) */
+static int ntowfv2_from_hash(const uint8_t nt_hash[16], const uint8_t *user, size_t user_len,
+			     const uint8_t *domain, size_t domain_len, uint8_t out[16])
+{
+	uint8_t *up = malloc(user_len ? user_len : 1);
+	struct seg segs[2];
+	int rc;
+
+	if (!up)
+		return -ENOMEM;
+	for (size_t i = 0; i + 1 < user_len; i += 2)
+		st16(up + i, upcase16(ld16(user + i)));
+	segs[0] = (struct seg){ up, user_len };
+	segs[1] = (struct seg){ domain, domain_len };
+	rc = hmac_md5(nt_hash, segs, 2, out);
+	free_secret(up, user_len ? user_len : 1);
+	return rc;
+}
+
+static int nt_hash_of(const char *password, uint8_t out[16])
+{
+	uint8_t *pw16;
+	size_t pw16_len;
+	int rc = to_utf16(password ? password : "", &pw16, &pw16_len);
+
+	if (rc)
+		return rc;
+	rc = smb2_md4(pw16, pw16_len, out);
+	free_secret(pw16, pw16_len + 2);
+	return rc;
+}
+
+int ntlm_ntowfv2(const char *password, const char *user, const char *domain, uint8_t out[16])
+{
+	uint8_t nt[16], *u = NULL, *d = NULL;
+	size_t ul = 0, dl = 0;
+	int rc;
+
+	if (!out || !user)
+		return -EINVAL;
+	if ((rc = nt_hash_of(password, nt)))
+		goto done;
+	if ((rc = to_utf16(user, &u, &ul)) || (rc = to_utf16(domain ? domain : "", &d, &dl)))
+		goto done;
+	rc = ntowfv2_from_hash(nt, u, ul, d, dl, out);
+done:
+	OPENSSL_cleanse(nt, sizeof(nt));
+	free(u);
+	free(d);
+	return rc;
+}
+
+int ntlm_v2_proof(const uint8_t response_key_nt[16], const uint8_t server_challenge[8],
+		  const uint8_t *temp, size_t temp_len, uint8_t nt_proof[16],
+		  uint8_t session_base_key[16])
+{
+	struct seg segs[2] = { { server_challenge, 8 }, { temp, temp_len } };
+	struct seg proof = { nt_proof, 16 };
+	int rc;
+
+	if (!response_key_nt || !server_challenge || (!temp && temp_len) || !nt_proof ||
+	    !session_base_key)
+		return -EINVAL;
+	if ((rc = hmac_md5(response_key_nt, segs, 2, nt_proof)))
+		return rc;
+	return hmac_md5(response_key_nt, &proof, 1, session_base_key);
+}
+
+int ntlm_ctx_new(const struct ntlm_creds *creds, struct ntlm_ctx **out)
+{
+	struct ntlm_ctx *c;
+	int rc;
+
+	if (!creds || !out)
+		return -EINVAL;
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->guest = creds->guest;
+	if ((rc = to_utf16(creds->user ? creds->user : "", &c->user, &c->user_len)) ||
+	    (rc = to_utf16(creds->domain ? creds->domain : "", &c->domain, &c->domain_len)) ||
+	    (rc = to_utf16(creds->workstation ? creds->workstation : "", &c->ws, &c->ws_len)))
+		goto fail;
+	/* The password is hashed at once and not kept (MS-NLMP 3.3.1 NTOWF).
+	 * Anonymous needs no hash, and so works without the legacy provider. */
+	if (!c->guest && (rc = nt_hash_of(creds->password, c->nt_hash)))
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	ntlm_ctx_free(c);
+	return rc;
+}
+
+void ntlm_ctx_free(struct ntlm_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	free_secret(ctx->user, ctx->user_len + 2);
+	free_secret(ctx->domain, ctx->domain_len + 2);
+	free_secret(ctx->ws, ctx->ws_len + 2);
+	OPENSSL_cleanse(ctx, sizeof(*ctx));
+	free(ctx);
+}
+
+void ntlm_ctx_set_test_overrides(struct ntlm_ctx *ctx, const struct ntlm_test_overrides *o)
+{
+	if (!ctx || !o)
+		return;
+	ctx->ov_cc = o->client_challenge != NULL;
+	if (o->client_challenge)
+		memcpy(ctx->ov_client_challenge, o->client_challenge, 8);
+	ctx->ov_key = o->exported_session_key != NULL;
+	if (o->exported_session_key)
+		memcpy(ctx->ov_session_key, o->exported_session_key, 16);
+	ctx->ov_ts = o->timestamp != 0;
+	ctx->ov_timestamp = o->timestamp;
+}
+
+void ntlm_ctx_set_test_timestamp(struct ntlm_ctx *ctx, uint64_t filetime)
+{
+	if (!ctx)
+		return;
+	ctx->ov_ts = true;
+	ctx->ov_timestamp = filetime;
+}
+
+int ntlm_negotiate(struct ntlm_ctx *ctx, uint8_t **out, size_t *out_len)
+{
+	uint8_t *m;
+
+	if (!ctx || !out || !out_len)
+		return -EINVAL;
+	/* 2.2.1.1: Signature, MessageType, NegotiateFlags, empty DomainName and
+	 * Workstation fields (their payload offsets point at the end).  No
+	 * Version field: NTLMSSP_NEGOTIATE_VERSION is not requested. */
+	m = calloc(1, 32);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m, NTLM_SIG, 8);
+	st32(m + 8, 1);
+	st32(m + 12, CLIENT_FLAGS);
+	st32(m + 20, 32);
+	st32(m + 28, 32);
+	*out = m;
+	*out_len = 32;
+	return 0;
+}
+
+struct challenge {
+	uint32_t flags;
+	const uint8_t *server_challenge; /* 8 bytes */
+	const uint8_t *target_info;      /* AV pairs through MsvAvEOL */
+	size_t target_info_len;
+	bool have_timestamp;
+	uint64_t timestamp;
+};
+
+/* Checks that a (Len, MaxLen, Offset) field at `at` lies inside the message. */
+static int field_in(const uint8_t *msg, size_t len, size_t at, const uint8_t **p, size_t *n)
+{
+	size_t flen = ld16(msg + at), off = ld32(msg + at + 4);
+
+	if (off > len || flen > len - off)
+		return -EBADMSG;
+	*p = msg + off;
+	*n = flen;
+	return 0;
+}
+
+/* CHALLENGE_MESSAGE (2.2.1.2); nothing is read outside [msg, msg+len). */
+static int parse_challenge(const uint8_t *msg, size_t len, struct challenge *ch)
+{
+	const uint8_t *tn, *ti;
+	size_t tn_len, ti_len, pos = 0;
+	int rc;
+
+	memset(ch, 0, sizeof(*ch));
+	if (!msg || len < CHALLENGE_FIXED)
+		return -EBADMSG;
+	if (memcmp(msg, NTLM_SIG, 8) != 0 || ld32(msg + 8) != 2)
+		return -EBADMSG;
+	ch->flags = ld32(msg + 20);
+	ch->server_challenge = msg + 24;
+	if ((rc = field_in(msg, len, 12, &tn, &tn_len)))
+		return rc;
+	if ((rc = field_in(msg, len, 40, &ti, &ti_len)))
+		return rc;
+	(void)tn;
+	/* Walk the AV pairs (2.2.2.1) up to MsvAvEOL; each pair must fit. */
+	while (ti_len > 0) {
+		uint16_t id, avlen;
+
+		if (ti_len - pos < 4)
+			return -EBADMSG; /* ran off the end: no MsvAvEOL */
+		id = ld16(ti + pos);
+		avlen = ld16(ti + pos + 2);
+		if (avlen > ti_len - pos - 4)
+			return -EBADMSG;
+		if (id == MSV_AV_EOL) {
+			ch->target_info = ti;
+			ch->target_info_len = pos + 4;
+			break;
+		}
+		if (id == MSV_AV_TIMESTAMP) {
+			if (avlen != 8)
+				return -EBADMSG;
+			ch->have_timestamp = true;
+			ch->timestamp = (uint64_t)ld32(ti + pos + 4) |
+					(uint64_t)ld32(ti + pos + 8) << 32;
+		}
+		pos += 4u + avlen;
+	}
+	return 0;
+}
+
+/* FILETIME: 100 ns ticks since 1601-01-01 UTC. */
+static uint64_t filetime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec + 11644473600ull) * 10000000ull + (uint64_t)ts.tv_nsec / 100;
+}
+
+/* Writes one (Len, MaxLen, Offset) field and copies its payload. */
+static void put_field(uint8_t *m, size_t at, size_t *off, const uint8_t *data, size_t n)
+{
+	st16(m + at, (uint16_t)n);
+	st16(m + at + 2, (uint16_t)n);
+	st32(m + at + 4, (uint32_t)*off);
+	if (n)
+		memcpy(m + *off, data, n);
+	*off += n;
+}
+
+static int build_auth(const struct ntlm_ctx *ctx, uint32_t flags, const uint8_t *lm, size_t lm_len,
+		      const uint8_t *nt, size_t nt_len, const uint8_t *user, size_t user_len,
+		      const uint8_t *domain, size_t domain_len, const uint8_t *enc_key,
+		      size_t enc_key_len, uint8_t **out, size_t *out_len)
+{
+	size_t total = AUTH_HDR_LEN, off = AUTH_HDR_LEN;
+	uint8_t *m;
+
+	if (lm_len > 0xffff || nt_len > 0xffff || user_len > 0xffff || domain_len > 0xffff ||
+	    ctx->ws_len > 0xffff)
+		return -EOVERFLOW;
+	total += lm_len + nt_len + user_len + domain_len + ctx->ws_len + enc_key_len;
+	m = calloc(1, total);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m, NTLM_SIG, 8);
+	st32(m + 8, 3);
+	/* Payload order: DomainName, UserName, Workstation, LM, NT, session key. */
+	put_field(m, 28, &off, domain, domain_len);
+	put_field(m, 36, &off, user, user_len);
+	put_field(m, 44, &off, ctx->ws, ctx->ws_len);
+	put_field(m, 12, &off, lm, lm_len);
+	put_field(m, 20, &off, nt, nt_len);
+	put_field(m, 52, &off, enc_key, enc_key_len);
+	st32(m + 60, flags);
+	*out = m;
+	*out_len = total;
+	return 0;
+}
+
+int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t challenge_len,
+		      uint8_t **out, size_t *out_len)
+{
+	static const uint8_t eol[4];
+	struct challenge ch;
+	uint8_t rkey[16], cc[8], proof[16], base_key[16], exported[16], enc_key[16];
+	uint8_t lm[24], *nt = NULL;
+	size_t nt_len = 0, ti_len;
+	const uint8_t *ti;
+	uint32_t flags;
+	uint64_t ts;
+	bool kx;
+	int rc;
+
+	if (!ctx || !out || !out_len)
+		return -EINVAL;
+	*out = NULL;
+	*out_len = 0;
+	ctx->have_key = false;
+	OPENSSL_cleanse(ctx->session_key, sizeof(ctx->session_key));
+	if ((rc = parse_challenge(challenge, challenge_len, &ch)))
+		return rc;
+	/* OEM (8-bit) strings are not supported: every server since NT4 offers
+	 * Unicode, and the NTLMv2 blob carries UTF-16 anyway. */
+	if (!(ch.flags & NTLMSSP_NEGOTIATE_UNICODE))
+		return -ENOTSUP;
+	flags = CLIENT_FLAGS & ch.flags;
+
+	if (ctx->guest) {
+		/* Anonymous (3.1.5.1.2): empty user, empty LM and NT responses,
+		 * no session key, so no key exchange and no signing. */
+		flags = (flags & ~(NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_SIGN |
+				   NTLMSSP_NEGOTIATE_ALWAYS_SIGN)) |
+			NTLMSSP_NEGOTIATE_ANONYMOUS;
+		return build_auth(ctx, flags, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, out,
+				  out_len);
+	}
+
+	/* A server without TargetInfo still gets a well-formed (empty) list. */
+	ti = ch.target_info ? ch.target_info : eol;
+	ti_len = ch.target_info ? ch.target_info_len : sizeof(eol);
+	/* MsvAvTimestamp, when present, must be echoed (3.1.5.1.2) so the
+	 * server's clock check passes regardless of ours. */
+	ts = ctx->ov_ts ? ctx->ov_timestamp : ch.have_timestamp ? ch.timestamp : filetime_now();
+	if (ctx->ov_cc)
+		memcpy(cc, ctx->ov_client_challenge, 8);
+	else if ((rc = smb2_random(cc, 8)))
+		return rc;
+
+	/* NTLMv2 response (3.3.2): NTProofStr || temp, where
+	 * temp = 01 01 Z(6) Time ClientChallenge Z(4) ServerName(=TargetInfo) Z(4).
+	 * TargetInfo is echoed unchanged: no MsvAvFlags/MIC is added, because
+	 * a MIC makes Samba require a SPNEGO mechListMIC, which is not sent yet. */
+	nt_len = 16 + 28 + ti_len + 4;
+	nt = calloc(1, nt_len);
+	if (!nt)
+		return -ENOMEM;
+	nt[16] = 1;
+	nt[17] = 1;
+	st64(nt + 24, ts);
+	memcpy(nt + 32, cc, 8);
+	memcpy(nt + 44, ti, ti_len);
+
+	if ((rc = ntowfv2_from_hash(ctx->nt_hash, ctx->user, ctx->user_len, ctx->domain,
+				    ctx->domain_len, rkey)) ||
+	    (rc = ntlm_v2_proof(rkey, ch.server_challenge, nt + 16, nt_len - 16, proof, base_key)))
+		goto out;
+	memcpy(nt, proof, 16);
+
+	/* LMv2 (3.3.2); replaced by Z(24) when the server sent a timestamp
+	 * (3.1.5.1.2: "the client SHOULD NOT send the LmChallengeResponse"). */
+	if (ch.have_timestamp) {
+		memset(lm, 0, sizeof(lm));
+	} else {
+		struct seg segs[2] = { { ch.server_challenge, 8 }, { cc, 8 } };
+		if ((rc = hmac_md5(rkey, segs, 2, lm)))
+			goto out;
+		memcpy(lm + 16, cc, 8);
+	}
+
+	/* KXKEY for NTLMv2 is the SessionBaseKey (3.4.5.1).  With KEY_EXCH the
+	 * exported key is fresh randomness sent RC4-encrypted under it (3.1.5.1.2). */
+	kx = (flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
+	if (kx) {
+		if (ctx->ov_key)
+			memcpy(exported, ctx->ov_session_key, 16);
+		else if ((rc = smb2_random(exported, 16)))
+			goto out;
+		if ((rc = smb2_rc4(base_key, exported, enc_key, 16)))
+			goto out;
+	} else {
+		memcpy(exported, base_key, 16);
+	}
+
+	rc = build_auth(ctx, flags, lm, sizeof(lm), nt, nt_len, ctx->user, ctx->user_len,
+			ctx->domain, ctx->domain_len, enc_key, kx ? 16 : 0, out, out_len);
+	if (rc == 0) {
+		memcpy(ctx->session_key, exported, 16);
+		ctx->have_key = true;
+	}
+out:
+	free_secret(nt, nt_len);
+	OPENSSL_cleanse(rkey, sizeof(rkey));
+	OPENSSL_cleanse(proof, sizeof(proof));
+	OPENSSL_cleanse(base_key, sizeof(base_key));
+	OPENSSL_cleanse(exported, sizeof(exported));
+	OPENSSL_cleanse(enc_key, sizeof(enc_key));
+	OPENSSL_cleanse(lm, sizeof(lm));
+	return rc;
+}
+
+int ntlm_session_key(const struct ntlm_ctx *ctx, uint8_t key[16])
+{
+	if (!ctx || !key)
+		return -EINVAL;
+	if (!ctx->have_key)
+		return -ENOKEY; /* anonymous, or not authenticated yet */
+	memcpy(key, ctx->session_key, 16);
+	return 0;
+}

@@ -1,0 +1,135 @@
+/* Client object lifetime: config copy, first connect, orderly teardown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_i.h"
+#include "smb2fs/log.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		smb2_secure_zero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void client_free(struct smb2_client *c)
+{
+	free(c->server);
+	free(c->share);
+	free(c->user);
+	free(c->domain);
+	free_secret(c->password);
+	free(c->unc);
+	pthread_rwlock_destroy(&c->lock);
+	pthread_mutex_destroy(&c->files_mu);
+	free(c);
+}
+
+int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out, char *errmsg,
+			size_t errlen)
+{
+	if (!cfg->server || !*cfg->server || !cfg->share || !*cfg->share) {
+		snprintf(errmsg, errlen, "no server or share given");
+		return -EINVAL;
+	}
+	struct smb2_client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(errmsg, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_rwlockattr_t ra;
+	pthread_rwlockattr_init(&ra);
+	/* Writer preference: a reconnect must not starve behind a stream of
+	 * operations that each take the lock for reading. */
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&c->lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&c->files_mu, NULL);
+
+	c->server = strdup(cfg->server);
+	c->share = strdup(cfg->share);
+	c->user = dup_or_null(cfg->user);
+	c->domain = dup_or_null(cfg->domain);
+	c->password = dup_or_null(cfg->password);
+	c->guest = cfg->guest;
+	c->port = cfg->port ? cfg->port : 445;
+	c->min_dialect = cfg->min_dialect ? cfg->min_dialect : SMB2_DIALECT_202;
+	c->max_dialect = cfg->max_dialect ? cfg->max_dialect : SMB2_DIALECT_311;
+	c->require_signing = cfg->require_signing;
+	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
+	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
+	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
+	c->unc = malloc(ulen);
+	if (!c->server || !c->share || !c->unc || (cfg->user && !c->user) ||
+	    (cfg->password && !c->password) || (cfg->domain && !c->domain)) {
+		client_free(c);
+		snprintf(errmsg, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(c->unc, ulen, "\\\\%s\\%s", cfg->server, cfg->share);
+	if (c->min_dialect > c->max_dialect) {
+		client_free(c);
+		snprintf(errmsg, errlen, "no SMB dialect in the requested range");
+		return -EINVAL;
+	}
+	smb2_random(c->client_guid, sizeof(c->client_guid));
+	if (cfg->debug)
+		smb2_log_debug_on = true;
+
+	int r = client_establish(c, errmsg, errlen);
+	if (r < 0) {
+		client_free(c);
+		return r;
+	}
+	c->state = CLIENT_UP;
+	*out = c;
+	return 0;
+}
+
+void smb2_client_destroy(struct smb2_client *c)
+{
+	if (!c)
+		return;
+	pthread_rwlock_wrlock(&c->lock);
+	/* Close what the filesystem layer left open (FUSE releases every
+	 * handle before unmount, so normally nothing). */
+	pthread_mutex_lock(&c->files_mu);
+	struct smb2_file *f = c->files;
+	c->files = NULL;
+	pthread_mutex_unlock(&c->files_mu);
+	while (f) {
+		struct smb2_file *next = f->next;
+		if (c->state == CLIENT_UP && !f->stale)
+			file_close_id(c, &f->id);
+		free(f->path);
+		free(f);
+		f = next;
+	}
+	if (c->state == CLIENT_UP)
+		client_teardown(c);
+	else if (c->conn)
+		smb2_conn_free(c->conn);
+	c->conn = NULL;
+	c->state = CLIENT_CLOSED;
+	pthread_rwlock_unlock(&c->lock);
+	client_free(c);
+}
+
+uint32_t smb2_client_max_read(const struct smb2_client *c)
+{
+	return c->max_read;
+}
+
+uint32_t smb2_client_max_write(const struct smb2_client *c)
+{
+	return c->max_write;
+}

@@ -1,0 +1,113 @@
+/* Client internals shared by the files of src/client.
+ *
+ * State machine (owned by reconnect.c; only it changes `state`):
+ *
+ *   UP --(transport error / session expired / tree gone on a call)--> BROKEN
+ *   BROKEN --(reconnect: new conn, negotiate, session setup,
+ *             tree connect, reopen every open file; gen++)--> UP
+ *   BROKEN --(reconnect keeps failing past the timeout)--> BROKEN,
+ *             the call fails with -EHOSTDOWN/-EIO; the next call tries again
+ *   any --(destroy)--> CLOSED
+ *
+ * Locking: `lock` is a writer-preferring rwlock.  Every operation holds it
+ * for reading while it uses conn / session_id / tree_id / file ids; the
+ * reconnect path holds it for writing, so no operation sees a half-rebuilt
+ * session.  `files_mu` protects the open-file list and nests inside `lock`. */
+#ifndef SMB2FS_CLIENT_I_H
+#define SMB2FS_CLIENT_I_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "smb2fs/buf.h"
+#include "smb2fs/client.h"
+#include "smb2fs/conn.h"
+#include "smb2fs/crypto.h"
+#include "smb2fs/wire.h"
+
+enum client_state { CLIENT_UP, CLIENT_BROKEN, CLIENT_CLOSED };
+
+struct smb2_file {
+	char *path;            /* share-relative, '\\'-separated, for reopen */
+	int flags;             /* original POSIX flags (reopen drops O_CREAT/O_TRUNC/O_EXCL) */
+	bool is_dir;
+	struct smb2_fileid id;
+	bool stale;            /* reopen after reconnect failed: ops return -ESTALE */
+	struct smb2_file *prev, *next;
+};
+
+struct smb2_client {
+	/* configuration (owned copies) */
+	char *server, *share, *user, *domain, *password, *unc;
+	uint16_t port;
+	bool guest;
+	uint16_t min_dialect, max_dialect;
+	bool require_signing;
+	unsigned timeout_sec, connect_timeout_sec;
+	uint8_t client_guid[16];
+
+	pthread_rwlock_t lock;
+	enum client_state state;
+	uint64_t gen;          /* bumped by every successful reconnect */
+
+	/* per-connection state, valid while UP */
+	struct smb2_conn *conn;
+	uint16_t dialect;
+	uint32_t server_caps;
+	uint32_t max_read, max_write, max_trans;
+	uint64_t session_id;
+	uint32_t tree_id;
+	bool signing;          /* every message signed */
+	bool have_key;         /* session has a signing key (not guest) */
+
+	pthread_mutex_t files_mu;
+	struct smb2_file *files;
+};
+
+/* session.c: builds conn + session + tree.  Called with lock held for
+ * writing (or before the client is shared).  On failure fills errmsg. */
+int client_establish(struct smb2_client *c, char *errmsg, size_t errlen);
+/* Tree disconnect + logoff + free conn (best effort). */
+void client_teardown(struct smb2_client *c);
+
+/* reconnect.c */
+/* Runs op(c, arg) with the read lock held, reconnecting and retrying when
+ * the failure was the connection's or the session's, not the operation's. */
+int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg), void *arg);
+
+/* request.c: request building and the common reply checks */
+/* Starts a request: writes a 64-byte header for cmd with the client's
+ * session and tree ids. */
+void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd);
+/* Sends, waits, and maps the outcome: returns 0 with *rep when the status is
+ * one of ok1/ok2 (STATUS_SUCCESS is always ok), otherwise frees the reply and
+ * returns -errno.  *status_out (may be NULL) gets the NT status. */
+int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_reply *rep,
+	     uint32_t ok2, uint32_t *status_out);
+/* Errors that mean "the connection or session is gone, retry after
+ * reconnect" rather than "the operation failed". */
+bool err_is_transport(int err);
+#define ERR_SESSION_GONE (-10001) /* internal: session expired/deleted or tree gone */
+
+/* path.c: POSIX path -> share-relative SMB path ('/' -> '\\', no leading
+ * separator).  Returns a malloc'ed string or NULL. */
+char *smb_path(const char *posix_path);
+
+/* files: open with a CREATE, close */
+int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,
+		uint32_t options, uint32_t attrs, struct smb2_fileid *id, struct smb2_create_rsp *out);
+int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);
+void fill_stat_from_create(const struct smb2_create_rsp *r, struct fscc_stat *st);
+/* Access rights a handle opened with these POSIX flags needs; a reopen
+ * after reconnect asks for exactly what the first open did. */
+uint32_t file_access_for_flags(int flags);
+/* QUERY_INFO / SET_INFO of one information class on an open handle.
+ * On success *buf points into *rep, which the caller frees. */
+int file_query_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t info_type,
+		    uint8_t cls, uint32_t out_len, struct smb2_reply *rep, const uint8_t **buf,
+		    uint32_t *buf_len);
+int file_set_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t cls,
+		  const struct wbuf *data);
+
+#endif

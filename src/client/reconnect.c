@@ -1,0 +1,100 @@
+/* The single owner of recovery: when a call fails because the connection
+ * dropped or the session/tree went away, rebuild conn -> session -> tree,
+ * reopen every open file, bump the generation, and let the caller retry.
+ * State machine: see client_i.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_i.h"
+#include "smb2fs/log.h"
+
+static void reopen_files(struct smb2_client *c)
+{
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		if (f->stale)
+			continue;
+		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
+		int r = file_create(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0, &f->id, NULL);
+		if (r < 0) {
+			/* Deleted or renamed while we were away: the handle is gone. */
+			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);
+			f->stale = true;
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Rebuilds the session unless another thread already did it since `seen`. */
+static int reconnect(struct smb2_client *c, uint64_t seen)
+{
+	int r = 0;
+	pthread_rwlock_wrlock(&c->lock);
+	if (c->state == CLIENT_CLOSED) {
+		r = -ENOTCONN;
+		goto out;
+	}
+	if (c->gen != seen && c->state == CLIENT_UP)
+		goto out;
+	c->state = CLIENT_BROKEN;
+	client_teardown(c);
+
+	/* Back off from 100 ms to 2 s, for up to the request timeout. */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned delay = 100;
+	for (;;) {
+		char msg[512];
+		r = client_establish(c, msg, sizeof(msg));
+		if (r == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= (time_t)c->timeout_sec) {
+			smb2_log_error("reconnect failed, giving up for now: %s", msg);
+			r = -EHOSTDOWN;
+			goto out;
+		}
+		smb2_log_info("reconnect failed, retrying: %s", msg);
+		sleep_ms(delay);
+		delay = delay * 2 > 2000 ? 2000 : delay * 2;
+	}
+	reopen_files(c);
+	c->gen++;
+	c->state = CLIENT_UP;
+	smb2_log_info("reconnected to %s (generation %llu)", c->unc, (unsigned long long)c->gen);
+out:
+	pthread_rwlock_unlock(&c->lock);
+	return r;
+}
+
+int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg), void *arg)
+{
+	int r = -EIO;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		pthread_rwlock_rdlock(&c->lock);
+		enum client_state st = c->state;
+		uint64_t gen = c->gen;
+		if (st == CLIENT_UP)
+			r = op(c, arg);
+		pthread_rwlock_unlock(&c->lock);
+		if (st == CLIENT_CLOSED)
+			return -ENOTCONN;
+		if (st == CLIENT_UP && !err_is_transport(r))
+			return r;
+		if (st == CLIENT_UP)
+			smb2_log_info("connection to %s lost (%d), reconnecting", c->unc, r);
+		int rr = reconnect(c, gen);
+		if (rr < 0)
+			return rr == -EHOSTDOWN ? -EIO : rr;
+	}
+	return r == ERR_SESSION_GONE || err_is_transport(r) ? -EIO : r;
+}

@@ -1,0 +1,86 @@
+/* Building requests with the client's ids and turning replies into
+ * 0 / -errno, in one place for every operation. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_i.h"
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+
+void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd)
+{
+	struct smb2_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.command = cmd;
+	h.process_id = 0xFEFF;
+	h.session_id = c->session_id;
+	h.tree_id = c->tree_id;
+	wbuf_init(w);
+	smb2_hdr_encode(w, &h);
+}
+
+bool err_is_transport(int err)
+{
+	switch (err) {
+	case ERR_SESSION_GONE:
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -ENOTCONN:
+	case -EPIPE:
+	case -ESHUTDOWN:
+	case -ETIMEDOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool status_means_session_gone(uint32_t s)
+{
+	return s == STATUS_NETWORK_SESSION_EXPIRED || s == STATUS_USER_SESSION_DELETED ||
+	       s == STATUS_NETWORK_NAME_DELETED;
+}
+
+int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_reply *rep,
+	     uint32_t ok2, uint32_t *status_out)
+{
+	if (w->err) {
+		wbuf_free(w);
+		return -ENOMEM;
+	}
+	int r = smb2_conn_call(c->conn, w, payload, c->timeout_sec, rep);
+	wbuf_free(w);
+	if (r < 0) {
+		/* A dead connection is the transport's failure whatever the
+		 * cause (bad signature, malformed frame): reconnect and retry. */
+		if (!smb2_conn_alive(c->conn))
+			return -ECONNRESET;
+		return r;
+	}
+	uint32_t st = rep->hdr.status;
+	if (status_out)
+		*status_out = st;
+	if (st == STATUS_SUCCESS || (ok2 && st == ok2))
+		return 0;
+	smb2_reply_free(rep);
+	if (status_means_session_gone(st))
+		return ERR_SESSION_GONE;
+	return -nt_status_to_errno(st);
+}
+
+char *smb_path(const char *p)
+{
+	while (*p == '/')
+		p++;
+	char *s = strdup(p);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '/')
+		s[--n] = '\0';
+	for (char *q = s; *q; q++)
+		if (*q == '/')
+			*q = '\\';
+	return s;
+}

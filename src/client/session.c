@@ -1,0 +1,495 @@
+/* Establishing a session: TCP connect -> NEGOTIATE -> SESSION_SETUP
+ * (NTLMv2 in NTLMSSP in SPNEGO) -> TREE_CONNECT, with the 3.1.1 preauth
+ * integrity chain and signing keys.  Every failure ends in one plain
+ * sentence naming what failed and the NT status (client.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_i.h"
+#include "smb2fs/auth.h"
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+
+static const uint16_t all_dialects[] = {SMB2_DIALECT_202, SMB2_DIALECT_210, SMB2_DIALECT_300,
+					SMB2_DIALECT_302, SMB2_DIALECT_311};
+
+static const char *dialect_str(uint16_t d)
+{
+	switch (d) {
+	case SMB2_DIALECT_202: return "2.0.2";
+	case SMB2_DIALECT_210: return "2.1";
+	case SMB2_DIALECT_300: return "3.0";
+	case SMB2_DIALECT_302: return "3.0.2";
+	case SMB2_DIALECT_311: return "3.1.1";
+	default: return "unknown";
+	}
+}
+
+/* "STATUS_X" for the statuses the messages explain, "STATUS_X (0x...)" or
+ * "NT status 0x..." for the rest, so every status reaches the user. */
+static const char *status_desc(uint32_t st, char *buf, size_t len)
+{
+	const char *name = nt_status_name(st);
+	if (name)
+		snprintf(buf, len, "%s, 0x%08X", name, st);
+	else
+		snprintf(buf, len, "NT status 0x%08X", st);
+	return buf;
+}
+
+static void user_desc(const struct smb2_client *c, char *buf, size_t len)
+{
+	if (c->guest)
+		snprintf(buf, len, "guest");
+	else if (c->domain && *c->domain)
+		snprintf(buf, len, "%s\\%s", c->domain, c->user ? c->user : "");
+	else
+		snprintf(buf, len, "%s", c->user ? c->user : "");
+}
+
+/* A transport failure in the middle of the handshake. */
+static void transport_msg(struct smb2_client *c, const char *step, int err, char *msg, size_t len)
+{
+	snprintf(msg, len, "connection to %s:%u failed during %s: %s", c->server, c->port, step,
+		 err == -ECONNRESET ? "the server closed the connection" : strerror(-err));
+}
+
+static int negotiate(struct smb2_client *c, struct smb2_preauth *pa, struct smb2_negotiate_rsp *neg,
+		     struct smb2_reply *rep, char *msg, size_t len)
+{
+	uint16_t dialects[5];
+	unsigned n = 0;
+	for (unsigned i = 0; i < 5; i++)
+		if (all_dialects[i] >= c->min_dialect && all_dialects[i] <= c->max_dialect)
+			dialects[n++] = all_dialects[i];
+
+	uint8_t salt[32];
+	smb2_random(salt, sizeof(salt));
+	static const uint16_t sign_algs[] = {SMB2_SIGNING_AES_CMAC, SMB2_SIGNING_HMAC_SHA256};
+	struct smb2_negotiate_req q = {
+		.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
+				 (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0),
+		.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU,
+		.dialects = dialects,
+		.n_dialects = n,
+		.preauth_salt = salt,
+		.preauth_salt_len = sizeof(salt),
+		.sign_algs = sign_algs,
+		.n_sign_algs = 2,
+		.netname = c->server,
+	};
+	memcpy(q.client_guid, c->client_guid, 16);
+
+	struct wbuf w;
+	req_start(c, &w, SMB2_NEGOTIATE);
+	smb2_negotiate_encode(&w, &q);
+	if (w.err) {
+		wbuf_free(&w);
+		snprintf(msg, len, "out of memory");
+		return -ENOMEM;
+	}
+	int r = smb2_conn_call(c->conn, &w, 0, c->timeout_sec, rep);
+	if (r < 0) {
+		wbuf_free(&w);
+		transport_msg(c, "NEGOTIATE", r, msg, len);
+		return r;
+	}
+	smb2_preauth_init(pa);
+	smb2_preauth_update(pa, w.p, w.len);
+	wbuf_free(&w);
+
+	char sb[64];
+	if (rep->hdr.status != STATUS_SUCCESS) {
+		snprintf(msg, len, "server %s refused every SMB dialect from %s to %s (%s)", c->server,
+			 dialect_str(dialects[0]), dialect_str(dialects[n - 1]),
+			 status_desc(rep->hdr.status, sb, sizeof(sb)));
+		return -EPROTONOSUPPORT;
+	}
+	r = smb2_negotiate_decode(rep->msg, rep->len, neg);
+	if (r < 0) {
+		snprintf(msg, len, "server %s sent a malformed NEGOTIATE reply", c->server);
+		return -EPROTO;
+	}
+	bool offered = false;
+	for (unsigned i = 0; i < n; i++)
+		offered |= dialects[i] == neg->dialect;
+	if (!offered) {
+		snprintf(msg, len, "server %s chose SMB dialect 0x%04x, which was not offered (%s to %s)",
+			 c->server, neg->dialect, dialect_str(dialects[0]), dialect_str(dialects[n - 1]));
+		return -EPROTONOSUPPORT;
+	}
+	if (neg->dialect == SMB2_DIALECT_311) {
+		if (!neg->has_preauth || neg->preauth_hash_alg != SMB2_PREAUTH_HASH_SHA512) {
+			snprintf(msg, len, "server %s negotiated SMB 3.1.1 without SHA-512 preauth integrity",
+				 c->server);
+			return -EPROTO;
+		}
+		smb2_preauth_update(pa, rep->msg, rep->len);
+	}
+	return 0;
+}
+
+static void set_limits(struct smb2_client *c, const struct smb2_negotiate_rsp *neg)
+{
+	c->dialect = neg->dialect;
+	c->server_caps = neg->capabilities;
+	bool multi = neg->dialect >= SMB2_DIALECT_210 && (neg->capabilities & SMB2_GLOBAL_CAP_LARGE_MTU);
+	/* Without multi-credit requests one message carries at most 64 KiB;
+	 * with them we still stay at 1 MiB, FUSE's largest request. */
+	uint32_t cap = multi ? 1024 * 1024 : 65536;
+	c->max_read = neg->max_read_size < cap ? neg->max_read_size : cap;
+	c->max_write = neg->max_write_size < cap ? neg->max_write_size : cap;
+	c->max_trans = neg->max_transact_size < cap ? neg->max_transact_size : cap;
+	if (c->max_read < 4096)
+		c->max_read = 4096;
+	if (c->max_write < 4096)
+		c->max_write = 4096;
+	if (c->max_trans < 4096)
+		c->max_trans = 4096;
+	smb2_conn_set_multi_credit(c->conn, multi);
+}
+
+static void logon_failure_msg(struct smb2_client *c, uint32_t st, char *msg, size_t len)
+{
+	char who[300], sb[64];
+	const char *why;
+	user_desc(c, who, sizeof(who));
+	switch (st) {
+	case STATUS_LOGON_FAILURE:
+	case STATUS_WRONG_PASSWORD:
+		why = "wrong user name or password";
+		break;
+	case STATUS_ACCOUNT_DISABLED: why = "the account is disabled"; break;
+	case STATUS_ACCOUNT_LOCKED_OUT: why = "the account is locked out"; break;
+	case STATUS_ACCOUNT_EXPIRED: why = "the account has expired"; break;
+	case STATUS_PASSWORD_EXPIRED: why = "the password has expired"; break;
+	case STATUS_PASSWORD_MUST_CHANGE: why = "the password must be changed first"; break;
+	case STATUS_ACCOUNT_RESTRICTION: why = "an account restriction forbids this logon"; break;
+	case STATUS_INVALID_LOGON_HOURS: why = "logons are not allowed at this time"; break;
+	case STATUS_INVALID_WORKSTATION: why = "logons are not allowed from this machine"; break;
+	default: why = NULL;
+	}
+	if (why)
+		snprintf(msg, len, "cannot log in to %s as '%s': %s (%s)", c->server, who, why,
+			 nt_status_name(st) ? nt_status_name(st) : "?");
+	else
+		snprintf(msg, len, "cannot log in to %s as '%s': %s", c->server, who,
+			 status_desc(st, sb, sizeof(sb)));
+}
+
+/* One SESSION_SETUP round trip carrying blob. */
+static int session_setup_leg(struct smb2_client *c, struct smb2_preauth *pa, bool hash_reply,
+			     const uint8_t *blob, size_t blob_len, struct smb2_reply *rep,
+			     char *msg, size_t len)
+{
+	struct smb2_session_setup_req q = {
+		.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
+				 (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0),
+		.blob = blob,
+		.blob_len = blob_len,
+	};
+	struct wbuf w;
+	req_start(c, &w, SMB2_SESSION_SETUP);
+	smb2_session_setup_encode(&w, &q);
+	if (w.err) {
+		wbuf_free(&w);
+		snprintf(msg, len, "out of memory");
+		return -ENOMEM;
+	}
+	int r = smb2_conn_call(c->conn, &w, 0, c->timeout_sec, rep);
+	if (r < 0) {
+		wbuf_free(&w);
+		transport_msg(c, "SESSION_SETUP", r, msg, len);
+		return r;
+	}
+	if (c->dialect == SMB2_DIALECT_311) {
+		smb2_preauth_update(pa, w.p, w.len);
+		/* The final (SUCCESS) reply is not part of the chain. */
+		if (hash_reply && rep->hdr.status == STATUS_MORE_PROCESSING_REQUIRED)
+			smb2_preauth_update(pa, rep->msg, rep->len);
+	}
+	wbuf_free(&w);
+	return 0;
+}
+
+static enum smb2_sign_alg sign_alg_for(const struct smb2_client *c, const struct smb2_negotiate_rsp *neg)
+{
+	if (c->dialect < SMB2_DIALECT_300)
+		return SMB2_SIGN_HMAC_SHA256;
+	if (c->dialect == SMB2_DIALECT_311 && neg->has_signing)
+		return (enum smb2_sign_alg)neg->signing_alg;
+	return SMB2_SIGN_AES_CMAC;
+}
+
+static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
+			 const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
+{
+	struct ntlm_creds cr = {
+		.user = c->user ? c->user : "",
+		.domain = c->domain ? c->domain : "",
+		.password = c->password ? c->password : "",
+		.workstation = NULL,
+		.guest = c->guest,
+	};
+	struct ntlm_ctx *ntlm = NULL;
+	uint8_t *tok = NULL, *blob = NULL;
+	size_t tok_len = 0, blob_len = 0;
+	struct smb2_reply rep = {0};
+	struct smb2_session_setup_rsp ss;
+	char sb[64];
+	int r = ntlm_ctx_new(&cr, &ntlm);
+	if (r < 0) {
+		snprintf(msg, len, "cannot start NTLM authentication: %s", strerror(-r));
+		return r;
+	}
+
+	/* leg 1: NTLMSSP NEGOTIATE in a SPNEGO NegTokenInit */
+	r = ntlm_negotiate(ntlm, &tok, &tok_len);
+	if (r == 0)
+		r = spnego_wrap_ntlm_init(tok, tok_len, &blob, &blob_len);
+	free(tok);
+	tok = NULL;
+	if (r < 0) {
+		snprintf(msg, len, "cannot build the NTLM negotiate token: %s", strerror(-r));
+		goto out;
+	}
+	r = session_setup_leg(c, pa, true, blob, blob_len, &rep, msg, len);
+	free(blob);
+	blob = NULL;
+	if (r < 0)
+		goto out;
+	if (rep.hdr.status != STATUS_MORE_PROCESSING_REQUIRED) {
+		logon_failure_msg(c, rep.hdr.status, msg, len);
+		r = -EACCES;
+		goto out;
+	}
+	c->session_id = rep.hdr.session_id;
+	const uint8_t *chal = NULL;
+	size_t chal_len = 0;
+	int neg_state = -1;
+	if (smb2_session_setup_decode(rep.msg, rep.len, &ss) < 0 ||
+	    spnego_parse_resp(ss.blob, ss.blob_len, &neg_state, &chal, &chal_len) < 0 || !chal) {
+		snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
+		r = -EPROTO;
+		goto out;
+	}
+
+	/* leg 2: NTLMSSP AUTHENTICATE in a NegTokenResp */
+	r = ntlm_authenticate(ntlm, chal, chal_len, &tok, &tok_len);
+	smb2_reply_free(&rep);
+	if (r == 0)
+		r = spnego_wrap_resp(tok, tok_len, &blob, &blob_len);
+	if (tok)
+		smb2_secure_zero(tok, tok_len);
+	free(tok);
+	tok = NULL;
+	if (r < 0) {
+		snprintf(msg, len, "server %s sent an NTLM challenge that cannot be answered (%s)", c->server,
+			 strerror(-r));
+		goto out;
+	}
+	r = session_setup_leg(c, pa, false, blob, blob_len, &rep, msg, len);
+	free(blob);
+	blob = NULL;
+	if (r < 0)
+		goto out;
+	if (rep.hdr.status != STATUS_SUCCESS) {
+		logon_failure_msg(c, rep.hdr.status, msg, len);
+		r = rep.hdr.status == STATUS_LOGON_FAILURE ? -EACCES : -EPERM;
+		goto out;
+	}
+	if (smb2_session_setup_decode(rep.msg, rep.len, &ss) < 0) {
+		snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
+		r = -EPROTO;
+		goto out;
+	}
+
+	bool anonymous = c->guest || (ss.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL));
+	bool need_sign = (neg->security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) || c->require_signing;
+	if (!c->guest && (ss.session_flags & SMB2_SESSION_FLAG_IS_GUEST))
+		smb2_log_info("server %s logged '%s' in as guest", c->server, c->user ? c->user : "");
+	if (anonymous) {
+		if (c->require_signing) {
+			snprintf(msg, len, "cannot sign a guest session on %s, but the 'sign' option requires it",
+				 c->server);
+			r = -EPERM;
+			goto out;
+		}
+		/* Servers do not require signing of guest sessions (no key). */
+		r = 0;
+		goto out;
+	}
+
+	uint8_t skey[16];
+	struct smb2_keys keys;
+	r = ntlm_session_key(ntlm, skey);
+	if (r == 0)
+		r = smb2_derive_keys(c->dialect, 0, skey, pa->hash, &keys);
+	smb2_secure_zero(skey, sizeof(skey));
+	if (r < 0) {
+		snprintf(msg, len, "cannot derive session keys: %s", strerror(-r));
+		goto out;
+	}
+	enum smb2_sign_alg alg = sign_alg_for(c, neg);
+	/* MS-SMB2 3.2.5.3.1: a 3.1.1 server signs the final SESSION_SETUP
+	 * reply; checking it proves the whole (hashed) handshake was ours. */
+	bool signed_rep = rep.hdr.flags & SMB2_FLAGS_SIGNED;
+	if ((signed_rep || c->dialect == SMB2_DIALECT_311) &&
+	    (!signed_rep || smb2_verify_msg(alg, keys.signing, rep.msg, rep.len) < 0)) {
+		snprintf(msg, len, "server %s: the SESSION_SETUP reply has a bad signature", c->server);
+		r = -EBADMSG;
+	} else {
+		smb2_conn_set_signing(c->conn, alg, keys.signing, need_sign);
+		c->signing = need_sign;
+		c->have_key = true;
+	}
+	smb2_secure_zero(&keys, sizeof(keys));
+
+out:
+	smb2_reply_free(&rep);
+	free(blob);
+	ntlm_ctx_free(ntlm);
+	if (r < 0 && r != -ECONNRESET)
+		c->session_id = 0;
+	(void)sb;
+	return r;
+}
+
+static int tree_connect(struct smb2_client *c, char *msg, size_t len)
+{
+	struct smb2_tree_connect_req q = {.path = c->unc};
+	struct smb2_reply rep = {0};
+	struct smb2_tree_connect_rsp t;
+	struct wbuf w;
+	char sb[64];
+
+	req_start(c, &w, SMB2_TREE_CONNECT);
+	/* MS-SMB2 3.2.4.1.1: on 3.1.1 the TREE_CONNECT is signed even when
+	 * signing is not required (servers reject it otherwise). */
+	if (c->dialect == SMB2_DIALECT_311 && c->have_key)
+		le32_store(w.p + 16, SMB2_FLAGS_SIGNED);
+	smb2_tree_connect_encode(&w, &q);
+	int r = smb2_conn_call(c->conn, &w, 0, c->timeout_sec, &rep);
+	wbuf_free(&w);
+	if (r < 0) {
+		transport_msg(c, "TREE_CONNECT", r, msg, len);
+		return r;
+	}
+	uint32_t st = rep.hdr.status;
+	char who[300];
+	user_desc(c, who, sizeof(who));
+	r = -EIO;
+	switch (st) {
+	case STATUS_SUCCESS:
+		r = smb2_tree_connect_decode(rep.msg, rep.len, &t);
+		if (r < 0) {
+			snprintf(msg, len, "server %s sent a malformed TREE_CONNECT reply", c->server);
+			r = -EPROTO;
+			break;
+		}
+		if (t.share_type != SMB2_SHARE_TYPE_DISK) {
+			snprintf(msg, len, "cannot connect to %s: not a disk share (it is a %s share)", c->unc,
+				 t.share_type == SMB2_SHARE_TYPE_PIPE ? "pipe" : "printer");
+			r = -ENOTDIR;
+			break;
+		}
+		if (t.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) {
+			snprintf(msg, len, "cannot connect to %s: the share requires SMB3 encryption, "
+				 "which this version of smb2fs does not do yet", c->unc);
+			r = -EPROTONOSUPPORT;
+			break;
+		}
+		c->tree_id = rep.hdr.tree_id;
+		r = 0;
+		break;
+	case STATUS_BAD_NETWORK_NAME:
+		snprintf(msg, len, "cannot connect to %s: share does not exist on the server (STATUS_BAD_NETWORK_NAME)",
+			 c->unc);
+		r = -ENOENT;
+		break;
+	case STATUS_ACCESS_DENIED:
+		snprintf(msg, len, "cannot connect to %s: user '%s' is logged in but not allowed to use this share "
+			 "(STATUS_ACCESS_DENIED)", c->unc, who);
+		r = -EACCES;
+		break;
+	case STATUS_NETWORK_ACCESS_DENIED:
+		snprintf(msg, len, "cannot connect to %s: refused by a network-level restriction "
+			 "(STATUS_NETWORK_ACCESS_DENIED)", c->unc);
+		r = -EACCES;
+		break;
+	default:
+		snprintf(msg, len, "cannot connect to %s as '%s': %s", c->unc, who, status_desc(st, sb, sizeof(sb)));
+		r = -nt_status_to_errno(st);
+		if (r == 0)
+			r = -EIO;
+	}
+	smb2_reply_free(&rep);
+	return r;
+}
+
+int client_establish(struct smb2_client *c, char *msg, size_t len)
+{
+	struct smb2_preauth pa;
+	struct smb2_negotiate_rsp neg;
+	struct smb2_reply nrep = {0};
+
+	c->session_id = 0;
+	c->tree_id = 0;
+	c->signing = false;
+	c->have_key = false;
+	int r = smb2_conn_open(c->server, c->port, c->connect_timeout_sec, smb2_log_debug_on, &c->conn,
+			       msg, len);
+	if (r < 0) {
+		c->conn = NULL;
+		return r;
+	}
+	r = negotiate(c, &pa, &neg, &nrep, msg, len);
+	if (r == 0) {
+		set_limits(c, &neg);
+		if (c->require_signing || (neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED))
+			smb2_log_debug("signing required by %s", c->require_signing ? "the sign option" : "the server");
+		r = session_setup(c, &pa, &neg, msg, len);
+	}
+	smb2_reply_free(&nrep);
+	if (r == 0)
+		r = tree_connect(c, msg, len);
+	if (r < 0) {
+		smb2_conn_free(c->conn);
+		c->conn = NULL;
+		return r;
+	}
+	smb2_log_debug("connected to %s: SMB %s, session 0x%llx, tree 0x%x, signing %s, max read %u write %u",
+		       c->unc, dialect_str(c->dialect), (unsigned long long)c->session_id, c->tree_id,
+		       c->signing ? "on" : "off", c->max_read, c->max_write);
+	return 0;
+}
+
+void client_teardown(struct smb2_client *c)
+{
+	if (!c->conn)
+		return;
+	if (smb2_conn_alive(c->conn)) {
+		struct smb2_reply rep = {0};
+		struct wbuf w;
+		if (c->tree_id) {
+			req_start(c, &w, SMB2_TREE_DISCONNECT);
+			smb2_tree_disconnect_encode(&w);
+			if (smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
+				smb2_reply_free(&rep);
+			wbuf_free(&w);
+		}
+		if (c->session_id) {
+			req_start(c, &w, SMB2_LOGOFF);
+			smb2_logoff_encode(&w);
+			if (smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
+				smb2_reply_free(&rep);
+			wbuf_free(&w);
+		}
+	}
+	smb2_conn_free(c->conn);
+	c->conn = NULL;
+	c->session_id = 0;
+	c->tree_id = 0;
+}

@@ -1,0 +1,470 @@
+/* SMB2 connection: credits, MessageIds, pending-request table, receiver
+ * thread.  See include/smb2fs/conn.h for the request lifecycle and the
+ * lock order. */
+#include "smb2fs/conn.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+#include "transport.h"
+
+/* Largest frame accepted from the server: 8 MiB of READ payload plus
+ * headers.  Anything larger is a protocol violation, not a buffer to grow. */
+#define MAX_FRAME (8u * 1024 * 1024 + 4096)
+/* Credits asked for on every request: enough for deep pipelines later,
+ * and servers cap the total themselves. */
+#define CREDIT_REQUEST 64
+#define MID_UNSOLICITED UINT64_MAX
+
+struct pending {
+	uint64_t mid;
+	uint16_t command;
+	bool done;
+	int err;
+	struct smb2_reply rep;
+	pthread_cond_t cond;
+	struct timespec started;
+	struct pending *next;
+};
+
+struct smb2_conn {
+	int fd;
+	bool debug;
+	pthread_t reader;
+
+	pthread_mutex_t mu;      /* protects everything below up to send_mu */
+	pthread_cond_t credit_cond;
+	bool dead;
+	int dead_err;
+	uint32_t credits;        /* granted and not yet used */
+	uint64_t next_mid;
+	bool multi_credit;
+	bool have_key;           /* a session key is installed */
+	bool signing;            /* ...and signing is required both ways */
+	enum smb2_sign_alg sign_alg;
+	uint8_t sign_key[16];
+	struct pending *pending; /* in-flight requests, newest first */
+
+	pthread_mutex_t send_mu; /* serializes writes to fd */
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+void smb2_reply_free(struct smb2_reply *r)
+{
+	if (!r)
+		return;
+	free(r->msg);
+	r->msg = NULL;
+	r->len = 0;
+}
+
+bool smb2_conn_alive(struct smb2_conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	bool alive = !c->dead;
+	pthread_mutex_unlock(&c->mu);
+	return alive;
+}
+
+/* Called with c->mu held.  Fails every pending request; their waiters wake
+ * up and return the error.  shutdown() makes the receiver's read return. */
+static void kill_locked(struct smb2_conn *c, int err)
+{
+	if (!c->dead) {
+		c->dead = true;
+		c->dead_err = err;
+		shutdown(c->fd, SHUT_RDWR);
+		if (err != -ESHUTDOWN)
+			smb2_log_debug("connection closed: %s", strerror(-err));
+	}
+	for (struct pending *p = c->pending; p; p = p->next) {
+		if (!p->done) {
+			p->done = true;
+			p->err = err;
+			pthread_cond_signal(&p->cond);
+		}
+	}
+	pthread_cond_broadcast(&c->credit_cond);
+}
+
+void smb2_conn_kill(struct smb2_conn *c, int err)
+{
+	pthread_mutex_lock(&c->mu);
+	kill_locked(c, err);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void smb2_conn_set_multi_credit(struct smb2_conn *c, bool on)
+{
+	pthread_mutex_lock(&c->mu);
+	c->multi_credit = on;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void smb2_conn_set_signing(struct smb2_conn *c, enum smb2_sign_alg alg, const uint8_t key[16],
+			   bool required)
+{
+	pthread_mutex_lock(&c->mu);
+	c->have_key = true;
+	c->signing = required;
+	c->sign_alg = alg;
+	memcpy(c->sign_key, key, 16);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static struct pending *find_pending(struct smb2_conn *c, uint64_t mid)
+{
+	for (struct pending *p = c->pending; p; p = p->next)
+		if (p->mid == mid && !p->done)
+			return p;
+	return NULL;
+}
+
+static void unlink_pending(struct smb2_conn *c, struct pending *q)
+{
+	for (struct pending **pp = &c->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == q) {
+			*pp = q->next;
+			return;
+		}
+	}
+}
+
+/* Handles one SMB2 message (not compound-split yet) from the server.
+ * Takes ownership of msg.  Returns 0, or a negative errno that kills the
+ * connection. */
+static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
+{
+	struct smb2_hdr h;
+	int r = smb2_hdr_decode(msg, len, &h);
+	if (r < 0) {
+		free(msg);
+		return r;
+	}
+	if (!(h.flags & SMB2_FLAGS_SERVER_TO_REDIR)) {
+		free(msg);
+		return -EPROTO;
+	}
+
+	pthread_mutex_lock(&c->mu);
+	c->credits += h.credits;
+	if (h.credits)
+		pthread_cond_broadcast(&c->credit_cond);
+
+	if (h.message_id == MID_UNSOLICITED) {
+		/* Oplock/lease break: we request neither yet, so nothing to do. */
+		pthread_mutex_unlock(&c->mu);
+		smb2_log_debug("< %s unsolicited, ignored", smb2_cmd_name(h.command));
+		free(msg);
+		return 0;
+	}
+
+	struct pending *p = find_pending(c, h.message_id);
+	if (!p) {
+		/* A reply to a request whose waiter timed out, or a server bug:
+		 * harmless to drop, the credits were counted above. */
+		pthread_mutex_unlock(&c->mu);
+		smb2_log_debug("< %s mid=%llu for no waiting request, dropped", smb2_cmd_name(h.command),
+			       (unsigned long long)h.message_id);
+		free(msg);
+		return 0;
+	}
+	if (h.command != p->command) {
+		pthread_mutex_unlock(&c->mu);
+		free(msg);
+		return -EPROTO;
+	}
+	if (h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND)) {
+		/* Interim reply: the final one follows with the same MessageId. */
+		pthread_mutex_unlock(&c->mu);
+		smb2_log_debug("< %s mid=%llu STATUS_PENDING async_id=0x%llx", smb2_cmd_name(h.command),
+			       (unsigned long long)h.message_id, (unsigned long long)h.async_id);
+		free(msg);
+		return 0;
+	}
+	if (c->have_key && h.session_id != 0) {
+		/* MS-SMB2 3.2.5.1.3: a signed reply must verify; with signing
+		 * required an unsigned one is rejected too, except the errors
+		 * servers send unsigned for a session they no longer know. */
+		bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
+		bool unsigned_ok = !c->signing || h.status == STATUS_USER_SESSION_DELETED ||
+				   h.status == STATUS_NETWORK_SESSION_EXPIRED;
+		if (is_signed ? smb2_verify_msg(c->sign_alg, c->sign_key, msg, len) < 0 : !unsigned_ok) {
+			pthread_mutex_unlock(&c->mu);
+			smb2_log_error("%s signature on %s reply (mid=%llu): dropping the connection",
+				       is_signed ? "bad" : "missing", smb2_cmd_name(h.command),
+				       (unsigned long long)h.message_id);
+			free(msg);
+			return -EBADMSG;
+		}
+	}
+	p->rep.msg = msg;
+	p->rep.len = len;
+	p->rep.hdr = h;
+	p->done = true;
+	p->err = 0;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* Splits a frame into its SMB2 messages (a compound reply chains them with
+ * NextCommand) and dispatches each.  Takes ownership of frame. */
+static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
+{
+	size_t off = 0;
+	for (;;) {
+		if (len - off < SMB2_HDR_SIZE) {
+			free(frame);
+			return -EBADMSG;
+		}
+		uint32_t next = le32_load(frame + off + 20);
+		size_t mlen = next ? next : len - off;
+		if (next && (next < SMB2_HDR_SIZE || next > len - off || next % 8)) {
+			free(frame);
+			return -EBADMSG;
+		}
+		if (off == 0 && !next)
+			return dispatch(c, frame, len);
+		uint8_t *m = malloc(mlen);
+		if (!m) {
+			free(frame);
+			return -ENOMEM;
+		}
+		memcpy(m, frame + off, mlen);
+		int r = dispatch(c, m, mlen);
+		if (r < 0 || !next) {
+			free(frame);
+			return r;
+		}
+		off += mlen;
+	}
+}
+
+static void *reader_main(void *arg)
+{
+	struct smb2_conn *c = arg;
+	int err;
+
+	for (;;) {
+		uint8_t nb[4];
+		err = transport_read_full(c->fd, nb, 4);
+		if (err < 0)
+			break;
+		/* Direct TCP transport (MS-SMB2 2.1): a zero byte and a 24-bit
+		 * big-endian length. */
+		size_t len = (size_t)nb[1] << 16 | (size_t)nb[2] << 8 | nb[3];
+		if (nb[0] != 0 || len < SMB2_HDR_SIZE || len > MAX_FRAME) {
+			err = -EBADMSG;
+			break;
+		}
+		uint8_t *frame = malloc(len);
+		if (!frame) {
+			err = -ENOMEM;
+			break;
+		}
+		err = transport_read_full(c->fd, frame, len);
+		if (err < 0) {
+			free(frame);
+			break;
+		}
+		err = dispatch_frame(c, frame, len);
+		if (err < 0)
+			break;
+	}
+	if (err == -ENODATA)
+		err = -ECONNRESET; /* orderly EOF: the server went away */
+	smb2_conn_kill(c, err);
+	return NULL;
+}
+
+int smb2_conn_open(const char *host, uint16_t port, unsigned timeout_sec, bool debug,
+		   struct smb2_conn **out, char *err, size_t errlen)
+{
+	int fd = transport_connect(host, port, timeout_sec, err, errlen);
+	if (fd < 0)
+		return fd;
+
+	struct smb2_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->debug = debug;
+	c->credits = 1; /* MS-SMB2 3.2.4.1.2: one credit before NEGOTIATE */
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->send_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->credit_cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	int r = pthread_create(&c->reader, NULL, reader_main, c);
+	if (r) {
+		close(fd);
+		pthread_cond_destroy(&c->credit_cond);
+		pthread_mutex_destroy(&c->mu);
+		pthread_mutex_destroy(&c->send_mu);
+		free(c);
+		snprintf(err, errlen, "cannot start receiver thread: %s", strerror(r));
+		return -r;
+	}
+	*out = c;
+	return 0;
+}
+
+void smb2_conn_free(struct smb2_conn *c)
+{
+	if (!c)
+		return;
+	smb2_conn_kill(c, -ESHUTDOWN);
+	pthread_join(c->reader, NULL);
+	/* Waiters hold no reference after their call returns; by contract no
+	 * call is in progress when the owner frees the connection. */
+	close(c->fd);
+	smb2_secure_zero(c->sign_key, sizeof(c->sign_key));
+	pthread_cond_destroy(&c->credit_cond);
+	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->send_mu);
+	free(c);
+}
+
+static void deadline_after(struct timespec *ts, unsigned sec)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += sec;
+}
+
+/* MS-SMB2 3.1.5.2: one credit per 64 KiB of payload. */
+static uint16_t credit_charge_for(size_t payload_len)
+{
+	if (payload_len <= 65536)
+		return 1;
+	return (uint16_t)((payload_len - 1) / 65536 + 1);
+}
+
+int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
+		   unsigned timeout_sec, struct smb2_reply *rep)
+{
+	if (req->err || req->len < SMB2_HDR_SIZE)
+		return -EINVAL;
+	if (timeout_sec == 0)
+		timeout_sec = 30;
+
+	struct pending p;
+	memset(&p, 0, sizeof(p));
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	p.command = le16_load(req->p + 12);
+
+	struct timespec deadline;
+	deadline_after(&deadline, timeout_sec);
+	int err = 0;
+
+	/* admit: wait for credits, take MessageIds */
+	pthread_mutex_lock(&c->mu);
+	uint16_t charge = c->multi_credit ? credit_charge_for(payload_len) : 1;
+	while (!c->dead && c->credits < charge) {
+		if (pthread_cond_timedwait(&c->credit_cond, &c->mu, &deadline) == ETIMEDOUT) {
+			err = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (c->dead)
+		err = c->dead_err ? c->dead_err : -ECONNRESET;
+	if (err) {
+		pthread_mutex_unlock(&c->mu);
+		pthread_cond_destroy(&p.cond);
+		return err;
+	}
+	c->credits -= charge;
+	p.mid = c->next_mid;
+	c->next_mid += charge;
+	p.next = c->pending;
+	c->pending = &p;
+	bool signing = c->signing || (c->have_key && (le32_load(req->p + 16) & SMB2_FLAGS_SIGNED));
+	enum smb2_sign_alg alg = c->sign_alg;
+	uint8_t key[16];
+	memcpy(key, c->sign_key, 16);
+	pthread_mutex_unlock(&c->mu);
+
+	/* fill the header fields the connection owns */
+	le16_store(req->p + 6, c->multi_credit ? charge : 0);
+	le16_store(req->p + 14, CREDIT_REQUEST);
+	le64_store(req->p + 24, p.mid);
+	uint64_t sid = le64_load(req->p + 40);
+	uint32_t tid = le32_load(req->p + 36);
+	if (signing && sid != 0 && p.command != SMB2_NEGOTIATE && p.command != SMB2_SESSION_SETUP)
+		err = smb2_sign_msg(alg, key, req->p, req->len);
+	smb2_secure_zero(key, sizeof(key));
+
+	/* send */
+	clock_gettime(CLOCK_MONOTONIC, &p.started);
+	if (!err) {
+		smb2_log_debug("> %s mid=%llu sid=0x%llx tid=0x%x", smb2_cmd_name(p.command),
+			       (unsigned long long)p.mid, (unsigned long long)sid, tid);
+		uint8_t nb[4] = {0, (uint8_t)(req->len >> 16), (uint8_t)(req->len >> 8), (uint8_t)req->len};
+		pthread_mutex_lock(&c->send_mu);
+		err = transport_write2(c->fd, nb, 4, req->p, req->len);
+		pthread_mutex_unlock(&c->send_mu);
+	}
+
+	/* wait for the match */
+	pthread_mutex_lock(&c->mu);
+	if (err) {
+		kill_locked(c, err);
+	} else {
+		while (!p.done) {
+			if (pthread_cond_timedwait(&p.cond, &c->mu, &deadline) == ETIMEDOUT && !p.done) {
+				/* A server that stops answering is treated like a
+				 * dropped connection, so reconnect takes over. */
+				smb2_log_error("%s mid=%llu: no reply in %u s, dropping the connection",
+					       smb2_cmd_name(p.command), (unsigned long long)p.mid, timeout_sec);
+				kill_locked(c, -ETIMEDOUT);
+				p.err = -ETIMEDOUT;
+				break;
+			}
+		}
+		err = p.err;
+	}
+	unlink_pending(c, &p);
+	pthread_mutex_unlock(&c->mu);
+	pthread_cond_destroy(&p.cond);
+
+	if (err) {
+		smb2_reply_free(&p.rep);
+		smb2_log_debug("< %s mid=%llu sid=0x%llx tid=0x%x error=%s %.3f ms", smb2_cmd_name(p.command),
+			       (unsigned long long)p.mid, (unsigned long long)sid, tid, strerror(-err),
+			       ms_since(&p.started));
+		return err;
+	}
+	if (smb2_log_debug_on) {
+		char sbuf[48];
+		smb2_log_debug_("< %s mid=%llu sid=0x%llx tid=0x%x %s %.3f ms", smb2_cmd_name(p.command),
+				(unsigned long long)p.mid, (unsigned long long)p.rep.hdr.session_id,
+				p.rep.hdr.tree_id, nt_status_str(p.rep.hdr.status, sbuf, sizeof(sbuf)),
+				ms_since(&p.started));
+	}
+	*rep = p.rep;
+	return 0;
+}

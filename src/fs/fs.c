@@ -1,0 +1,89 @@
+/* Operations table, init, and SMB attributes -> struct stat. */
+#include "fs.h"
+
+#include <string.h>
+
+#include "smb2fs/fscc.h"
+#include "smb2fs/wire.h"
+
+/* 1 MiB is libfuse's largest request buffer; bigger max_write is capped. */
+#define FS_MAX_WRITE (1u << 20)
+
+void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, struct stat *st)
+{
+	int64_t sec;
+	long nsec;
+
+	memset(st, 0, sizeof(*st));
+	/* No POSIX modes over plain SMB2: fixed modes, like cifs noperm. */
+	if (in->file_attributes & FILE_ATTRIBUTE_DIRECTORY) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = S_IFREG |
+			      ((in->file_attributes & FILE_ATTRIBUTE_READONLY) ? 0444 : 0644);
+		st->st_nlink = in->nlink ? in->nlink : 1;
+	}
+	st->st_uid = ctx->uid;
+	st->st_gid = ctx->gid;
+	st->st_size = (off_t)in->end_of_file;
+	st->st_blocks = (blkcnt_t)(in->allocation_size / 512);
+	fscc_time_to_unix(in->last_access_time, &sec, &nsec);
+	st->st_atim.tv_sec = (time_t)sec;
+	st->st_atim.tv_nsec = nsec;
+	fscc_time_to_unix(in->last_write_time, &sec, &nsec);
+	st->st_mtim.tv_sec = (time_t)sec;
+	st->st_mtim.tv_nsec = nsec;
+	fscc_time_to_unix(in->change_time, &sec, &nsec);
+	st->st_ctim.tv_sec = (time_t)sec;
+	st->st_ctim.tv_nsec = nsec;
+	/* st_ino left 0: use_ino is off, libfuse numbers nodes itself. */
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct smb2fs_ctx *ctx = fs_ctx();
+	uint32_t mw = smb2_client_max_write(ctx->client);
+
+	cfg->attr_timeout = ctx->actimeo;
+	cfg->entry_timeout = ctx->actimeo;
+	cfg->negative_timeout = ctx->actimeo;
+	cfg->use_ino = 0;
+	cfg->nullpath_ok = 0;
+
+	/* readdir returns full attributes, so let `ls -l` use them directly
+	 * instead of one LOOKUP per entry; AUTO would fall back to plain
+	 * readdir after the first listing. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+
+	if (mw == 0 || mw > FS_MAX_WRITE)
+		mw = FS_MAX_WRITE;
+	conn->max_write = mw;
+	return ctx;
+}
+
+const struct fuse_operations smb2fs_ops = {
+	.init = fs_init,
+	.getattr = fs_getattr,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.truncate = fs_truncate,
+	.utimens = fs_utimens,
+	.statfs = fs_statfs,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.open = fs_open,
+	.create = fs_create,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+};

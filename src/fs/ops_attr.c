@@ -1,0 +1,132 @@
+/* Attribute and namespace operations.  Client calls return 0 or -errno,
+ * which FUSE wants as is. */
+#include "fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct smb2fs_ctx *ctx = fs_ctx();
+	struct smb2_file *f = fs_file(fi);
+	struct fscc_stat s;
+	int r = f ? smb2_fstat(ctx->client, f, &s) : smb2_stat(ctx->client, path, &s);
+
+	if (r < 0)
+		return r;
+	fs_fill_stat(ctx, &s, st);
+	return 0;
+}
+
+int fs_mkdir(const char *path, mode_t mode)
+{
+	(void)mode; /* no POSIX modes on the share */
+	return smb2_mkdir(fs_ctx()->client, path);
+}
+
+int fs_rmdir(const char *path)
+{
+	return smb2_rmdir(fs_ctx()->client, path);
+}
+
+int fs_unlink(const char *path)
+{
+	return smb2_unlink(fs_ctx()->client, path);
+}
+
+int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	/* SMB2 rename can only replace or refuse; no atomic exchange. */
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL;
+	return smb2_rename(fs_ctx()->client, from, to, !(flags & RENAME_NOREPLACE));
+}
+
+int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct smb2fs_ctx *ctx = fs_ctx();
+	struct smb2_file *f = fs_file(fi);
+
+	if (size < 0)
+		return -EINVAL;
+	if (f)
+		return smb2_ftruncate(ctx->client, f, (uint64_t)size);
+	return smb2_truncate(ctx->client, path, (uint64_t)size);
+}
+
+/* FILETIME for one utimens slot; 0 tells the server "leave unchanged". */
+static uint64_t utime_to_filetime(const struct timespec *ts, const struct timespec *now)
+{
+	if (ts->tv_nsec == UTIME_OMIT)
+		return 0;
+	if (ts->tv_nsec == UTIME_NOW)
+		ts = now;
+	return fscc_time_from_unix((int64_t)ts->tv_sec, ts->tv_nsec);
+}
+
+int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct smb2fs_ctx *ctx = fs_ctx();
+	struct timespec now;
+	uint64_t at, mt;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!tv) {
+		at = mt = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
+	} else {
+		at = utime_to_filetime(&tv[0], &now);
+		mt = utime_to_filetime(&tv[1], &now);
+	}
+	if (!at && !mt)
+		return 0;
+	return smb2_set_times(ctx->client, path, fs_file(fi), at, mt);
+}
+
+int fs_statfs(const char *path, struct statvfs *sv)
+{
+	struct fscc_fs_full_size fs;
+	unsigned long bsize;
+	int r;
+
+	(void)path;
+	r = smb2_statfs(fs_ctx()->client, &fs);
+	if (r < 0)
+		return r;
+	memset(sv, 0, sizeof(*sv));
+	bsize = (unsigned long)fs.sectors_per_unit * fs.bytes_per_sector;
+	sv->f_bsize = sv->f_frsize = bsize ? bsize : 4096;
+	sv->f_blocks = (fsblkcnt_t)fs.total_allocation_units;
+	sv->f_bfree = (fsblkcnt_t)fs.actual_available_units;
+	sv->f_bavail = (fsblkcnt_t)fs.caller_available_units;
+	sv->f_namemax = 255;
+	return 0;
+}
+
+/* Modes and owners are fixed (uid=/gid= options); accept and ignore
+ * changes so cp -p, tar and rsync do not fail (cifs noperm behaviour). */
+int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)mode;
+	(void)fi;
+	return 0;
+}
+
+int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)uid;
+	(void)gid;
+	(void)fi;
+	return 0;
+}

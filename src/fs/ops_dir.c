@@ -1,0 +1,122 @@
+/* Directory listings.
+ *
+ * libfuse's high-level readdirplus only hands the kernel real entries
+ * (node id + attributes, so `ls -l` needs no LOOKUP per name) when the
+ * filler gets non-zero offsets; with offset 0 it sends attributes the
+ * kernel ignores.  Offsets mean readdir is called again for each kernel
+ * buffer, so the listing is fetched once per opendir/rewind and kept in
+ * the directory handle instead of asking the server again per call. */
+#include "fs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fs_dirent {
+	char *name;
+	struct stat st;
+};
+
+struct fs_dir {
+	struct fs_dirent *ents;
+	size_t n, cap;
+	bool loaded;
+};
+
+static void dir_clear(struct fs_dir *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	d->ents = NULL;
+	d->n = d->cap = 0;
+	d->loaded = false;
+}
+
+struct load_state {
+	struct smb2fs_ctx *ctx;
+	struct fs_dir *d;
+};
+
+static int load_cb(const struct fscc_dirent *e, void *arg)
+{
+	struct load_state *ls = arg;
+	struct fs_dir *d = ls->d;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 64;
+		struct fs_dirent *p = realloc(d->ents, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		d->ents = p;
+		d->cap = cap;
+	}
+	d->ents[d->n].name = strdup(e->name);
+	if (!d->ents[d->n].name)
+		return -ENOMEM;
+	fs_fill_stat(ls->ctx, &e->st, &d->ents[d->n].st);
+	d->n++;
+	return 0;
+}
+
+int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = calloc(1, sizeof(*d));
+
+	(void)path;
+	if (!d)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)d;
+	return 0;
+}
+
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	(void)flags;
+	if (!d)
+		return -EBADF;
+	/* offset 0 is opendir or rewinddir: POSIX wants fresh contents */
+	if (off == 0 || !d->loaded) {
+		struct load_state ls = { fs_ctx(), d };
+		int r;
+
+		dir_clear(d);
+		r = smb2_readdir(ls.ctx->client, path, load_cb, &ls);
+		if (r < 0) {
+			dir_clear(d);
+			return r;
+		}
+		d->loaded = true;
+	}
+	for (size_t i = (size_t)(off < 0 ? 0 : off); i < d->n; i++) {
+		const struct fs_dirent *e = &d->ents[i];
+		/* libfuse makes no node for "." and ".."; as PLUS entries they
+		 * would carry st_ino 0, which glibc's readdir skips. */
+		enum fuse_fill_dir_flags ff = is_dot(e->name) ? 0 : FUSE_FILL_DIR_PLUS;
+
+		if (filler(buf, e->name, &e->st, (off_t)i + 1, ff))
+			break; /* kernel buffer full; we are called again at i + 1 */
+	}
+	return 0;
+}
+
+int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	(void)path;
+	if (d) {
+		dir_clear(d);
+		free(d);
+	}
+	fi->fh = 0;
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* Open files and I/O.  fi->fh holds the struct smb2_file *. */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+/* The flags smb2_open understands; the kernel handles O_APPEND offsets
+ * and the rest have no SMB meaning. */
+#define FS_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY)
+
+static int do_open(const char *path, int flags, struct fuse_file_info *fi)
+{
+	struct smb2_file *f = NULL;
+	int r = smb2_open(fs_ctx()->client, path, flags & FS_OPEN_FLAGS, &f, NULL);
+
+	if (r < 0)
+		return r;
+	fi->fh = (uint64_t)(uintptr_t)f;
+	return 0;
+}
+
+int fs_open(const char *path, struct fuse_file_info *fi)
+{
+	return do_open(path, fi->flags, fi);
+}
+
+int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)mode; /* no POSIX modes on the share */
+	return do_open(path, fi->flags | O_CREAT, fi);
+}
+
+/* Largest request to hand the client at once; 0 from the client means it
+ * did not say, then stay at 64 KiB which every dialect allows. */
+static size_t chunk_limit(uint32_t negotiated)
+{
+	return negotiated ? negotiated : 65536;
+}
+
+int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct smb2_client *c = fs_ctx()->client;
+	size_t chunk = chunk_limit(smb2_client_max_read(c)), done = 0;
+
+	(void)path;
+	if (off < 0)
+		return -EINVAL;
+	/* Without direct_io a short read means EOF to the kernel, so loop
+	 * until the request is filled or the server says EOF. */
+	while (done < size) {
+		size_t n = size - done < chunk ? size - done : chunk;
+		ssize_t r = smb2_pread(c, fs_file(fi), buf + done, n, (uint64_t)off + done);
+		if (r < 0)
+			return done ? (int)done : (int)r;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (int)done;
+}
+
+int fs_write(const char *path, const char *buf, size_t size, off_t off,
+	     struct fuse_file_info *fi)
+{
+	struct smb2_client *c = fs_ctx()->client;
+	size_t chunk = chunk_limit(smb2_client_max_write(c)), done = 0;
+
+	(void)path;
+	if (off < 0)
+		return -EINVAL;
+	while (done < size) {
+		size_t n = size - done < chunk ? size - done : chunk;
+		ssize_t r = smb2_pwrite(c, fs_file(fi), buf + done, n, (uint64_t)off + done);
+		if (r < 0)
+			return done ? (int)done : (int)r;
+		if (r == 0)
+			return done ? (int)done : -EIO; /* no progress: do not spin */
+		done += (size_t)r;
+	}
+	return (int)done;
+}
+
+int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	/* Writes go to the server synchronously; nothing is buffered here. */
+	(void)path;
+	(void)fi;
+	return 0;
+}
+
+int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct smb2_file *f = fs_file(fi);
+
+	(void)path;
+	/* The kernel ignores release errors; smb2_close frees f regardless. */
+	if (f)
+		smb2_close(fs_ctx()->client, f);
+	fi->fh = 0;
+	return 0;
+}
+
+int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)datasync;
+	struct smb2_file *f = fs_file(fi);
+	return f ? smb2_fsync(fs_ctx()->client, f) : 0;
+}

@@ -1,0 +1,244 @@
+/* smb2fs / mount.smb2fs: parse options, daemonize, connect, mount, serve.
+ *
+ * We fork before connecting because the client starts a receiver thread at
+ * connect time and threads do not survive fork().  The parent stays on the
+ * user's terminal until the child reports "mounted" over a pipe, so every
+ * error (bad password, unreachable server, bad mount point) is printed and
+ * reflected in the exit status before `mount` returns. */
+#include "../fs/fs.h"
+#include "opts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SMB2FS_VERSION
+#define SMB2FS_VERSION "unknown"
+#endif
+
+/* "fsname=//server/share,subtype=smb2fs[,ro][,allow_other]"; commas and
+ * backslashes in the name are escaped for libfuse's option parser. */
+static char *fuse_mount_opts(const struct smb2fs_opts *o)
+{
+	size_t cap = 2 * (strlen(o->server) + strlen(o->share)) + 128;
+	char *s = malloc(cap), *p;
+
+	if (!s)
+		return NULL;
+	p = s + sprintf(s, "fsname=//");
+	for (const char *q = o->server; *q; q++) {
+		if (*q == ',' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	*p++ = '/';
+	for (const char *q = o->share; *q; q++) {
+		if (*q == ',' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	sprintf(p, ",subtype=smb2fs%s%s", o->ro ? ",ro" : "",
+		o->allow_other ? ",allow_other" : "");
+	return s;
+}
+
+static void report_ready(int *status_fd)
+{
+	if (*status_fd < 0)
+		return;
+	if (write(*status_fd, "R", 1) != 1) {
+		/* parent gone; keep serving, the mount exists */
+	}
+	close(*status_fd);
+	*status_fd = -1;
+}
+
+static void detach_stdio(bool keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	if (!keep_stderr)
+		dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/* Connects, mounts and runs the loop.  Returns the process exit status. */
+static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *status_fd)
+{
+	struct smb2_config cfg = {
+		.server = o->server,
+		.share = o->share,
+		.port = o->port,
+		.user = o->user,
+		.domain = o->domain,
+		.password = o->password,
+		.guest = o->guest,
+		.min_dialect = o->min_dialect,
+		.max_dialect = o->max_dialect,
+		.require_signing = o->sign,
+		.debug = o->debug,
+	};
+	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo };
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *fuse = NULL;
+	char errmsg[512] = "";
+	char *mopts = NULL;
+	int r, status = 1;
+
+	r = smb2_client_connect(&cfg, &ctx.client, errmsg, sizeof(errmsg));
+	opts_wipe_password(o); /* the client keeps its own copy */
+	if (r < 0) {
+		fprintf(stderr, "smb2fs: %s\n", errmsg[0] ? errmsg : strerror(-r));
+		return 1;
+	}
+
+	mopts = fuse_mount_opts(o);
+	if (!mopts || fuse_opt_add_arg(&args, prog) || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, mopts) || (o->fuse_debug && fuse_opt_add_arg(&args, "-d"))) {
+		fprintf(stderr, "smb2fs: out of memory\n");
+		goto out;
+	}
+	fuse = fuse_new(&args, &smb2fs_ops, sizeof(smb2fs_ops), &ctx);
+	if (!fuse) {
+		fprintf(stderr, "smb2fs: cannot set up FUSE\n");
+		goto out;
+	}
+	errno = 0;
+	if (fuse_mount(fuse, mnt) != 0) {
+		/* libfuse has usually printed the reason already */
+		fprintf(stderr, "smb2fs: cannot mount on %s%s%s\n", mnt, errno ? ": " : "",
+			errno ? strerror(errno) : "");
+		goto out_destroy;
+	}
+
+	report_ready(status_fd);
+	if (!o->foreground) {
+		setsid();
+		if (chdir("/") != 0) {
+			/* not fatal: only keeps a directory busy */
+		}
+		detach_stdio(o->debug);
+	}
+
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+		fprintf(stderr, "smb2fs: cannot install signal handlers\n");
+		fuse_unmount(fuse);
+		goto out_destroy;
+	}
+	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
+	r = fuse_loop_mt(fuse, &lc);
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	fuse_unmount(fuse);
+	/* < 0: loop error; >= 0: unmounted or stopped by a signal */
+	status = r < 0 ? 1 : 0;
+
+out_destroy:
+	/* before the client: fuse_destroy may still unlink hidden files */
+	fuse_destroy(fuse);
+out:
+	fuse_opt_free_args(&args);
+	free(mopts);
+	smb2_client_destroy(ctx.client);
+	return status;
+}
+
+/* Waits for the child's "mounted" byte; mirrors its failure otherwise. */
+static int parent_wait(pid_t child, int fd)
+{
+	char c;
+	ssize_t n;
+	int ws;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 1)
+		return 0;
+	while (waitpid(child, &ws, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws) ? WEXITSTATUS(ws) : 1;
+	fprintf(stderr, "smb2fs: mount process died (signal %d)\n",
+		WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct smb2fs_opts o;
+	char err[512];
+	char *mnt;
+	struct stat sb;
+	int status_fd = -1, r;
+	const char *prog = argc > 0 ? argv[0] : "smb2fs";
+
+	/* sockets: a dead server must give EPIPE, not kill us */
+	signal(SIGPIPE, SIG_IGN);
+
+	r = opts_parse(argc, argv, &o, err, sizeof(err));
+	if (r == OPTS_EXIT) {
+		if (o.help)
+			opts_usage(stdout, "smb2fs");
+		else
+			printf("smb2fs %s\n", SMB2FS_VERSION);
+		opts_free(&o);
+		return 0;
+	}
+	if (r != OPTS_OK) {
+		fprintf(stderr, "%s\n", err);
+		opts_free(&o);
+		return 2;
+	}
+
+	/* absolute path: the daemon chdirs to / */
+	mnt = realpath(o.mountpoint, NULL);
+	if (!mnt || stat(mnt, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "smb2fs: cannot mount on %s: %s\n", o.mountpoint,
+			mnt ? strerror(ENOTDIR) : strerror(errno));
+		free(mnt);
+		opts_free(&o);
+		return 1;
+	}
+
+	if (!o.foreground) {
+		int p[2];
+		pid_t pid;
+
+		fflush(NULL);
+		if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+			fprintf(stderr, "smb2fs: cannot start: %s\n", strerror(errno));
+			free(mnt);
+			opts_free(&o);
+			return 1;
+		}
+		if (pid > 0) {
+			close(p[1]);
+			opts_free(&o); /* wipes the parent's copy of the password */
+			free(mnt);
+			return parent_wait(pid, p[0]);
+		}
+		close(p[0]);
+		status_fd = p[1];
+	}
+
+	r = serve(&o, prog, mnt, &status_fd);
+	free(mnt);
+	opts_free(&o);
+	if (status_fd >= 0)
+		close(status_fd); /* failure: parent sees EOF and our status */
+	return r;
+}

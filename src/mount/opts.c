@@ -1,0 +1,515 @@
+/* Command line parsing for smb2fs / mount.smb2fs.  Option names follow
+ * mount.cifs(8) so an fstab line can move from cifs to fuse.smb2fs with few
+ * changes.  Kept free of FUSE calls: the unit test compiles this file. */
+#include "opts.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "smb2fs/wire.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(err, errlen, "smb2fs: ");
+
+	if (n < 0 || (size_t)n >= errlen)
+		return OPTS_USAGE;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return OPTS_USAGE;
+}
+
+int opts_set_str(char **dst, const char *src, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, src, len);
+	p[len] = '\0';
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+static void free_password(char **pw)
+{
+	if (!*pw)
+		return;
+	size_t n = strlen(*pw) + 1;
+	explicit_bzero(*pw, n);
+	munlock(*pw, n);
+	free(*pw);
+	*pw = NULL;
+}
+
+int opts_set_password(struct smb2fs_opts *o, const char *src, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, src, len);
+	p[len] = '\0';
+	/* Best effort: keep the secret out of swap; fails harmlessly when
+	 * RLIMIT_MEMLOCK is tiny. */
+	(void)mlock(p, len + 1);
+	free_password(&o->password);
+	o->password = p;
+	return 0;
+}
+
+void opts_wipe_password(struct smb2fs_opts *o)
+{
+	free_password(&o->password);
+}
+
+int opts_set_user(struct smb2fs_opts *o, const char *val, size_t len)
+{
+	const char *pct = memchr(val, '%', len);
+	size_t ulen = pct ? (size_t)(pct - val) : len;
+	int r;
+
+	if (pct) {
+		r = opts_set_password(o, pct + 1, len - ulen - 1);
+		if (r)
+			return r;
+	}
+	for (size_t i = 0; i < ulen; i++) {
+		if (val[i] == '\\' || val[i] == '/') {
+			r = opts_set_str(&o->domain, val, i);
+			if (r)
+				return r;
+			return opts_set_str(&o->user, val + i + 1, ulen - i - 1);
+		}
+	}
+	return opts_set_str(&o->user, val, ulen);
+}
+
+void opts_free(struct smb2fs_opts *o)
+{
+	free_password(&o->password);
+	free(o->server);
+	free(o->share);
+	free(o->mountpoint);
+	free(o->user);
+	free(o->domain);
+	free(o->credentials);
+	memset(o, 0, sizeof(*o));
+}
+
+/* "//server/share", "\\server\share" or "smb://server/share". */
+static int parse_unc(const char *unc, struct smb2fs_opts *o, char *err, size_t errlen)
+{
+	const char *p = unc, *srv, *shr, *end;
+
+	if (strncasecmp(p, "smb:", 4) == 0)
+		p += 4;
+	if (!((p[0] == '/' || p[0] == '\\') && (p[1] == '/' || p[1] == '\\')))
+		return fail(err, errlen, "'%s' is not a share; expected //server/share", unc);
+	srv = p + 2;
+	shr = srv + strcspn(srv, "/\\");
+	if (shr == srv || !*shr)
+		return fail(err, errlen, "'%s' is not a share; expected //server/share", unc);
+	shr++;
+	end = shr + strcspn(shr, "/\\");
+	if (end == shr)
+		return fail(err, errlen, "'%s' has no share name; expected //server/share", unc);
+	/* Tolerate trailing separators, refuse a subdirectory (not supported). */
+	for (const char *q = end; *q; q++)
+		if (*q != '/' && *q != '\\')
+			return fail(err, errlen,
+				    "'%s': mounting a directory inside a share is not supported", unc);
+	if (opts_set_str(&o->server, srv, (size_t)(shr - 1 - srv)) ||
+	    opts_set_str(&o->share, shr, (size_t)(end - shr)))
+		return fail(err, errlen, "out of memory");
+	return OPTS_OK;
+}
+
+static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	uint16_t min, max;
+} vers_table[] = {
+	{ "2.0", SMB2_DIALECT_202, SMB2_DIALECT_202 },
+	{ "2.02", SMB2_DIALECT_202, SMB2_DIALECT_202 },
+	{ "2.1", SMB2_DIALECT_210, SMB2_DIALECT_210 },
+	{ "3", SMB2_DIALECT_300, SMB2_DIALECT_311 }, /* "3.0 or later" as mount.cifs */
+	{ "3.0", SMB2_DIALECT_300, SMB2_DIALECT_300 },
+	{ "3.02", SMB2_DIALECT_302, SMB2_DIALECT_302 },
+	{ "3.0.2", SMB2_DIALECT_302, SMB2_DIALECT_302 },
+	{ "3.1.1", SMB2_DIALECT_311, SMB2_DIALECT_311 },
+	{ "3.11", SMB2_DIALECT_311, SMB2_DIALECT_311 },
+	{ "default", SMB2_DIALECT_202, SMB2_DIALECT_311 },
+};
+
+/* mount(8)/fstab options that mean nothing to us. */
+static const char *const ignored_opts[] = {
+	"rw", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
+	"exec", "noexec", "suid", "nosuid", "dev", "nodev", "defaults",
+	"atime", "noatime", "relatime", "strictatime", "diratime", "nodiratime",
+};
+
+static int parse_uid(const char *val, uid_t *out)
+{
+	unsigned long v;
+
+	if (parse_ulong(val, UINT32_MAX - 1, &v)) {
+		*out = (uid_t)v;
+		return 0;
+	}
+	struct passwd *pw = getpwnam(val);
+	if (!pw)
+		return -1;
+	*out = pw->pw_uid;
+	return 0;
+}
+
+static int parse_gid(const char *val, gid_t *out)
+{
+	unsigned long v;
+
+	if (parse_ulong(val, UINT32_MAX - 1, &v)) {
+		*out = (gid_t)v;
+		return 0;
+	}
+	struct group *gr = getgrnam(val);
+	if (!gr)
+		return -1;
+	*out = gr->gr_gid;
+	return 0;
+}
+
+/* One "key[=value]" token.  val is NUL-terminated (a private copy). */
+static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
+		     char *err, size_t errlen)
+{
+	unsigned long v;
+
+#define IS(name) (strcmp(key, name) == 0)
+#define NEED_VAL                                                                     \
+	do {                                                                         \
+		if (!val || !*val)                                                   \
+			return fail(err, errlen, "option '%s' needs a value", key);  \
+	} while (0)
+#define NO_VAL                                                                       \
+	do {                                                                         \
+		if (val)                                                             \
+			return fail(err, errlen, "option '%s' takes no value", key); \
+	} while (0)
+
+	if (IS("username") || (IS("user") && val)) { /* bare "user" is fstab noise */
+		if (!val)
+			val = "";
+		if (opts_set_user(o, val, strlen(val)))
+			return fail(err, errlen, "out of memory");
+	} else if (IS("password") || IS("pass")) {
+		if (!val)
+			val = "";
+		if (opts_set_password(o, val, strlen(val)))
+			return fail(err, errlen, "out of memory");
+	} else if (IS("domain") || IS("dom") || IS("workgroup")) {
+		if (!val)
+			val = "";
+		if (opts_set_str(&o->domain, val, strlen(val)))
+			return fail(err, errlen, "out of memory");
+	} else if (IS("credentials") || IS("cred")) {
+		NEED_VAL;
+		if (opts_set_str(&o->credentials, val, strlen(val)))
+			return fail(err, errlen, "out of memory");
+	} else if (IS("guest")) {
+		NO_VAL;
+		o->guest = true;
+	} else if (IS("port")) {
+		NEED_VAL;
+		if (!parse_ulong(val, 65535, &v) || v == 0)
+			return fail(err, errlen, "bad port '%s' (expected 1-65535)", val);
+		o->port = (uint16_t)v;
+	} else if (IS("vers")) {
+		NEED_VAL;
+		size_t i;
+		for (i = 0; i < sizeof(vers_table) / sizeof(vers_table[0]); i++)
+			if (strcmp(val, vers_table[i].name) == 0)
+				break;
+		if (i == sizeof(vers_table) / sizeof(vers_table[0]))
+			return fail(err, errlen,
+				    "bad vers '%s' (expected 2.0, 2.1, 3, 3.0, 3.02, 3.1.1 or default)",
+				    val);
+		o->min_dialect = vers_table[i].min;
+		o->max_dialect = vers_table[i].max;
+	} else if (IS("sign")) {
+		NO_VAL;
+		o->sign = true;
+	} else if (IS("uid")) {
+		NEED_VAL;
+		if (parse_uid(val, &o->uid))
+			return fail(err, errlen, "bad uid '%s' (no such user)", val);
+	} else if (IS("gid")) {
+		NEED_VAL;
+		if (parse_gid(val, &o->gid))
+			return fail(err, errlen, "bad gid '%s' (no such group)", val);
+	} else if (IS("actimeo")) {
+		NEED_VAL;
+		char *end;
+		errno = 0;
+		double d = strtod(val, &end);
+		if (errno || *end || !isfinite(d) || d < 0 || d > 86400.0 * 365)
+			return fail(err, errlen, "bad actimeo '%s' (expected seconds >= 0)", val);
+		o->actimeo = d;
+	} else if (IS("debug")) {
+		NO_VAL;
+		o->debug = true;
+	} else if (IS("ro")) {
+		NO_VAL;
+		o->ro = true;
+	} else if (IS("allow_other")) {
+		NO_VAL;
+		o->allow_other = true;
+	} else if (strncmp(key, "x-", 2) == 0 || IS("comment")) {
+		/* userspace-only fstab annotations (x-systemd.*, x-gvfs-*, ...) */
+	} else {
+		for (size_t i = 0; i < sizeof(ignored_opts) / sizeof(ignored_opts[0]); i++)
+			if (IS(ignored_opts[i]))
+				return OPTS_OK;
+		if (val)
+			return fail(err, errlen, "unknown option '%s=%s'", key, val);
+		return fail(err, errlen, "unknown option '%s'", key);
+	}
+	return OPTS_OK;
+#undef IS
+#undef NEED_VAL
+#undef NO_VAL
+}
+
+static bool is_password_key(const char *tok, size_t keylen)
+{
+	return (keylen == 8 && memcmp(tok, "password", 8) == 0) ||
+	       (keylen == 4 && memcmp(tok, "pass", 4) == 0);
+}
+
+static bool is_user_key(const char *tok, size_t keylen)
+{
+	return (keylen == 8 && memcmp(tok, "username", 8) == 0) ||
+	       (keylen == 4 && memcmp(tok, "user", 4) == 0);
+}
+
+/* Parses one -o argument in place.  Secrets are copied out and then
+ * overwritten with 'x' in s (which is argv memory). */
+static int parse_optstring(struct smb2fs_opts *o, char *s, char *err, size_t errlen)
+{
+	char *p = s;
+	int r = OPTS_OK;
+
+	while (*p && r == OPTS_OK) {
+		char *tok = p, *eq = NULL, *end;
+		size_t keylen;
+
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		while (*p && *p != ',' && *p != '=')
+			p++;
+		keylen = (size_t)(p - tok);
+		if (*p == '=')
+			eq = p++;
+		if (eq && is_password_key(tok, keylen)) {
+			/* mount.cifs: a comma inside a password is written ",," */
+			while (*p && !(*p == ',' && p[1] != ','))
+				p += (*p == ',') ? 2 : 1;
+		} else {
+			while (*p && *p != ',')
+				p++;
+		}
+		end = p;
+
+		char *key = strndup(tok, keylen);
+		char *val = NULL;
+		size_t vlen = 0;
+		if (!key)
+			return fail(err, errlen, "out of memory");
+		if (eq) {
+			val = malloc((size_t)(end - eq));
+			if (!val) {
+				free(key);
+				return fail(err, errlen, "out of memory");
+			}
+			for (char *q = eq + 1; q < end; q++) {
+				val[vlen++] = *q;
+				if (*q == ',' && is_password_key(tok, keylen))
+					q++; /* skip the second comma of ",," */
+			}
+			val[vlen] = '\0';
+		}
+		r = apply_opt(o, key, val, err, errlen);
+		if (eq && is_password_key(tok, keylen)) {
+			memset(eq + 1, 'x', (size_t)(end - eq - 1));
+		} else if (eq && is_user_key(tok, keylen)) {
+			char *pct = memchr(eq + 1, '%', (size_t)(end - eq - 1));
+			if (pct)
+				memset(pct + 1, 'x', (size_t)(end - pct - 1));
+		}
+		if (val) {
+			explicit_bzero(val, vlen);
+			free(val);
+		}
+		free(key);
+	}
+	return r;
+}
+
+void opts_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s //server/share MOUNTPOINT [-o option[,option...]] [-f] [-d]\n"
+		"       %s -h | --help | -V | --version\n"
+		"\n"
+		"Mounts an SMB2/SMB3 share with FUSE.\n"
+		"\n"
+		"  -f                    stay in the foreground\n"
+		"  -d                    FUSE debug output (implies -f)\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         print the version\n"
+		"\n"
+		"Options (-o, names as in mount.cifs):\n"
+		"  username=NAME         user name (user=); DOMAIN\\NAME, DOMAIN/NAME and\n"
+		"                        NAME%%PASSWORD are accepted\n"
+		"  password=SECRET       password (pass=); write a comma as ,,\n"
+		"  domain=NAME           domain or workgroup (dom=, workgroup=)\n"
+		"  credentials=FILE      file with username=, password=, domain= lines (cred=)\n"
+		"  guest                 log in as guest, no password\n"
+		"  port=N                TCP port (default 445)\n"
+		"  vers=V                dialect: 2.0, 2.1, 3 (3.0 or later), 3.0, 3.02,\n"
+		"                        3.1.1, default (2.0.2 to 3.1.1)\n"
+		"  sign                  require message signing\n"
+		"  uid=USER  gid=GROUP   owner shown for every file (default: mounting user)\n"
+		"  actimeo=SECONDS       attribute cache time (default 1)\n"
+		"  ro                    mount read-only\n"
+		"  allow_other           let other users access the mount\n"
+		"  debug                 log every SMB request and reply to stderr\n"
+		"\n"
+		"Ignored: rw, defaults, auto, noauto, user, users, nouser, _netdev, nofail,\n"
+		"exec, noexec, suid, nosuid, dev, nodev, atime options, x-*, comment=.\n"
+		"The PASSWD environment variable supplies a password when none is given.\n",
+		prog, prog);
+}
+
+int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t errlen)
+{
+	const char *unc = NULL, *mnt = NULL;
+	bool dashdash = false;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	o->uid = getuid();
+	o->gid = getgid();
+	o->actimeo = 1.0; /* cifs default */
+	if (errlen)
+		err[0] = '\0';
+
+	/* help/version win over everything else, wherever they appear */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			o->help = true;
+			return OPTS_EXIT;
+		}
+		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			o->version = true;
+			return OPTS_EXIT;
+		}
+	}
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (!dashdash && a[0] == '-' && a[1]) {
+			if (strcmp(a, "--") == 0) {
+				dashdash = true;
+			} else if (strcmp(a, "-o") == 0) {
+				if (i + 1 >= argc)
+					return fail(err, errlen, "option '-o' needs an argument");
+				r = parse_optstring(o, argv[++i], err, errlen);
+				if (r)
+					return r;
+			} else if (strncmp(a, "-o", 2) == 0) {
+				r = parse_optstring(o, a + 2, err, errlen);
+				if (r)
+					return r;
+			} else if (strcmp(a, "-f") == 0) {
+				o->foreground = true;
+			} else if (strcmp(a, "-d") == 0) {
+				o->fuse_debug = true;
+				o->foreground = true;
+			} else if (strcmp(a, "-n") == 0 || strcmp(a, "-s") == 0 ||
+				   strcmp(a, "-v") == 0) {
+				/* passed by mount(8) to helpers: no mtab, sloppy, verbose */
+			} else {
+				return fail(err, errlen, "unknown option '%s' (try --help)", a);
+			}
+		} else if (!unc) {
+			unc = a;
+		} else if (!mnt) {
+			mnt = a;
+		} else {
+			return fail(err, errlen, "unexpected argument '%s' (try --help)", a);
+		}
+	}
+	if (!unc || !mnt)
+		return fail(err, errlen, "missing %s (usage: smb2fs //server/share MOUNTPOINT [-o options])",
+			    unc ? "mount point" : "share and mount point");
+	r = parse_unc(unc, o, err, errlen);
+	if (r)
+		return r;
+	if (opts_set_str(&o->mountpoint, mnt, strlen(mnt)))
+		return fail(err, errlen, "out of memory");
+
+	if (o->credentials) {
+		r = creds_read_file(o->credentials, o, err, errlen);
+		if (r)
+			return r;
+	}
+	if (!o->password && !o->guest) {
+		const char *env = getenv("PASSWD");
+		if (env && opts_set_password(o, env, strlen(env)))
+			return fail(err, errlen, "out of memory");
+	}
+	/* mount.cifs: without username= the name of the calling user is used */
+	if (!o->user && !o->guest) {
+		struct passwd *pw = getpwuid(getuid());
+		const char *name = pw ? pw->pw_name : getenv("USER");
+		if (name && opts_set_str(&o->user, name, strlen(name)))
+			return fail(err, errlen, "out of memory");
+	}
+	return OPTS_OK;
+}

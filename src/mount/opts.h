@@ -1,0 +1,76 @@
+/* Command line and -o option parsing (mount.cifs option names).  No FUSE
+ * calls here so tests/unit/test_opts.c can compile opts.c + creds.c alone. */
+#ifndef SMB2FS_MOUNT_OPTS_H
+#define SMB2FS_MOUNT_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct smb2fs_opts {
+	char *server;         /* malloc'd */
+	char *share;          /* malloc'd; may contain '/' for a subpath */
+	char *mountpoint;     /* malloc'd, as given */
+	char *user;           /* malloc'd or NULL */
+	char *domain;         /* malloc'd or NULL */
+	char *password;       /* malloc'd (mlocked best effort) or NULL */
+	char *credentials;    /* credentials file path or NULL */
+	bool guest;
+	uint16_t port;        /* 0 = default 445 */
+	uint16_t min_dialect; /* 0 = client default */
+	uint16_t max_dialect;
+	bool sign;
+	uid_t uid;
+	gid_t gid;
+	double actimeo;       /* seconds */
+	bool debug;           /* SMB request log */
+	bool ro;
+	bool allow_other;
+	bool foreground;      /* -f */
+	bool fuse_debug;      /* -d */
+	bool help;            /* -h/--help: caller prints usage, exits 0 */
+	bool version;         /* -V/--version */
+};
+
+/* Result of opts_parse(). */
+enum {
+	OPTS_OK = 0,
+	OPTS_EXIT = 1,  /* help or version requested */
+	OPTS_USAGE = 2, /* error; message in err */
+};
+
+/* Parses argv into o (zeroed and given defaults first).  Password values
+ * given on the command line are overwritten in argv, so /proc/PID/cmdline no
+ * longer shows them.  Reads the credentials file and the PASSWD environment
+ * variable.  On error returns OPTS_USAGE with one line (no trailing newline)
+ * in err, e.g. "smb2fs: unknown option 'foo'". */
+int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t errlen);
+
+/* Frees every string in o, wiping the password first. */
+void opts_free(struct smb2fs_opts *o);
+
+/* Wipes and frees just the password (after the client copied it). */
+void opts_wipe_password(struct smb2fs_opts *o);
+
+/* Replaces *dst with a malloc'd copy of src (len bytes); for passwords the
+ * old value is wiped.  Returns 0 or -ENOMEM. */
+int opts_set_str(char **dst, const char *src, size_t len);
+int opts_set_password(struct smb2fs_opts *o, const char *src, size_t len);
+
+/* Splits "DOMAIN\user" or "DOMAIN/user" into domain and user, and
+ * "user%password" into user and password (mount.cifs forms).  Returns 0 or
+ * -ENOMEM.  The password part, if any, overrides an earlier one. */
+int opts_set_user(struct smb2fs_opts *o, const char *val, size_t len);
+
+/* Reads a mount.cifs credentials file (username=, password=, domain=;
+ * blank and '#' lines ignored).  Values already set in o (from the command
+ * line) win.  Warns on stderr when the
+ * file is readable by others.  Returns OPTS_OK or OPTS_USAGE with err set. */
+int creds_read_file(const char *path, struct smb2fs_opts *o, char *err, size_t errlen);
+
+/* The usage text for --help (option list included). */
+void opts_usage(FILE *out, const char *prog);
+
+#endif

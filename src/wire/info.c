@@ -1,0 +1,68 @@
+/* QUERY_INFO and SET_INFO. */
+#include "wire_int.h"
+
+#include <string.h>
+
+/* MS-SMB2 2.2.37 */
+int smb2_query_info_encode(struct wbuf *w, const struct smb2_query_info_req *q)
+{
+	if (!w || !q || (q->input_len && !q->input))
+		return -EINVAL;
+	size_t body = w->len;
+	wbuf_u16(w, 41);                     /* StructureSize */
+	wbuf_u8(w, q->info_type);
+	wbuf_u8(w, q->file_info_class);
+	wbuf_u32(w, q->output_buffer_length);
+	wbuf_u16(w, (uint16_t)(body + 40));  /* InputBufferOffset */
+	wbuf_u16(w, 0);                      /* Reserved */
+	wbuf_u32(w, q->input_len);
+	wbuf_u32(w, q->additional_information);
+	wbuf_u32(w, q->flags);
+	wbuf_u64(w, q->file_id.persistent);
+	wbuf_u64(w, q->file_id.volatile_);
+	if (q->input_len)
+		wbuf_bytes(w, q->input, q->input_len);
+	else
+		wbuf_u8(w, 0);
+	return wire_done(w);
+}
+
+/* MS-SMB2 2.2.38 */
+int smb2_query_info_decode(const uint8_t *msg, size_t len, struct smb2_query_info_rsp *r)
+{
+	struct rbuf b;
+
+	if (!r)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	if (wire_body_begin(&b, msg, len, 9) < 0)
+		return -EBADMSG;
+	uint16_t off = rbuf_u16(&b);
+	uint32_t n = rbuf_u32(&b);
+	if (b.err || wire_buffer(msg, len, off, n, SMB2_HDR_SIZE + 8, &r->buf) < 0)
+		return -EBADMSG;
+	r->buf_len = n;
+	return 0;
+}
+
+/* MS-SMB2 2.2.39 */
+int smb2_set_info_encode(struct wbuf *w, const struct smb2_set_info_req *q)
+{
+	if (!w || !q || (q->buf_len && !q->buf))
+		return -EINVAL;
+	size_t body = w->len;
+	wbuf_u16(w, 33);                     /* StructureSize */
+	wbuf_u8(w, q->info_type);
+	wbuf_u8(w, q->file_info_class);
+	wbuf_u32(w, q->buf_len);
+	wbuf_u16(w, (uint16_t)(body + 32));  /* BufferOffset */
+	wbuf_u16(w, 0);                      /* Reserved */
+	wbuf_u32(w, q->additional_information);
+	wbuf_u64(w, q->file_id.persistent);
+	wbuf_u64(w, q->file_id.volatile_);
+	if (q->buf_len)
+		wbuf_bytes(w, q->buf, q->buf_len);
+	else
+		wbuf_u8(w, 0);
+	return wire_done(w);
+}

@@ -1,0 +1,50 @@
+/* QUERY_DIRECTORY. */
+#include "wire_int.h"
+#include "smb2fs/utf16.h"
+
+#include <string.h>
+
+/* MS-SMB2 2.2.33 */
+int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_directory_req *q)
+{
+	if (!w || !q)
+		return -EINVAL;
+	size_t body = w->len;
+	wbuf_u16(w, 33);                      /* StructureSize */
+	wbuf_u8(w, q->info_class);
+	wbuf_u8(w, q->flags);
+	wbuf_u32(w, q->file_index);
+	wbuf_u64(w, q->file_id.persistent);
+	wbuf_u64(w, q->file_id.volatile_);
+	wbuf_u16(w, (uint16_t)(body + 32));   /* FileNameOffset */
+	wbuf_u16(w, 0);                       /* FileNameLength, patched */
+	wbuf_u32(w, q->output_buffer_length);
+	const char *pat = q->pattern ? q->pattern : "";
+	long n = utf16_from_utf8(w, pat, strlen(pat));
+	if (n < 0)
+		return (int)n;
+	if (n > 0xFFFF)
+		return -EINVAL;
+	wbuf_put_u16_at(w, body + 26, (uint16_t)n);
+	if (n == 0)
+		wbuf_u8(w, 0);
+	return wire_done(w);
+}
+
+/* MS-SMB2 2.2.34 */
+int smb2_query_directory_decode(const uint8_t *msg, size_t len, struct smb2_query_directory_rsp *r)
+{
+	struct rbuf b;
+
+	if (!r)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	if (wire_body_begin(&b, msg, len, 9) < 0)
+		return -EBADMSG;
+	uint16_t off = rbuf_u16(&b);
+	uint32_t n = rbuf_u32(&b);
+	if (b.err || wire_buffer(msg, len, off, n, SMB2_HDR_SIZE + 8, &r->buf) < 0)
+		return -EBADMSG;
+	r->buf_len = n;
+	return 0;
+}

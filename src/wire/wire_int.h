@@ -1,0 +1,32 @@
+/* Helpers shared by the SMB2 codecs (private to src/wire). */
+#ifndef SMB2FS_WIRE_INT_H
+#define SMB2FS_WIRE_INT_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2fs/buf.h"
+#include "smb2fs/wire.h"
+
+/* Positions r just after the header of msg and checks the body's
+ * StructureSize.  The fixed part (structure_size rounded down to even, per
+ * MS-SMB2 2.2: odd sizes mean "fixed part + variable buffer") must fit.
+ * Returns 0 or -EBADMSG. */
+int wire_body_begin(struct rbuf *r, const uint8_t *msg, size_t len, uint16_t structure_size);
+
+/* Validates a (offset, length) pair taken from a response: offset is from
+ * the header start; the buffer must lie after the fixed part of the body
+ * (min_off) and inside the message.  A zero length is accepted with any
+ * offset (servers send offset 0) and yields *out = NULL.  Returns 0 or
+ * -EBADMSG. */
+int wire_buffer(const uint8_t *msg, size_t len, uint64_t off, uint64_t n, size_t min_off,
+		const uint8_t **out);
+
+/* Fixed part length of a body with the given StructureSize. */
+static inline size_t wire_fixed(uint16_t structure_size) { return (size_t)(structure_size & ~1u); }
+
+/* Returns -ENOMEM if the writer failed, else 0. */
+static inline int wire_done(const struct wbuf *w) { return w->err ? -ENOMEM : 0; }
+
+#endif

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Install everything smb2fs needs to build and to run its tests, from
+# Debian 12's archive only (no pip).  Idempotent: does nothing when all
+# packages are already installed.  Used by .ci/run, tests/run-all.sh and
+# tests/demo.sh.
+set -euo pipefail
+
+PKGS=(
+  # build
+  gcc libc6-dev meson ninja-build pkg-config libfuse3-dev libssl-dev
+  libkrb5-dev
+  # run
+  fuse3
+  # tests: a private Samba, smbclient for the server-side view, pytest
+  samba smbclient python3 python3-pytest python3-pytest-timeout
+  # coreutils/diffutils/util-linux/passwd (cmp, truncate, df, useradd) are
+  # Essential/required on Debian
+  diffutils passwd procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# --no-install-recommends keeps it small; samba's own Depends are enough.
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The samba package starts the system smbd/nmbd; the tests use their own
+# private smbd on another port, so the system one does not matter.

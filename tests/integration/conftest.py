@@ -1,0 +1,270 @@
+"""pytest fixtures for the smb2fs integration tests.
+
+Fixtures (see smbenv.py for the machinery):
+
+  smbd            session-scoped private Samba on 127.0.0.1 (signing default)
+  smbd_signing    module-scoped Samba with `server signing = mandatory`
+  share_dir       the [share] directory on disk, emptied before each test
+  sclient         smbclient helper for [share] as alice ("server view")
+  mount_factory   make_mount(server, share="share", **Mount kwargs) -> Mount;
+                  unmounts everything at the end and fails the test on any
+                  ASan/UBSan report
+  mnt             [share] of `smbd` mounted as alice with -f; the mountpoint
+  run_smb2fs      run smb2fs expecting it to exit (failure cases); checks no
+                  sanitizer report and that nothing is left mounted
+  fake_server     factory for fake_smb2_server.FakeSMB2Server
+
+Skips: everything that needs FUSE skips when /dev/fuse or fusermount3 is
+missing or we are not root; everything that needs Samba skips when smbd or
+smbclient is missing.  In CI both are installed, so nothing skips there.
+Set SMB2FS_REQUIRE_ALL=1 (tests/run-all.sh does) to turn those skips into
+failures.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fake_smb2_server  # noqa: E402
+import smbenv  # noqa: E402
+
+
+def _skip_or_fail(reason):
+    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
+        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
+    pytest.skip(reason)
+
+
+def _need_fuse():
+    if not os.path.exists("/dev/fuse"):
+        _skip_or_fail("/dev/fuse missing")
+    if not smbenv.which("fusermount3"):
+        _skip_or_fail("fusermount3 missing (apt-get install fuse3)")
+    if os.geteuid() != 0:
+        _skip_or_fail("integration tests must run as root")
+
+
+def _need_samba():
+    for tool in ("smbd", "smbclient", "smbpasswd", "smbstatus"):
+        if not smbenv.which(tool):
+            _skip_or_fail("%s missing (apt-get install samba smbclient)"
+                          % tool)
+    if os.geteuid() != 0:
+        _skip_or_fail("Samba fixture needs root")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def pytest_report_header(config):
+    b = smbenv.smb2fs_bin()
+    return "smb2fs binary: %s (%s)" % (
+        b, "present" if os.access(b, os.X_OK) else "MISSING")
+
+
+# ---------------------------------------------------------------------------
+# servers
+
+
+@pytest.fixture(scope="session")
+def smbd():
+    _need_samba()
+    # SMB2FS_TEST_SAMBA_DIR: keep the session server's state (smb.conf, log,
+    # shares) in this directory and leave it there afterwards, for debugging.
+    keep = os.environ.get("SMB2FS_TEST_SAMBA_DIR")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+    srv = smbenv.SambaServer(basedir=keep or None)
+    srv.start()
+    yield srv
+    srv.stop(cleanup=not keep)
+
+
+@pytest.fixture(scope="module")
+def smbd_signing():
+    _need_samba()
+    srv = smbenv.SambaServer(signing="mandatory")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _empty_dir(path):
+    for name in os.listdir(path):
+        p = os.path.join(path, name)
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            os.unlink(p)
+
+
+@pytest.fixture
+def share_dir(smbd):
+    d = smbd.share_dir("share")
+    _empty_dir(d)
+    return d
+
+
+@pytest.fixture
+def sclient(smbd, share_dir):
+    return smbd.smbclient("alice", "share")
+
+
+@pytest.fixture
+def fake_server():
+    started = []
+
+    def make(mode="network_access_denied", **kw):
+        srv = fake_smb2_server.FakeSMB2Server(mode=mode, **kw).start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+# ---------------------------------------------------------------------------
+# smb2fs
+
+
+@pytest.fixture(scope="session")
+def smb2fs_bin():
+    b = smbenv.smb2fs_bin()
+    if not os.access(b, os.X_OK):
+        pytest.fail("smb2fs binary not found at %s: build it (meson setup "
+                    "build && ninja -C build) or set SMB2FS_BIN" % b)
+    return b
+
+
+@pytest.fixture
+def mount_factory(tmp_path, smb2fs_bin):
+    _need_fuse()
+    mounts = []
+    counter = [0]
+
+    def make(server, share="share", user="alice", password=None,
+             start=True, **kw):
+        counter[0] += 1
+        workdir = tmp_path / ("m%d" % counter[0])
+        workdir.mkdir()
+        mp = str(workdir / "mnt")
+        if password is None and user is not None:
+            password = server.passwords.get(user, server.password)
+        m = smbenv.Mount(server.unc(share), mp, username=user,
+                         password=password, workdir=str(workdir),
+                         binary=smb2fs_bin, **kw)
+        m.options = ["port=%d" % server.port] + m.options
+        mounts.append(m)
+        if start:
+            m.start()
+        return m
+
+    yield make
+
+    problems = []
+    for m in mounts:
+        try:
+            m.stop()
+        except Exception as e:  # keep unmounting the others
+            problems.append("%s: %s" % (m.mountpoint, e))
+        report = m.sanitizer_output()
+        if report:
+            problems.append("sanitizer report from %s:\n%s"
+                            % (" ".join(m.argv or []), report))
+        if smbenv.is_mounted(m.mountpoint):
+            problems.append("%s still mounted" % m.mountpoint)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def mnt(smbd, share_dir, mount_factory):
+    return mount_factory(smbd).mountpoint
+
+
+class Run:
+    """Result of run_smb2fs."""
+
+    def __init__(self, argv, returncode, stdout, stderr, mountpoint):
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.mountpoint = mountpoint
+
+    @property
+    def lines(self):
+        return [ln for ln in self.stderr.strip().splitlines() if ln.strip()]
+
+    def __repr__(self):
+        return "<smb2fs rc=%r stderr=%r>" % (self.returncode, self.stderr)
+
+
+@pytest.fixture
+def run_smb2fs(tmp_path, smb2fs_bin):
+    """run(unc, options=[...], foreground=True, user="alice", password=PW,
+    credentials=True, args=None, timeout=30) for runs that must *fail*:
+    returns a Run; fails the test if smb2fs hangs, reports a sanitizer
+    error, or leaves something mounted."""
+    _need_fuse()
+    mps = []
+    counter = [0]
+
+    def run(unc, options=None, foreground=True, user="alice", password=None,
+            credentials=True, args=None, timeout=30):
+        counter[0] += 1
+        workdir = str(tmp_path / ("r%d" % counter[0]))
+        os.makedirs(workdir)
+        mp = os.path.join(workdir, "mnt")
+        os.makedirs(mp)
+        mps.append(mp)
+        m = smbenv.Mount(unc, mp, options=options, username=user,
+                         password=password, workdir=workdir,
+                         foreground=foreground, credentials=credentials,
+                         binary=smb2fs_bin)
+        argv = args if args is not None else m.build_argv()
+        env = smbenv.sanitizer_env(workdir)
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True,
+                               timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            smbenv.unmount(mp)
+            pytest.fail("smb2fs %s did not exit within %ss" %
+                        (" ".join(argv), timeout))
+        mounted = smbenv.is_mounted(mp)
+        if mounted:
+            smbenv.unmount(mp)
+        report = smbenv.collect_sanitizer_output(workdir, p.stderr)
+        assert not report, "sanitizer report:\n" + report
+        assert not mounted, "smb2fs left %s mounted (rc=%s, stderr=%r)" % (
+            mp, p.returncode, p.stderr)
+        return Run(argv, p.returncode, p.stdout, p.stderr, mp)
+
+    yield run
+    for mp in mps:
+        smbenv.unmount(mp)
+
+
+@pytest.fixture
+def rand_bytes():
+    def make(n, seed=None):
+        import random
+        r = random.Random(seed)
+        return r.randbytes(n)
+    return make
+
+
+@pytest.fixture
+def scratch():
+    d = tempfile.mkdtemp(prefix="smb2fs-scratch-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,660 @@
+"""A tiny scripted SMB2 server for tests (pure Python stdlib).
+
+It speaks just enough SMB 2.1 to get a client through
+NEGOTIATE -> SESSION_SETUP (NTLMSSP in SPNEGO, two legs) -> TREE_CONNECT,
+and then answers TREE_CONNECT with a configurable status
+(default STATUS_NETWORK_ACCESS_DENIED), which a real Samba cannot easily be
+made to return.  Authentication is NOT verified: any AUTHENTICATE message is
+accepted.  Nothing is signed (SecurityMode says "signing enabled", not
+required), so a client that insists on signing will (correctly) refuse it.
+
+Behaviour is chosen by a *mode* (see MODES).  Each mode is a dict of
+overrides; later tests can add hostile replies by adding entries:
+
+    "tree_status":      NTSTATUS for TREE_CONNECT (None = success)
+    "session_status":   NTSTATUS for the final SESSION_SETUP leg (None = ok)
+    "negotiate":        callable(server, conn, hdr, body) -> bytes | None
+                        replaces the NEGOTIATE response *payload* (header
+                        included); use it to send malformed replies.
+    "close_after_negotiate": drop the connection after answering NEGOTIATE.
+
+References: MS-SMB2 2.2.1.2 (sync header), 2.2.4 (NEGOTIATE response),
+2.2.6 (SESSION_SETUP response), 2.2.10 (TREE_CONNECT response),
+2.2.2 (ERROR response); MS-NLMP 2.2.1.2 (CHALLENGE_MESSAGE), 2.2.2.1
+(AV_PAIR); RFC 4178 (SPNEGO NegTokenInit/NegTokenResp).
+
+Usage as a script (prints "PORT <n>" when listening, runs until killed):
+
+    python3 fake_smb2_server.py [--mode MODE] [--port N] [--tree-status HEX]
+"""
+
+import hashlib
+import hmac
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import uuid
+
+# --- constants -------------------------------------------------------------
+
+SMB2_MAGIC = b"\xfeSMB"
+
+NEGOTIATE, SESSION_SETUP, LOGOFF, TREE_CONNECT, TREE_DISCONNECT = 0, 1, 2, 3, 4
+ECHO, CANCEL = 13, 12
+COMMAND_NAMES = {0: "NEGOTIATE", 1: "SESSION_SETUP", 2: "LOGOFF",
+                 3: "TREE_CONNECT", 4: "TREE_DISCONNECT", 5: "CREATE",
+                 6: "CLOSE", 7: "FLUSH", 8: "READ", 9: "WRITE", 10: "LOCK",
+                 11: "IOCTL", 12: "CANCEL", 13: "ECHO",
+                 14: "QUERY_DIRECTORY", 15: "CHANGE_NOTIFY", 16: "QUERY_INFO",
+                 17: "SET_INFO", 18: "OPLOCK_BREAK"}
+
+STATUS_SUCCESS = 0x00000000
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
+STATUS_NOT_SUPPORTED = 0xC00000BB
+STATUS_NETWORK_ACCESS_DENIED = 0xC00000CA
+STATUS_BAD_NETWORK_NAME = 0xC00000CC
+STATUS_ACCESS_DENIED = 0xC0000022
+STATUS_LOGON_FAILURE = 0xC000006D
+STATUS_USER_SESSION_DELETED = 0xC0000203
+
+FLAGS_SERVER_TO_REDIR = 0x00000001
+CREDITS_GRANTED = 32
+
+SPNEGO_OID = b"\x06\x06\x2b\x06\x01\x05\x05\x02"                  # 1.3.6.1.5.5.2
+NTLMSSP_OID = b"\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"  # 1.3.6.1.4.1.311.2.2.10
+
+# NTLMSSP negotiate flags (MS-NLMP 2.2.2.5)
+NTLMSSP_NEGOTIATE_UNICODE = 0x00000001
+NTLMSSP_REQUEST_TARGET = 0x00000004
+NTLMSSP_NEGOTIATE_SIGN = 0x00000010
+NTLMSSP_NEGOTIATE_SEAL = 0x00000020
+NTLMSSP_NEGOTIATE_NTLM = 0x00000200
+NTLMSSP_NEGOTIATE_ALWAYS_SIGN = 0x00008000
+NTLMSSP_TARGET_TYPE_SERVER = 0x00020000
+NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY = 0x00080000
+NTLMSSP_NEGOTIATE_TARGET_INFO = 0x00800000
+NTLMSSP_NEGOTIATE_VERSION = 0x02000000
+NTLMSSP_NEGOTIATE_128 = 0x20000000
+NTLMSSP_NEGOTIATE_KEY_EXCH = 0x40000000
+NTLMSSP_NEGOTIATE_56 = 0x80000000
+
+CHALLENGE_FLAGS = (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_REQUEST_TARGET |
+                   NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_NTLM |
+                   NTLMSSP_NEGOTIATE_ALWAYS_SIGN | NTLMSSP_TARGET_TYPE_SERVER |
+                   NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY |
+                   NTLMSSP_NEGOTIATE_TARGET_INFO | NTLMSSP_NEGOTIATE_VERSION |
+                   NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_KEY_EXCH |
+                   NTLMSSP_NEGOTIATE_56)
+
+# AV_PAIR ids (MS-NLMP 2.2.2.1)
+MSV_AV_EOL = 0
+MSV_AV_NB_COMPUTER_NAME = 1
+MSV_AV_NB_DOMAIN_NAME = 2
+MSV_AV_DNS_COMPUTER_NAME = 3
+MSV_AV_DNS_DOMAIN_NAME = 4
+MSV_AV_TIMESTAMP = 7
+
+SERVER_NAME = "FAKESRV"
+DOMAIN_NAME = "FAKEDOM"
+
+
+def filetime_now():
+    return int((time.time() + 11644473600) * 10_000_000)
+
+
+# --- ASN.1 DER (just enough for SPNEGO) -----------------------------------
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def der(tag, content):
+    return bytes([tag]) + der_len(len(content)) + content
+
+
+def spnego_neg_token_init():
+    """GSS-API InitialContextToken wrapping a NegTokenInit offering NTLMSSP."""
+    mech_types = der(0xA0, der(0x30, NTLMSSP_OID))
+    neg_token_init = der(0xA0, der(0x30, mech_types))
+    return der(0x60, SPNEGO_OID + neg_token_init)
+
+
+def spnego_neg_token_resp(neg_state, supported_mech=False, token=None):
+    """NegTokenResp: neg_state 0=accept-completed, 1=accept-incomplete."""
+    fields = der(0xA0, der(0x0A, bytes([neg_state])))
+    if supported_mech:
+        fields += der(0xA1, NTLMSSP_OID)
+    if token is not None:
+        fields += der(0xA2, der(0x04, token))
+    return der(0xA1, der(0x30, fields))
+
+
+def find_ntlmssp(blob):
+    """The NTLMSSP message inside a (possibly SPNEGO-wrapped) token."""
+    i = blob.find(b"NTLMSSP\0")
+    return blob[i:] if i >= 0 else b""
+
+
+# --- NTLMSSP ---------------------------------------------------------------
+
+def av_pair(av_id, value):
+    return struct.pack("<HH", av_id, len(value)) + value
+
+
+def ntlm_target_info(timestamp=None):
+    u = lambda s: s.encode("utf-16-le")  # noqa: E731
+    return (av_pair(MSV_AV_NB_DOMAIN_NAME, u(DOMAIN_NAME)) +
+            av_pair(MSV_AV_NB_COMPUTER_NAME, u(SERVER_NAME)) +
+            av_pair(MSV_AV_DNS_DOMAIN_NAME, u(DOMAIN_NAME.lower() + ".test")) +
+            av_pair(MSV_AV_DNS_COMPUTER_NAME,
+                    u(SERVER_NAME.lower() + "." + DOMAIN_NAME.lower()
+                      + ".test")) +
+            av_pair(MSV_AV_TIMESTAMP,
+                    struct.pack("<Q", timestamp or filetime_now())) +
+            av_pair(MSV_AV_EOL, b""))
+
+
+def ntlm_challenge(server_challenge, flags=CHALLENGE_FLAGS):
+    """CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2)."""
+    target_name = DOMAIN_NAME.encode("utf-16-le")
+    target_info = ntlm_target_info()
+    header_len = 56  # 8 sig + 4 type + 8 name + 4 flags + 8 chal + 8 rsvd
+    #                  + 8 info fields + 8 version
+    name_off = header_len
+    info_off = name_off + len(target_name)
+    version = struct.pack("<BBH3sB", 10, 0, 19041, b"\0\0\0", 15)
+    msg = (b"NTLMSSP\0" + struct.pack("<I", 2) +
+           struct.pack("<HHI", len(target_name), len(target_name), name_off) +
+           struct.pack("<I", flags) + server_challenge + b"\0" * 8 +
+           struct.pack("<HHI", len(target_info), len(target_info), info_off) +
+           version)
+    assert len(msg) == header_len
+    return msg + target_name + target_info
+
+
+# --- NTLMv2 session key + SMB 2.x signing ---------------------------------
+# Only needed so that a client which signs the session (as smbclient and
+# most clients do when the server offers signing) accepts our replies.
+# MD4 is not available from hashlib on OpenSSL 3 without the legacy
+# provider, so here is a small pure-Python one (RFC 1320).
+
+def _md4(data):
+    def lrot(x, n):
+        x &= 0xFFFFFFFF
+        return ((x << n) | (x >> (32 - n))) & 0xFFFFFFFF
+    msg = bytearray(data)
+    bitlen = (8 * len(data)) & 0xFFFFFFFFFFFFFFFF
+    msg.append(0x80)
+    while len(msg) % 64 != 56:
+        msg.append(0)
+    msg += struct.pack("<Q", bitlen)
+    a, b, c, d = 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476
+    for off in range(0, len(msg), 64):
+        x = struct.unpack("<16I", msg[off:off + 64])
+        aa, bb, cc, dd = a, b, c, d
+        f = lambda x_, y, z: (x_ & y) | (~x_ & z)  # noqa: E731
+        g = lambda x_, y, z: (x_ & y) | (x_ & z) | (y & z)  # noqa: E731
+        h = lambda x_, y, z: x_ ^ y ^ z  # noqa: E731
+        for i in range(16):
+            k = i
+            s = (3, 7, 11, 19)[i % 4]
+            if i % 4 == 0:
+                a = lrot(a + f(b, c, d) + x[k], s)
+            elif i % 4 == 1:
+                d = lrot(d + f(a, b, c) + x[k], s)
+            elif i % 4 == 2:
+                c = lrot(c + f(d, a, b) + x[k], s)
+            else:
+                b = lrot(b + f(c, d, a) + x[k], s)
+        for i in range(16):
+            k = (i % 4) * 4 + i // 4
+            s = (3, 5, 9, 13)[i % 4]
+            t = 0x5A827999
+            if i % 4 == 0:
+                a = lrot(a + g(b, c, d) + x[k] + t, s)
+            elif i % 4 == 1:
+                d = lrot(d + g(a, b, c) + x[k] + t, s)
+            elif i % 4 == 2:
+                c = lrot(c + g(d, a, b) + x[k] + t, s)
+            else:
+                b = lrot(b + g(c, d, a) + x[k] + t, s)
+        order = (0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15)
+        for i in range(16):
+            k = order[i]
+            s = (3, 9, 11, 15)[i % 4]
+            t = 0x6ED9EBA1
+            if i % 4 == 0:
+                a = lrot(a + h(b, c, d) + x[k] + t, s)
+            elif i % 4 == 1:
+                d = lrot(d + h(a, b, c) + x[k] + t, s)
+            elif i % 4 == 2:
+                c = lrot(c + h(d, a, b) + x[k] + t, s)
+            else:
+                b = lrot(b + h(c, d, a) + x[k] + t, s)
+        a = (a + aa) & 0xFFFFFFFF
+        b = (b + bb) & 0xFFFFFFFF
+        c = (c + cc) & 0xFFFFFFFF
+        d = (d + dd) & 0xFFFFFFFF
+    return struct.pack("<4I", a, b, c, d)
+
+
+def _rc4(key, data):
+    s = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + s[i] + key[i % len(key)]) & 0xFF
+        s[i], s[j] = s[j], s[i]
+    out = bytearray()
+    i = j = 0
+    for byte in data:
+        i = (i + 1) & 0xFF
+        j = (j + s[i]) & 0xFF
+        s[i], s[j] = s[j], s[i]
+        out.append(byte ^ s[(s[i] + s[j]) & 0xFF])
+    return bytes(out)
+
+
+def _hmac_md5(key, data):
+    return hmac.new(key, data, hashlib.md5).digest()
+
+
+def _field(msg, off):
+    ln, _mx, o = struct.unpack_from("<HHI", msg, off)
+    return msg[o:o + ln]
+
+
+def parse_authenticate(msg):
+    """Fields of an NTLMSSP AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3)."""
+    return {
+        "nt_response": _field(msg, 20),
+        "domain": _field(msg, 28).decode("utf-16-le", "replace"),
+        "user": _field(msg, 36).decode("utf-16-le", "replace"),
+        "workstation": _field(msg, 44).decode("utf-16-le", "replace"),
+        "enc_session_key": _field(msg, 52),
+        "flags": struct.unpack_from("<I", msg, 60)[0],
+    }
+
+
+def ntlmv2_session_key(auth, password, server_challenge):
+    """(proof_ok, exported_session_key) for an NTLMv2 AUTHENTICATE."""
+    nt = auth["nt_response"]
+    if len(nt) < 24:
+        return False, None
+    nt_hash = _md4(password.encode("utf-16-le"))
+    key = _hmac_md5(nt_hash, (auth["user"].upper() + auth["domain"])
+                    .encode("utf-16-le"))
+    proof = _hmac_md5(key, server_challenge + nt[16:])
+    ok = hmac.compare_digest(proof, nt[:16])
+    base = _hmac_md5(key, proof)
+    if auth["flags"] & NTLMSSP_NEGOTIATE_KEY_EXCH and \
+            len(auth["enc_session_key"]) == 16:
+        return ok, _rc4(base, auth["enc_session_key"])
+    return ok, base
+
+
+def smb2_sign(payload, session_key):
+    """SMB 2.0.2/2.1 signing: HMAC-SHA256 over the message, first 16 bytes
+    into the header's Signature field (MS-SMB2 3.1.4.1)."""
+    msg = bytearray(payload)
+    flags = struct.unpack_from("<I", msg, 16)[0] | 0x00000008  # SIGNED
+    struct.pack_into("<I", msg, 16, flags)
+    msg[48:64] = b"\0" * 16
+    sig = hmac.new(session_key, bytes(msg), hashlib.sha256).digest()[:16]
+    msg[48:64] = sig
+    return bytes(msg)
+
+
+# --- SMB2 framing ----------------------------------------------------------
+
+HDR = struct.Struct("<4sHHIHHIIQIIQ16s")  # 64 bytes
+assert HDR.size == 64
+
+
+def parse_header(pkt):
+    (magic, size, credit_charge, status, command, credits, flags, next_cmd,
+     message_id, reserved, tree_id, session_id, sig) = HDR.unpack_from(pkt)
+    return {"magic": magic, "command": command, "status": status,
+            "credits": credits, "flags": flags, "next": next_cmd,
+            "message_id": message_id, "tree_id": tree_id,
+            "session_id": session_id, "credit_charge": credit_charge}
+
+
+def make_header(req, status, session_id=None, tree_id=None, command=None):
+    return HDR.pack(SMB2_MAGIC, 64, req.get("credit_charge", 0), status,
+                    req["command"] if command is None else command,
+                    CREDITS_GRANTED, FLAGS_SERVER_TO_REDIR, 0,
+                    req["message_id"], 0,
+                    req["tree_id"] if tree_id is None else tree_id,
+                    req["session_id"] if session_id is None else session_id,
+                    b"\0" * 16)
+
+
+def error_body():
+    # StructureSize 9, ErrorContextCount 0, Reserved 0, ByteCount 0,
+    # ErrorData: one zero byte (counted by StructureSize 9).
+    return struct.pack("<HBBI", 9, 0, 0, 0) + b"\0"
+
+
+def frame(payload):
+    """Direct-TCP transport header: 0x00 + 24-bit big-endian length."""
+    return struct.pack(">I", len(payload)) + payload
+
+
+def negotiate_body(dialect, security_blob, sec_offset=None, sec_len=None,
+                   security_mode=0x0001, server_guid=None):
+    """NEGOTIATE response body (MS-SMB2 2.2.4), buffer right after it."""
+    off = 64 + 64 if sec_offset is None else sec_offset
+    ln = len(security_blob) if sec_len is None else sec_len
+    now = filetime_now()
+    body = struct.pack("<HHHH16sIIIIQQHHI", 65, security_mode, dialect, 0,
+                       server_guid or uuid.uuid4().bytes_le,
+                       0x00000001 | 0x00000004,  # DFS | LARGE_MTU
+                       8 * 1024 * 1024, 8 * 1024 * 1024, 8 * 1024 * 1024,
+                       now, now - 10_000_000 * 3600, off, ln, 0)
+    assert len(body) == 64
+    return body + security_blob
+
+
+# --- hostile negotiate replies --------------------------------------------
+
+def _neg_truncated(server, conn, req, body):
+    """A NEGOTIATE response cut off in the middle of its fixed part (the
+    transport length matches what is sent, so the *SMB2* body is short)."""
+    full = make_header(req, STATUS_SUCCESS) + negotiate_body(
+        0x0210, spnego_neg_token_init())
+    return full[:64 + 20]
+
+
+def _neg_bad_secbuf_offset(server, conn, req, body):
+    """SecurityBufferOffset/Length point far beyond the end of the packet."""
+    blob = spnego_neg_token_init()
+    return make_header(req, STATUS_SUCCESS) + negotiate_body(
+        0x0210, blob, sec_offset=0xFF00, sec_len=len(blob))
+
+
+def _neg_secbuf_len_overflow(server, conn, req, body):
+    """Offset valid, but the length runs past the end of the packet."""
+    blob = spnego_neg_token_init()
+    return make_header(req, STATUS_SUCCESS) + negotiate_body(
+        0x0210, blob, sec_len=0xFFFF)
+
+
+def _neg_bad_dialect(server, conn, req, body):
+    """A dialect the client never offered."""
+    return make_header(req, STATUS_SUCCESS) + negotiate_body(
+        0x0399, spnego_neg_token_init())
+
+
+MODES = {
+    # the default: everything works up to TREE_CONNECT, which is refused
+    "network_access_denied": {"tree_status": STATUS_NETWORK_ACCESS_DENIED},
+    "bad_network_name": {"tree_status": STATUS_BAD_NETWORK_NAME},
+    "logon_failure": {"session_status": STATUS_LOGON_FAILURE},
+    # hostile replies
+    "truncated_negotiate": {"negotiate": _neg_truncated},
+    "bad_secbuf_offset": {"negotiate": _neg_bad_secbuf_offset},
+    "secbuf_len_overflow": {"negotiate": _neg_secbuf_len_overflow},
+    "bad_dialect": {"negotiate": _neg_bad_dialect},
+    "close_after_negotiate": {"close_after_negotiate": True},
+}
+HOSTILE_MODES = ["truncated_negotiate", "bad_secbuf_offset",
+                 "secbuf_len_overflow", "bad_dialect"]
+
+
+# --- server ----------------------------------------------------------------
+
+class _Handler(socketserver.BaseRequestHandler):
+    def setup(self):
+        self.request.settimeout(self.server.fake.idle_timeout)
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.request.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def handle(self):
+        fake = self.server.fake
+        fake._note("connect", None)
+        self.session_id = 0
+        self.legs = 0
+        self.session_key = None
+        try:
+            while True:
+                nb = self.recv_exact(4)
+                if nb is None:
+                    break
+                length = struct.unpack(">I", nb)[0] & 0x00FFFFFF
+                pkt = self.recv_exact(length)
+                if pkt is None:
+                    break
+                if pkt[:4] != SMB2_MAGIC or len(pkt) < 64:
+                    fake._note("garbage", pkt[:8])
+                    break
+                off = 0
+                while True:  # walk a compound chain, answer each separately
+                    req = parse_header(pkt[off:])
+                    end = off + req["next"] if req["next"] else len(pkt)
+                    body = pkt[off + 64:end]
+                    if not self.dispatch(req, body):
+                        return
+                    if not req["next"]:
+                        break
+                    off = end
+        except (ConnectionError, socket.timeout, OSError):
+            pass
+        finally:
+            fake._note("disconnect", None)
+
+    def send(self, payload, req=None):
+        # Sign the reply when the request was signed and we know the key
+        # (MS-SMB2 3.3.4.1.1).
+        if req is not None and req["flags"] & 0x8 and self.session_key:
+            payload = smb2_sign(payload, self.session_key)
+        self.request.sendall(frame(payload))
+
+    def dispatch(self, req, body):
+        fake = self.server.fake
+        mode = fake.mode
+        cmd = req["command"]
+        fake._note(COMMAND_NAMES.get(cmd, str(cmd)), body)
+        if cmd == NEGOTIATE:
+            if "negotiate" in mode:
+                self.send(mode["negotiate"](fake, self, req, body))
+            else:
+                dialects = []
+                if len(body) >= 36:
+                    count = struct.unpack_from("<H", body, 2)[0]
+                    dialects = list(struct.unpack_from(
+                        "<%dH" % count, body, 36)) if len(body) >= \
+                        36 + 2 * count else []
+                fake.client_dialects = dialects
+                blob = spnego_neg_token_init() if fake.spnego_hint else b""
+                self.send(make_header(req, STATUS_SUCCESS) +
+                          negotiate_body(fake.dialect, blob))
+            if mode.get("close_after_negotiate"):
+                return False
+            return True
+        if cmd == SESSION_SETUP:
+            if len(body) >= 24:
+                sec_off, sec_len = struct.unpack_from("<HH", body, 12)
+                token = body[sec_off - 64:sec_off - 64 + sec_len]
+            else:
+                token = b""
+            ntlm = find_ntlmssp(token)
+            raw = token.startswith(b"NTLMSSP\0")
+            msg_type = struct.unpack_from("<I", ntlm, 8)[0] \
+                if len(ntlm) >= 12 else 0
+            fake.ntlm_messages.append((msg_type, ntlm))
+            if msg_type == 1 or (msg_type == 0 and self.legs == 0):
+                self.session_id = fake.next_session_id()
+                self.legs = 1
+                chal = ntlm_challenge(fake.server_challenge)
+                blob = chal if raw else spnego_neg_token_resp(
+                    1, supported_mech=True, token=chal)
+                self.send(make_header(req, STATUS_MORE_PROCESSING_REQUIRED,
+                                      session_id=self.session_id) +
+                          struct.pack("<HHHH", 9, 0, 72, len(blob)) + blob)
+                return True
+            status = mode.get("session_status") or STATUS_SUCCESS
+            if msg_type == 3:
+                auth = parse_authenticate(ntlm)
+                fake.auth_users.append((auth["domain"], auth["user"]))
+                if fake.password is not None:
+                    ok, key = ntlmv2_session_key(auth, fake.password,
+                                                 fake.server_challenge)
+                    self.session_key = key
+                    if not ok and fake.check_password:
+                        status = STATUS_LOGON_FAILURE
+            if status != STATUS_SUCCESS:
+                self.send(make_header(req, status,
+                                      session_id=self.session_id) +
+                          error_body())
+                return True
+            self.legs = 2
+            blob = b"" if raw else spnego_neg_token_resp(0)
+            self.send(make_header(req, STATUS_SUCCESS,
+                                  session_id=self.session_id) +
+                      struct.pack("<HHHH", 9, 0, 72 if blob else 0,
+                                  len(blob)) + blob)
+            return True
+        if cmd == TREE_CONNECT:
+            if len(body) >= 8:
+                p_off, p_len = struct.unpack_from("<HH", body, 4)
+                fake.tree_paths.append(
+                    body[p_off - 64:p_off - 64 + p_len].decode(
+                        "utf-16-le", "replace"))
+            status = mode.get("tree_status", STATUS_NETWORK_ACCESS_DENIED)
+            if status in (None, STATUS_SUCCESS):
+                self.send(make_header(req, STATUS_SUCCESS, tree_id=1) +
+                          struct.pack("<HBBIII", 16, 1, 0, 0, 0, 0x001F01FF), req)
+            else:
+                self.send(make_header(req, status) + error_body(), req)
+            return True
+        if cmd == LOGOFF:
+            self.send(make_header(req, STATUS_SUCCESS) +
+                      struct.pack("<HH", 4, 0), req)
+            return True
+        if cmd == TREE_DISCONNECT:
+            self.send(make_header(req, STATUS_SUCCESS) +
+                      struct.pack("<HH", 4, 0), req)
+            return True
+        if cmd == ECHO:
+            self.send(make_header(req, STATUS_SUCCESS) +
+                      struct.pack("<HH", 4, 0), req)
+            return True
+        if cmd == CANCEL:
+            return True  # no response to CANCEL
+        self.send(make_header(req, STATUS_NOT_SUPPORTED) + error_body(), req)
+        return True
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class FakeSMB2Server:
+    """Scripted SMB2 server on 127.0.0.1 in a background thread.
+
+    >>> with FakeSMB2Server(mode="network_access_denied") as srv:
+    ...     srv.port
+    """
+
+    def __init__(self, mode="network_access_denied", port=0,
+                 tree_status=None, dialect=0x0210, spnego_hint=True,
+                 idle_timeout=30, password=None, check_password=False):
+        if isinstance(mode, str):
+            self.mode_name = mode
+            mode = dict(MODES[mode])
+        else:
+            self.mode_name = "custom"
+            mode = dict(mode)
+        if tree_status is not None:
+            mode["tree_status"] = tree_status
+        self.mode = mode
+        self.dialect = dialect
+        self.spnego_hint = spnego_hint
+        self.idle_timeout = idle_timeout
+        # With a password we can derive the NTLM session key and sign
+        # replies to signed requests; check_password also rejects a wrong
+        # one with STATUS_LOGON_FAILURE.
+        self.password = password
+        self.check_password = check_password
+        self.auth_users = []
+        self.server_challenge = b"\x01\x23\x45\x67\x89\xab\xcd\xef"
+        self.events = []
+        self.ntlm_messages = []
+        self.tree_paths = []
+        self.client_dialects = []
+        self._lock = threading.Lock()
+        self._sid = 0x0000400000000000
+        self._srv = _TCPServer(("127.0.0.1", port), _Handler)
+        self._srv.fake = self
+        self.port = self._srv.server_address[1]
+        self._thread = None
+
+    def next_session_id(self):
+        with self._lock:
+            self._sid += 1
+            return self._sid
+
+    def _note(self, what, data):
+        with self._lock:
+            self.events.append(what)
+
+    def commands(self):
+        with self._lock:
+            return [e for e in self.events
+                    if e not in ("connect", "disconnect", "garbage")]
+
+    def start(self):
+        self._thread = threading.Thread(target=self._srv.serve_forever,
+                                        kwargs={"poll_interval": 0.1},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._srv.shutdown()
+        self._srv.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", default="network_access_denied",
+                    choices=sorted(MODES))
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tree-status", type=lambda s: int(s, 16), default=None)
+    ap.add_argument("--password", default=None)
+    a = ap.parse_args(argv)
+    srv = FakeSMB2Server(mode=a.mode, port=a.port, tree_status=a.tree_status,
+                         password=a.password).start()
+    print("PORT %d" % srv.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,158 @@
+"""Password hygiene, reconnect after the server side dies, concurrency."""
+
+import hashlib
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import smbenv
+
+SECRET = "S3cr3t-Pa55-xyzzy"
+
+
+def cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read()
+
+
+def _secret_mount(smbd, mount_factory, foreground, debug=False):
+    # give alice the secret as her password for this test only
+    opts = ["password=%s" % SECRET]
+    if debug:
+        opts.append("debug")
+    smbd.passwords["alice"] = SECRET
+    smbenv.subprocess.run([smbenv.which("smbpasswd"), "-c", smbd.conf, "-s",
+                           "smb2fs_alice"], input="%s\n%s\n" % (SECRET, SECRET),
+                          text=True, check=True, capture_output=True)
+    return mount_factory(smbd, foreground=foreground, credentials=False,
+                         options=opts)
+
+
+@pytest.fixture
+def secret_password(smbd):
+    yield
+    smbd.passwords["alice"] = smbd.password
+    smbenv.subprocess.run([smbenv.which("smbpasswd"), "-c", smbd.conf, "-s",
+                           "smb2fs_alice"],
+                          input="%s\n%s\n" % (smbd.password, smbd.password),
+                          text=True, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("foreground", [True, False], ids=["fg", "daemon"])
+def test_password_not_in_cmdline(smbd, share_dir, mount_factory,
+                                 secret_password, foreground):
+    m = _secret_mount(smbd, mount_factory, foreground)
+    pid = m.pid()
+    assert pid, "smb2fs process not found"
+    assert SECRET.encode() not in cmdline(pid)
+    assert os.listdir(m.mountpoint) == []
+    # and still usable: the password was really used
+    with open(os.path.join(m.mountpoint, "x"), "w") as f:
+        f.write("ok")
+    assert SECRET.encode() not in cmdline(pid)
+
+
+def test_password_not_in_debug_log(smbd, share_dir, mount_factory,
+                                   secret_password):
+    m = _secret_mount(smbd, mount_factory, True, debug=True)
+    with open(os.path.join(m.mountpoint, "x"), "w") as f:
+        f.write("ok")
+    os.listdir(m.mountpoint)
+    log = m.stop()
+    with open(m.stdout_path, errors="replace") as f:
+        log += f.read()
+    assert log.strip(), "-o debug produced no log at all"
+    assert SECRET not in log
+    # nor in hex or UTF-16
+    assert SECRET.encode("utf-16-le").hex() not in log.replace(" ", "")
+    assert SECRET.encode().hex() not in log.replace(" ", "")
+
+
+def _serving_pid(server, before, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = [s for s in server.sessions() if s["pid"] not in before]
+        if now:
+            assert len(now) == 1, now
+            return now[0]["pid"]
+        time.sleep(0.2)
+    raise AssertionError("no new smbd session:\n" + server.smbstatus("-b"))
+
+
+@pytest.mark.slow
+def test_reconnect_after_smbd_child_killed(smbd, share_dir, mount_factory,
+                                           rand_bytes):
+    before = {s["pid"] for s in smbd.sessions()}
+    m = mount_factory(smbd)
+    mp = m.mountpoint
+    part1, part2 = rand_bytes(200_000, seed=1), rand_bytes(300_000, seed=2)
+    fd = os.open(os.path.join(mp, "keep.bin"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, part1)
+        os.fsync(fd)
+        with open(os.path.join(mp, "other.txt"), "w") as f:
+            f.write("other")
+        victim = _serving_pid(smbd, before)
+        assert victim in smbd.children()
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.time() + 5
+        while os.path.exists("/proc/%d" % victim) and time.time() < deadline:
+            time.sleep(0.05)
+
+        # the open file keeps working (reopened underneath)
+        os.write(fd, part2)
+        os.fsync(fd)
+        assert os.pread(fd, len(part1) + len(part2), 0) == part1 + part2
+    finally:
+        os.close(fd)
+    assert sorted(os.listdir(mp)) == ["keep.bin", "other.txt"]
+    with open(os.path.join(mp, "other.txt")) as f:
+        assert f.read() == "other"
+    with open(os.path.join(share_dir, "keep.bin"), "rb") as f:
+        assert f.read() == part1 + part2
+    # new files and dirs work too
+    os.mkdir(os.path.join(mp, "after"))
+    with open(os.path.join(mp, "after", "new.txt"), "w") as f:
+        f.write("new")
+    with open(os.path.join(share_dir, "after", "new.txt")) as f:
+        assert f.read() == "new"
+    # a new session exists on the server
+    assert _serving_pid(smbd, before | {victim})
+
+
+@pytest.mark.slow
+def test_concurrent_writers(mnt, share_dir):
+    n, size = 8, 4 * 1024 * 1024
+    datas = [os.urandom(size) for _ in range(n)]
+    errors = []
+    barrier = threading.Barrier(n)
+
+    def worker(i):
+        try:
+            p = os.path.join(mnt, "t%d.bin" % i)
+            barrier.wait(timeout=30)
+            with open(p, "wb") as f:
+                for off in range(0, size, 256 * 1024):
+                    f.write(datas[i][off:off + 256 * 1024])
+            with open(p, "rb") as f:
+                got = f.read()
+            if got != datas[i]:
+                errors.append("thread %d: read back differs" % i)
+        except Exception as e:  # noqa: BLE001
+            errors.append("thread %d: %r" % (i, e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert not any(t.is_alive() for t in threads), "threads hung"
+    assert not errors, errors
+    for i in range(n):
+        with open(os.path.join(share_dir, "t%d.bin" % i), "rb") as f:
+            got = f.read()
+        assert hashlib.sha256(got).digest() == \
+            hashlib.sha256(datas[i]).digest(), "t%d.bin on disk" % i

@@ -1,0 +1,320 @@
+/* Connection layer against a scripted in-process server on loopback:
+ * MessageId matching with replies out of order, interim STATUS_PENDING,
+ * credit windows, multi-credit charges, signing verification, and hostile
+ * frames killing the connection instead of being read out of bounds. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "smb2fs/conn.h"
+#include "smb2fs/crypto.h"
+#include "smb2fs/ntstatus.h"
+#include "smb2fs/wire.h"
+
+enum script {
+	S_ECHO_REVERSED,   /* collect N requests, answer them in reverse order, with an interim first */
+	S_OVERSIZE,        /* answer with a frame header claiming 64 MiB */
+	S_SHORT_HEADER,    /* answer with a 10-byte frame */
+	S_SIGNED,          /* answer signed with the key, last one with a bad signature */
+	S_CREDITS,         /* grant exactly one credit per reply; check charges */
+};
+
+struct server {
+	int lfd;
+	uint16_t port;
+	enum script script;
+	int nreq;
+	pthread_t th;
+	int seen_charge_total;
+	uint64_t max_mid_seen;
+	int mid_collision;
+};
+
+static const uint8_t sign_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static int read_full(int fd, void *b, size_t n)
+{
+	uint8_t *p = b;
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int read_msg(int fd, uint8_t **msg, size_t *len)
+{
+	uint8_t nb[4];
+	if (read_full(fd, nb, 4))
+		return -1;
+	*len = (size_t)nb[1] << 16 | (size_t)nb[2] << 8 | nb[3];
+	*msg = malloc(*len);
+	return read_full(fd, *msg, *len);
+}
+
+static void send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t credits, bool async,
+		       bool sign, bool corrupt)
+{
+	struct smb2_hdr h;
+	smb2_hdr_decode(req, SMB2_HDR_SIZE, &h);
+	h.flags = SMB2_FLAGS_SERVER_TO_REDIR | (async ? SMB2_FLAGS_ASYNC_COMMAND : 0);
+	h.status = status;
+	h.credits = credits;
+	h.async_id = async ? 0x77 : 0;
+	memset(h.signature, 0, 16);
+	struct wbuf w;
+	wbuf_init(&w);
+	smb2_hdr_encode(&w, &h);
+	/* ECHO response body (StructureSize 4) */
+	wbuf_u16(&w, 4);
+	wbuf_u16(&w, 0);
+	if (sign)
+		smb2_sign_msg(SMB2_SIGN_AES_CMAC, sign_key, w.p, w.len);
+	if (corrupt)
+		w.p[w.len - 1] ^= 1;
+	uint8_t nb[4] = {0, 0, (uint8_t)(w.len >> 8), (uint8_t)w.len};
+	if (write(fd, nb, 4) != 4 || write(fd, w.p, w.len) != (ssize_t)w.len)
+		fprintf(stderr, "server write failed\n");
+	wbuf_free(&w);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	uint8_t *reqs[64];
+	size_t lens[64];
+	int n = 0;
+	switch (s->script) {
+	case S_ECHO_REVERSED:
+		/* first request alone (it holds the only credit), grant plenty */
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 64, false, false, false);
+			free(reqs[0]);
+		}
+		while (n < s->nreq && read_msg(fd, &reqs[n], &lens[n]) == 0)
+			n++;
+		for (int i = n - 1; i >= 0; i--) {
+			send_reply(fd, reqs[i], STATUS_PENDING, 1, true, false, false);
+			send_reply(fd, reqs[i], STATUS_SUCCESS, 1, true, false, false);
+			free(reqs[i]);
+		}
+		break;
+	case S_OVERSIZE:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			uint8_t nb[4] = {0, 0xff, 0xff, 0xff};
+			if (write(fd, nb, 4) != 4)
+				break;
+			free(reqs[0]);
+		}
+		break;
+	case S_SHORT_HEADER:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			uint8_t junk[14] = {0, 0, 0, 10, 0xfe, 'S', 'M', 'B'};
+			if (write(fd, junk, sizeof(junk)) != (ssize_t)sizeof(junk))
+				break;
+			free(reqs[0]);
+		}
+		break;
+	case S_SIGNED:
+		for (int i = 0; i < 2 && read_msg(fd, &reqs[0], &lens[0]) == 0; i++) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 8, false, true, i == 1);
+			free(reqs[0]);
+		}
+		break;
+	case S_CREDITS:
+		while (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			struct smb2_hdr h;
+			smb2_hdr_decode(reqs[0], lens[0], &h);
+			uint16_t charge = h.credit_charge ? h.credit_charge : 1;
+			s->seen_charge_total += charge;
+			if (h.message_id + charge - 1 > s->max_mid_seen || s->max_mid_seen == 0)
+				s->max_mid_seen = h.message_id + charge - 1;
+			/* grant back exactly what was charged: the window stays
+			 * at one credit, so requests must be serialized */
+			send_reply(fd, reqs[0], STATUS_SUCCESS, charge, false, false, false);
+			free(reqs[0]);
+		}
+		break;
+	}
+	/* wait for the client to go away */
+	char b;
+	while (read(fd, &b, 1) > 0)
+		;
+	close(fd);
+	return NULL;
+}
+
+static void server_start(struct server *s, enum script sc, int nreq)
+{
+	memset(s, 0, sizeof(*s));
+	s->script = sc;
+	s->nreq = nreq;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bind(s->lfd, (struct sockaddr *)&a, sizeof(a));
+	socklen_t al = sizeof(a);
+	getsockname(s->lfd, (struct sockaddr *)&a, &al);
+	s->port = ntohs(a.sin_port);
+	listen(s->lfd, 1);
+	pthread_create(&s->th, NULL, server_main, s);
+}
+
+static void server_stop(struct server *s)
+{
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+}
+
+static int echo_call(struct smb2_conn *c, size_t payload, uint32_t *status, uint64_t *mid)
+{
+	struct smb2_hdr h = {.command = SMB2_ECHO, .session_id = 0x1234};
+	struct wbuf w;
+	struct smb2_reply rep;
+	wbuf_init(&w);
+	smb2_hdr_encode(&w, &h);
+	smb2_echo_encode(&w);
+	int r = smb2_conn_call(c, &w, payload, 5, &rep);
+	if (r == 0) {
+		*status = rep.hdr.status;
+		if (mid)
+			*mid = rep.hdr.message_id;
+		/* the reply must be the one for this request */
+		CHECK_EQ(rep.hdr.message_id, le64_load(w.p + 24));
+		smb2_reply_free(&rep);
+	}
+	wbuf_free(&w);
+	return r;
+}
+
+struct caller {
+	struct smb2_conn *c;
+	int r;
+	uint32_t status;
+};
+
+static void *caller_main(void *arg)
+{
+	struct caller *k = arg;
+	k->r = echo_call(k->c, 0, &k->status, NULL);
+	return NULL;
+}
+
+static void test_out_of_order(void)
+{
+	enum { N = 8 };
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st;
+	server_start(&s, S_ECHO_REVERSED, N);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	struct caller k[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		k[i] = (struct caller){.c = c, .r = -1};
+		pthread_create(&th[i], NULL, caller_main, &k[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(k[i].r, 0);
+		CHECK_EQ(k[i].status, STATUS_SUCCESS); /* interim PENDING skipped */
+	}
+	CHECK(smb2_conn_alive(c));
+	smb2_conn_free(c);
+	server_stop(&s);
+}
+
+static void test_hostile_frame(enum script sc)
+{
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st;
+	server_start(&s, sc, 1);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	int r = echo_call(c, 0, &st, NULL);
+	CHECK(r < 0);
+	CHECK(!smb2_conn_alive(c));
+	/* later calls fail at once */
+	CHECK(echo_call(c, 0, &st, NULL) < 0);
+	smb2_conn_free(c);
+	server_stop(&s);
+}
+
+static void test_signing(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st;
+	server_start(&s, S_SIGNED, 2);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(st, STATUS_SUCCESS);
+	/* second reply is corrupted: fatal */
+	CHECK(echo_call(c, 0, &st, NULL) < 0);
+	CHECK(!smb2_conn_alive(c));
+	smb2_conn_free(c);
+	server_stop(&s);
+}
+
+static void test_credits(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st;
+	uint64_t mid1, mid2;
+	server_start(&s, S_CREDITS, 0);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	CHECK_EQ(echo_call(c, 0, &st, &mid1), 0);
+	/* window is 1 credit: a 128 KiB request needs 2 and would wait for
+	 * ever, so with multi-credit off it must cost 1 */
+	CHECK_EQ(echo_call(c, 200000, &st, &mid2), 0);
+	CHECK_EQ(mid2, mid1 + 1);
+	smb2_conn_free(c);
+	server_stop(&s);
+	CHECK_EQ(s.seen_charge_total, 2);
+}
+
+static void test_refused(void)
+{
+	struct server s;
+	struct smb2_conn *c = NULL;
+	char err[256] = "";
+	/* a port nothing listens on: take one, close it */
+	server_start(&s, S_SHORT_HEADER, 0);
+	uint16_t port = s.port;
+	shutdown(s.lfd, SHUT_RDWR);
+	close(s.lfd);
+	pthread_cancel(s.th);
+	pthread_join(s.th, NULL);
+	int r = smb2_conn_open("127.0.0.1", port, 2, false, &c, err, sizeof(err));
+	CHECK_EQ(r, -ECONNREFUSED);
+	CHECK(strstr(err, "cannot reach 127.0.0.1:") != NULL);
+	CHECK(strstr(err, "Connection refused") != NULL);
+}
+
+int main(void)
+{
+	test_out_of_order();
+	test_hostile_frame(S_OVERSIZE);
+	test_hostile_frame(S_SHORT_HEADER);
+	test_signing();
+	test_credits();
+	test_refused();
+	return check_done("conn");
+}

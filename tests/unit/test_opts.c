@@ -1,0 +1,266 @@
+/* Option parser tests: src/mount/opts.c + creds.c, no FUSE, no network. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "../../src/mount/opts.h"
+#include "smb2fs/wire.h"
+
+#define MAXARGS 16
+
+static char *argv_copy[MAXARGS];
+
+static void parse_free_args(void)
+{
+	for (int i = 0; i < MAXARGS; i++) {
+		free(argv_copy[i]);
+		argv_copy[i] = NULL;
+	}
+}
+
+/* Parses a NULL-terminated list of args (copied, since the parser writes
+ * into argv).  args_out, if given, receives the copies for inspection. */
+static int parse(struct smb2fs_opts *o, char *err, char **args_out, const char *const *in)
+{
+	char **argv = argv_copy;
+	int argc = 0;
+
+	parse_free_args();
+	for (; in[argc]; argc++)
+		argv[argc] = strdup(in[argc]);
+	int r = opts_parse(argc, argv, o, err, 256);
+	if (args_out)
+		for (int i = 0; i < argc; i++)
+			args_out[i] = argv[i];
+	return r;
+}
+
+#define ARGS(...) ((const char *const[]){ "smb2fs", __VA_ARGS__, NULL })
+#define STREQ(a, b) ((a) && strcmp((a), (b)) == 0)
+
+static void test_basic(void)
+{
+	struct smb2fs_opts o;
+	char err[256], *av[MAXARGS];
+
+	unsetenv("PASSWD");
+	CHECK_EQ(parse(&o, err, av, ARGS("//srv/share", "/mnt", "-o",
+					  "username=alice,password=secret,domain=CORP,port=4445,sign")),
+		 OPTS_OK);
+	CHECK(STREQ(o.server, "srv"));
+	CHECK(STREQ(o.share, "share"));
+	CHECK(STREQ(o.mountpoint, "/mnt"));
+	CHECK(STREQ(o.user, "alice"));
+	CHECK(STREQ(o.password, "secret"));
+	CHECK(STREQ(o.domain, "CORP"));
+	CHECK_EQ(o.port, 4445);
+	CHECK(o.sign);
+	CHECK(!o.guest && !o.ro && !o.foreground && !o.debug);
+	CHECK_EQ(o.uid, getuid());
+	CHECK_EQ(o.gid, getgid());
+	CHECK(o.actimeo == 1.0);
+	/* the secret is gone from argv (what /proc/PID/cmdline shows) */
+	CHECK(STREQ(av[4], "username=alice,password=xxxxxx,domain=CORP,port=4445,sign"));
+	opts_wipe_password(&o);
+	CHECK(o.password == NULL);
+	opts_free(&o);
+}
+
+static void test_unc_forms(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("\\\\srv\\Share", "m")), OPTS_OK);
+	CHECK(STREQ(o.server, "srv") && STREQ(o.share, "Share"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("smb://10.0.0.1/s/", "m")), OPTS_OK);
+	CHECK(STREQ(o.server, "10.0.0.1") && STREQ(o.share, "s"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv", "m")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("srv/share", "m")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/sub", "m")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//a/b", "m", "extra")), OPTS_USAGE);
+	opts_free(&o);
+}
+
+static void test_user_forms(void)
+{
+	struct smb2fs_opts o;
+	char err[256], *av[MAXARGS];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "user=CORP\\bob")), OPTS_OK);
+	CHECK(STREQ(o.domain, "CORP") && STREQ(o.user, "bob"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "username=CORP/bob")), OPTS_OK);
+	CHECK(STREQ(o.domain, "CORP") && STREQ(o.user, "bob"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, av, ARGS("//s/x", "m", "-ousername=bob%pw1,uid=7")), OPTS_OK);
+	CHECK(STREQ(o.user, "bob") && STREQ(o.password, "pw1"));
+	CHECK(STREQ(av[3], "-ousername=bob%xxx,uid=7"));
+	CHECK_EQ(o.uid, 7);
+	opts_free(&o);
+	/* mount.cifs: ",," is a literal comma inside a password */
+	CHECK_EQ(parse(&o, err, av, ARGS("//s/x", "m", "-o", "pass=a,,b,gid=5")), OPTS_OK);
+	CHECK(STREQ(o.password, "a,b"));
+	CHECK_EQ(o.gid, 5);
+	CHECK(STREQ(av[4], "pass=xxxx,gid=5"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "dom=D1,workgroup=D2")), OPTS_OK);
+	CHECK(STREQ(o.domain, "D2"));
+	opts_free(&o);
+}
+
+static void test_vers(void)
+{
+	static const struct {
+		const char *v;
+		int min, max;
+	} t[] = {
+		{ "vers=2.0", SMB2_DIALECT_202, SMB2_DIALECT_202 },
+		{ "vers=2.1", SMB2_DIALECT_210, SMB2_DIALECT_210 },
+		{ "vers=3", SMB2_DIALECT_300, SMB2_DIALECT_311 },
+		{ "vers=3.0", SMB2_DIALECT_300, SMB2_DIALECT_300 },
+		{ "vers=3.0.2", SMB2_DIALECT_302, SMB2_DIALECT_302 },
+		{ "vers=3.02", SMB2_DIALECT_302, SMB2_DIALECT_302 },
+		{ "vers=3.1.1", SMB2_DIALECT_311, SMB2_DIALECT_311 },
+		{ "vers=3.11", SMB2_DIALECT_311, SMB2_DIALECT_311 },
+		{ "vers=default", SMB2_DIALECT_202, SMB2_DIALECT_311 },
+	};
+	struct smb2fs_opts o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", t[i].v)), OPTS_OK);
+		CHECK_EQ(o.min_dialect, t[i].min);
+		CHECK_EQ(o.max_dialect, t[i].max);
+		opts_free(&o);
+	}
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK_EQ(o.min_dialect, 0); /* client default */
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "vers=9")), OPTS_USAGE);
+	CHECK(strstr(err, "smb2fs: bad vers '9'") == err);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "vers=1.0")), OPTS_USAGE);
+	opts_free(&o);
+}
+
+static void test_bad_values(void)
+{
+	static const char *const bad[] = {
+		"port=abc", "port=0", "port=65536", "port=", "port", "actimeo=-1", "actimeo=x",
+		"uid=no_such_user_xyz", "gid=no_such_group_xyz", "uid=", "guest=1", "cred=",
+	};
+	struct smb2fs_opts o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", bad[i])), OPTS_USAGE);
+		CHECK(strncmp(err, "smb2fs: ", 8) == 0 && !strchr(err, '\n'));
+		opts_free(&o);
+	}
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "rw,foo")), OPTS_USAGE);
+	CHECK(strcmp(err, "smb2fs: unknown option 'foo'") == 0);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-x")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o")), OPTS_USAGE);
+	opts_free(&o);
+}
+
+static void test_flags_and_noise(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL,
+		       ARGS("//s/x", "m", "-o",
+			    "rw,_netdev,nofail,auto,noauto,user,users,nouser,exec,noexec,suid,"
+			    "nosuid,dev,nodev,defaults,noatime,x-systemd.automount,"
+			    "x-systemd.idle-timeout=60,comment=x,actimeo=0,uid=root,gid=0,debug,"
+			    "allow_other", "-f")),
+		 OPTS_OK);
+	CHECK(!o.ro && o.debug && o.allow_other && o.foreground && !o.fuse_debug);
+	CHECK(o.actimeo == 0.0);
+	CHECK_EQ(o.uid, 0);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("-o", "ro", "//s/x", "-d", "m")), OPTS_OK);
+	CHECK(o.ro && o.fuse_debug && o.foreground);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "foo", "--help")), OPTS_EXIT);
+	CHECK(o.help);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("-V")), OPTS_EXIT);
+	CHECK(o.version);
+	opts_free(&o);
+}
+
+static void test_credentials(void)
+{
+	char path[] = "/tmp/test_opts_credXXXXXX";
+	int fd = mkstemp(path);
+	struct smb2fs_opts o;
+	char err[256], opt[128];
+	static const char body[] =
+		"# comment\n\n  username=fileuser\r\npassword=file pw with spaces\n"
+		"domain=FDOM\nunknown=ignored\n";
+
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, body, sizeof(body) - 1), (long long)sizeof(body) - 1);
+	close(fd);
+	snprintf(opt, sizeof(opt), "credentials=%s", path);
+
+	setenv("PASSWD", "envpw", 1);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", opt)), OPTS_OK);
+	CHECK(STREQ(o.user, "fileuser"));
+	CHECK(STREQ(o.password, "file pw with spaces"));
+	CHECK(STREQ(o.domain, "FDOM"));
+	opts_free(&o);
+
+	/* command line beats the file, file beats PASSWD */
+	snprintf(opt, sizeof(opt), "cred=%s,password=cmdpw,user=cmduser", path);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", opt)), OPTS_OK);
+	CHECK(STREQ(o.password, "cmdpw"));
+	CHECK(STREQ(o.user, "cmduser"));
+	CHECK(STREQ(o.domain, "FDOM"));
+	opts_free(&o);
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "user=u")), OPTS_OK);
+	CHECK(STREQ(o.password, "envpw"));
+	opts_free(&o);
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "guest")), OPTS_OK);
+	CHECK(o.guest && o.password == NULL);
+	opts_free(&o);
+	unsetenv("PASSWD");
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "user=u")), OPTS_OK);
+	CHECK(o.password == NULL); /* no prompt: empty password */
+	opts_free(&o);
+
+	unlink(path);
+	snprintf(opt, sizeof(opt), "credentials=%s", path);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", opt)), OPTS_USAGE);
+	CHECK(strstr(err, "cannot read credentials file") != NULL);
+	opts_free(&o);
+}
+
+int main(void)
+{
+	test_basic();
+	test_unc_forms();
+	test_user_forms();
+	test_vers();
+	test_bad_values();
+	test_flags_and_noise();
+	test_credentials();
+	parse_free_args();
+	return check_done("opts");
+}
