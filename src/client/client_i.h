@@ -60,6 +60,7 @@ struct smb2_client {
 	uint32_t tree_id;
 	bool signing;          /* every message signed */
 	bool have_key;         /* session has a signing key (not guest) */
+	bool mapped_to_guest;  /* asked for a user, the server made it guest */
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;

@@ -52,8 +52,14 @@ static void user_desc(const struct smb2_client *c, char *buf, size_t len)
 /* A transport failure in the middle of the handshake. */
 static void transport_msg(struct smb2_client *c, const char *step, int err, char *msg, size_t len)
 {
-	snprintf(msg, len, "connection to %s:%u failed during %s: %s", c->server, c->port, step,
-		 err == -ECONNRESET ? "the server closed the connection" : strerror(-err));
+	const char *why = strerror(-err);
+	if (err == -ECONNRESET)
+		why = "the server closed the connection";
+	else if (err == -EBADMSG && c->have_key)
+		why = "the reply was not signed correctly, and signing is required";
+	else if (err == -EBADMSG)
+		why = "the server sent a malformed reply";
+	snprintf(msg, len, "connection to %s:%u failed during %s: %s", c->server, c->port, step, why);
 }
 
 static int negotiate(struct smb2_client *c, struct smb2_preauth *pa, struct smb2_negotiate_rsp *neg,
@@ -308,8 +314,10 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 
 	bool anonymous = c->guest || (ss.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL));
 	bool need_sign = (neg->security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) || c->require_signing;
-	if (!c->guest && (ss.session_flags & SMB2_SESSION_FLAG_IS_GUEST))
-		smb2_log_info("server %s logged '%s' in as guest", c->server, c->user ? c->user : "");
+	c->mapped_to_guest = !c->guest && (ss.session_flags & SMB2_SESSION_FLAG_IS_GUEST);
+	if (c->mapped_to_guest)
+		smb2_log_debug("server %s did not know '%s' and logged in as guest", c->server,
+			       c->user ? c->user : "");
 	if (anonymous) {
 		if (c->require_signing) {
 			snprintf(msg, len, "cannot sign a guest session on %s, but the 'sign' option requires it",
@@ -410,6 +418,12 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 		r = -ENOENT;
 		break;
 	case STATUS_ACCESS_DENIED:
+		if (c->mapped_to_guest) {
+			snprintf(msg, len, "cannot connect to %s: the server did not accept user '%s' and logged in "
+				 "as guest, and guest may not use this share (STATUS_ACCESS_DENIED)", c->unc, who);
+			r = -EACCES;
+			break;
+		}
 		snprintf(msg, len, "cannot connect to %s: user '%s' is logged in but not allowed to use this share "
 			 "(STATUS_ACCESS_DENIED)", c->unc, who);
 		r = -EACCES;
@@ -439,6 +453,7 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 	c->tree_id = 0;
 	c->signing = false;
 	c->have_key = false;
+	c->mapped_to_guest = false;
 	int r = smb2_conn_open(c->server, c->port, c->connect_timeout_sec, smb2_log_debug_on, &c->conn,
 			       msg, len);
 	if (r < 0) {

@@ -205,7 +205,9 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 				   h.status == STATUS_NETWORK_SESSION_EXPIRED;
 		if (is_signed ? smb2_verify_msg(c->sign_alg, c->sign_key, msg, len) < 0 : !unsigned_ok) {
 			pthread_mutex_unlock(&c->mu);
-			smb2_log_error("%s signature on %s reply (mid=%llu): dropping the connection",
+			/* debug level: the caller reports the failure (at mount
+			 * time as its one error line), reconnect logs the rest */
+			smb2_log_debug("%s signature on %s reply (mid=%llu): dropping the connection",
 				       is_signed ? "bad" : "missing", smb2_cmd_name(h.command),
 				       (unsigned long long)h.message_id);
 			free(msg);
@@ -438,7 +440,7 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 			if (pthread_cond_timedwait(&p.cond, &c->mu, &deadline) == ETIMEDOUT && !p.done) {
 				/* A server that stops answering is treated like a
 				 * dropped connection, so reconnect takes over. */
-				smb2_log_error("%s mid=%llu: no reply in %u s, dropping the connection",
+				smb2_log_info("%s mid=%llu: no reply in %u s, dropping the connection",
 					       smb2_cmd_name(p.command), (unsigned long long)p.mid, timeout_sec);
 				kill_locked(c, -ETIMEDOUT);
 				p.err = -ETIMEDOUT;

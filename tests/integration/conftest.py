@@ -211,7 +211,8 @@ class Run:
 @pytest.fixture
 def run_smb2fs(tmp_path, smb2fs_bin):
     """run(unc, options=[...], foreground=True, user="alice", password=PW,
-    credentials=True, args=None, timeout=30) for runs that must *fail*:
+    credentials=True, args=None, timeout=30) for runs that must *fail*
+    (args: a complete argv instead, "{mp}" = the mountpoint):
     returns a Run; fails the test if smb2fs hangs, reports a sanitizer
     error, or leaves something mounted."""
     _need_fuse()
@@ -230,7 +231,9 @@ def run_smb2fs(tmp_path, smb2fs_bin):
                          password=password, workdir=workdir,
                          foreground=foreground, credentials=credentials,
                          binary=smb2fs_bin)
-        argv = args if args is not None else m.build_argv()
+        # in explicit args, "{mp}" stands for this run's mountpoint
+        argv = [a.replace("{mp}", mp) for a in args] if args is not None \
+            else m.build_argv()
         env = smbenv.sanitizer_env(workdir)
         try:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL,

@@ -111,6 +111,17 @@ def mount_entry(mountpoint):
     return None
 
 
+def _die_with_parent():
+    """preexec_fn: SIGTERM the child if the harness dies (no orphan smbd
+    holding a port when pytest is killed)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def ensure_unix_user(name):
     try:
         return pwd.getpwnam(name)
@@ -261,7 +272,8 @@ class SambaServer:
             [smbd, "--foreground", "--no-process-group", "--debug-stdout",
              "-s", self.conf],
             stdin=subprocess.DEVNULL, stdout=self._out,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
