@@ -242,7 +242,8 @@ ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t
 	struct io_args a = {.f = f, .buf = buf, .len = len, .off = off};
 	/* A retry after reconnect restarts from what was already read. */
 	int r = client_run(c, op_read, &a);
-	return r < 0 ? r : (ssize_t)a.done;
+	/* POSIX: what was read before a failure is returned, not the error. */
+	return r < 0 && a.done == 0 ? r : (ssize_t)a.done;
 }
 
 static int op_write(struct smb2_client *c, void *arg)
@@ -286,7 +287,7 @@ ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf,
 {
 	struct io_args a = {.f = f, .cbuf = buf, .len = len, .off = off};
 	int r = client_run(c, op_write, &a);
-	return r < 0 ? r : (ssize_t)a.done;
+	return r < 0 && a.done == 0 ? r : (ssize_t)a.done;
 }
 
 /* ---- flush, fstat, ftruncate ---- */

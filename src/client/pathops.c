@@ -19,9 +19,8 @@ struct path_op {
 	int (*act)(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po);
 	struct smb2_create_rsp cr;
 	/* action arguments */
-	uint64_t u64a, u64b;
-	bool flag;
-	const char *name;
+	uint8_t set_class;         /* act_set_info: class and prebuilt buffer */
+	const struct wbuf *set_data;
 	struct fscc_fs_full_size *fs;
 	struct wbuf *listing;      /* readdir: concatenated raw listings */
 };
@@ -147,52 +146,48 @@ int smb2_mkdir(struct smb2_client *c, const char *path)
 	return run_path(c, path, &po);
 }
 
+/* SET_INFO of a buffer the caller built (disposition, rename, end of
+ * file, basic times) on the freshly opened handle. */
+static int act_set_info(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
+{
+	return file_set_info(c, id, po->set_class, po->set_data);
+}
+
+static int run_set_info(struct smb2_client *c, const char *path, struct path_op *po, uint8_t cls,
+			struct wbuf *data)
+{
+	po->act = act_set_info;
+	po->set_class = cls;
+	po->set_data = data;
+	int r = data->err ? -ENOMEM : run_path(c, path, po);
+	wbuf_free(data);
+	return r;
+}
+
 /* Delete by setting the disposition (MS-FSCC 2.4.11): unlike
  * FILE_DELETE_ON_CLOSE at open time, the server reports a non-empty
  * directory here, as STATUS_DIRECTORY_NOT_EMPTY. */
-static int act_delete(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
+static int delete_path(struct smb2_client *c, const char *path, uint32_t options)
 {
-	(void)po;
+	struct path_op po = {
+		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+		.disposition = FILE_OPEN,
+		.options = options,
+	};
 	struct wbuf d;
 	wbuf_init(&d);
 	fscc_build_disposition(&d, true);
-	int r = file_set_info(c, id, FileDispositionInformation, &d);
-	wbuf_free(&d);
-	return r;
+	return run_set_info(c, path, &po, FileDispositionInformation, &d);
 }
 
 int smb2_rmdir(struct smb2_client *c, const char *path)
 {
-	struct path_op po = {
-		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-		.disposition = FILE_OPEN,
-		.options = FILE_DIRECTORY_FILE,
-		.act = act_delete,
-	};
-	return run_path(c, path, &po);
+	return delete_path(c, path, FILE_DIRECTORY_FILE);
 }
 
 int smb2_unlink(struct smb2_client *c, const char *path)
 {
-	struct path_op po = {
-		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-		.disposition = FILE_OPEN,
-		.options = FILE_NON_DIRECTORY_FILE | FILE_OPEN_REPARSE_POINT,
-		.act = act_delete,
-	};
-	return run_path(c, path, &po);
-}
-
-/* ---- rename ---- */
-
-static int act_rename(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
-{
-	struct wbuf d;
-	wbuf_init(&d);
-	fscc_build_rename(&d, po->flag, po->name);
-	int r = file_set_info(c, id, FileRenameInformation, &d);
-	wbuf_free(&d);
-	return r;
+	return delete_path(c, path, FILE_NON_DIRECTORY_FILE | FILE_OPEN_REPARSE_POINT);
 }
 
 int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace)
@@ -203,25 +198,12 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 	struct path_op po = {
 		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
-		.act = act_rename,
-		.flag = replace,
-		.name = target,
 	};
-	int r = run_path(c, from, &po);
-	free(target);
-	return r;
-}
-
-/* ---- truncate, times ---- */
-
-static int act_eof(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
-{
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_end_of_file(&d, po->u64a);
-	int r = file_set_info(c, id, FileEndOfFileInformation, &d);
-	wbuf_free(&d);
-	return r;
+	fscc_build_rename(&d, replace, target);
+	free(target);
+	return run_set_info(c, from, &po, FileRenameInformation, &d);
 }
 
 int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
@@ -230,25 +212,16 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 		.access = FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
 		.options = FILE_NON_DIRECTORY_FILE,
-		.act = act_eof,
-		.u64a = size,
 	};
-	return run_path(c, path, &po);
-}
-
-static int act_times(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
-{
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_basic(&d, 0, po->u64a, po->u64b, 0, 0);
-	int r = file_set_info(c, id, FileBasicInformation, &d);
-	wbuf_free(&d);
-	return r;
+	fscc_build_end_of_file(&d, size);
+	return run_set_info(c, path, &po, FileEndOfFileInformation, &d);
 }
 
 struct ftimes_args {
 	struct smb2_file *f;
-	struct path_op po;
+	const struct wbuf *data;
 };
 
 static int op_ftimes(struct smb2_client *c, void *arg)
@@ -256,27 +229,29 @@ static int op_ftimes(struct smb2_client *c, void *arg)
 	struct ftimes_args *a = arg;
 	if (a->f->stale)
 		return -ESTALE;
-	return act_times(c, &a->f->id, &a->po);
+	return file_set_info(c, &a->f->id, FileBasicInformation, a->data);
 }
 
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime)
 {
+	struct wbuf d;
+	wbuf_init(&d);
+	fscc_build_basic(&d, 0, atime, mtime, 0, 0);
 	/* On a handle opened for writing, set the times through it: the
 	 * server then keeps them instead of stamping the time of a later
 	 * write on that same handle. */
 	if (f && (f->flags & O_ACCMODE) != O_RDONLY) {
-		struct ftimes_args a = {.f = f, .po = {.u64a = atime, .u64b = mtime}};
-		return client_run(c, op_ftimes, &a);
+		struct ftimes_args a = {.f = f, .data = &d};
+		int r = d.err ? -ENOMEM : client_run(c, op_ftimes, &a);
+		wbuf_free(&d);
+		return r;
 	}
 	struct path_op po = {
 		.access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
-		.act = act_times,
-		.u64a = atime,
-		.u64b = mtime,
 	};
-	return run_path(c, path, &po);
+	return run_set_info(c, path, &po, FileBasicInformation, &d);
 }
 
 /* ---- statfs ---- */

@@ -62,6 +62,21 @@ static void transport_msg(struct smb2_client *c, const char *step, int err, char
 	snprintf(msg, len, "connection to %s:%u failed during %s: %s", c->server, c->port, step, why);
 }
 
+/* Sends one handshake request and waits for its reply.  w stays valid
+ * (the preauth hash needs the bytes as sent); the caller frees it. */
+static int handshake_call(struct smb2_client *c, struct wbuf *w, struct smb2_reply *rep,
+			  const char *step, char *msg, size_t len)
+{
+	if (w->err) {
+		snprintf(msg, len, "out of memory");
+		return -ENOMEM;
+	}
+	int r = smb2_conn_call(c->conn, w, 0, c->timeout_sec, rep);
+	if (r < 0)
+		transport_msg(c, step, r, msg, len);
+	return r;
+}
+
 static int negotiate(struct smb2_client *c, struct smb2_preauth *pa, struct smb2_negotiate_rsp *neg,
 		     struct smb2_reply *rep, char *msg, size_t len)
 {
@@ -91,15 +106,9 @@ static int negotiate(struct smb2_client *c, struct smb2_preauth *pa, struct smb2
 	struct wbuf w;
 	req_start(c, &w, SMB2_NEGOTIATE);
 	smb2_negotiate_encode(&w, &q);
-	if (w.err) {
-		wbuf_free(&w);
-		snprintf(msg, len, "out of memory");
-		return -ENOMEM;
-	}
-	int r = smb2_conn_call(c->conn, &w, 0, c->timeout_sec, rep);
+	int r = handshake_call(c, &w, rep, "NEGOTIATE", msg, len);
 	if (r < 0) {
 		wbuf_free(&w);
-		transport_msg(c, "NEGOTIATE", r, msg, len);
 		return r;
 	}
 	smb2_preauth_init(pa);
@@ -199,15 +208,9 @@ static int session_setup_leg(struct smb2_client *c, struct smb2_preauth *pa, boo
 	struct wbuf w;
 	req_start(c, &w, SMB2_SESSION_SETUP);
 	smb2_session_setup_encode(&w, &q);
-	if (w.err) {
-		wbuf_free(&w);
-		snprintf(msg, len, "out of memory");
-		return -ENOMEM;
-	}
-	int r = smb2_conn_call(c->conn, &w, 0, c->timeout_sec, rep);
+	int r = handshake_call(c, &w, rep, "SESSION_SETUP", msg, len);
 	if (r < 0) {
 		wbuf_free(&w);
-		transport_msg(c, "SESSION_SETUP", r, msg, len);
 		return r;
 	}
 	if (c->dialect == SMB2_DIALECT_311) {
@@ -244,7 +247,6 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	size_t tok_len = 0, blob_len = 0;
 	struct smb2_reply rep = {0};
 	struct smb2_session_setup_rsp ss;
-	char sb[64];
 	int r = ntlm_ctx_new(&cr, &ntlm);
 	if (r < 0) {
 		snprintf(msg, len, "cannot start NTLM authentication: %s", strerror(-r));
@@ -361,7 +363,6 @@ out:
 	ntlm_ctx_free(ntlm);
 	if (r < 0 && r != -ECONNRESET)
 		c->session_id = 0;
-	(void)sb;
 	return r;
 }
 
@@ -379,12 +380,10 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 	if (c->dialect == SMB2_DIALECT_311 && c->have_key)
 		le32_store(w.p + 16, SMB2_FLAGS_SIGNED);
 	smb2_tree_connect_encode(&w, &q);
-	int r = smb2_conn_call(c->conn, &w, 0, c->timeout_sec, &rep);
+	int r = handshake_call(c, &w, &rep, "TREE_CONNECT", msg, len);
 	wbuf_free(&w);
-	if (r < 0) {
-		transport_msg(c, "TREE_CONNECT", r, msg, len);
+	if (r < 0)
 		return r;
-	}
 	uint32_t st = rep.hdr.status;
 	char who[300];
 	user_desc(c, who, sizeof(who));
@@ -481,27 +480,27 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 	return 0;
 }
 
+/* Best effort, short timeout: the server cleans up on disconnect anyway. */
+static void send_goodbye(struct smb2_client *c, uint16_t cmd, int (*encode)(struct wbuf *w))
+{
+	struct smb2_reply rep = {0};
+	struct wbuf w;
+	req_start(c, &w, cmd);
+	encode(&w);
+	if (!w.err && smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
+		smb2_reply_free(&rep);
+	wbuf_free(&w);
+}
+
 void client_teardown(struct smb2_client *c)
 {
 	if (!c->conn)
 		return;
 	if (smb2_conn_alive(c->conn)) {
-		struct smb2_reply rep = {0};
-		struct wbuf w;
-		if (c->tree_id) {
-			req_start(c, &w, SMB2_TREE_DISCONNECT);
-			smb2_tree_disconnect_encode(&w);
-			if (smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
-				smb2_reply_free(&rep);
-			wbuf_free(&w);
-		}
-		if (c->session_id) {
-			req_start(c, &w, SMB2_LOGOFF);
-			smb2_logoff_encode(&w);
-			if (smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
-				smb2_reply_free(&rep);
-			wbuf_free(&w);
-		}
+		if (c->tree_id)
+			send_goodbye(c, SMB2_TREE_DISCONNECT, smb2_tree_disconnect_encode);
+		if (c->session_id)
+			send_goodbye(c, SMB2_LOGOFF, smb2_logoff_encode);
 	}
 	smb2_conn_free(c->conn);
 	c->conn = NULL;

@@ -30,54 +30,26 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return do_open(path, fi->flags | O_CREAT, fi);
 }
 
-/* Largest request to hand the client at once; 0 from the client means it
- * did not say, then stay at 64 KiB which every dialect allows. */
-static size_t chunk_limit(uint32_t negotiated)
-{
-	return negotiated ? negotiated : 65536;
-}
-
+/* The client splits into negotiated-size requests and loops until the
+ * request is filled or the server reports end of file, so a short read here
+ * really means EOF, as the kernel assumes without direct_io. */
 int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct smb2_client *c = fs_ctx()->client;
-	size_t chunk = chunk_limit(smb2_client_max_read(c)), done = 0;
-
 	(void)path;
 	if (off < 0)
 		return -EINVAL;
-	/* Without direct_io a short read means EOF to the kernel, so loop
-	 * until the request is filled or the server says EOF. */
-	while (done < size) {
-		size_t n = size - done < chunk ? size - done : chunk;
-		ssize_t r = smb2_pread(c, fs_file(fi), buf + done, n, (uint64_t)off + done);
-		if (r < 0)
-			return done ? (int)done : (int)r;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (int)done;
+	ssize_t r = smb2_pread(fs_ctx()->client, fs_file(fi), buf, size, (uint64_t)off);
+	return (int)r;
 }
 
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
-	struct smb2_client *c = fs_ctx()->client;
-	size_t chunk = chunk_limit(smb2_client_max_write(c)), done = 0;
-
 	(void)path;
 	if (off < 0)
 		return -EINVAL;
-	while (done < size) {
-		size_t n = size - done < chunk ? size - done : chunk;
-		ssize_t r = smb2_pwrite(c, fs_file(fi), buf + done, n, (uint64_t)off + done);
-		if (r < 0)
-			return done ? (int)done : (int)r;
-		if (r == 0)
-			return done ? (int)done : -EIO; /* no progress: do not spin */
-		done += (size_t)r;
-	}
-	return (int)done;
+	ssize_t r = smb2_pwrite(fs_ctx()->client, fs_file(fi), buf, size, (uint64_t)off);
+	return (int)r;
 }
 
 int fs_flush(const char *path, struct fuse_file_info *fi)

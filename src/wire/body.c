@@ -24,3 +24,19 @@ int wire_buffer(const uint8_t *msg, size_t len, uint64_t off, uint64_t n, size_t
 	*out = msg + off;
 	return 0;
 }
+
+int wire_out_buffer_decode(const uint8_t *msg, size_t len, const uint8_t **buf, uint32_t *buf_len)
+{
+	struct rbuf b;
+
+	*buf = NULL;
+	*buf_len = 0;
+	if (wire_body_begin(&b, msg, len, 9) < 0)
+		return -EBADMSG;
+	uint16_t off = rbuf_u16(&b);
+	uint32_t n = rbuf_u32(&b);
+	if (b.err || wire_buffer(msg, len, off, n, SMB2_HDR_SIZE + 8, buf) < 0)
+		return -EBADMSG;
+	*buf_len = n;
+	return 0;
+}

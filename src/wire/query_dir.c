@@ -34,17 +34,7 @@ int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_director
 /* MS-SMB2 2.2.34 */
 int smb2_query_directory_decode(const uint8_t *msg, size_t len, struct smb2_query_directory_rsp *r)
 {
-	struct rbuf b;
-
 	if (!r)
 		return -EINVAL;
-	memset(r, 0, sizeof(*r));
-	if (wire_body_begin(&b, msg, len, 9) < 0)
-		return -EBADMSG;
-	uint16_t off = rbuf_u16(&b);
-	uint32_t n = rbuf_u32(&b);
-	if (b.err || wire_buffer(msg, len, off, n, SMB2_HDR_SIZE + 8, &r->buf) < 0)
-		return -EBADMSG;
-	r->buf_len = n;
-	return 0;
+	return wire_out_buffer_decode(msg, len, &r->buf, &r->buf_len);
 }

@@ -23,6 +23,11 @@ int wire_body_begin(struct rbuf *r, const uint8_t *msg, size_t len, uint16_t str
 int wire_buffer(const uint8_t *msg, size_t len, uint64_t off, uint64_t n, size_t min_off,
 		const uint8_t **out);
 
+/* Decodes the shape QUERY_DIRECTORY and QUERY_INFO responses share
+ * (MS-SMB2 2.2.34, 2.2.38): StructureSize 9, OutputBufferOffset (u16),
+ * OutputBufferLength (u32), buffer.  Returns 0 or -EBADMSG. */
+int wire_out_buffer_decode(const uint8_t *msg, size_t len, const uint8_t **buf, uint32_t *buf_len);
+
 /* Fixed part length of a body with the given StructureSize. */
 static inline size_t wire_fixed(uint16_t structure_size) { return (size_t)(structure_size & ~1u); }
 
