@@ -8,6 +8,10 @@
 
 extern bool smb2_log_debug_on;
 
+/* Once the process is a daemon with stderr on /dev/null, errors and info
+ * go to syslog (daemon facility) instead; debug lines stay on stderr. */
+void smb2_log_use_syslog(const char *ident);
+
 void smb2_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void smb2_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void smb2_log_debug_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

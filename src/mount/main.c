@@ -7,6 +7,7 @@
  * reflected in the exit status before `mount` returns. */
 #include "../fs/fs.h"
 #include "opts.h"
+#include "smb2fs/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +131,8 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 			/* not fatal: only keeps a directory busy */
 		}
 		detach_stdio(o->debug);
+		if (!o->debug)
+			smb2_log_use_syslog("smb2fs");
 	}
 
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
@@ -188,6 +192,9 @@ int main(int argc, char **argv)
 
 	/* sockets: a dead server must give EPIPE, not kill us */
 	signal(SIGPIPE, SIG_IGN);
+	/* The password lives in this process for reconnects: no core dumps,
+	 * and no ptrace by other processes of the same (non-root) user. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	r = opts_parse(argc, argv, &o, err, sizeof(err));
 	if (r == OPTS_EXIT) {

@@ -4,9 +4,17 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <time.h>
 
 bool smb2_log_debug_on;
+static bool to_syslog;
+
+void smb2_log_use_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID, LOG_DAEMON);
+	to_syslog = true;
+}
 
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
@@ -14,6 +22,10 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 	struct timespec ts;
 	struct tm tm;
 
+	if (to_syslog && level[0] != 'd') {
+		vsyslog(level[0] == 'e' ? LOG_ERR : LOG_INFO, fmt, ap);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	vsnprintf(line, sizeof(line), fmt, ap);
