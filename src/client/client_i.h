@@ -91,9 +91,10 @@ int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_
 bool err_is_transport(int err);
 #define ERR_SESSION_GONE (-10001) /* internal: session expired/deleted or tree gone */
 
-/* path.c: POSIX path -> share-relative SMB path ('/' -> '\\', no leading
- * separator).  Returns a malloc'ed string or NULL. */
-char *smb_path(const char *posix_path);
+/* request.c: POSIX path -> share-relative SMB path ('/' -> '\\', no
+ * leading separator) in *out (malloc'ed).  -EINVAL for names SMB would
+ * read differently ('\\', ':'), -ENOMEM. */
+int smb_path(const char *posix_path, char **out);
 
 /* files: open with a CREATE, close */
 int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,

@@ -137,10 +137,12 @@ static int op_open(struct smb2_client *c, void *arg)
 int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_file **out,
 	      struct fscc_stat *st)
 {
+	char *p;
+	int r = smb_path(path, &p);
+	if (r < 0)
+		return r;
 	struct smb2_file *f = calloc(1, sizeof(*f));
-	char *p = smb_path(path);
-	if (!f || !p) {
-		free(f);
+	if (!f) {
 		free(p);
 		return -ENOMEM;
 	}
@@ -148,7 +150,7 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	/* A reopen after reconnect must neither create nor truncate again. */
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	struct open_args a = {.f = f, .flags = flags};
-	int r = client_run(c, op_open, &a);
+	r = client_run(c, op_open, &a);
 	if (r < 0) {
 		free(f);
 		free(p);

@@ -42,11 +42,12 @@ static int op_path(struct smb2_client *c, void *arg)
 
 static int run_path(struct smb2_client *c, const char *posix_path, struct path_op *po)
 {
-	char *p = smb_path(posix_path);
-	if (!p)
-		return -ENOMEM;
+	char *p;
+	int r = smb_path(posix_path, &p);
+	if (r < 0)
+		return r;
 	po->path = p;
-	int r = client_run(c, op_path, po);
+	r = client_run(c, op_path, po);
 	free(p);
 	return r;
 }
@@ -192,9 +193,10 @@ int smb2_unlink(struct smb2_client *c, const char *path)
 
 int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace)
 {
-	char *target = smb_path(to);
-	if (!target)
-		return -ENOMEM;
+	char *target;
+	int r = smb_path(to, &target);
+	if (r < 0)
+		return r;
 	struct path_op po = {
 		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,

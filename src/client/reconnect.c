@@ -4,6 +4,7 @@
  * State machine: see client_i.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,14 +12,21 @@
 #include "client_i.h"
 #include "smb2fs/log.h"
 
-static void reopen_files(struct smb2_client *c)
+/* Reopens every open file on the new session.  A file the server no longer
+ * has becomes stale; a transport failure aborts (the caller starts over). */
+static int reopen_files(struct smb2_client *c)
 {
+	int err = 0;
 	pthread_mutex_lock(&c->files_mu);
 	for (struct smb2_file *f = c->files; f; f = f->next) {
 		if (f->stale)
 			continue;
 		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
 		int r = file_create(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0, &f->id, NULL);
+		if (err_is_transport(r)) {
+			err = r;
+			break;
+		}
 		if (r < 0) {
 			/* Deleted or renamed while we were away: the handle is gone. */
 			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);
@@ -26,6 +34,7 @@ static void reopen_files(struct smb2_client *c)
 		}
 	}
 	pthread_mutex_unlock(&c->files_mu);
+	return err;
 }
 
 static void sleep_ms(unsigned ms)
@@ -55,8 +64,13 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	for (;;) {
 		char msg[512];
 		r = client_establish(c, msg, sizeof(msg));
-		if (r == 0)
-			break;
+		if (r == 0) {
+			r = reopen_files(c);
+			if (r == 0)
+				break;
+			snprintf(msg, sizeof(msg), "connection lost again while reopening files");
+			client_teardown(c);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= (time_t)c->timeout_sec) {
 			smb2_log_error("reconnect failed, giving up for now: %s", msg);
@@ -67,7 +81,6 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 		sleep_ms(delay);
 		delay = delay * 2 > 2000 ? 2000 : delay * 2;
 	}
-	reopen_files(c);
 	c->gen++;
 	c->state = CLIENT_UP;
 	smb2_log_info("reconnected to %s (generation %llu)", c->unc, (unsigned long long)c->gen);

@@ -69,18 +69,25 @@ int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_
 	return -nt_status_to_errno(st);
 }
 
-char *smb_path(const char *p)
+int smb_path(const char *p, char **out)
 {
+	*out = NULL;
+	/* '\\' is the SMB separator and ':' names an alternate data stream
+	 * (MS-FSCC 2.1.5): inside a POSIX name either would reach a different
+	 * object than the user named, so such names are refused. */
+	if (strpbrk(p, "\\:"))
+		return -EINVAL;
 	while (*p == '/')
 		p++;
 	char *s = strdup(p);
 	if (!s)
-		return NULL;
+		return -ENOMEM;
 	size_t n = strlen(s);
 	while (n && s[n - 1] == '/')
 		s[--n] = '\0';
 	for (char *q = s; *q; q++)
 		if (*q == '/')
 			*q = '\\';
-	return s;
+	*out = s;
+	return 0;
 }

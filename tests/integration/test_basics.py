@@ -249,3 +249,23 @@ def test_guest_mount(smbd, mount_factory):
     with open(os.path.join(smbd.share_dir("guestshare"), "g.txt")) as f:
         assert f.read() == "guest was here"
     os.unlink(os.path.join(m.mountpoint, "g.txt"))
+
+
+def test_unicode_names_round_trip(mnt, sclient, share_dir):
+    # a surrogate pair (U+1F600) and accented letters, through UTF-16LE
+    name = "r\u00e9sum\u00e9 \U0001F600.txt"
+    with open(os.path.join(mnt, name), "w") as f:
+        f.write("x")
+    assert name in os.listdir(mnt)
+    assert os.path.exists(os.path.join(share_dir, name))
+    assert name in sclient.ls()
+
+
+def test_names_smb_would_misread_are_refused(mnt, share_dir):
+    # ':' would name an alternate data stream and '\\' is the SMB
+    # separator: both would reach another object than the one named.
+    for bad in ("a:b", "a\\b"):
+        with pytest.raises(OSError) as e:
+            open(os.path.join(mnt, bad), "w").close()
+        assert e.value.errno == errno.EINVAL, bad
+    assert os.listdir(share_dir) == []
