@@ -8,7 +8,6 @@ set -euo pipefail
 PKGS=(
   # build
   gcc libc6-dev meson ninja-build pkg-config libfuse3-dev libssl-dev
-  libkrb5-dev
   # run
   fuse3
   # tests: a private Samba, smbclient for the server-side view, pytest
@@ -33,8 +32,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+# A freshly booted machine may still be running apt-daily: wait for the
+# dpkg lock instead of failing at once.
+apt-get -o DPkg::Lock::Timeout=600 update -q
 # --no-install-recommends keeps it small; samba's own Depends are enough.
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 # The samba package starts the system smbd/nmbd; the tests use their own
 # private smbd on another port, so the system one does not matter.
