@@ -334,6 +334,7 @@ int file_query_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t
 		return r;
 	if (smb2_query_info_decode(rep->msg, rep->len, &qr) < 0) {
 		smb2_reply_free(rep);
+		smb2_log_error("malformed QUERY_INFO reply (class 0x%02x)", cls);
 		return -EIO;
 	}
 	*buf = qr.buf;

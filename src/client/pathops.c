@@ -65,12 +65,24 @@ int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 
 /* ---- readdir ---- */
 
+/* Bounds on one directory listing.  A real directory of ten million
+ * entries fits; a server that never says STATUS_NO_MORE_FILES does not get
+ * to loop us forever or fill our memory. */
+#define LIST_MAX_ROUNDS 20000
+#define LIST_MAX_BYTES (256u * 1024 * 1024)
+
 /* Entries are collected first and handed to the callback only after the
  * whole listing arrived, so a retry after reconnect never repeats any. */
 static int act_list(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
 {
 	wbuf_reset(po->listing);
-	for (int first = 1;; first = 0) {
+	for (int round = 0;; round++) {
+		int first = round == 0;
+		if (round >= LIST_MAX_ROUNDS || po->listing->len > LIST_MAX_BYTES) {
+			smb2_log_error("directory %s: the server's listing does not end "
+				       "(%d rounds, %zu bytes); giving up", po->path, round, po->listing->len);
+			return -EIO;
+		}
 		struct smb2_query_directory_req q = {
 			.info_class = FileIdBothDirectoryInformation,
 			.flags = first ? SMB2_RESTART_SCANS : 0,
@@ -94,6 +106,8 @@ static int act_list(struct smb2_client *c, const struct smb2_fileid *id, struct 
 		r = smb2_query_directory_decode(rep.msg, rep.len, &qr);
 		if (r < 0 || qr.buf_len == 0) {
 			smb2_reply_free(&rep);
+			if (r < 0)
+				smb2_log_error("malformed QUERY_DIRECTORY reply for %s", po->path);
 			return r < 0 ? -EIO : 0;
 		}
 		/* length-prefixed chunks: [u32 len][listing bytes][pad to 8] */

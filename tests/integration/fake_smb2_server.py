@@ -17,6 +17,14 @@ overrides; later tests can add hostile replies by adding entries:
                         replaces the NEGOTIATE response *payload* (header
                         included); use it to send malformed replies.
     "close_after_negotiate": drop the connection after answering NEGOTIATE.
+    "fs":               after a successful TREE_CONNECT (tree id 7, DISK),
+                        serve a tiny read-only share (see FS_TREE below):
+                        CREATE / CLOSE / QUERY_DIRECTORY (FileIdBoth...) /
+                        QUERY_INFO (FsFullSize, NetworkOpen, All) / READ;
+                        anything else gets STATUS_NOT_SUPPORTED.
+    "hostile":          with "fs": the ONE reply to break once the mount is
+                        up (see FS_HOSTILE_MODES); everything else stays
+                        valid so the client can be checked for recovery.
 
 References: MS-SMB2 2.2.1.2 (sync header), 2.2.4 (NEGOTIATE response),
 2.2.6 (SESSION_SETUP response), 2.2.10 (TREE_CONNECT response),
@@ -59,6 +67,16 @@ STATUS_BAD_NETWORK_NAME = 0xC00000CC
 STATUS_ACCESS_DENIED = 0xC0000022
 STATUS_LOGON_FAILURE = 0xC000006D
 STATUS_USER_SESSION_DELETED = 0xC0000203
+STATUS_NO_MORE_FILES = 0x80000006
+STATUS_END_OF_FILE = 0xC0000011
+STATUS_INVALID_PARAMETER = 0xC000000D
+STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
+STATUS_FILE_CLOSED = 0xC0000128
+STATUS_NOT_A_DIRECTORY = 0xC0000103
+STATUS_FILE_IS_A_DIRECTORY = 0xC00000BA
+STATUS_MEDIA_WRITE_PROTECTED = 0xC00000A2
+
+CREATE, CLOSE, READ, QUERY_DIRECTORY, QUERY_INFO = 5, 6, 8, 14, 16
 
 FLAGS_SERVER_TO_REDIR = 0x00000001
 CREDITS_GRANTED = 32
@@ -391,6 +409,139 @@ def _neg_bad_dialect(server, conn, req, body):
         0x0399, spnego_neg_token_init())
 
 
+# --- a tiny share, for the modes that let a mount succeed -----------------
+#
+# MS-SMB2 2.2.13/2.2.14 (CREATE), 2.2.16 (CLOSE), 2.2.20 (READ), 2.2.34
+# (QUERY_DIRECTORY), 2.2.38 (QUERY_INFO); MS-FSCC 2.4.17
+# (FileIdBothDirectoryInformation), 2.4.29 (FileNetworkOpenInformation),
+# 2.4.2 (FileAllInformation), 2.5.4 (FileFsFullSizeInformation).
+
+FS_TREE_ID = 7
+FILE_DATA = b"0123456789"
+FT_FIXED = 133000000000000000  # 2022-06-17, a fixed FILETIME
+ATTR_DIR, ATTR_ARCHIVE = 0x10, 0x20
+
+# path (SMB form, share-relative, "" = root) -> (is_dir, data or children)
+FS_TREE = {
+    "": (True, ["f", "d", "bad", "gr\u00fc\u00dfe.txt"]),
+    "f": (False, FILE_DATA),
+    "d": (True, ["x"]),
+    "d\\x": (False, b""),
+    "bad": (False, b"never served"),
+    "gr\u00fc\u00dfe.txt": (False, b""),
+}
+
+FS_FULL_SIZE = (1000000, 500000, 600000, 8, 512)  # units, caller, actual,
+#                                                   sectors/unit, bytes/sector
+
+
+def pad8(b):
+    return b + b"\0" * (-len(b) % 8)
+
+
+def fs_attrs(path):
+    is_dir, data = FS_TREE[path]
+    return ATTR_DIR if is_dir else ATTR_ARCHIVE, 0 if is_dir else len(data)
+
+
+def create_rsp_body(attrs, eof, file_id):
+    """CREATE response body (StructureSize 89), no create contexts."""
+    return struct.pack("<HBBIQQQQQQIIQQII", 89, 0, 0, 1,  # FILE_OPENED
+                       FT_FIXED, FT_FIXED, FT_FIXED, FT_FIXED,
+                       (eof + 4095) & ~4095, eof, attrs, 0,
+                       file_id[0], file_id[1], 0, 0)
+
+
+def close_rsp_body():
+    return struct.pack("<HHIQQQQQQI", 60, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def id_both_dir_entry(name, attrs, eof, file_id):
+    """One FileIdBothDirectoryInformation entry, NextEntryOffset 0."""
+    n = name.encode("utf-16-le")
+    e = struct.pack("<IIQQQQQQIIIBB24sHQ", 0, 0, FT_FIXED, FT_FIXED,
+                    FT_FIXED, FT_FIXED, eof, (eof + 4095) & ~4095, attrs,
+                    len(n), 0, 0, 0, b"\0" * 24, 0, file_id) + n
+    assert len(e) == 104 + len(n)
+    return e
+
+
+def dir_listing(path):
+    """The full listing of a directory: ".", "..", then its children,
+    chained with 8-aligned NextEntryOffset."""
+    entries = [id_both_dir_entry(".", ATTR_DIR, 0, 1),
+               id_both_dir_entry("..", ATTR_DIR, 0, 2)]
+    for i, child in enumerate(FS_TREE[path][1]):
+        full = child if not path else path + "\\" + child
+        attrs, eof = fs_attrs(full)
+        entries.append(id_both_dir_entry(child, attrs, eof, 100 + i))
+    out = b""
+    for i, e in enumerate(entries):
+        if i < len(entries) - 1:
+            e = pad8(e)
+            e = struct.pack("<I", len(e)) + e[4:]
+        out += e
+    return out
+
+
+def out_buffer_body(buf, off=64 + 8, length=None):
+    """QUERY_DIRECTORY / QUERY_INFO response body (StructureSize 9)."""
+    return struct.pack("<HHI", 9, off, len(buf) if length is None
+                       else length) + buf
+
+
+def read_rsp_body(data, data_len=None):
+    return struct.pack("<HBBIII", 17, 64 + 16, 0,
+                       len(data) if data_len is None else data_len, 0, 0) + \
+        data
+
+
+def network_open_info(attrs, eof):
+    return struct.pack("<QQQQQQII", FT_FIXED, FT_FIXED, FT_FIXED, FT_FIXED,
+                       (eof + 4095) & ~4095, eof, attrs, 0)
+
+
+def file_all_info(path, attrs, eof):
+    n = path.encode("utf-16-le")
+    return (struct.pack("<QQQQII", FT_FIXED, FT_FIXED, FT_FIXED, FT_FIXED,
+                        attrs, 0) +
+            struct.pack("<QQIBBH", (eof + 4095) & ~4095, eof, 1, 0,
+                        1 if attrs & ATTR_DIR else 0, 0) +
+            struct.pack("<QIIQIII", 0x1000 + len(path), 0, 0x001F01FF, 0, 0,
+                        0, len(n)) + n)
+
+
+# Which reply each hostile mode breaks, and how (after the mount is up).
+FS_HOSTILE = {
+    # CREATE of "bad": StructureSize 88 instead of 89 (body otherwise valid)
+    "create_bad_size": "CREATE 'bad': StructureSize 88",
+    # CREATE of "bad": body cut off after 20 of its 88 fixed bytes
+    "create_truncated": "CREATE 'bad': body truncated to 20 bytes",
+    # QUERY_DIRECTORY of "d": first entry's NextEntryOffset past the buffer
+    "dir_next_past_end": "QUERY_DIRECTORY 'd': NextEntryOffset past buffer",
+    # QUERY_DIRECTORY of "d": OutputBufferLength runs past the message end
+    "dir_outbuf_len_past_end": "QUERY_DIRECTORY 'd': OutputBufferLength "
+                               "past end of message",
+    # QUERY_DIRECTORY of "d": OutputBufferOffset beyond the message
+    "dir_outbuf_off_past_end": "QUERY_DIRECTORY 'd': OutputBufferOffset "
+                               "past end of message",
+    # QUERY_DIRECTORY of "d": never STATUS_NO_MORE_FILES, the same valid
+    # listing for ever
+    "dir_endless": "QUERY_DIRECTORY 'd': listing never ends",
+    # READ of "f": DataLength 100000 but only the 10 real bytes sent
+    "read_len_past_end": "READ 'f': DataLength 100000, 10-byte buffer",
+    # READ of "f": DataLength = asked + 4096, and that many bytes really sent
+    "read_more_than_asked": "READ 'f': more data than the Length asked for",
+    # statvfs' QUERY_INFO: two replies nobody asked for (MessageId +1000 and
+    # an old, already answered one), then the real reply
+    "stray_message_id": "QUERY_INFO: stray MessageIds before the reply",
+    # first READ of "f": frame header + half the reply, then TCP close
+    # (once; the reconnected session works)
+    "close_mid_frame": "READ 'f': connection closed mid-frame (once)",
+}
+FS_HOSTILE_MODES = sorted(FS_HOSTILE)
+
+
 MODES = {
     # the default: everything works up to TREE_CONNECT, which is refused
     "network_access_denied": {"tree_status": STATUS_NETWORK_ACCESS_DENIED},
@@ -402,7 +553,11 @@ MODES = {
     "secbuf_len_overflow": {"negotiate": _neg_secbuf_len_overflow},
     "bad_dialect": {"negotiate": _neg_bad_dialect},
     "close_after_negotiate": {"close_after_negotiate": True},
+    # a share that works (smb2fs can mount it), and hostile variants
+    "fs": {"tree_status": None, "fs": True},
 }
+for _h in FS_HOSTILE:
+    MODES[_h] = {"tree_status": None, "fs": True, "hostile": _h}
 HOSTILE_MODES = ["truncated_negotiate", "bad_secbuf_offset",
                  "secbuf_len_overflow", "bad_dialect"]
 
@@ -428,6 +583,7 @@ class _Handler(socketserver.BaseRequestHandler):
         self.session_id = 0
         self.legs = 0
         self.session_key = None
+        self.opens = {}  # (persistent, volatile) FileId -> open state
         try:
             while True:
                 nb = self.recv_exact(4)
@@ -535,7 +691,8 @@ class _Handler(socketserver.BaseRequestHandler):
                         "utf-16-le", "replace"))
             status = mode.get("tree_status", STATUS_NETWORK_ACCESS_DENIED)
             if status in (None, STATUS_SUCCESS):
-                self.send(make_header(req, STATUS_SUCCESS, tree_id=1) +
+                self.send(make_header(req, STATUS_SUCCESS,
+                                      tree_id=FS_TREE_ID) +
                           struct.pack("<HBBIII", 16, 1, 0, 0, 0, 0x001F01FF), req)
             else:
                 self.send(make_header(req, status) + error_body(), req)
@@ -554,8 +711,157 @@ class _Handler(socketserver.BaseRequestHandler):
             return True
         if cmd == CANCEL:
             return True  # no response to CANCEL
+        if mode.get("fs") and cmd in (CREATE, CLOSE, READ, QUERY_DIRECTORY,
+                                      QUERY_INFO):
+            return self.fs_dispatch(req, body, mode.get("hostile"))
         self.send(make_header(req, STATUS_NOT_SUPPORTED) + error_body(), req)
         return True
+
+    # -- the share ("fs" modes) -------------------------------------------
+
+    def _err(self, req, status):
+        self.send(make_header(req, status) + error_body(), req)
+        return True
+
+    def _ok(self, req, body):
+        self.send(make_header(req, STATUS_SUCCESS) + body, req)
+        return True
+
+    def _handle(self, body, off):
+        """The open behind the FileId at body offset off, or None."""
+        if len(body) < off + 16:
+            return None
+        return self.opens.get(struct.unpack_from("<QQ", body, off))
+
+    def fs_dispatch(self, req, body, hostile):
+        fake = self.server.fake
+        cmd = req["command"]
+        if req["tree_id"] != FS_TREE_ID or req["session_id"] != \
+                self.session_id:
+            fake.problems.append("%s with tree 0x%x session 0x%x" % (
+                COMMAND_NAMES[cmd], req["tree_id"], req["session_id"]))
+            return self._err(req, STATUS_USER_SESSION_DELETED)
+        if cmd == CREATE:
+            if len(body) < 56:
+                return self._err(req, STATUS_INVALID_PARAMETER)
+            disp, opts = struct.unpack_from("<II", body, 36)
+            n_off, n_len = struct.unpack_from("<HH", body, 44)
+            name = body[n_off - 64:n_off - 64 + n_len].decode(
+                "utf-16-le", "replace")
+            fake.opened.append(name)
+            if name not in FS_TREE:
+                return self._err(req, STATUS_OBJECT_NAME_NOT_FOUND
+                                 if disp == 1 else
+                                 STATUS_MEDIA_WRITE_PROTECTED)
+            if disp not in (1, 3):  # only FILE_OPEN / FILE_OPEN_IF
+                return self._err(req, STATUS_MEDIA_WRITE_PROTECTED)
+            is_dir = FS_TREE[name][0]
+            if opts & 0x1 and not is_dir:
+                return self._err(req, STATUS_NOT_A_DIRECTORY)
+            if opts & 0x40 and is_dir:
+                return self._err(req, STATUS_FILE_IS_A_DIRECTORY)
+            with fake._lock:
+                fake._next_fid += 1
+                fid = (fake._next_fid, fake._next_fid ^ 0x5A5A0000)
+            attrs, eof = fs_attrs(name)
+            rsp = create_rsp_body(attrs, eof, fid)
+            if name == "bad" and hostile == "create_bad_size":
+                rsp = struct.pack("<H", 88) + rsp[2:]
+                fake.hostile_sent += 1
+            elif name == "bad" and hostile == "create_truncated":
+                rsp = rsp[:20]
+                fake.hostile_sent += 1
+            else:
+                self.opens[fid] = {"path": name, "listed": False}
+            return self._ok(req, rsp)
+        if cmd == CLOSE:
+            h = self._handle(body, 8)
+            if h is None:
+                return self._err(req, STATUS_FILE_CLOSED)
+            del self.opens[struct.unpack_from("<QQ", body, 8)]
+            return self._ok(req, close_rsp_body())
+        if cmd == QUERY_DIRECTORY:
+            h = self._handle(body, 8)
+            if h is None:
+                return self._err(req, STATUS_FILE_CLOSED)
+            cls, flags = body[2], body[3]
+            if not FS_TREE[h["path"]][0]:
+                return self._err(req, STATUS_INVALID_PARAMETER)
+            if cls != 0x25:
+                return self._err(req, STATUS_NOT_SUPPORTED)
+            if flags & 0x01:  # SMB2_RESTART_SCANS
+                h["listed"] = False
+            if h["listed"] and not (h["path"] == "d" and
+                                    hostile == "dir_endless"):
+                return self._err(req, STATUS_NO_MORE_FILES)
+            h["listed"] = True
+            buf = dir_listing(h["path"])
+            if h["path"] == "d" and hostile and hostile.startswith("dir_"):
+                fake.hostile_sent += 1
+            if h["path"] == "d" and hostile == "dir_next_past_end":
+                buf = struct.pack("<I", len(buf) + 64) + buf[4:]
+            if h["path"] == "d" and hostile == "dir_outbuf_len_past_end":
+                return self._ok(req, out_buffer_body(
+                    buf, length=len(buf) + 4096))
+            if h["path"] == "d" and hostile == "dir_outbuf_off_past_end":
+                return self._ok(req, out_buffer_body(buf, off=0xFF00))
+            return self._ok(req, out_buffer_body(buf))
+        if cmd == QUERY_INFO:
+            h = self._handle(body, 24)
+            if h is None:
+                return self._err(req, STATUS_FILE_CLOSED)
+            info_type, cls = body[2], body[3]
+            attrs, eof = fs_attrs(h["path"])
+            if (info_type, cls) == (2, 7):
+                buf = struct.pack("<QQQII", *FS_FULL_SIZE)
+            elif (info_type, cls) == (1, 0x22):
+                buf = network_open_info(attrs, eof)
+            elif (info_type, cls) == (1, 0x12):
+                buf = file_all_info(h["path"], attrs, eof)
+            else:
+                return self._err(req, STATUS_NOT_SUPPORTED)
+            if hostile == "stray_message_id" and (info_type, cls) == (2, 7):
+                for mid in (req["message_id"] + 1000,
+                            max(req["message_id"] - 1, 0)):
+                    stray = dict(req, message_id=mid)
+                    self.send(make_header(stray, STATUS_SUCCESS) +
+                              out_buffer_body(b"\xEE" * 32), stray)
+                fake.strays_sent += 2
+                fake.hostile_sent += 1
+            return self._ok(req, out_buffer_body(buf))
+        if cmd == READ:
+            h = self._handle(body, 16)
+            if h is None:
+                return self._err(req, STATUS_FILE_CLOSED)
+            if FS_TREE[h["path"]][0]:
+                return self._err(req, STATUS_INVALID_PARAMETER)
+            length, offset = struct.unpack_from("<IQ", body, 4)
+            data = FS_TREE[h["path"]][1]
+            if offset >= len(data):
+                return self._err(req, STATUS_END_OF_FILE)
+            chunk = data[offset:offset + length]
+            if h["path"] == "f" and hostile in ("read_len_past_end",
+                                                "read_more_than_asked"):
+                fake.hostile_sent += 1
+            if h["path"] == "f" and hostile == "read_len_past_end":
+                return self._ok(req, read_rsp_body(chunk, data_len=100000))
+            if h["path"] == "f" and hostile == "read_more_than_asked":
+                return self._ok(req, read_rsp_body(
+                    chunk + b"X" * (length + 4096 - len(chunk))))
+            if h["path"] == "f" and hostile == "close_mid_frame":
+                with fake._lock:
+                    first = not fake.broke_connection
+                    fake.broke_connection = True
+                if first:
+                    fake.hostile_sent += 1
+                    pkt = frame(make_header(req, STATUS_SUCCESS) +
+                                read_rsp_body(chunk))
+                    self.request.sendall(pkt[:4 + 64 + 6])
+                    time.sleep(0.05)
+                    self.request.shutdown(socket.SHUT_RDWR)
+                    return False
+            return self._ok(req, read_rsp_body(chunk))
+        return self._err(req, STATUS_NOT_SUPPORTED)
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):
@@ -596,12 +902,26 @@ class FakeSMB2Server:
         self.ntlm_messages = []
         self.tree_paths = []
         self.client_dialects = []
+        self.opened = []            # CREATE names, in order ("fs" modes)
+        self.problems = []          # requests with wrong tree/session ids
+        self.strays_sent = 0
+        self.hostile_sent = 0       # replies broken on purpose
+        self.broke_connection = False
+        self._next_fid = 0
         self._lock = threading.Lock()
         self._sid = 0x0000400000000000
         self._srv = _TCPServer(("127.0.0.1", port), _Handler)
         self._srv.fake = self
         self.port = self._srv.server_address[1]
         self._thread = None
+
+    def unc(self, share="x"):
+        """For conftest.mount_factory, which takes a server object."""
+        return "//127.0.0.1/%s" % share
+
+    def connections(self):
+        with self._lock:
+            return self.events.count("connect")
 
     def next_session_id(self):
         with self._lock:
