@@ -43,13 +43,21 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 step "unit tests (ASan/UBSan)"
-meson test -C build-asan --print-errorlogs || fail "unit tests"
+meson test -C build-asan --print-errorlogs | tee build-asan/unit-tests.out
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "unit tests"
+unit_ok=$(awk '/^Ok:/ {print $2}' build-asan/unit-tests.out)
+unit_fail=$(awk '/^Fail:/ {print $2}' build-asan/unit-tests.out)
 
 step "integration tests (ASan/UBSan binary)"
 export SMB2FS_BIN="$ROOT/build-asan/smb2fs"
 export SMB2FS_REQUIRE_ALL=1   # a missing /dev/fuse or smbd is a failure here
 timeout --kill-after=30 1200 "$PY" -m pytest -v tests/integration "$@" \
-  || fail "integration tests"
+  | tee build-asan/integration-tests.out
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "integration tests"
+# pytest's last line, e.g. "==== 74 passed, 1 failed in 12.9s ===="
+summary=$(tail -n 1 build-asan/integration-tests.out)
+int_ok=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
+int_fail=$(echo "$summary" | grep -oE '[0-9]+ (failed|errors?)' | awk '{s += $1} END {print s + 0}')
 
 # Nothing of ours may stay mounted, even after a failure.
 left=$(grep -E ' fuse(\.[A-Za-z0-9_]+)? ' /proc/mounts | grep -E 'smb2fs|pytest-of' || true)
@@ -60,4 +68,9 @@ fi
 
 echo
 if [ $status -eq 0 ]; then echo "run-all: ALL PASSED"; else echo "run-all: FAILURES (see above)"; fi
+# One closing line over both suites, in the plain "N passed, N failed" form.
+passed=$(( ${unit_ok:-0} + ${int_ok:-0} ))
+failed=$(( ${unit_fail:-0} + ${int_fail:-0} ))
+[ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
+echo "tests: $passed passed, $failed failed"
 exit $status

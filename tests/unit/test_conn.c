@@ -22,6 +22,7 @@ enum script {
 	S_SHORT_HEADER,    /* answer with a 10-byte frame */
 	S_SIGNED,          /* answer signed with the key, last one with a bad signature */
 	S_CREDITS,         /* grant exactly one credit per reply; check charges */
+	S_MULTI,           /* grant 16 credits on the first reply, then record charges */
 };
 
 struct server {
@@ -31,6 +32,9 @@ struct server {
 	int nreq;
 	pthread_t th;
 	int seen_charge_total;
+	uint16_t charges[8];
+	uint64_t mids[8];
+	int nseen;
 	uint64_t max_mid_seen;
 	int mid_collision;
 };
@@ -129,6 +133,20 @@ static void *server_main(void *arg)
 	case S_SIGNED:
 		for (int i = 0; i < 2 && read_msg(fd, &reqs[0], &lens[0]) == 0; i++) {
 			send_reply(fd, reqs[0], STATUS_SUCCESS, 8, false, true, i == 1);
+			free(reqs[0]);
+		}
+		break;
+	case S_MULTI:
+		while (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			struct smb2_hdr h;
+			smb2_hdr_decode(reqs[0], lens[0], &h);
+			if (s->nseen < 8) {
+				s->charges[s->nseen] = h.credit_charge;
+				s->mids[s->nseen] = h.message_id;
+				s->nseen++;
+			}
+			send_reply(fd, reqs[0], STATUS_SUCCESS, s->nseen == 1 ? 16 : h.credit_charge, false,
+				   false, false);
 			free(reqs[0]);
 		}
 		break;
@@ -290,6 +308,31 @@ static void test_credits(void)
 	CHECK_EQ(s.seen_charge_total, 2);
 }
 
+/* MS-SMB2 3.1.5.2: with multi-credit on, a 200000-byte request costs
+ * ceil(200000 / 65536) = 4 credits and consumes 4 MessageIds. */
+static void test_multi_credit(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st;
+	server_start(&s, S_MULTI, 0);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	smb2_conn_set_multi_credit(c, true);
+	CHECK_EQ(echo_call(c, 200000, &st, NULL), 0);
+	CHECK_EQ(echo_call(c, 65536, &st, NULL), 0);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	smb2_conn_free(c);
+	server_stop(&s);
+	CHECK_EQ(s.nseen, 4);
+	CHECK_EQ(s.charges[1], 4);
+	CHECK_EQ(s.charges[2], 1);
+	CHECK_EQ(s.charges[3], 1);
+	CHECK_EQ(s.mids[2], s.mids[1] + 4);
+	CHECK_EQ(s.mids[3], s.mids[2] + 1);
+}
+
 static void test_refused(void)
 {
 	struct server s;
@@ -315,6 +358,7 @@ int main(void)
 	test_hostile_frame(S_SHORT_HEADER);
 	test_signing();
 	test_credits();
+	test_multi_credit();
 	test_refused();
 	return check_done("conn");
 }

@@ -1,0 +1,40 @@
+"""Where the login comes from: credentials file (the default fixture),
+PASSWD in the environment, domain= and DOMAIN\\user forms; each mount is
+checked by doing real I/O, which needs a real session as alice."""
+
+import os
+
+import pytest
+
+
+def write_read(mp, share_dir, name):
+    with open(os.path.join(mp, name), "w") as f:
+        f.write(name)
+    with open(os.path.join(share_dir, name)) as f:
+        assert f.read() == name
+
+
+def test_password_from_passwd_env(smbd, share_dir, mount_factory):
+    env = dict(os.environ, PASSWD=smbd.password)
+    m = mount_factory(smbd, credentials=False, env=env)
+    write_read(m.mountpoint, share_dir, "env.txt")
+
+
+def test_wrong_passwd_env_is_logon_failure(smbd, mount_factory):
+    env = dict(os.environ, PASSWD="not-the-password")
+    m = mount_factory(smbd, credentials=False, env=env, start=False)
+    m.start(expect_success=False)
+    rc = m.wait()
+    assert rc != 0
+    assert "STATUS_LOGON_FAILURE" in m.stderr()
+
+
+@pytest.mark.parametrize("how", ["option", "prefix"])
+def test_domain(smbd, share_dir, mount_factory, how):
+    workgroup = "SMB2FSTEST"
+    if how == "option":
+        m = mount_factory(smbd, options=["domain=%s" % workgroup])
+    else:
+        m = mount_factory(smbd, user="%s\\alice" % workgroup,
+                          password=smbd.password)
+    write_read(m.mountpoint, share_dir, "dom-%s.txt" % how)
