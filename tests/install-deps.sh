@@ -17,6 +17,12 @@ PKGS=(
   diffutils passwd procps
 )
 
+# --list: print the packages, one per line (for .ci/run's own apt-get).
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${PKGS[@]}"
+  exit 0
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

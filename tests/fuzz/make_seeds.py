@@ -36,17 +36,9 @@ def pad8(b):
 
 
 # --- ASN.1 / SPNEGO ---------------------------------------------------------
-
-def der_len(n):
-    if n < 0x80:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def der(tag, content):
-    return bytes([tag]) + der_len(len(content)) + content
-
+# The DER helpers are the fake server's: one implementation for both.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from fake_smb2_server import der  # noqa: E402
 
 SPNEGO_OID = b"\x06\x06\x2b\x06\x01\x05\x05\x02"
 NTLMSSP_OID = b"\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"
