@@ -14,10 +14,14 @@ struct ntlm_ctx;
 struct ntlm_creds {
 	const char *user;        /* UTF-8; "" with guest=true for anonymous/guest */
 	const char *domain;      /* UTF-8; may be "" */
-	const char *password;    /* UTF-8 */
+	const char *password;    /* UTF-8; ignored when nt_hash is given */
+	const uint8_t *nt_hash;  /* 16-byte NT hash (ntlm_nt_hash), or NULL */
 	const char *workstation; /* UTF-8; may be NULL */
 	bool guest;
 };
+/* The NT hash, MD4(UTF-16LE(password)) (MS-NLMP 3.3.1).  A client that must
+ * log in again later keeps this instead of the password. */
+int ntlm_nt_hash(const char *password, uint8_t out[16]);
 /* Copies what it needs from creds (the password is reduced to its NT hash
  * at once and the copy is wiped on free). */
 int ntlm_ctx_new(const struct ntlm_creds *creds, struct ntlm_ctx **out);

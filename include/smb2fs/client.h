@@ -42,7 +42,8 @@ struct smb2_config {
  * negative errno and writes one human-readable line (no "smb2fs: " prefix,
  * no newline) into errmsg, e.g.
  *   cannot connect to \\srv\share: share does not exist on the server (STATUS_BAD_NETWORK_NAME)
- * The config is copied (password included, wiped on destroy). */
+ * The config is copied, except the password: only its NT hash is kept (for
+ * reconnects) and wiped on destroy. */
 int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 			char *errmsg, size_t errlen);
 /* Closes every open file, disconnects the tree, logs off, frees. */

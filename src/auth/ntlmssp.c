@@ -225,6 +225,11 @@ static int nt_hash_of(const char *password, uint8_t out[16])
 	return rc;
 }
 
+int ntlm_nt_hash(const char *password, uint8_t out[16])
+{
+	return out ? nt_hash_of(password, out) : -EINVAL;
+}
+
 int ntlm_ntowfv2(const char *password, const char *user, const char *domain, uint8_t out[16])
 {
 	uint8_t nt[16], *u = NULL, *d = NULL;
@@ -279,7 +284,9 @@ int ntlm_ctx_new(const struct ntlm_creds *creds, struct ntlm_ctx **out)
 		goto fail;
 	/* The password is hashed at once and not kept (MS-NLMP 3.3.1 NTOWF).
 	 * Anonymous needs no hash, and so works without the legacy provider. */
-	if (!c->guest && (rc = nt_hash_of(creds->password, c->nt_hash)))
+	if (!c->guest && creds->nt_hash)
+		memcpy(c->nt_hash, creds->nt_hash, 16);
+	else if (!c->guest && (rc = nt_hash_of(creds->password, c->nt_hash)))
 		goto fail;
 	*out = c;
 	return 0;
@@ -489,12 +496,13 @@ int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t cha
 	flags = CLIENT_FLAGS & ch.flags;
 
 	if (ctx->guest) {
-		/* Anonymous (3.1.5.1.2): empty user, empty LM and NT responses,
-		 * no session key, so no key exchange and no signing. */
+		/* Anonymous (3.1.5.1.2): empty user, LM response Z(1), empty NT
+		 * response, no session key, so no key exchange and no signing. */
+		static const uint8_t z1[1] = {0};
 		flags = (flags & ~(NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_SIGN |
 				   NTLMSSP_NEGOTIATE_ALWAYS_SIGN)) |
 			NTLMSSP_NEGOTIATE_ANONYMOUS;
-		return build_auth(ctx, flags, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, out,
+		return build_auth(ctx, flags, z1, sizeof(z1), NULL, 0, NULL, 0, NULL, 0, NULL, 0, out,
 				  out_len);
 	}
 

@@ -6,19 +6,12 @@
 #include <string.h>
 
 #include "client_i.h"
+#include "smb2fs/auth.h"
 #include "smb2fs/log.h"
 
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
-}
-
-static void free_secret(char *s)
-{
-	if (s) {
-		smb2_secure_zero(s, strlen(s));
-		free(s);
-	}
 }
 
 static void client_free(struct smb2_client *c)
@@ -27,7 +20,7 @@ static void client_free(struct smb2_client *c)
 	free(c->share);
 	free(c->user);
 	free(c->domain);
-	free_secret(c->password);
+	smb2_secure_zero(c->nt_hash, sizeof(c->nt_hash));
 	free(c->unc);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->files_mu);
@@ -59,7 +52,6 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->share = strdup(cfg->share);
 	c->user = dup_or_null(cfg->user);
 	c->domain = dup_or_null(cfg->domain);
-	c->password = dup_or_null(cfg->password);
 	c->guest = cfg->guest;
 	c->port = cfg->port ? cfg->port : 445;
 	c->min_dialect = cfg->min_dialect ? cfg->min_dialect : SMB2_DIALECT_202;
@@ -70,7 +62,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);
 	if (!c->server || !c->share || !c->unc || (cfg->user && !c->user) ||
-	    (cfg->password && !c->password) || (cfg->domain && !c->domain)) {
+	    (cfg->domain && !c->domain)) {
 		client_free(c);
 		snprintf(errmsg, errlen, "out of memory");
 		return -ENOMEM;
@@ -80,6 +72,14 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 		client_free(c);
 		snprintf(errmsg, errlen, "no SMB dialect in the requested range");
 		return -EINVAL;
+	}
+	if (!c->guest) {
+		int hr = ntlm_nt_hash(cfg->password ? cfg->password : "", c->nt_hash);
+		if (hr < 0) {
+			client_free(c);
+			snprintf(errmsg, errlen, "cannot hash the password for NTLM: %s", strerror(-hr));
+			return hr;
+		}
 	}
 	smb2_random(c->client_guid, sizeof(c->client_guid));
 	if (cfg->debug)

@@ -39,7 +39,8 @@ struct smb2_file {
 
 struct smb2_client {
 	/* configuration (owned copies) */
-	char *server, *share, *user, *domain, *password, *unc;
+	char *server, *share, *user, *domain, *unc;
+	uint8_t nt_hash[16];   /* the password, reduced at once; kept for reconnects */
 	uint16_t port;
 	bool guest;
 	uint16_t min_dialect, max_dialect;
@@ -82,8 +83,8 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
  * session and tree ids. */
 void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd);
 /* Sends, waits, and maps the outcome: returns 0 with *rep when the status is
- * one of ok1/ok2 (STATUS_SUCCESS is always ok), otherwise frees the reply and
- * returns -errno.  *status_out (may be NULL) gets the NT status. */
+ * STATUS_SUCCESS or ok2 (0 = none), otherwise frees the reply and returns
+ * -errno.  *status_out (may be NULL) gets the NT status of any reply. */
 int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_reply *rep,
 	     uint32_t ok2, uint32_t *status_out);
 /* Errors that mean "the connection or session is gone, retry after

@@ -97,6 +97,10 @@ static int act_list(struct smb2_client *c, const struct smb2_fileid *id, struct 
 		req_start(c, &w, SMB2_QUERY_DIRECTORY);
 		smb2_query_directory_encode(&w, &q);
 		int r = req_call(c, &w, q.output_buffer_length, &rep, STATUS_NO_MORE_FILES, &st);
+		/* The first round may say STATUS_NO_SUCH_FILE: nothing matched
+		 * "*" (an empty volume root has no "." or ".."). */
+		if (r < 0 && first && st == STATUS_NO_SUCH_FILE)
+			return 0;
 		if (r < 0)
 			return r;
 		if (st == STATUS_NO_MORE_FILES) {

@@ -66,7 +66,10 @@ int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_
 	smb2_reply_free(rep);
 	if (status_means_session_gone(st))
 		return ERR_SESSION_GONE;
-	return -nt_status_to_errno(st);
+	/* A status the operation did not expect is a failure even when the
+	 * table calls it informational: never report success without data. */
+	int e = nt_status_to_errno(st);
+	return e ? -e : -EIO;
 }
 
 int smb_path(const char *p, char **out)

@@ -136,6 +136,12 @@ static int negotiate(struct smb2_client *c, struct smb2_preauth *pa, struct smb2
 		return -EPROTONOSUPPORT;
 	}
 	if (neg->dialect == SMB2_DIALECT_311) {
+		if (neg->has_signing && neg->signing_alg != SMB2_SIGNING_AES_CMAC &&
+		    neg->signing_alg != SMB2_SIGNING_HMAC_SHA256) {
+			snprintf(msg, len, "server %s chose signing algorithm %u, which was not offered",
+				 c->server, neg->signing_alg);
+			return -EPROTO;
+		}
 		if (!neg->has_preauth || neg->preauth_hash_alg != SMB2_PREAUTH_HASH_SHA512) {
 			snprintf(msg, len, "server %s negotiated SMB 3.1.1 without SHA-512 preauth integrity",
 				 c->server);
@@ -238,7 +244,7 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	struct ntlm_creds cr = {
 		.user = c->user ? c->user : "",
 		.domain = c->domain ? c->domain : "",
-		.password = c->password ? c->password : "",
+		.nt_hash = c->nt_hash,
 		.workstation = NULL,
 		.guest = c->guest,
 	};
@@ -278,7 +284,8 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	size_t chal_len = 0;
 	int neg_state = -1;
 	if (smb2_session_setup_decode(rep.msg, rep.len, &ss) < 0 ||
-	    spnego_parse_resp(ss.blob, ss.blob_len, &neg_state, &chal, &chal_len) < 0 || !chal) {
+	    spnego_parse_resp(ss.blob, ss.blob_len, &neg_state, &chal, &chal_len) < 0 ||
+	    neg_state == 2 || !chal) {
 		snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
 		r = -EPROTO;
 		goto out;

@@ -3,6 +3,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -64,14 +65,24 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return smb2_truncate(ctx->client, path, (uint64_t)size);
 }
 
-/* FILETIME for one utimens slot; 0 tells the server "leave unchanged". */
-static uint64_t utime_to_filetime(const struct timespec *ts, const struct timespec *now)
+/* FILETIME for one utimens slot; 0 tells the server "leave unchanged".
+ * Times SMB cannot carry are refused rather than clamped: 0 and -1 are
+ * special in FileBasicInformation (MS-FSCC 2.4.7), and FILETIMEs are
+ * signed, so only 1601-01-01 (exclusive) to year 30828 are real times. */
+static int utime_to_filetime(const struct timespec *ts, const struct timespec *now, uint64_t *ft)
 {
+	/* seconds between 1601-01-01 and 1970-01-01; INT64_MAX 100 ns ticks */
+	const int64_t epoch = 11644473600LL, max_sec = INT64_MAX / 10000000 - epoch - 1;
+
+	*ft = 0;
 	if (ts->tv_nsec == UTIME_OMIT)
 		return 0;
 	if (ts->tv_nsec == UTIME_NOW)
 		ts = now;
-	return fscc_time_from_unix((int64_t)ts->tv_sec, ts->tv_nsec);
+	if ((int64_t)ts->tv_sec <= -epoch || (int64_t)ts->tv_sec > max_sec)
+		return -EINVAL;
+	*ft = fscc_time_from_unix((int64_t)ts->tv_sec, ts->tv_nsec);
+	return 0;
 }
 
 int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
@@ -84,8 +95,11 @@ int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_i
 	if (!tv) {
 		at = mt = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
 	} else {
-		at = utime_to_filetime(&tv[0], &now);
-		mt = utime_to_filetime(&tv[1], &now);
+		int r = utime_to_filetime(&tv[0], &now, &at);
+		if (r == 0)
+			r = utime_to_filetime(&tv[1], &now, &mt);
+		if (r < 0)
+			return r;
 	}
 	if (!at && !mt)
 		return 0;

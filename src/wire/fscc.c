@@ -79,13 +79,18 @@ int fscc_dir_walk(uint8_t info_class, const uint8_t *buf, size_t len,
 		if (l.file_id_off)
 			e.st.file_id = le64_load(p + l.file_id_off);
 		int rc = utf16_to_utf8(p + l.name_off, name_len, &name);
-		if (rc < 0)
-			return rc == -ENOMEM ? rc : -EBADMSG;
-		e.name = name;
-		rc = cb ? cb(&e, arg) : 0;
-		free(name);
-		if (rc)
+		if (rc == -ENOMEM)
 			return rc;
+		/* A name with no UTF-8 form (NTFS allows lone surrogates) is
+		 * left out of the listing: it cannot be named through POSIX,
+		 * and the rest of the directory must stay readable. */
+		if (rc == 0) {
+			e.name = name;
+			rc = cb ? cb(&e, arg) : 0;
+			free(name);
+			if (rc)
+				return rc;
+		}
 		if (!next)
 			return 0;
 		pos += next;

@@ -475,8 +475,10 @@ static void test_negotiate_and_guest(void)
 	m = NULL;
 	CHECK_EQ(ntlm_authenticate(ctx, chal, clen, &m, &len), 0);
 	if (m) {
-		auth_field(m, len, 12, &n);
-		CHECK_EQ(n, 0);
+		/* MS-NLMP 3.1.5.1.2: anonymous LmChallengeResponse is Z(1) */
+		const uint8_t *lm = auth_field(m, len, 12, &n);
+		CHECK_EQ(n, 1);
+		CHECK(lm && lm[0] == 0);
 		auth_field(m, len, 20, &n);
 		CHECK_EQ(n, 0);
 		auth_field(m, len, 36, &n);
