@@ -26,6 +26,7 @@
 
 struct pending {
 	uint64_t mid;
+	uint64_t sid;            /* SessionId the request was sent on */
 	uint16_t command;
 	bool done;
 	int err;
@@ -196,7 +197,19 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		free(msg);
 		return 0;
 	}
-	if (c->have_key && h.session_id != 0) {
+	/* The reply's SessionId is the server's to copy, not to choose: a
+	 * reply that claims another session (0 included, which would skip
+	 * the signature check below) is forged or broken.  A request sent
+	 * with SessionId 0 is the first SESSION_SETUP, which gets its id here. */
+	if (p->sid != 0 && h.session_id != p->sid) {
+		pthread_mutex_unlock(&c->mu);
+		smb2_log_debug("%s reply (mid=%llu) for session 0x%llx, sent on 0x%llx: dropping the connection",
+			       smb2_cmd_name(h.command), (unsigned long long)h.message_id,
+			       (unsigned long long)h.session_id, (unsigned long long)p->sid);
+		free(msg);
+		return -EBADMSG;
+	}
+	if (c->have_key && p->sid != 0) {
 		/* MS-SMB2 3.2.5.1.3: a signed reply must verify; with signing
 		 * required an unsigned one is rejected too, except the errors
 		 * servers send unsigned for a session they no longer know. */
@@ -378,6 +391,7 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 	pthread_cond_init(&p.cond, &ca);
 	pthread_condattr_destroy(&ca);
 	p.command = le16_load(req->p + 12);
+	p.sid = le64_load(req->p + 40);
 
 	struct timespec deadline;
 	deadline_after(&deadline, timeout_sec);

@@ -24,8 +24,11 @@
 #define SMB2FS_VERSION "unknown"
 #endif
 
-/* "fsname=//server/share,subtype=smb2fs[,ro][,allow_other]"; commas and
- * backslashes in the name are escaped for libfuse's option parser. */
+/* "fsname=//server/share,subtype=smb2fs,default_permissions[,ro][,allow_other]";
+ * commas and backslashes in the name are escaped for libfuse's option
+ * parser.  default_permissions makes the kernel enforce the modes and
+ * owner we show (as cifs does without noperm); without it an allow_other
+ * mount would let every local user write everything. */
 static char *fuse_mount_opts(const struct smb2fs_opts *o)
 {
 	size_t cap = 2 * (strlen(o->server) + strlen(o->share)) + 128;
@@ -45,7 +48,7 @@ static char *fuse_mount_opts(const struct smb2fs_opts *o)
 			*p++ = '\\';
 		*p++ = *q;
 	}
-	sprintf(p, ",subtype=smb2fs%s%s", o->ro ? ",ro" : "",
+	sprintf(p, ",subtype=smb2fs,default_permissions%s%s", o->ro ? ",ro" : "",
 		o->allow_other ? ",allow_other" : "");
 	return s;
 }

@@ -156,3 +156,29 @@ def test_concurrent_writers(mnt, share_dir):
             got = f.read()
         assert hashlib.sha256(got).digest() == \
             hashlib.sha256(datas[i]).digest(), "t%d.bin on disk" % i
+
+
+def test_allow_other_enforces_modes(smbd, share_dir, mount_factory):
+    # With allow_other, another local user sees the files (0644, owned by
+    # the mounting user) but the kernel must refuse writes and deletes,
+    # as cifs does without noperm.
+    m = mount_factory(smbd, options=["allow_other"])
+    # let the other user reach the mount point through pytest's 0700 dirs
+    d = os.path.dirname(m.mountpoint)
+    while d not in ("/", "/tmp"):
+        os.chmod(d, os.stat(d).st_mode | 0o055)
+        d = os.path.dirname(d)
+    path = os.path.join(m.mountpoint, "owned.txt")
+    with open(path, "w") as f:
+        f.write("root's")
+    runuser = smbenv.which("runuser")
+    as_nobody = [runuser, "-u", "nobody", "--", "sh", "-c"]
+    r = smbenv.subprocess.run(as_nobody + ["cat '%s'" % path],
+                              capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "root's", r.stderr
+    for cmd in ("echo x > '%s'" % path, "rm -f '%s'" % path):
+        r = smbenv.subprocess.run(as_nobody + [cmd], capture_output=True,
+                                  text=True)
+        assert r.returncode != 0, cmd
+    with open(os.path.join(share_dir, "owned.txt")) as f:
+        assert f.read() == "root's"

@@ -23,6 +23,7 @@ enum script {
 	S_SIGNED,          /* answer signed with the key, last one with a bad signature */
 	S_CREDITS,         /* grant exactly one credit per reply; check charges */
 	S_MULTI,           /* grant 16 credits on the first reply, then record charges */
+	S_FORGED_SID,      /* answer unsigned with SessionId 0 (would dodge verification) */
 };
 
 struct server {
@@ -64,11 +65,15 @@ static int read_msg(int fd, uint8_t **msg, size_t *len)
 	return read_full(fd, *msg, *len);
 }
 
+static bool forge_sid;
+
 static void send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t credits, bool async,
 		       bool sign, bool corrupt)
 {
 	struct smb2_hdr h;
 	smb2_hdr_decode(req, SMB2_HDR_SIZE, &h);
+	if (forge_sid)
+		h.session_id = 0;
 	h.flags = SMB2_FLAGS_SERVER_TO_REDIR | (async ? SMB2_FLAGS_ASYNC_COMMAND : 0);
 	h.status = status;
 	h.credits = credits;
@@ -147,6 +152,14 @@ static void *server_main(void *arg)
 			}
 			send_reply(fd, reqs[0], STATUS_SUCCESS, s->nseen == 1 ? 16 : h.credit_charge, false,
 				   false, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_FORGED_SID:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			forge_sid = true;
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 8, false, false, false);
+			forge_sid = false;
 			free(reqs[0]);
 		}
 		break;
@@ -289,6 +302,22 @@ static void test_signing(void)
 	server_stop(&s);
 }
 
+/* A reply claiming SessionId 0 must not slip past signature checks. */
+static void test_forged_session_id(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st;
+	server_start(&s, S_FORGED_SID, 1);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK(echo_call(c, 0, &st, NULL) < 0);
+	CHECK(!smb2_conn_alive(c));
+	smb2_conn_free(c);
+	server_stop(&s);
+}
+
 static void test_credits(void)
 {
 	struct server s;
@@ -357,6 +386,7 @@ int main(void)
 	test_hostile_frame(S_OVERSIZE);
 	test_hostile_frame(S_SHORT_HEADER);
 	test_signing();
+	test_forged_session_id();
 	test_credits();
 	test_multi_credit();
 	test_refused();
