@@ -28,8 +28,17 @@
 
 enum client_state { CLIENT_UP, CLIENT_BROKEN, CLIENT_CLOSED };
 
+/* What the server says a file is (QFid DiskFileId), to recognise it again. */
+struct file_identity {
+	bool known;
+	uint8_t disk_id[16];
+};
+
 struct smb2_file {
-	char *path;            /* share-relative, '\\'-separated, for reopen */
+	char *path;            /* share-relative, '\\'-separated, for reopen;
+				* follows renames; read and changed under
+				* files_mu or with the client lock held for writing */
+	struct file_identity ident;
 	int flags;             /* original POSIX flags (reopen drops O_CREAT/O_TRUNC/O_EXCL) */
 	bool is_dir;
 	struct smb2_fileid id;
@@ -101,6 +110,13 @@ int smb_path(const char *posix_path, char **out);
 int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,
 		uint32_t options, uint32_t attrs, struct smb2_fileid *id, struct smb2_create_rsp *out);
 int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);
+/* file_create that also asks for the file's identity (NULL: do not). */
+int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
+		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		      struct smb2_create_rsp *out, struct file_identity *ident);
+/* After a successful rename: open files at or below `from` now live at
+ * `to` (SMB paths).  Called with the client lock held for reading. */
+void files_renamed(struct smb2_client *c, const char *from, const char *to);
 void fill_stat_from_create(const struct smb2_create_rsp *r, struct fscc_stat *st);
 /* Access rights a handle opened with these POSIX flags needs; a reopen
  * after reconnect asks for exactly what the first open did. */

@@ -34,9 +34,24 @@ void fill_stat_from_create(const struct smb2_create_rsp *r, struct fscc_stat *st
 	st->file_attributes = r->file_attributes;
 }
 
-int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,
-		uint32_t options, uint32_t attrs, struct smb2_fileid *id, struct smb2_create_rsp *out)
+static int take_qfid(const struct smb2_create_context *cc, void *arg)
 {
+	struct file_identity *ident = arg;
+	/* MS-SMB2 2.2.14.2.9: DiskFileId (16 bytes: file, volume) + 16 reserved */
+	if (strcmp(cc->name, "QFid") == 0 && cc->data_len >= 16) {
+		memcpy(ident->disk_id, cc->data, 16);
+		ident->known = true;
+	}
+	return 0;
+}
+
+int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
+		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		      struct smb2_create_rsp *out, struct file_identity *ident)
+{
+	/* QFid asks the server for the file's on-disk identity, so a reopen
+	 * after reconnect can tell it reached the same file. */
+	static const struct smb2_create_context qfid = {.name = "QFid"};
 	struct smb2_create_req q = {
 		.oplock_level = SMB2_OPLOCK_LEVEL_NONE,
 		.impersonation_level = SMB2_IMPERSONATION_IMPERSONATION,
@@ -48,10 +63,14 @@ int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uin
 		.create_disposition = disposition,
 		.create_options = options,
 		.name = smbpath,
+		.contexts = ident ? &qfid : NULL,
+		.n_contexts = ident ? 1 : 0,
 	};
 	struct smb2_reply rep;
 	struct smb2_create_rsp cr;
 	struct wbuf w;
+	if (ident)
+		memset(ident, 0, sizeof(*ident));
 	req_start(c, &w, SMB2_CREATE);
 	smb2_create_encode(&w, &q);
 	int r = req_call(c, &w, 0, &rep, 0, NULL);
@@ -63,6 +82,13 @@ int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uin
 		smb2_reply_free(&rep);
 		return -EIO;
 	}
+	if (ident && cr.contexts_len &&
+	    smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_qfid, ident) < 0) {
+		smb2_log_error("malformed create contexts in the CREATE reply for %s", smbpath);
+		smb2_reply_free(&rep);
+		file_close_id(c, &cr.file_id); /* the server did open it */
+		return -EIO;
+	}
 	*id = cr.file_id;
 	if (out) {
 		*out = cr;
@@ -71,6 +97,12 @@ int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uin
 	}
 	smb2_reply_free(&rep);
 	return 0;
+}
+
+int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,
+		uint32_t options, uint32_t attrs, struct smb2_fileid *id, struct smb2_create_rsp *out)
+{
+	return file_create_ident(c, smbpath, access, disposition, options, attrs, id, out, NULL);
 }
 
 int file_close_id(struct smb2_client *c, const struct smb2_fileid *id)
@@ -92,6 +124,7 @@ struct open_args {
 	struct smb2_file *f;
 	int flags;
 	struct smb2_create_rsp cr;
+	int attempts;
 };
 
 /* CREATE and, in the same read-locked section, put the handle on the
@@ -102,8 +135,11 @@ static int op_open(struct smb2_client *c, void *arg)
 	struct open_args *a = arg;
 	uint32_t disp = FILE_OPEN;
 	uint32_t opts = 0;
+	a->attempts++;
 	if (a->flags & O_CREAT) {
-		if (a->flags & O_EXCL)
+		/* A rerun after reconnect of an exclusive create may find the
+		 * file its first run made: then it only opens it. */
+		if ((a->flags & O_EXCL) && a->attempts == 1)
 			disp = FILE_CREATE;
 		else if (a->flags & O_TRUNC)
 			disp = FILE_OVERWRITE_IF;
@@ -118,8 +154,9 @@ static int op_open(struct smb2_client *c, void *arg)
 	uint32_t access = file_access_for_flags(a->flags);
 	if (a->flags & O_TRUNC)
 		access |= FILE_WRITE_DATA; /* FILE_OVERWRITE needs write access */
-	int r = file_create(c, a->f->path, access, disp, opts,
-			    (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id, &a->cr);
+	int r = file_create_ident(c, a->f->path, access, disp, opts,
+				  (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id, &a->cr,
+				  &a->f->ident);
 	if (r < 0)
 		return r;
 	struct smb2_file *f = a->f;
@@ -188,6 +225,28 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	return r;
 }
 
+void files_renamed(struct smb2_client *c, const char *from, const char *to)
+{
+	size_t fl = strlen(from);
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		/* the renamed object itself, or anything below it */
+		if (strncmp(f->path, from, fl) != 0 || (f->path[fl] != '\0' && f->path[fl] != '\\'))
+			continue;
+		size_t rest = strlen(f->path + fl);
+		char *p = malloc(strlen(to) + rest + 1);
+		if (!p) {
+			f->stale = true; /* cannot follow it: never reopen the old name */
+			continue;
+		}
+		memcpy(p, to, strlen(to));
+		memcpy(p + strlen(to), f->path + fl, rest + 1);
+		free(f->path);
+		f->path = p;
+	}
+	pthread_mutex_unlock(&c->files_mu);
+}
+
 /* ---- read / write ---- */
 
 struct io_args {
@@ -227,7 +286,8 @@ static int op_read(struct smb2_client *c, void *arg)
 		r = smb2_read_decode(rep.msg, rep.len, &rr);
 		if (r < 0 || rr.data_len > want) {
 			smb2_reply_free(&rep);
-			smb2_log_error("malformed READ reply for %s", a->f->path);
+			smb2_log_error("malformed READ reply (offset %llu)",
+				       (unsigned long long)(a->off + a->done));
 			return -EIO;
 		}
 		memcpy(a->buf + a->done, rr.data, rr.data_len);
@@ -274,7 +334,8 @@ static int op_write(struct smb2_client *c, void *arg)
 		r = smb2_write_decode(rep.msg, rep.len, &wr);
 		smb2_reply_free(&rep);
 		if (r < 0 || wr.count > n) {
-			smb2_log_error("malformed WRITE reply for %s", a->f->path);
+			smb2_log_error("malformed WRITE reply (offset %llu)",
+				       (unsigned long long)(a->off + a->done));
 			return -EIO;
 		}
 		if (wr.count == 0)

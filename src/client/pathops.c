@@ -23,21 +23,43 @@ struct path_op {
 	const struct wbuf *set_data;
 	struct fscc_fs_full_size *fs;
 	struct wbuf *listing;      /* readdir: concatenated raw listings */
+	const char *rename_to;     /* rename: SMB path of the target */
+	int attempts;              /* how often op_path ran (retries after reconnect) */
 };
 
 static int op_path(struct smb2_client *c, void *arg)
 {
 	struct path_op *po = arg;
 	struct smb2_fileid id;
+	po->attempts++;
 	int r = file_create(c, po->path, po->access, po->disposition, po->options, po->attrs, &id, &po->cr);
 	if (r < 0)
 		return r;
 	if (po->act)
 		r = po->act(c, &id, po);
+	if (r == 0 && po->rename_to)
+		files_renamed(c, po->path, po->rename_to);
 	int rc = file_close_id(c, &id);
-	/* A failed CLOSE matters only if the action succeeded (e.g. a
-	 * delete-on-close that did not happen). */
-	return r < 0 ? r : rc;
+	/* The action's result is what counts.  A CLOSE lost with the
+	 * connection is not a failure: the server closes the handle itself
+	 * (and then deletes a file marked for deletion); retrying the whole
+	 * operation would turn a done rename or mkdir into an error. */
+	if (r < 0)
+		return r;
+	return err_is_transport(rc) ? 0 : rc;
+}
+
+/* After a reconnect an operation may run a second time although the first
+ * run reached the server and only its reply was lost.  These say whether
+ * the error of such a rerun is the first run's success showing. */
+static bool rerun_saw_own_create(const struct path_op *po, int r)
+{
+	return po->attempts > 1 && r == -EEXIST;
+}
+
+static bool rerun_saw_own_removal(const struct path_op *po, int r)
+{
+	return po->attempts > 1 && r == -ENOENT;
 }
 
 static int run_path(struct smb2_client *c, const char *posix_path, struct path_op *po)
@@ -162,7 +184,8 @@ int smb2_mkdir(struct smb2_client *c, const char *path)
 		.options = FILE_DIRECTORY_FILE,
 		.attrs = FILE_ATTRIBUTE_DIRECTORY,
 	};
-	return run_path(c, path, &po);
+	int r = run_path(c, path, &po);
+	return rerun_saw_own_create(&po, r) ? 0 : r;
 }
 
 /* SET_INFO of a buffer the caller built (disposition, rename, end of
@@ -196,7 +219,8 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 	struct wbuf d;
 	wbuf_init(&d);
 	fscc_build_disposition(&d, true);
-	return run_set_info(c, path, &po, FileDispositionInformation, &d);
+	int r = run_set_info(c, path, &po, FileDispositionInformation, &d);
+	return rerun_saw_own_removal(&po, r) ? 0 : r;
 }
 
 int smb2_rmdir(struct smb2_client *c, const char *path)
@@ -218,12 +242,14 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 	struct path_op po = {
 		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
+		.rename_to = target,
 	};
 	struct wbuf d;
 	wbuf_init(&d);
 	fscc_build_rename(&d, replace, target);
+	r = run_set_info(c, from, &po, FileRenameInformation, &d);
 	free(target);
-	return run_set_info(c, from, &po, FileRenameInformation, &d);
+	return rerun_saw_own_removal(&po, r) ? 0 : r;
 }
 
 int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,11 +23,23 @@ static int reopen_files(struct smb2_client *c)
 		if (f->stale)
 			continue;
 		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
-		int r = file_create(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0, &f->id, NULL);
+		struct file_identity now;
+		struct smb2_fileid id;
+		int r = file_create_ident(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
+					  &id, NULL, &now);
 		if (err_is_transport(r)) {
 			err = r;
 			break;
 		}
+		if (r == 0 && f->ident.known && now.known &&
+		    memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0) {
+			/* Another file took the name (deleted and re-created
+			 * while we were away): writing to it would corrupt it. */
+			file_close_id(c, &id);
+			r = -ESTALE;
+		}
+		if (r == 0)
+			f->id = id;
 		if (r < 0) {
 			/* Deleted or renamed while we were away: the handle is gone. */
 			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);

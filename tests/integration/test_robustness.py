@@ -182,3 +182,56 @@ def test_allow_other_enforces_modes(smbd, share_dir, mount_factory):
         assert r.returncode != 0, cmd
     with open(os.path.join(share_dir, "owned.txt")) as f:
         assert f.read() == "root's"
+
+
+def _kill_session(smbd, before):
+    victim = _serving_pid(smbd, before)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.time() + 5
+    while os.path.exists("/proc/%d" % victim) and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def test_reopen_follows_rename(smbd, share_dir, mount_factory):
+    # An open file renamed, its old name taken by a new file, then the
+    # connection drops: writes through the old descriptor must land in the
+    # renamed file, not in the newcomer.
+    before = {s["pid"] for s in smbd.sessions()}
+    mp = mount_factory(smbd, options=["actimeo=0"]).mountpoint
+    fd = os.open(os.path.join(mp, "a"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b"first ")
+        os.rename(os.path.join(mp, "a"), os.path.join(mp, "b"))
+        with open(os.path.join(mp, "a"), "w") as f:
+            f.write("newcomer")
+        _kill_session(smbd, before)
+        os.write(fd, b"second")
+    finally:
+        os.close(fd)
+    with open(os.path.join(share_dir, "b"), "rb") as f:
+        assert f.read() == b"first second"
+    with open(os.path.join(share_dir, "a"), "rb") as f:
+        assert f.read() == b"newcomer"
+
+
+def test_reopen_refuses_a_different_file(smbd, share_dir, mount_factory):
+    # The same, but the open file is deleted on the server and its name
+    # re-created: the old descriptor must fail, never write the new file.
+    before = {s["pid"] for s in smbd.sessions()}
+    mp = mount_factory(smbd, options=["actimeo=0"]).mountpoint
+    fd = os.open(os.path.join(mp, "victim"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b"old")
+        _kill_session(smbd, before)
+        # while smb2fs is disconnected, replace the file behind its back
+        os.unlink(os.path.join(share_dir, "victim"))
+        with open(os.path.join(share_dir, "victim"), "wb") as f:
+            f.write(b"replacement")
+        # writable by the share's user, so only the identity check stops it
+        os.chmod(os.path.join(share_dir, "victim"), 0o666)
+        with pytest.raises(OSError):
+            os.pwrite(fd, b"XXX", 0)
+    finally:
+        os.close(fd)
+    with open(os.path.join(share_dir, "victim"), "rb") as f:
+        assert f.read() == b"replacement"
