@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "smb2fs/buf.h"
 #include "smb2fs/client.h"
@@ -60,6 +61,7 @@ struct smb2_client {
 	pthread_rwlock_t lock;
 	enum client_state state;
 	uint64_t gen;          /* bumped by every successful reconnect */
+	struct timespec last_failed; /* end of the last failed reconnect (monotonic) */
 
 	/* per-connection state, valid while UP */
 	struct smb2_conn *conn;

@@ -56,10 +56,16 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+/* After a reconnect failed, callers fail at once for this long instead of
+ * each waiting out a full attempt of their own in the write lock. */
+#define RECONNECT_HOLDOFF_SEC 5
+
 /* Rebuilds the session unless another thread already did it since `seen`. */
 static int reconnect(struct smb2_client *c, uint64_t seen)
 {
 	int r = 0;
+	struct timespec asked;
+	clock_gettime(CLOCK_MONOTONIC, &asked);
 	pthread_rwlock_wrlock(&c->lock);
 	if (c->state == CLIENT_CLOSED) {
 		r = -ENOTCONN;
@@ -67,6 +73,13 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	}
 	if (c->gen != seen && c->state == CLIENT_UP)
 		goto out;
+	/* Someone tried while we waited for the lock, or only just now, and
+	 * the server was still unreachable: share that answer. */
+	if (c->state == CLIENT_BROKEN && c->last_failed.tv_sec &&
+	    asked.tv_sec - c->last_failed.tv_sec < RECONNECT_HOLDOFF_SEC) {
+		r = -EHOSTDOWN;
+		goto out;
+	}
 	c->state = CLIENT_BROKEN;
 	client_teardown(c);
 
@@ -87,6 +100,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= (time_t)c->timeout_sec) {
 			smb2_log_error("reconnect failed, giving up for now: %s", msg);
+			clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
 			r = -EHOSTDOWN;
 			goto out;
 		}
@@ -96,6 +110,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	}
 	c->gen++;
 	c->state = CLIENT_UP;
+	c->last_failed.tv_sec = 0;
 	smb2_log_info("reconnected to %s (generation %llu)", c->unc, (unsigned long long)c->gen);
 out:
 	pthread_rwlock_unlock(&c->lock);

@@ -33,6 +33,8 @@ struct pending {
 	struct smb2_reply rep;
 	pthread_cond_t cond;
 	struct timespec started;
+	struct timespec deadline;  /* the waiter gives up then; moved by interim replies */
+	unsigned timeout_sec;
 	struct pending *next;
 };
 
@@ -62,6 +64,12 @@ static double ms_since(const struct timespec *t0)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void deadline_after(struct timespec *ts, unsigned sec)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += sec;
 }
 
 void smb2_reply_free(struct smb2_reply *r)
@@ -190,7 +198,10 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		return -EPROTO;
 	}
 	if (h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND)) {
-		/* Interim reply: the final one follows with the same MessageId. */
+		/* Interim reply: the final one follows with the same MessageId.
+		 * The server is alive and working on it, so the wait starts
+		 * over (MS-SMB2 3.2.5.1.5). */
+		deadline_after(&p->deadline, p->timeout_sec);
 		pthread_mutex_unlock(&c->mu);
 		smb2_log_debug("< %s mid=%llu STATUS_PENDING async_id=0x%llx", smb2_cmd_name(h.command),
 			       (unsigned long long)h.message_id, (unsigned long long)h.async_id);
@@ -361,12 +372,6 @@ void smb2_conn_free(struct smb2_conn *c)
 	free(c);
 }
 
-static void deadline_after(struct timespec *ts, unsigned sec)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += sec;
-}
-
 /* MS-SMB2 3.1.5.2: one credit per 64 KiB of payload. */
 static uint16_t credit_charge_for(size_t payload_len)
 {
@@ -393,15 +398,15 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 	p.command = le16_load(req->p + 12);
 	p.sid = le64_load(req->p + 40);
 
-	struct timespec deadline;
-	deadline_after(&deadline, timeout_sec);
+	p.timeout_sec = timeout_sec;
+	deadline_after(&p.deadline, timeout_sec);
 	int err = 0;
 
 	/* admit: wait for credits, take MessageIds */
 	pthread_mutex_lock(&c->mu);
 	uint16_t charge = c->multi_credit ? credit_charge_for(payload_len) : 1;
 	while (!c->dead && c->credits < charge) {
-		if (pthread_cond_timedwait(&c->credit_cond, &c->mu, &deadline) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(&c->credit_cond, &c->mu, &p.deadline) == ETIMEDOUT) {
 			err = -ETIMEDOUT;
 			break;
 		}
@@ -445,13 +450,16 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 		pthread_mutex_unlock(&c->send_mu);
 	}
 
-	/* wait for the match */
+	/* wait for the match; the deadline restarts when the request is
+	 * on the wire, and again with every interim reply */
 	pthread_mutex_lock(&c->mu);
+	deadline_after(&p.deadline, timeout_sec);
 	if (err) {
 		kill_locked(c, err);
 	} else {
 		while (!p.done) {
-			if (pthread_cond_timedwait(&p.cond, &c->mu, &deadline) == ETIMEDOUT && !p.done) {
+			if (pthread_cond_timedwait(&p.cond, &c->mu, &p.deadline) == ETIMEDOUT && !p.done &&
+			    ms_since(&p.deadline) >= 0) {
 				/* A server that stops answering is treated like a
 				 * dropped connection, so reconnect takes over. */
 				smb2_log_info("%s mid=%llu: no reply in %u s, dropping the connection",

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#define SEND_TIMEOUT_SEC 60
 
 static int connect_one(const struct addrinfo *ai, unsigned timeout_sec)
 {
@@ -47,6 +50,13 @@ static int connect_one(const struct addrinfo *ai, unsigned timeout_sec)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	/* A server that stops reading (zero window) must not wedge every
+	 * sender behind the send lock: writes give up after this long, and
+	 * so does the kernel on unacknowledged data. */
+	struct timeval snd = {.tv_sec = SEND_TIMEOUT_SEC};
+	unsigned user_timeout_ms = SEND_TIMEOUT_SEC * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
 	return fd;
 }
 
@@ -108,7 +118,7 @@ int transport_write2(int fd, const void *a, size_t alen, const void *b, size_t b
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 		}
 		size_t done = (size_t)r;
 		while (cnt && done >= v->iov_len) {

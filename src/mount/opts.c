@@ -504,6 +504,13 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 		if (env && opts_set_password(o, env, strlen(env)))
 			return fail(err, errlen, "out of memory");
 	}
+	/* Whether used or not, PASSWD is a secret sitting in our environment,
+	 * which /proc/PID/environ shows: overwrite it in place, then drop it. */
+	char *envpw = getenv("PASSWD");
+	if (envpw) {
+		explicit_bzero(envpw, strlen(envpw));
+		unsetenv("PASSWD");
+	}
 	/* mount.cifs: without username= the name of the calling user is used */
 	if (!o->user && !o->guest) {
 		struct passwd *pw = getpwuid(getuid());

@@ -38,3 +38,12 @@ def test_domain(smbd, share_dir, mount_factory, how):
         m = mount_factory(smbd, user="%s\\alice" % workgroup,
                           password=smbd.password)
     write_read(m.mountpoint, share_dir, "dom-%s.txt" % how)
+
+
+def test_passwd_env_not_left_in_environ(smbd, share_dir, mount_factory):
+    env = dict(os.environ, PASSWD=smbd.password)
+    m = mount_factory(smbd, credentials=False, env=env)
+    write_read(m.mountpoint, share_dir, "env2.txt")
+    with open("/proc/%d/environ" % m.pid(), "rb") as f:
+        environ = f.read()
+    assert smbd.password.encode() not in environ

@@ -24,6 +24,7 @@ enum script {
 	S_CREDITS,         /* grant exactly one credit per reply; check charges */
 	S_MULTI,           /* grant 16 credits on the first reply, then record charges */
 	S_FORGED_SID,      /* answer unsigned with SessionId 0 (would dodge verification) */
+	S_SLOW_PENDING,    /* interim replies every 0.7 s, the final one after 2.1 s */
 };
 
 struct server {
@@ -155,6 +156,16 @@ static void *server_main(void *arg)
 			free(reqs[0]);
 		}
 		break;
+	case S_SLOW_PENDING:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			for (int i = 0; i < 3; i++) {
+				send_reply(fd, reqs[0], STATUS_PENDING, 1, true, false, false);
+				usleep(700 * 1000);
+			}
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, true, false, false);
+			free(reqs[0]);
+		}
+		break;
 	case S_FORGED_SID:
 		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
 			forge_sid = true;
@@ -207,6 +218,8 @@ static void server_stop(struct server *s)
 	close(s->lfd);
 }
 
+static unsigned call_timeout = 5;
+
 static int echo_call(struct smb2_conn *c, size_t payload, uint32_t *status, uint64_t *mid)
 {
 	struct smb2_hdr h = {.command = SMB2_ECHO, .session_id = 0x1234};
@@ -215,7 +228,7 @@ static int echo_call(struct smb2_conn *c, size_t payload, uint32_t *status, uint
 	wbuf_init(&w);
 	smb2_hdr_encode(&w, &h);
 	smb2_echo_encode(&w);
-	int r = smb2_conn_call(c, &w, payload, 5, &rep);
+	int r = smb2_conn_call(c, &w, payload, call_timeout, &rep);
 	if (r == 0) {
 		*status = rep.hdr.status;
 		if (mid)
@@ -298,6 +311,25 @@ static void test_signing(void)
 	/* second reply is corrupted: fatal */
 	CHECK(echo_call(c, 0, &st, NULL) < 0);
 	CHECK(!smb2_conn_alive(c));
+	smb2_conn_free(c);
+	server_stop(&s);
+}
+
+/* Interim replies show the server is working: a request whose final reply
+ * comes after 2.1 s must not time out at 1 s (MS-SMB2 3.2.5.1.5). */
+static void test_interim_extends_deadline(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	char err[256];
+	uint32_t st = 0;
+	server_start(&s, S_SLOW_PENDING, 1);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	call_timeout = 1;
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	call_timeout = 5;
+	CHECK_EQ(st, STATUS_SUCCESS);
+	CHECK(smb2_conn_alive(c));
 	smb2_conn_free(c);
 	server_stop(&s);
 }
@@ -387,6 +419,7 @@ int main(void)
 	test_hostile_frame(S_SHORT_HEADER);
 	test_signing();
 	test_forged_session_id();
+	test_interim_extends_deadline();
 	test_credits();
 	test_multi_credit();
 	test_refused();

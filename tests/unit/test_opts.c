@@ -224,7 +224,11 @@ static void test_credentials(void)
 	CHECK(STREQ(o.domain, "FDOM"));
 	opts_free(&o);
 
+	/* the parse took PASSWD out of the environment (it is a secret) */
+	CHECK(getenv("PASSWD") == NULL);
+
 	/* command line beats the file, file beats PASSWD */
+	setenv("PASSWD", "envpw", 1);
 	snprintf(opt, sizeof(opt), "cred=%s,password=cmdpw,user=cmduser", path);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", opt)), OPTS_OK);
 	CHECK(STREQ(o.password, "cmdpw"));
@@ -232,10 +236,13 @@ static void test_credentials(void)
 	CHECK(STREQ(o.domain, "FDOM"));
 	opts_free(&o);
 
+	setenv("PASSWD", "envpw", 1);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "user=u")), OPTS_OK);
 	CHECK(STREQ(o.password, "envpw"));
+	CHECK(getenv("PASSWD") == NULL);
 	opts_free(&o);
 
+	setenv("PASSWD", "envpw", 1);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "guest")), OPTS_OK);
 	CHECK(o.guest && o.password == NULL);
 	opts_free(&o);
