@@ -77,22 +77,36 @@ static int handshake_call(struct smb2_client *c, struct wbuf *w, struct smb2_rep
 	return r;
 }
 
-static int negotiate(struct smb2_client *c, struct smb2_preauth *pa, struct smb2_negotiate_rsp *neg,
-		     struct smb2_reply *rep, char *msg, size_t len)
-{
+/* What this client offered in NEGOTIATE: VALIDATE_NEGOTIATE_INFO repeats it. */
+struct neg_offer {
 	uint16_t dialects[5];
-	unsigned n = 0;
+	unsigned n;
+	uint16_t security_mode;
+	uint32_t capabilities;
+};
+
+static void make_offer(const struct smb2_client *c, struct neg_offer *o)
+{
+	o->n = 0;
 	for (unsigned i = 0; i < 5; i++)
 		if (all_dialects[i] >= c->min_dialect && all_dialects[i] <= c->max_dialect)
-			dialects[n++] = all_dialects[i];
+			o->dialects[o->n++] = all_dialects[i];
+	o->security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
+			   (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
+	o->capabilities = SMB2_GLOBAL_CAP_LARGE_MTU;
+}
 
+static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct smb2_preauth *pa,
+		     struct smb2_negotiate_rsp *neg, struct smb2_reply *rep, char *msg, size_t len)
+{
+	const uint16_t *dialects = o->dialects;
+	unsigned n = o->n;
 	uint8_t salt[32];
 	smb2_random(salt, sizeof(salt));
 	static const uint16_t sign_algs[] = {SMB2_SIGNING_AES_CMAC, SMB2_SIGNING_HMAC_SHA256};
 	struct smb2_negotiate_req q = {
-		.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
-				 (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0),
-		.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU,
+		.security_mode = o->security_mode,
+		.capabilities = o->capabilities,
 		.dialects = dialects,
 		.n_dialects = n,
 		.preauth_salt = salt,
@@ -449,8 +463,65 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 	return r;
 }
 
+/* MS-SMB2 3.2.5.14.12 / 2.2.31.4: on 3.0 and 3.0.2 a signed IOCTL has the
+ * server confirm what NEGOTIATE (which is not signed) said, so a man in the
+ * middle cannot have downgraded the dialect or dropped signing.  3.1.1 gets
+ * the same from the preauth hash; 2.x and guest sessions cannot sign. */
+static int validate_negotiate(struct smb2_client *c, const struct neg_offer *o,
+			      const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
+{
+	struct wbuf in, w;
+	struct smb2_reply rep = {0};
+	struct smb2_ioctl_rsp io;
+
+	wbuf_init(&in);
+	wbuf_u32(&in, o->capabilities);
+	wbuf_bytes(&in, c->client_guid, 16);
+	wbuf_u16(&in, o->security_mode);
+	wbuf_u16(&in, (uint16_t)o->n);
+	for (unsigned i = 0; i < o->n; i++)
+		wbuf_u16(&in, o->dialects[i]);
+	struct smb2_ioctl_req q = {
+		.ctl_code = FSCTL_VALIDATE_NEGOTIATE_INFO,
+		.file_id = {UINT64_MAX, UINT64_MAX},
+		.input = in.p,
+		.input_len = (uint32_t)in.len,
+		.max_output_response = 24,
+		.flags = SMB2_0_IOCTL_IS_FSCTL,
+	};
+	req_start(c, &w, SMB2_IOCTL);
+	le32_store(w.p + 16, SMB2_FLAGS_SIGNED);
+	smb2_ioctl_encode(&w, &q);
+	int r = in.err ? -ENOMEM : handshake_call(c, &w, &rep, "VALIDATE_NEGOTIATE_INFO", msg, len);
+	wbuf_free(&w);
+	wbuf_free(&in);
+	if (r < 0)
+		return r;
+	r = -EPROTO;
+	if (!(rep.hdr.flags & SMB2_FLAGS_SIGNED)) {
+		snprintf(msg, len, "server %s: the VALIDATE_NEGOTIATE_INFO reply is not signed", c->server);
+	} else if (rep.hdr.status != STATUS_SUCCESS) {
+		char sb[64];
+		snprintf(msg, len, "server %s refused to validate the negotiation (%s)", c->server,
+			 status_desc(rep.hdr.status, sb, sizeof(sb)));
+	} else if (smb2_ioctl_decode(rep.msg, rep.len, &io) < 0 || io.output_len < 24) {
+		snprintf(msg, len, "server %s sent a malformed VALIDATE_NEGOTIATE_INFO reply", c->server);
+	} else if (le32_load(io.output) != neg->capabilities ||
+		   memcmp(io.output + 4, neg->server_guid, 16) != 0 ||
+		   le16_load(io.output + 20) != neg->security_mode ||
+		   le16_load(io.output + 22) != neg->dialect) {
+		snprintf(msg, len, "server %s: the negotiation was tampered with (VALIDATE_NEGOTIATE_INFO "
+			 "does not match NEGOTIATE)", c->server);
+	} else {
+		r = 0;
+	}
+	smb2_reply_free(&rep);
+	return r;
+}
+
 int client_establish(struct smb2_client *c, char *msg, size_t len)
 {
+	struct neg_offer offer;
 	struct smb2_preauth pa;
 	struct smb2_negotiate_rsp neg;
 	struct smb2_reply nrep = {0};
@@ -466,16 +537,20 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 		c->conn = NULL;
 		return r;
 	}
-	r = negotiate(c, &pa, &neg, &nrep, msg, len);
+	make_offer(c, &offer);
+	r = negotiate(c, &offer, &pa, &neg, &nrep, msg, len);
 	if (r == 0) {
 		set_limits(c, &neg);
 		if (c->require_signing || (neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED))
 			smb2_log_debug("signing required by %s", c->require_signing ? "the sign option" : "the server");
 		r = session_setup(c, &pa, &neg, msg, len);
 	}
-	smb2_reply_free(&nrep);
 	if (r == 0)
 		r = tree_connect(c, msg, len);
+	if (r == 0 && c->have_key &&
+	    (c->dialect == SMB2_DIALECT_300 || c->dialect == SMB2_DIALECT_302))
+		r = validate_negotiate(c, &offer, &neg, msg, len);
+	smb2_reply_free(&nrep);
 	if (r < 0) {
 		smb2_conn_free(c->conn);
 		c->conn = NULL;
