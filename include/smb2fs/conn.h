@@ -55,6 +55,11 @@ void smb2_conn_set_multi_credit(struct smb2_conn *c, bool on);
 void smb2_conn_set_signing(struct smb2_conn *c, enum smb2_sign_alg alg, const uint8_t key[16],
 			   bool required);
 
+/* Credits the server lets this connection have outstanding now (granted and
+ * unused plus those charged to requests in flight).  A request costing more
+ * than this would wait for ever: callers size multi-credit I/O to fit. */
+uint32_t smb2_conn_window(struct smb2_conn *c);
+
 struct smb2_reply {
 	uint8_t *msg;        /* malloc'ed reply message (header + body) */
 	size_t len;

@@ -249,6 +249,16 @@ void files_renamed(struct smb2_client *c, const char *from, const char *to)
 
 /* ---- read / write ---- */
 
+/* Largest READ/WRITE payload to send now: the negotiated maximum, cut to
+ * what the server's credit window can pay for (64 KiB a credit). */
+static size_t io_chunk(struct smb2_client *c, uint32_t negotiated)
+{
+	uint64_t window = (uint64_t)smb2_conn_window(c->conn) * 65536;
+	if (window < 65536)
+		window = 65536;
+	return negotiated < window ? negotiated : (size_t)window;
+}
+
 struct io_args {
 	struct smb2_file *f;
 	uint8_t *buf;
@@ -264,9 +274,9 @@ static int op_read(struct smb2_client *c, void *arg)
 	if (a->f->stale)
 		return -ESTALE;
 	while (a->done < a->len) {
-		size_t want = a->len - a->done;
-		if (want > c->max_read)
-			want = c->max_read;
+		size_t want = a->len - a->done, chunk = io_chunk(c, c->max_read);
+		if (want > chunk)
+			want = chunk;
 		struct smb2_read_req q = {
 			.length = (uint32_t)want,
 			.offset = a->off + a->done,
@@ -314,9 +324,9 @@ static int op_write(struct smb2_client *c, void *arg)
 	if (a->f->stale)
 		return -ESTALE;
 	while (a->done < a->len) {
-		size_t n = a->len - a->done;
-		if (n > c->max_write)
-			n = c->max_write;
+		size_t n = a->len - a->done, chunk = io_chunk(c, c->max_write);
+		if (n > chunk)
+			n = chunk;
 		struct smb2_write_req q = {
 			.offset = a->off + a->done,
 			.file_id = a->f->id,

@@ -27,6 +27,7 @@
 struct pending {
 	uint64_t mid;
 	uint64_t sid;            /* SessionId the request was sent on */
+	uint16_t charge;         /* credits it cost */
 	uint16_t command;
 	bool done;
 	int err;
@@ -48,6 +49,7 @@ struct smb2_conn {
 	bool dead;
 	int dead_err;
 	uint32_t credits;        /* granted and not yet used */
+	uint32_t inflight;       /* charged to requests still waiting for replies */
 	uint64_t next_mid;
 	bool multi_credit;
 	bool have_key;           /* a session key is installed */
@@ -133,6 +135,14 @@ void smb2_conn_set_signing(struct smb2_conn *c, enum smb2_sign_alg alg, const ui
 	c->sign_alg = alg;
 	memcpy(c->sign_key, key, 16);
 	pthread_mutex_unlock(&c->mu);
+}
+
+uint32_t smb2_conn_window(struct smb2_conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	uint32_t w = c->credits + c->inflight;
+	pthread_mutex_unlock(&c->mu);
+	return w;
 }
 
 static struct pending *find_pending(struct smb2_conn *c, uint64_t mid)
@@ -419,6 +429,8 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 		return err;
 	}
 	c->credits -= charge;
+	c->inflight += charge;
+	p.charge = charge;
 	p.mid = c->next_mid;
 	c->next_mid += charge;
 	p.next = c->pending;
@@ -472,6 +484,7 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 		err = p.err;
 	}
 	unlink_pending(c, &p);
+	c->inflight -= p.charge;
 	pthread_mutex_unlock(&c->mu);
 	pthread_cond_destroy(&p.cond);
 

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef SMB2FS_VERSION
@@ -160,6 +161,33 @@ out:
 	return status;
 }
 
+/* mount.cifs asks for the password when none was given and someone is at
+ * the terminal; scripts and fstab (no terminal) keep the empty password.
+ * Echo is off while typing.  Returns 0, or -1 when reading failed. */
+static int prompt_password(struct smb2fs_opts *o)
+{
+	struct termios old, quiet;
+	char buf[512];
+
+	if (o->password || o->guest || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0)
+		return 0;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	fprintf(stderr, "Password for %s@//%s/%s: ", o->user ? o->user : "", o->server, o->share);
+	fflush(stderr);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	char *line = fgets(buf, sizeof(buf), stdin);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	int r = -1;
+	if (line) {
+		buf[strcspn(buf, "\n")] = '\0';
+		r = opts_set_password(o, buf, strlen(buf)) ? -1 : 0;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return r;
+}
+
 /* Waits for the child's "mounted" byte; mirrors its failure otherwise. */
 static int parent_wait(pid_t child, int fd)
 {
@@ -210,6 +238,12 @@ int main(int argc, char **argv)
 	}
 	if (r != OPTS_OK) {
 		fprintf(stderr, "%s\n", err);
+		opts_free(&o);
+		return 2;
+	}
+
+	if (prompt_password(&o) != 0) {
+		fprintf(stderr, "smb2fs: no password read\n");
 		opts_free(&o);
 		return 2;
 	}

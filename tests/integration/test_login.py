@@ -47,3 +47,42 @@ def test_passwd_env_not_left_in_environ(smbd, share_dir, mount_factory):
     with open("/proc/%d/environ" % m.pid(), "rb") as f:
         environ = f.read()
     assert smbd.password.encode() not in environ
+
+
+def test_password_prompt_on_a_terminal(smbd, share_dir, tmp_path):
+    # No password anywhere and a terminal on stdin: smb2fs asks, like
+    # mount.cifs, with echo off, and the typed password logs in.
+    import pty
+    import select
+    import smbenv
+
+    mp = tmp_path / "mnt"
+    mp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PASSWD"}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(smbenv.smb2fs_bin(),
+                  [smbenv.smb2fs_bin(), smbd.unc("share"), str(mp), "-o",
+                   "username=alice,port=%d" % smbd.port], env)
+    out = b""
+    try:
+        while b"Password for alice@" not in out:
+            r, _, _ = select.select([fd], [], [], 10)
+            assert r, "no password prompt: %r" % out
+            out += os.read(fd, 1024)
+        os.write(fd, (smbd.password + "\n").encode())
+        _, status = os.waitpid(pid, 0)
+        try:
+            while True:
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if not r:
+                    break
+                out += os.read(fd, 1024)
+        except OSError:
+            pass
+        assert os.WEXITSTATUS(status) == 0, out
+        assert smbd.password.encode() not in out  # not echoed
+        write_read(str(mp), share_dir, "prompted.txt")
+    finally:
+        smbenv.unmount(str(mp))
+        os.close(fd)

@@ -364,6 +364,8 @@ static void test_credits(void)
 	 * ever, so with multi-credit off it must cost 1 */
 	CHECK_EQ(echo_call(c, 200000, &st, &mid2), 0);
 	CHECK_EQ(mid2, mid1 + 1);
+	/* the window the client sizes multi-credit I/O by */
+	CHECK_EQ(smb2_conn_window(c), 1);
 	smb2_conn_free(c);
 	server_stop(&s);
 	CHECK_EQ(s.seen_charge_total, 2);
@@ -384,6 +386,7 @@ static void test_multi_credit(void)
 	CHECK_EQ(echo_call(c, 200000, &st, NULL), 0);
 	CHECK_EQ(echo_call(c, 65536, &st, NULL), 0);
 	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(smb2_conn_window(c), 16);
 	smb2_conn_free(c);
 	server_stop(&s);
 	CHECK_EQ(s.nseen, 4);
