@@ -38,7 +38,7 @@ def pad8(b):
 # --- ASN.1 / SPNEGO ---------------------------------------------------------
 # The DER helpers are the fake server's: one implementation for both.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from fake_smb2_server import der  # noqa: E402
+from fake_smb2_server import chain_dir_entries, der  # noqa: E402
 
 SPNEGO_OID = b"\x06\x06\x2b\x06\x01\x05\x05\x02"
 NTLMSSP_OID = b"\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"
@@ -184,13 +184,7 @@ def id_both_entry(name, attrs, eof, file_id, short=""):
 
 
 def dir_listing(entries):
-    out = b""
-    for i, e in enumerate(entries):
-        if i < len(entries) - 1:
-            e = pad8(e)
-            e = struct.pack("<I", len(e)) + e[4:]
-        out += e
-    return out
+    return chain_dir_entries(entries)
 
 
 def file_all_info(name="dir\\f.txt"):

@@ -475,6 +475,12 @@ def dir_listing(path):
         full = child if not path else path + "\\" + child
         attrs, eof = fs_attrs(full)
         entries.append(id_both_dir_entry(child, attrs, eof, 100 + i))
+    return chain_dir_entries(entries)
+
+
+def chain_dir_entries(entries):
+    """Joins directory entries with 8-aligned NextEntryOffset (MS-FSCC
+    2.4): every entry but the last is padded and points at the next."""
     out = b""
     for i, e in enumerate(entries):
         if i < len(entries) - 1:

@@ -82,6 +82,17 @@ def _serving_pid(server, before, timeout=5):
     raise AssertionError("no new smbd session:\n" + server.smbstatus("-b"))
 
 
+def _kill_session(smbd, before):
+    """SIGKILLs the smbd child serving the one new session; returns its pid."""
+    victim = _serving_pid(smbd, before)
+    assert victim in smbd.children()
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.time() + 5
+    while os.path.exists("/proc/%d" % victim) and time.time() < deadline:
+        time.sleep(0.05)
+    return victim
+
+
 @pytest.mark.slow
 def test_reconnect_after_smbd_child_killed(smbd, share_dir, mount_factory,
                                            rand_bytes):
@@ -95,12 +106,7 @@ def test_reconnect_after_smbd_child_killed(smbd, share_dir, mount_factory,
         os.fsync(fd)
         with open(os.path.join(mp, "other.txt"), "w") as f:
             f.write("other")
-        victim = _serving_pid(smbd, before)
-        assert victim in smbd.children()
-        os.kill(victim, signal.SIGKILL)
-        deadline = time.time() + 5
-        while os.path.exists("/proc/%d" % victim) and time.time() < deadline:
-            time.sleep(0.05)
+        victim = _kill_session(smbd, before)
 
         # the open file keeps working (reopened underneath)
         os.write(fd, part2)
@@ -182,14 +188,6 @@ def test_allow_other_enforces_modes(smbd, share_dir, mount_factory):
         assert r.returncode != 0, cmd
     with open(os.path.join(share_dir, "owned.txt")) as f:
         assert f.read() == "root's"
-
-
-def _kill_session(smbd, before):
-    victim = _serving_pid(smbd, before)
-    os.kill(victim, signal.SIGKILL)
-    deadline = time.time() + 5
-    while os.path.exists("/proc/%d" % victim) and time.time() < deadline:
-        time.sleep(0.05)
 
 
 def test_reopen_follows_rename(smbd, share_dir, mount_factory):
