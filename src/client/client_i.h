@@ -29,10 +29,14 @@
 
 enum client_state { CLIENT_UP, CLIENT_BROKEN, CLIENT_CLOSED };
 
-/* What the server says a file is (QFid DiskFileId), to recognise it again. */
+/* What the server says a file is, to recognise it again: the QFid
+ * DiskFileId (volume + file number, which a file system may reuse once a
+ * file is deleted) and the creation time (which a re-created file does not
+ * share). */
 struct file_identity {
 	bool known;
 	uint8_t disk_id[16];
+	uint64_t creation_time;
 };
 
 struct smb2_file {

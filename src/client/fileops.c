@@ -90,6 +90,8 @@ int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t acces
 		return -EIO;
 	}
 	*id = cr.file_id;
+	if (ident)
+		ident->creation_time = cr.creation_time;
 	if (out) {
 		*out = cr;
 		out->contexts = NULL; /* points into the freed reply */

@@ -31,8 +31,15 @@ static int reopen_files(struct smb2_client *c)
 			err = r;
 			break;
 		}
-		if (r == 0 && f->ident.known && now.known &&
-		    memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0) {
+		bool other_id = f->ident.known && now.known &&
+				memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0;
+		bool other_birth = f->ident.creation_time && now.creation_time &&
+				   f->ident.creation_time != now.creation_time;
+		if (r == 0)
+			smb2_log_debug("reopen %s: file id %s, creation time %s", f->path,
+				       !f->ident.known || !now.known ? "unknown" : other_id ? "differs" : "same",
+				       other_birth ? "differs" : "same");
+		if (r == 0 && (other_id || other_birth)) {
 			/* Another file took the name (deleted and re-created
 			 * while we were away): writing to it would corrupt it. */
 			file_close_id(c, &id);
