@@ -120,6 +120,8 @@ int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);
 int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
 		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
 		      struct smb2_create_rsp *out, struct file_identity *ident);
+/* SET_INFO of a prebuilt buffer on an open file, reconnect-safe; frees data. */
+int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data);
 /* After a successful rename: open files at or below `from` now live at
  * `to` (SMB paths).  Called with the client lock held for reading. */
 void files_renamed(struct smb2_client *c, const char *from, const char *to);

@@ -229,20 +229,20 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 
 void files_renamed(struct smb2_client *c, const char *from, const char *to)
 {
-	size_t fl = strlen(from);
+	size_t fl = strlen(from), tl = strlen(to);
 	pthread_mutex_lock(&c->files_mu);
 	for (struct smb2_file *f = c->files; f; f = f->next) {
 		/* the renamed object itself, or anything below it */
 		if (strncmp(f->path, from, fl) != 0 || (f->path[fl] != '\0' && f->path[fl] != '\\'))
 			continue;
 		size_t rest = strlen(f->path + fl);
-		char *p = malloc(strlen(to) + rest + 1);
+		char *p = malloc(tl + rest + 1);
 		if (!p) {
 			f->stale = true; /* cannot follow it: never reopen the old name */
 			continue;
 		}
-		memcpy(p, to, strlen(to));
-		memcpy(p + strlen(to), f->path + fl, rest + 1);
+		memcpy(p, to, tl);
+		memcpy(p + tl, f->path + fl, rest + 1);
 		free(f->path);
 		f->path = p;
 	}
@@ -465,26 +465,32 @@ int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st)
 	return client_run(c, op_fstat, &a);
 }
 
-struct ftrunc_args {
+struct fset_args {
 	struct smb2_file *f;
-	uint64_t size;
+	uint8_t cls;
+	const struct wbuf *data;
 };
 
-static int op_ftruncate(struct smb2_client *c, void *arg)
+static int op_fset_info(struct smb2_client *c, void *arg)
 {
-	struct ftrunc_args *a = arg;
+	struct fset_args *a = arg;
 	if (a->f->stale)
 		return -ESTALE;
-	struct wbuf d;
-	wbuf_init(&d);
-	fscc_build_end_of_file(&d, a->size);
-	int r = file_set_info(c, &a->f->id, FileEndOfFileInformation, &d);
-	wbuf_free(&d);
+	return file_set_info(c, &a->f->id, a->cls, a->data);
+}
+
+int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data)
+{
+	struct fset_args a = {f, cls, data};
+	int r = data->err ? -ENOMEM : client_run(c, op_fset_info, &a);
+	wbuf_free(data);
 	return r;
 }
 
 int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size)
 {
-	struct ftrunc_args a = {f, size};
-	return client_run(c, op_ftruncate, &a);
+	struct wbuf d;
+	wbuf_init(&d);
+	fscc_build_end_of_file(&d, size);
+	return file_handle_set_info(c, f, FileEndOfFileInformation, &d);
 }

@@ -265,19 +265,6 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 	return run_set_info(c, path, &po, FileEndOfFileInformation, &d);
 }
 
-struct ftimes_args {
-	struct smb2_file *f;
-	const struct wbuf *data;
-};
-
-static int op_ftimes(struct smb2_client *c, void *arg)
-{
-	struct ftimes_args *a = arg;
-	if (a->f->stale)
-		return -ESTALE;
-	return file_set_info(c, &a->f->id, FileBasicInformation, a->data);
-}
-
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime)
 {
@@ -287,12 +274,8 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 	/* On a handle opened for writing, set the times through it: the
 	 * server then keeps them instead of stamping the time of a later
 	 * write on that same handle. */
-	if (f && (f->flags & O_ACCMODE) != O_RDONLY) {
-		struct ftimes_args a = {.f = f, .data = &d};
-		int r = d.err ? -ENOMEM : client_run(c, op_ftimes, &a);
-		wbuf_free(&d);
-		return r;
-	}
+	if (f && (f->flags & O_ACCMODE) != O_RDONLY)
+		return file_handle_set_info(c, f, FileBasicInformation, &d);
 	struct path_op po = {
 		.access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,

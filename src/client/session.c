@@ -62,6 +62,13 @@ static void transport_msg(struct smb2_client *c, const char *step, int err, char
 	snprintf(msg, len, "connection to %s:%u failed during %s: %s", c->server, c->port, step, why);
 }
 
+/* Asks for this one request to be signed although signing is not required
+ * for the session (conn.c signs it when the session has a key). */
+static void sign_this_request(struct wbuf *w)
+{
+	le32_store(w->p + 16, le32_load(w->p + 16) | SMB2_FLAGS_SIGNED);
+}
+
 /* Sends one handshake request and waits for its reply.  w stays valid
  * (the preauth hash needs the bytes as sent); the caller frees it. */
 static int handshake_call(struct smb2_client *c, struct wbuf *w, struct smb2_reply *rep,
@@ -399,7 +406,7 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 	/* MS-SMB2 3.2.4.1.1: on 3.1.1 the TREE_CONNECT is signed even when
 	 * signing is not required (servers reject it otherwise). */
 	if (c->dialect == SMB2_DIALECT_311 && c->have_key)
-		le32_store(w.p + 16, SMB2_FLAGS_SIGNED);
+		sign_this_request(&w);
 	smb2_tree_connect_encode(&w, &q);
 	int r = handshake_call(c, &w, &rep, "TREE_CONNECT", msg, len);
 	wbuf_free(&w);
@@ -490,7 +497,7 @@ static int validate_negotiate(struct smb2_client *c, const struct neg_offer *o,
 		.flags = SMB2_0_IOCTL_IS_FSCTL,
 	};
 	req_start(c, &w, SMB2_IOCTL);
-	le32_store(w.p + 16, SMB2_FLAGS_SIGNED);
+	sign_this_request(&w);
 	smb2_ioctl_encode(&w, &q);
 	int r = in.err ? -ENOMEM : handshake_call(c, &w, &rep, "VALIDATE_NEGOTIATE_INFO", msg, len);
 	wbuf_free(&w);

@@ -220,6 +220,22 @@ static void server_stop(struct server *s)
 
 static unsigned call_timeout = 5;
 
+/* Starts a scripted server and connects to it. */
+static struct smb2_conn *connect_scripted(struct server *s, enum script sc, int nreq)
+{
+	struct smb2_conn *c = NULL;
+	char err[256];
+	server_start(s, sc, nreq);
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s->port, 5, false, &c, err, sizeof(err)), 0);
+	return c;
+}
+
+static void disconnect_scripted(struct server *s, struct smb2_conn *c)
+{
+	smb2_conn_free(c);
+	server_stop(s);
+}
+
 static int echo_call(struct smb2_conn *c, size_t payload, uint32_t *status, uint64_t *mid)
 {
 	struct smb2_hdr h = {.command = SMB2_ECHO, .session_id = 0x1234};
@@ -259,10 +275,8 @@ static void test_out_of_order(void)
 	enum { N = 8 };
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st;
-	server_start(&s, S_ECHO_REVERSED, N);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, S_ECHO_REVERSED, N);
 	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
 	struct caller k[N];
 	pthread_t th[N];
@@ -276,43 +290,36 @@ static void test_out_of_order(void)
 		CHECK_EQ(k[i].status, STATUS_SUCCESS); /* interim PENDING skipped */
 	}
 	CHECK(smb2_conn_alive(c));
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 }
 
 static void test_hostile_frame(enum script sc)
 {
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st;
-	server_start(&s, sc, 1);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, sc, 1);
 	int r = echo_call(c, 0, &st, NULL);
 	CHECK(r < 0);
 	CHECK(!smb2_conn_alive(c));
 	/* later calls fail at once */
 	CHECK(echo_call(c, 0, &st, NULL) < 0);
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 }
 
 static void test_signing(void)
 {
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st;
-	server_start(&s, S_SIGNED, 2);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, S_SIGNED, 2);
 	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
 	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
 	CHECK_EQ(st, STATUS_SUCCESS);
 	/* second reply is corrupted: fatal */
 	CHECK(echo_call(c, 0, &st, NULL) < 0);
 	CHECK(!smb2_conn_alive(c));
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 }
 
 /* Interim replies show the server is working: a request whose final reply
@@ -321,17 +328,14 @@ static void test_interim_extends_deadline(void)
 {
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st = 0;
-	server_start(&s, S_SLOW_PENDING, 1);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, S_SLOW_PENDING, 1);
 	call_timeout = 1;
 	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
 	call_timeout = 5;
 	CHECK_EQ(st, STATUS_SUCCESS);
 	CHECK(smb2_conn_alive(c));
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 }
 
 /* A reply claiming SessionId 0 must not slip past signature checks. */
@@ -339,26 +343,21 @@ static void test_forged_session_id(void)
 {
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st;
-	server_start(&s, S_FORGED_SID, 1);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, S_FORGED_SID, 1);
 	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
 	CHECK(echo_call(c, 0, &st, NULL) < 0);
 	CHECK(!smb2_conn_alive(c));
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 }
 
 static void test_credits(void)
 {
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st;
 	uint64_t mid1, mid2;
-	server_start(&s, S_CREDITS, 0);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, S_CREDITS, 0);
 	CHECK_EQ(echo_call(c, 0, &st, &mid1), 0);
 	/* window is 1 credit: a 128 KiB request needs 2 and would wait for
 	 * ever, so with multi-credit off it must cost 1 */
@@ -366,8 +365,7 @@ static void test_credits(void)
 	CHECK_EQ(mid2, mid1 + 1);
 	/* the window the client sizes multi-credit I/O by */
 	CHECK_EQ(smb2_conn_window(c), 1);
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 	CHECK_EQ(s.seen_charge_total, 2);
 }
 
@@ -377,18 +375,15 @@ static void test_multi_credit(void)
 {
 	struct server s;
 	struct smb2_conn *c;
-	char err[256];
 	uint32_t st;
-	server_start(&s, S_MULTI, 0);
-	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	c = connect_scripted(&s, S_MULTI, 0);
 	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
 	smb2_conn_set_multi_credit(c, true);
 	CHECK_EQ(echo_call(c, 200000, &st, NULL), 0);
 	CHECK_EQ(echo_call(c, 65536, &st, NULL), 0);
 	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
 	CHECK_EQ(smb2_conn_window(c), 16);
-	smb2_conn_free(c);
-	server_stop(&s);
+	disconnect_scripted(&s, c);
 	CHECK_EQ(s.nseen, 4);
 	CHECK_EQ(s.charges[1], 4);
 	CHECK_EQ(s.charges[2], 1);
