@@ -17,6 +17,9 @@ struct ntlm_creds {
 	const char *password;    /* UTF-8; ignored when nt_hash is given */
 	const uint8_t *nt_hash;  /* 16-byte NT hash (ntlm_nt_hash), or NULL */
 	const char *workstation; /* UTF-8; may be NULL */
+	/* UTF-8 SPN of the server, e.g. "cifs/fileserver" (MS-NLMP 3.1.1.2
+	 * ClientSuppliedTargetName), sent as MsvAvTargetName; NULL or "" = none */
+	const char *target_name;
 	bool guest;
 };
 /* The NT hash, MD4(UTF-16LE(password)) (MS-NLMP 3.3.1).  A client that must
@@ -26,16 +29,34 @@ int ntlm_nt_hash(const char *password, uint8_t out[16]);
  * at once and the copy is wiped on free). */
 int ntlm_ctx_new(const struct ntlm_creds *creds, struct ntlm_ctx **out);
 void ntlm_ctx_free(struct ntlm_ctx *ctx);
-/* Type 1 NEGOTIATE_MESSAGE.  *out is malloc'ed; caller frees. */
+/* Type 1 NEGOTIATE_MESSAGE.  *out is malloc'ed; caller frees.  The context
+ * keeps a copy: the AUTHENTICATE's MIC covers it. */
 int ntlm_negotiate(struct ntlm_ctx *ctx, uint8_t **out, size_t *out_len);
 /* Parses the type 2 CHALLENGE_MESSAGE (every offset checked) and builds the
  * type 3 AUTHENTICATE_MESSAGE with NTLMv2 response, key exchange
  * (NTLMSSP_NEGOTIATE_KEY_EXCH, RC4-encrypted random session key) when the
- * server offers it.  *out is malloc'ed. */
+ * server offers it.  When the CHALLENGE carries MsvAvTimestamp (and the
+ * login is not anonymous) the message also carries a MIC (MS-NLMP 3.1.5.1.2;
+ * needs a prior ntlm_negotiate on this ctx, else -EINVAL) and the SPNEGO
+ * layer must then send a mechListMIC (ntlm_sign_mech_list).
+ * *out is malloc'ed. */
 int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t challenge_len,
 		      uint8_t **out, size_t *out_len);
 /* The 16-byte exported session key, valid after ntlm_authenticate. */
 int ntlm_session_key(const struct ntlm_ctx *ctx, uint8_t key[16]);
+/* True when the last AUTHENTICATE carried a MIC (MsvAvFlags bit 0x2): the
+ * server then requires a SPNEGO mechListMIC. */
+bool ntlm_mic_sent(const struct ntlm_ctx *ctx);
+/* SPNEGO mechListMIC (MS-SPNG 3.1.5.1): the 16-byte NTLMSSP signature
+ * (MS-NLMP 3.4.4.2, extended session security, SeqNum 0, a fresh RC4
+ * handle) over `data`, the DER mechTypes list (spnego_ntlm_mech_types).
+ * sign: ours, with the client-to-server keys.  verify: the server's, with
+ * the server-to-client keys; 0 or -EBADMSG (also for mic_len != 16).
+ * Both: -ENOKEY without a session key (anonymous, or before
+ * ntlm_authenticate), -ENOTSUP without extended session security. */
+int ntlm_sign_mech_list(struct ntlm_ctx *ctx, const uint8_t *data, size_t len, uint8_t out[16]);
+int ntlm_verify_mech_list(struct ntlm_ctx *ctx, const uint8_t *data, size_t len,
+			  const uint8_t *mic, size_t mic_len);
 
 /* Deterministic overrides for published-vector tests only (MS-NLMP 4.2.4). */
 struct ntlm_test_overrides {
@@ -57,6 +78,21 @@ void ntlm_ctx_set_test_timestamp(struct ntlm_ctx *ctx, uint64_t filetime);
 int ntlm_v2_proof(const uint8_t response_key_nt[16], const uint8_t server_challenge[8],
 		  const uint8_t *temp, size_t temp_len, uint8_t nt_proof[16],
 		  uint8_t session_base_key[16]);
+/* Primitive exposed for vector tests (MS-NLMP 3.1.5.1.2): MIC =
+ * HMAC_MD5(ExportedSessionKey, NEGOTIATE || CHALLENGE || AUTHENTICATE) with
+ * the AUTHENTICATE's MIC field (offset 72, 16 bytes) counted as zero. */
+int ntlm_mic(const uint8_t exported_key[16], const uint8_t *neg, size_t neg_len,
+	     const uint8_t *chal, size_t chal_len, const uint8_t *auth, size_t auth_len,
+	     uint8_t out[16]);
+/* Primitives exposed for vector tests (MS-NLMP 3.4.5.2 SIGNKEY, 3.4.5.3
+ * SEALKEY with extended session security and 128-bit keys) and 3.4.4.2 MAC:
+ * 01000000 || Checksum || SeqNum with Checksum = HMAC_MD5(sign_key,
+ * SeqNum || msg)[0..7], RC4-encrypted with `seal` (KEY_EXCH) when non-NULL. */
+int ntlm_sign_seal_keys(const uint8_t exported_key[16], bool client_to_server,
+			uint8_t sign_key[16], uint8_t seal_key[16]);
+struct smb2_rc4_stream;
+int ntlm_mac(const uint8_t sign_key[16], struct smb2_rc4_stream *seal, uint32_t seq,
+	     const uint8_t *msg, size_t len, uint8_t out[16]);
 
 /* ---- SPNEGO ---- */
 /* Mechanism OIDs the server listed in its NegTokenInit (NEGOTIATE response
@@ -66,14 +102,23 @@ struct spnego_hints {
 	bool krb5;   /* either the MS or the standard krb5 OID */
 };
 int spnego_parse_hints(const uint8_t *blob, size_t len, struct spnego_hints *hints);
+/* The DER mechTypes SEQUENCE our NegTokenInit carries (30 0c 06 0a <NTLMSSP
+ * OID>), byte for byte: what both mechListMICs are computed over.  Static
+ * storage; always 0. */
+int spnego_ntlm_mech_types(const uint8_t **der, size_t *len);
 /* NegTokenInit offering NTLMSSP with mech_token as mechToken. *out malloc'ed. */
 int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len);
-/* NegTokenResp carrying responseToken (client's second leg).  *out malloc'ed. */
-int spnego_wrap_resp(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len);
+/* NegTokenResp carrying responseToken (client's second leg) and, when mic is
+ * given, mechListMIC [3]; mic NULL or mic_len 0 = no mechListMIC.
+ * *out malloc'ed. */
+int spnego_wrap_resp(const uint8_t *mech_token, size_t len, const uint8_t *mic, size_t mic_len,
+		     uint8_t **out, size_t *out_len);
 /* Parses a server NegTokenResp: negState (-1 if absent; 0 accept-completed,
- * 1 accept-incomplete, 2 reject) and responseToken (points into blob; may be
- * NULL/0 if absent). */
+ * 1 accept-incomplete, 2 reject), responseToken and mechListMIC (both point
+ * into blob; NULL/0 if absent).  mic and mic_len may both be NULL when the
+ * caller does not want the mechListMIC. */
 int spnego_parse_resp(const uint8_t *blob, size_t len, int *neg_state,
-		      const uint8_t **token, size_t *token_len);
+		      const uint8_t **token, size_t *token_len,
+		      const uint8_t **mic, size_t *mic_len);
 
 #endif

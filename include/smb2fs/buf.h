@@ -2,14 +2,20 @@
  *
  * Readers never touch memory outside [p, p+len): a read past the end sets the
  * sticky `err` flag and yields zeros, so decoders can read a run of fields and
- * check `err` once.  Writers grow on demand; an allocation failure also sets
- * the sticky flag.  Neither does I/O. */
+ * check `err` once.  Writers grow on demand and carry a sticky errno: an
+ * allocation failure, or an encoder that cannot represent its input (invalid
+ * UTF-8, a length too big for its field), records why, later writes do
+ * nothing, and the send path refuses the buffer.  Neither does I/O. */
 #ifndef SMB2FS_BUF_H
 #define SMB2FS_BUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* For encoders and builders: a result that says whether the message is
+ * complete must not be dropped. */
+#define SMB2FS_MUST_CHECK __attribute__((warn_unused_result))
 
 struct rbuf {
 	const uint8_t *p;
@@ -39,14 +45,21 @@ struct wbuf {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
-	bool err;
+	int err;      /* 0, or the first failure as a negative errno */
 };
 
 void wbuf_init(struct wbuf *w);
 void wbuf_free(struct wbuf *w);
 /* Overwrites the contents with zeros before freeing (for key material). */
 void wbuf_free_secure(struct wbuf *w);
+/* Empties the buffer and clears its error, for reuse. */
 void wbuf_reset(struct wbuf *w);
+/* Records err (a negative errno) unless an earlier error is already
+ * recorded; returns the buffer's error (the first one). */
+int wbuf_fail(struct wbuf *w, int err);
+/* After an encoder returned rc: records rc if it is an error, then returns
+ * the buffer's error (0 when the buffer is fit to send). */
+int wbuf_check(struct wbuf *w, int rc);
 void wbuf_u8(struct wbuf *w, uint8_t v);
 void wbuf_u16(struct wbuf *w, uint16_t v);
 void wbuf_u32(struct wbuf *w, uint32_t v);
@@ -55,10 +68,10 @@ void wbuf_bytes(struct wbuf *w, const void *src, size_t n);
 void wbuf_zero(struct wbuf *w, size_t n);
 /* Pads with zeros to a multiple of `a` (a power of two). */
 void wbuf_align(struct wbuf *w, size_t a);
-/* Patches already-written bytes at `off` (sets err if out of range). */
+/* Patches already-written bytes at `off` (-EINVAL if out of range). */
 void wbuf_put_u16_at(struct wbuf *w, size_t off, uint16_t v);
 void wbuf_put_u32_at(struct wbuf *w, size_t off, uint32_t v);
-/* Makes room for n more bytes; returns false (and sets err) on failure. */
+/* Makes room for n more bytes; returns false (err set) on failure. */
 bool wbuf_reserve(struct wbuf *w, size_t n);
 
 /* Plain LE loads/stores for fixed-size arrays the caller has bounds-checked. */

@@ -32,7 +32,9 @@ struct smb2_config {
 	bool guest;
 	uint16_t min_dialect;     /* 0 = SMB2_DIALECT_202 */
 	uint16_t max_dialect;     /* 0 = SMB2_DIALECT_311 */
-	bool require_signing;     /* `sign` option */
+	bool require_signing;     /* `sign`: fail unless every message can be signed (guest too) */
+	bool no_signing;          /* `nosign`: sign only when the server requires it.
+				   * Neither: every authenticated session signs. */
 	bool debug;               /* one log line per request and reply */
 	unsigned timeout_sec;     /* per request; 0 = 30 */
 	unsigned connect_timeout_sec; /* 0 = 10 */
@@ -43,7 +45,9 @@ struct smb2_config {
  * no newline) into errmsg, e.g.
  *   cannot connect to \\srv\share: share does not exist on the server (STATUS_BAD_NETWORK_NAME)
  * The config is copied, except the password: only its NT hash is kept (for
- * reconnects) and wiped on destroy. */
+ * reconnects) and wiped on destroy.
+ * What this first session establishes (dialect, ServerGuid, signing, not
+ * guest) is the floor every reconnect must meet (client_i.h). */
 int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 			char *errmsg, size_t errlen);
 /* Closes every open file, disconnects the tree, logs off, frees. */

@@ -8,9 +8,11 @@
  *   admit  - smb2_conn_call waits for enough credits, assigns MessageId(s)
  *   sign   - when signing is on for the session, the message is signed
  *   send   - framed and written under the send lock
- *   match  - the receiver thread matches the reply by MessageId, skips
- *            interim STATUS_PENDING replies, verifies the signature, and
- *            wakes the caller
+ *   match  - the receiver thread matches the reply by MessageId, verifies
+ *            the signature, and only then takes its credits (total capped)
+ *            and wakes the caller.  Interim STATUS_PENDING replies extend
+ *            the wait by the timeout, up to 10 timeouts in all, and only
+ *            when trusted (signed, on a session that signs).
  *
  * Lock order: conn.mu (credits, pending table, state) before conn.send_mu.
  * No lock is held while blocking on the socket except send_mu while writing.
@@ -48,7 +50,9 @@ void smb2_conn_kill(struct smb2_conn *c, int err);
  * (2.1+ with LARGE_MTU); before that every request costs one credit. */
 void smb2_conn_set_multi_credit(struct smb2_conn *c, bool on);
 /* Installs the session's signing key (one session per connection).
- * required: sign every later request and reject unsigned replies.
+ * required: sign every later request and reject unsigned replies (final
+ * ones of every status, session-deleted/expired included: the connection
+ * is dropped), and let only signed interim replies extend a wait.
  * Otherwise only requests whose header already has SMB2_FLAGS_SIGNED set
  * are signed (3.1.1 TREE_CONNECT), and replies are verified when they say
  * they are signed. */

@@ -64,6 +64,13 @@ void smb2_secure_zero(void *p, size_t len);
 int smb2_md4(const uint8_t *data, size_t len, uint8_t out[16]);
 /* RC4 with a 16-byte key over len bytes (in and out may be equal). */
 int smb2_rc4(const uint8_t key[16], const uint8_t *in, uint8_t *out, size_t len);
+/* An RC4 key stream that continues across calls: NTLM's sealing "handle"
+ * (MS-NLMP 3.4.3/3.4.4.2) encrypts a message and then its checksum with one
+ * stream.  Not safe for concurrent use of one stream. */
+struct smb2_rc4_stream;
+int smb2_rc4_stream_new(const uint8_t key[16], struct smb2_rc4_stream **out);
+int smb2_rc4_stream_update(struct smb2_rc4_stream *s, const uint8_t *in, uint8_t *out, size_t len);
+void smb2_rc4_stream_free(struct smb2_rc4_stream *s);
 /* NULL when the legacy provider loaded, else a static reason string. */
 const char *smb2_legacy_error(void);
 

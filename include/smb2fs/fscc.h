@@ -56,10 +56,17 @@ struct fscc_dirent {
  * classes above) in buf.  NextEntryOffset chains are checked: each offset
  * must move forward, be 8-byte aligned per MS-FSCC (tolerated if not), and
  * keep the entry inside buf; names are converted from UTF-16LE (surrogate
- * pairs included).  cb returning non-zero stops the walk and is returned.
+ * pairs included).  An entry whose name is no POSIX name (empty, contains
+ * '/' or NUL, or has no UTF-8 form) is skipped; the others are listed.
+ * cb returning non-zero stops the walk and is returned.
  * Returns 0, or -EBADMSG for a malformed listing. */
 int fscc_dir_walk(uint8_t info_class, const uint8_t *buf, size_t len,
 		  int (*cb)(const struct fscc_dirent *e, void *arg), void *arg);
+/* The same, calling skipped (if not NULL) for each entry left out: name is
+ * its UTF-8 form, or NULL when it has none; why is a short reason. */
+int fscc_dir_walk_ex(uint8_t info_class, const uint8_t *buf, size_t len,
+		     int (*cb)(const struct fscc_dirent *e, void *arg),
+		     void (*skipped)(const char *name, const char *why, void *arg), void *arg);
 
 /* QUERY_INFO result parsers. */
 int fscc_parse_basic(const uint8_t *buf, size_t len, struct fscc_stat *st);       /* times + attrs */
@@ -76,15 +83,16 @@ struct fscc_fs_full_size {
 };
 int fscc_parse_fs_full_size(const uint8_t *buf, size_t len, struct fscc_fs_full_size *fs);
 
-/* SET_INFO buffer builders (append to w). */
+/* SET_INFO buffer builders (append to w).  A failure is also recorded in
+ * w->err, as for the encoders in wire.h. */
 /* Times: 0 = leave unchanged (MS-FSCC 2.4.7); attrs 0 = unchanged. */
-int fscc_build_basic(struct wbuf *w, uint64_t creation, uint64_t access, uint64_t write,
+SMB2FS_MUST_CHECK int fscc_build_basic(struct wbuf *w, uint64_t creation, uint64_t access, uint64_t write,
 		     uint64_t change, uint32_t attrs);
-int fscc_build_end_of_file(struct wbuf *w, uint64_t eof);
-int fscc_build_disposition(struct wbuf *w, bool delete_pending);
+SMB2FS_MUST_CHECK int fscc_build_end_of_file(struct wbuf *w, uint64_t eof);
+SMB2FS_MUST_CHECK int fscc_build_disposition(struct wbuf *w, bool delete_pending);
 /* FileRenameInformation (SMB2 form, MS-FSCC 2.4.42.2): new_name is UTF-8,
  * relative to the share root, using '\\'. */
-int fscc_build_rename(struct wbuf *w, bool replace_if_exists, const char *new_name);
+SMB2FS_MUST_CHECK int fscc_build_rename(struct wbuf *w, bool replace_if_exists, const char *new_name);
 
 /* FILETIME <-> Unix time. */
 uint64_t fscc_time_from_unix(int64_t sec, long nsec);

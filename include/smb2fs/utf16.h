@@ -4,14 +4,18 @@
 #ifndef SMB2FS_UTF16_H
 #define SMB2FS_UTF16_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "smb2fs/buf.h"
 
 /* Appends the UTF-16LE form of s[0..len) to w (no terminator).
- * Returns the number of bytes appended or a negative errno. */
-long utf16_from_utf8(struct wbuf *w, const char *s, size_t len);
+ * Returns the number of bytes appended or a negative errno, which is also
+ * recorded in w->err (-EILSEQ for invalid input; nothing is appended). */
+SMB2FS_MUST_CHECK long utf16_from_utf8(struct wbuf *w, const char *s, size_t len);
+/* Whether s[0..len) is strict UTF-8 without NUL, as utf16_from_utf8 wants. */
+bool utf8_valid(const char *s, size_t len);
 /* Converts len bytes of UTF-16LE (len must be even) into a newly allocated,
  * NUL-terminated UTF-8 string in *out.  Returns 0 or a negative errno. */
 int utf16_to_utf8(const uint8_t *p, size_t len, char **out);

@@ -10,6 +10,11 @@
  * - Every return is 0 or a negative errno: -EBADMSG for truncated or
  *   inconsistent input (bad StructureSize, offset/length outside the message),
  *   -EINVAL for bad arguments, -ENOMEM.
+ * - An encoder that fails also records its errno in the wbuf's sticky error
+ *   (-EILSEQ: a string is not valid UTF-8; -EOVERFLOW: a length or offset
+ *   does not fit its field; -EINVAL, -ENOMEM), and the send path refuses a
+ *   buffer in error: a failed encoding never leaves with an empty or
+ *   truncated field.  Encoders are SMB2FS_MUST_CHECK.
  * - Strings given to encoders are UTF-8; the codec converts to UTF-16LE.
  *   Path separators are the caller's business.
  */
@@ -109,7 +114,7 @@ struct smb2_hdr {
 };
 
 /* Writes 64 bytes. */
-int smb2_hdr_encode(struct wbuf *w, const struct smb2_hdr *h);
+SMB2FS_MUST_CHECK int smb2_hdr_encode(struct wbuf *w, const struct smb2_hdr *h);
 /* Checks ProtocolId and StructureSize (64); len >= 64. */
 int smb2_hdr_decode(const uint8_t *msg, size_t len, struct smb2_hdr *h);
 
@@ -142,7 +147,7 @@ struct smb2_negotiate_req {
 	unsigned n_sign_algs;
 	const char *netname;         /* may be NULL: then no NETNAME ctx */
 };
-int smb2_negotiate_encode(struct wbuf *w, const struct smb2_negotiate_req *q);
+SMB2FS_MUST_CHECK int smb2_negotiate_encode(struct wbuf *w, const struct smb2_negotiate_req *q);
 
 struct smb2_negotiate_rsp {
 	uint16_t security_mode;
@@ -179,7 +184,7 @@ struct smb2_session_setup_req {
 	const uint8_t *blob;
 	size_t blob_len;
 };
-int smb2_session_setup_encode(struct wbuf *w, const struct smb2_session_setup_req *q);
+SMB2FS_MUST_CHECK int smb2_session_setup_encode(struct wbuf *w, const struct smb2_session_setup_req *q);
 struct smb2_session_setup_rsp {
 	uint16_t session_flags;
 	const uint8_t *blob;
@@ -188,10 +193,10 @@ struct smb2_session_setup_rsp {
 int smb2_session_setup_decode(const uint8_t *msg, size_t len, struct smb2_session_setup_rsp *r);
 
 /* ---- LOGOFF, TREE_DISCONNECT, ECHO, CANCEL: 4-byte bodies ---- */
-int smb2_logoff_encode(struct wbuf *w);
-int smb2_tree_disconnect_encode(struct wbuf *w);
-int smb2_echo_encode(struct wbuf *w);
-int smb2_cancel_encode(struct wbuf *w);
+SMB2FS_MUST_CHECK int smb2_logoff_encode(struct wbuf *w);
+SMB2FS_MUST_CHECK int smb2_tree_disconnect_encode(struct wbuf *w);
+SMB2FS_MUST_CHECK int smb2_echo_encode(struct wbuf *w);
+SMB2FS_MUST_CHECK int smb2_cancel_encode(struct wbuf *w);
 /* Checks the StructureSize 4 body of LOGOFF/TREE_DISCONNECT/ECHO/FLUSH replies,
  * or StructureSize 2 for a SET_INFO reply (MS-SMB2 2.2.40); the command is
  * taken from the message's header. */
@@ -206,7 +211,7 @@ struct smb2_tree_connect_req {
 	uint16_t flags;
 	const char *path; /* "\\\\server\\share", UTF-8 */
 };
-int smb2_tree_connect_encode(struct wbuf *w, const struct smb2_tree_connect_req *q);
+SMB2FS_MUST_CHECK int smb2_tree_connect_encode(struct wbuf *w, const struct smb2_tree_connect_req *q);
 struct smb2_tree_connect_rsp {
 	uint8_t share_type;
 	uint32_t share_flags;
@@ -290,7 +295,7 @@ struct smb2_create_req {
 	const struct smb2_create_context *contexts;
 	unsigned n_contexts;
 };
-int smb2_create_encode(struct wbuf *w, const struct smb2_create_req *q);
+SMB2FS_MUST_CHECK int smb2_create_encode(struct wbuf *w, const struct smb2_create_req *q);
 
 struct smb2_create_rsp {
 	uint8_t oplock_level;
@@ -317,7 +322,7 @@ struct smb2_close_req {
 	uint16_t flags;
 	struct smb2_fileid file_id;
 };
-int smb2_close_encode(struct wbuf *w, const struct smb2_close_req *q);
+SMB2FS_MUST_CHECK int smb2_close_encode(struct wbuf *w, const struct smb2_close_req *q);
 struct smb2_close_rsp {
 	uint16_t flags;
 	uint64_t creation_time, last_access_time, last_write_time, change_time;
@@ -328,7 +333,7 @@ struct smb2_close_rsp {
 int smb2_close_decode(const uint8_t *msg, size_t len, struct smb2_close_rsp *r);
 
 /* ---- FLUSH (2.2.17 / 2.2.18) ---- */
-int smb2_flush_encode(struct wbuf *w, const struct smb2_fileid *id);
+SMB2FS_MUST_CHECK int smb2_flush_encode(struct wbuf *w, const struct smb2_fileid *id);
 
 /* ---- READ (2.2.19 / 2.2.20) ---- */
 struct smb2_read_req {
@@ -339,7 +344,7 @@ struct smb2_read_req {
 	uint32_t minimum_count;
 	uint32_t remaining_bytes;
 };
-int smb2_read_encode(struct wbuf *w, const struct smb2_read_req *q);
+SMB2FS_MUST_CHECK int smb2_read_encode(struct wbuf *w, const struct smb2_read_req *q);
 struct smb2_read_rsp {
 	const uint8_t *data;
 	uint32_t data_len;
@@ -356,7 +361,7 @@ struct smb2_write_req {
 	uint32_t data_len;
 	uint32_t flags;
 };
-int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q);
+SMB2FS_MUST_CHECK int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q);
 struct smb2_write_rsp {
 	uint32_t count;
 };
@@ -375,7 +380,7 @@ struct smb2_query_directory_req {
 	const char *pattern;      /* UTF-8, e.g. "*" */
 	uint32_t output_buffer_length;
 };
-int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_directory_req *q);
+SMB2FS_MUST_CHECK int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_directory_req *q);
 struct smb2_query_directory_rsp {
 	const uint8_t *buf;
 	uint32_t buf_len;
@@ -397,7 +402,7 @@ struct smb2_query_info_req {
 	const uint8_t *input;
 	uint32_t input_len;
 };
-int smb2_query_info_encode(struct wbuf *w, const struct smb2_query_info_req *q);
+SMB2FS_MUST_CHECK int smb2_query_info_encode(struct wbuf *w, const struct smb2_query_info_req *q);
 struct smb2_query_info_rsp {
 	const uint8_t *buf;
 	uint32_t buf_len;
@@ -413,7 +418,7 @@ struct smb2_set_info_req {
 	const uint8_t *buf;
 	uint32_t buf_len;
 };
-int smb2_set_info_encode(struct wbuf *w, const struct smb2_set_info_req *q);
+SMB2FS_MUST_CHECK int smb2_set_info_encode(struct wbuf *w, const struct smb2_set_info_req *q);
 
 /* ---- IOCTL (2.2.31 / 2.2.32) ---- */
 #define SMB2_0_IOCTL_IS_FSCTL 0x00000001u
@@ -427,7 +432,7 @@ struct smb2_ioctl_req {
 	uint32_t max_output_response;
 	uint32_t flags;
 };
-int smb2_ioctl_encode(struct wbuf *w, const struct smb2_ioctl_req *q);
+SMB2FS_MUST_CHECK int smb2_ioctl_encode(struct wbuf *w, const struct smb2_ioctl_req *q);
 struct smb2_ioctl_rsp {
 	uint32_t ctl_code;
 	struct smb2_fileid file_id;

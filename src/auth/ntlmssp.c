@@ -1,6 +1,9 @@
 /* NTLMSSP client with NTLMv2 (MS-NLMP).  Pure computation: builds the
  * NEGOTIATE (2.2.1.1) and AUTHENTICATE (2.2.1.3) messages and parses the
  * server's CHALLENGE (2.2.1.2), checking every offset and length in it.
+ * When the server sends a timestamp the AUTHENTICATE carries a MIC over all
+ * three messages (3.1.5.1.2); the SPNEGO mechListMIC is the NTLMSSP
+ * signature (3.4.4.2) of the mechTypes list, made and checked here.
  *
  * Secrets: the password is reduced to its NT hash (MD4 of UTF-16LE) inside
  * ntlm_ctx_new and never stored; every key and intermediate buffer is wiped
@@ -40,11 +43,17 @@
 
 /* AV pair ids (2.2.2.1) */
 #define MSV_AV_EOL 0
+#define MSV_AV_FLAGS 6
 #define MSV_AV_TIMESTAMP 7
+#define MSV_AV_TARGET_NAME 9
+#define MSV_AV_FLAG_MIC 0x00000002u /* MsvAvFlags: the AUTHENTICATE has a MIC */
 
 #define NTLM_SIG "NTLMSSP"  /* 8 bytes with its NUL */
+#define NEGOTIATE_LEN 32    /* no Version field */
 #define CHALLENGE_FIXED 48  /* through TargetInfoFields */
-#define AUTH_HDR_LEN 64     /* no Version, no MIC: see ntlm_authenticate */
+#define AUTH_HDR_LEN 64     /* through NegotiateFlags */
+#define AUTH_MIC_OFF 72     /* after the 8-byte Version */
+#define AUTH_HDR_MIC_LEN 88 /* with Version and MIC */
 
 struct ntlm_ctx {
 	uint8_t *user;   /* UTF-16LE, as given */
@@ -53,8 +62,15 @@ struct ntlm_ctx {
 	size_t domain_len;
 	uint8_t *ws;     /* UTF-16LE workstation, may be empty */
 	size_t ws_len;
+	uint8_t *target; /* UTF-16LE MsvAvTargetName, may be empty */
+	size_t target_len;
 	uint8_t nt_hash[16];
 	bool guest;
+	uint8_t *neg;    /* our NEGOTIATE_MESSAGE, for the MIC */
+	size_t neg_len;
+	/* set by ntlm_authenticate */
+	uint32_t flags;  /* NegotiateFlags of the AUTHENTICATE */
+	bool mic_sent;
 	bool have_key;
 	uint8_t session_key[16]; /* ExportedSessionKey */
 	/* test overrides (ntlm_ctx_set_test_overrides) */
@@ -280,7 +296,9 @@ int ntlm_ctx_new(const struct ntlm_creds *creds, struct ntlm_ctx **out)
 	c->guest = creds->guest;
 	if ((rc = to_utf16(creds->user ? creds->user : "", &c->user, &c->user_len)) ||
 	    (rc = to_utf16(creds->domain ? creds->domain : "", &c->domain, &c->domain_len)) ||
-	    (rc = to_utf16(creds->workstation ? creds->workstation : "", &c->ws, &c->ws_len)))
+	    (rc = to_utf16(creds->workstation ? creds->workstation : "", &c->ws, &c->ws_len)) ||
+	    (rc = to_utf16(creds->target_name ? creds->target_name : "", &c->target,
+			   &c->target_len)))
 		goto fail;
 	/* The password is hashed at once and not kept (MS-NLMP 3.3.1 NTOWF).
 	 * Anonymous needs no hash, and so works without the legacy provider. */
@@ -302,6 +320,8 @@ void ntlm_ctx_free(struct ntlm_ctx *ctx)
 	free_secret(ctx->user, ctx->user_len + 2);
 	free_secret(ctx->domain, ctx->domain_len + 2);
 	free_secret(ctx->ws, ctx->ws_len + 2);
+	free(ctx->target);
+	free(ctx->neg);
 	OPENSSL_cleanse(ctx, sizeof(*ctx));
 	free(ctx);
 }
@@ -330,23 +350,31 @@ void ntlm_ctx_set_test_timestamp(struct ntlm_ctx *ctx, uint64_t filetime)
 
 int ntlm_negotiate(struct ntlm_ctx *ctx, uint8_t **out, size_t *out_len)
 {
-	uint8_t *m;
+	uint8_t *m, *copy;
 
 	if (!ctx || !out || !out_len)
 		return -EINVAL;
 	/* 2.2.1.1: Signature, MessageType, NegotiateFlags, empty DomainName and
 	 * Workstation fields (their payload offsets point at the end).  No
 	 * Version field: NTLMSSP_NEGOTIATE_VERSION is not requested. */
-	m = calloc(1, 32);
-	if (!m)
+	m = calloc(1, NEGOTIATE_LEN);
+	copy = malloc(NEGOTIATE_LEN);
+	if (!m || !copy) {
+		free(m);
+		free(copy);
 		return -ENOMEM;
+	}
 	memcpy(m, NTLM_SIG, 8);
 	st32(m + 8, 1);
 	st32(m + 12, CLIENT_FLAGS);
-	st32(m + 20, 32);
-	st32(m + 28, 32);
+	st32(m + 20, NEGOTIATE_LEN);
+	st32(m + 28, NEGOTIATE_LEN);
+	memcpy(copy, m, NEGOTIATE_LEN);
+	free(ctx->neg);
+	ctx->neg = copy;
+	ctx->neg_len = NEGOTIATE_LEN;
 	*out = m;
-	*out_len = 32;
+	*out_len = NEGOTIATE_LEN;
 	return 0;
 }
 
@@ -405,6 +433,8 @@ static int parse_challenge(const uint8_t *msg, size_t len, struct challenge *ch)
 			ch->target_info_len = pos + 4;
 			break;
 		}
+		if (id == MSV_AV_FLAGS && avlen != 4)
+			return -EBADMSG; /* build_target_info ORs into its 4 bytes */
 		if (id == MSV_AV_TIMESTAMP) {
 			if (avlen != 8)
 				return -EBADMSG;
@@ -437,12 +467,16 @@ static void put_field(uint8_t *m, size_t at, size_t *off, const uint8_t *data, s
 	*off += n;
 }
 
-static int build_auth(const struct ntlm_ctx *ctx, uint32_t flags, const uint8_t *lm, size_t lm_len,
-		      const uint8_t *nt, size_t nt_len, const uint8_t *user, size_t user_len,
-		      const uint8_t *domain, size_t domain_len, const uint8_t *enc_key,
-		      size_t enc_key_len, uint8_t **out, size_t *out_len)
+/* hdr_len is AUTH_HDR_LEN, or AUTH_HDR_MIC_LEN with a zero Version (the
+ * VERSION flag is never negotiated, so 2.2.1.3 says Version MUST be zero)
+ * and a zero MIC for the caller to fill in. */
+static int build_auth(const struct ntlm_ctx *ctx, uint32_t flags, size_t hdr_len,
+		      const uint8_t *lm, size_t lm_len, const uint8_t *nt, size_t nt_len,
+		      const uint8_t *user, size_t user_len, const uint8_t *domain,
+		      size_t domain_len, const uint8_t *enc_key, size_t enc_key_len, uint8_t **out,
+		      size_t *out_len)
 {
-	size_t total = AUTH_HDR_LEN, off = AUTH_HDR_LEN;
+	size_t total = hdr_len, off = hdr_len;
 	uint8_t *m;
 
 	if (lm_len > 0xffff || nt_len > 0xffff || user_len > 0xffff || domain_len > 0xffff ||
@@ -467,18 +501,82 @@ static int build_auth(const struct ntlm_ctx *ctx, uint32_t flags, const uint8_t 
 	return 0;
 }
 
+/* The AV pairs the NTLMv2 response carries (3.1.5.1.2): the server's pairs
+ * up to MsvAvEOL, MsvAvFlags with the MIC bit when a MIC is sent (ORed into
+ * the server's pair if it sent one), our MsvAvTargetName (replacing any the
+ * server sent), then MsvAvEOL.  Relies on parse_challenge's checks. */
+static int build_target_info(const struct ntlm_ctx *ctx, const struct challenge *ch, bool mic,
+			     uint8_t **out, size_t *out_len)
+{
+	const uint8_t *ti = ch->target_info;
+	size_t in_len = ti ? ch->target_info_len - 4 : 0, pos = 0, o = 0;
+	bool have_flags = false;
+	uint8_t *p;
+
+	if (ctx->target_len > 0xffff)
+		return -EOVERFLOW;
+	p = malloc(in_len + 8 + 4 + ctx->target_len + 4);
+	if (!p)
+		return -ENOMEM;
+	while (pos < in_len) {
+		uint16_t id = ld16(ti + pos);
+		size_t n = 4u + ld16(ti + pos + 2);
+
+		if (!(id == MSV_AV_TARGET_NAME && ctx->target_len)) {
+			memcpy(p + o, ti + pos, n);
+			if (id == MSV_AV_FLAGS && mic) {
+				st32(p + o + 4, ld32(p + o + 4) | MSV_AV_FLAG_MIC);
+				have_flags = true;
+			}
+			o += n;
+		}
+		pos += n;
+	}
+	if (mic && !have_flags) {
+		st16(p + o, MSV_AV_FLAGS);
+		st16(p + o + 2, 4);
+		st32(p + o + 4, MSV_AV_FLAG_MIC);
+		o += 8;
+	}
+	if (ctx->target_len) {
+		st16(p + o, MSV_AV_TARGET_NAME);
+		st16(p + o + 2, (uint16_t)ctx->target_len);
+		memcpy(p + o + 4, ctx->target, ctx->target_len);
+		o += 4 + ctx->target_len;
+	}
+	st32(p + o, MSV_AV_EOL); /* AvId 0, AvLen 0 */
+	*out = p;
+	*out_len = o + 4;
+	return 0;
+}
+
+int ntlm_mic(const uint8_t exported_key[16], const uint8_t *neg, size_t neg_len,
+	     const uint8_t *chal, size_t chal_len, const uint8_t *auth, size_t auth_len,
+	     uint8_t out[16])
+{
+	static const uint8_t zero_mic[16];
+	struct seg segs[5];
+
+	if (!exported_key || !neg || !chal || !auth || auth_len < AUTH_HDR_MIC_LEN || !out)
+		return -EINVAL;
+	segs[0] = (struct seg){ neg, neg_len };
+	segs[1] = (struct seg){ chal, chal_len };
+	segs[2] = (struct seg){ auth, AUTH_MIC_OFF };
+	segs[3] = (struct seg){ zero_mic, sizeof(zero_mic) };
+	segs[4] = (struct seg){ auth + AUTH_HDR_MIC_LEN, auth_len - AUTH_HDR_MIC_LEN };
+	return hmac_md5(exported_key, segs, 5, out);
+}
+
 int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t challenge_len,
 		      uint8_t **out, size_t *out_len)
 {
-	static const uint8_t eol[4];
 	struct challenge ch;
-	uint8_t rkey[16], cc[8], proof[16], base_key[16], exported[16], enc_key[16];
-	uint8_t lm[24], *nt = NULL;
-	size_t nt_len = 0, ti_len;
-	const uint8_t *ti;
+	uint8_t rkey[16], cc[8], proof[16], base_key[16], exported[16], enc_key[16], mic[16];
+	uint8_t lm[24], *nt = NULL, *ti = NULL;
+	size_t nt_len = 0, ti_len = 0;
 	uint32_t flags;
 	uint64_t ts;
-	bool kx;
+	bool kx, want_mic;
 	int rc;
 
 	if (!ctx || !out || !out_len)
@@ -486,6 +584,8 @@ int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t cha
 	*out = NULL;
 	*out_len = 0;
 	ctx->have_key = false;
+	ctx->mic_sent = false;
+	ctx->flags = 0;
 	OPENSSL_cleanse(ctx->session_key, sizeof(ctx->session_key));
 	if ((rc = parse_challenge(challenge, challenge_len, &ch)))
 		return rc;
@@ -497,34 +597,43 @@ int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t cha
 
 	if (ctx->guest) {
 		/* Anonymous (3.1.5.1.2): empty user, LM response Z(1), empty NT
-		 * response, no session key, so no key exchange and no signing. */
+		 * response, no session key, so no key exchange, no signing and
+		 * no MIC. */
 		static const uint8_t z1[1] = {0};
 		flags = (flags & ~(NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_SIGN |
 				   NTLMSSP_NEGOTIATE_ALWAYS_SIGN)) |
 			NTLMSSP_NEGOTIATE_ANONYMOUS;
-		return build_auth(ctx, flags, z1, sizeof(z1), NULL, 0, NULL, 0, NULL, 0, NULL, 0, out,
-				  out_len);
+		rc = build_auth(ctx, flags, AUTH_HDR_LEN, z1, sizeof(z1), NULL, 0, NULL, 0, NULL, 0,
+				NULL, 0, out, out_len);
+		if (rc == 0)
+			ctx->flags = flags;
+		return rc;
 	}
 
-	/* A server without TargetInfo still gets a well-formed (empty) list. */
-	ti = ch.target_info ? ch.target_info : eol;
-	ti_len = ch.target_info ? ch.target_info_len : sizeof(eol);
+	/* 3.1.5.1.2: a server that sends MsvAvTimestamp gets a MIC, which
+	 * covers our NEGOTIATE, so that must have been made on this ctx. */
+	want_mic = ch.have_timestamp;
+	if (want_mic && !ctx->neg)
+		return -EINVAL;
+	if ((rc = build_target_info(ctx, &ch, want_mic, &ti, &ti_len)))
+		return rc;
 	/* MsvAvTimestamp, when present, must be echoed (3.1.5.1.2) so the
 	 * server's clock check passes regardless of ours. */
 	ts = ctx->ov_ts ? ctx->ov_timestamp : ch.have_timestamp ? ch.timestamp : filetime_now();
 	if (ctx->ov_cc)
 		memcpy(cc, ctx->ov_client_challenge, 8);
 	else if ((rc = smb2_random(cc, 8)))
-		return rc;
+		goto out;
 
 	/* NTLMv2 response (3.3.2): NTProofStr || temp, where
-	 * temp = 01 01 Z(6) Time ClientChallenge Z(4) ServerName(=TargetInfo) Z(4).
-	 * TargetInfo is echoed unchanged: no MsvAvFlags/MIC is added, because
-	 * a MIC makes Samba require a SPNEGO mechListMIC, which is not sent yet. */
+	 * temp = 01 01 Z(6) Time ClientChallenge Z(4) ServerName Z(4) and
+	 * ServerName is the AV pair list from build_target_info. */
 	nt_len = 16 + 28 + ti_len + 4;
 	nt = calloc(1, nt_len);
-	if (!nt)
-		return -ENOMEM;
+	if (!nt) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	nt[16] = 1;
 	nt[17] = 1;
 	st64(nt + 24, ts);
@@ -562,19 +671,35 @@ int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t cha
 		memcpy(exported, base_key, 16);
 	}
 
-	rc = build_auth(ctx, flags, lm, sizeof(lm), nt, nt_len, ctx->user, ctx->user_len,
-			ctx->domain, ctx->domain_len, enc_key, kx ? 16 : 0, out, out_len);
+	rc = build_auth(ctx, flags, want_mic ? AUTH_HDR_MIC_LEN : AUTH_HDR_LEN, lm, sizeof(lm), nt,
+			nt_len, ctx->user, ctx->user_len, ctx->domain, ctx->domain_len, enc_key,
+			kx ? 16 : 0, out, out_len);
+	if (rc == 0 && want_mic) {
+		rc = ntlm_mic(exported, ctx->neg, ctx->neg_len, challenge, challenge_len, *out,
+			      *out_len, mic);
+		if (rc == 0) {
+			memcpy(*out + AUTH_MIC_OFF, mic, 16);
+		} else {
+			free_secret(*out, *out_len);
+			*out = NULL;
+			*out_len = 0;
+		}
+	}
 	if (rc == 0) {
 		memcpy(ctx->session_key, exported, 16);
 		ctx->have_key = true;
+		ctx->flags = flags;
+		ctx->mic_sent = want_mic;
 	}
 out:
+	free(ti);
 	free_secret(nt, nt_len);
 	OPENSSL_cleanse(rkey, sizeof(rkey));
 	OPENSSL_cleanse(proof, sizeof(proof));
 	OPENSSL_cleanse(base_key, sizeof(base_key));
 	OPENSSL_cleanse(exported, sizeof(exported));
 	OPENSSL_cleanse(enc_key, sizeof(enc_key));
+	OPENSSL_cleanse(mic, sizeof(mic));
 	OPENSSL_cleanse(lm, sizeof(lm));
 	return rc;
 }
@@ -587,4 +712,136 @@ int ntlm_session_key(const struct ntlm_ctx *ctx, uint8_t key[16])
 		return -ENOKEY; /* anonymous, or not authenticated yet */
 	memcpy(key, ctx->session_key, 16);
 	return 0;
+}
+
+bool ntlm_mic_sent(const struct ntlm_ctx *ctx)
+{
+	return ctx && ctx->mic_sent;
+}
+
+/* MD5 over concatenated segments (default provider, like hmac_md5). */
+static int md5(const struct seg *segs, size_t nsegs, uint8_t out[16])
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "MD5", NULL);
+	EVP_MD_CTX *c = md ? EVP_MD_CTX_new() : NULL;
+	unsigned int outl = 0;
+	int ok;
+
+	if (!c) {
+		EVP_MD_free(md);
+		return md ? -ENOMEM : -ENOSYS;
+	}
+	ok = EVP_DigestInit_ex2(c, md, NULL);
+	for (size_t i = 0; ok && i < nsegs; i++)
+		if (segs[i].len)
+			ok = EVP_DigestUpdate(c, segs[i].p, segs[i].len);
+	ok = ok && EVP_DigestFinal_ex(c, out, &outl) && outl == 16;
+	EVP_MD_CTX_free(c);
+	EVP_MD_free(md);
+	return ok ? 0 : -EIO;
+}
+
+/* SIGNKEY (3.4.5.2) and SEALKEY (3.4.5.3) with extended session security;
+ * the magic constants are hashed with their terminating NUL. */
+static int derive_keys(const uint8_t exported[16], uint32_t flags, bool client_to_server,
+		       uint8_t sign_key[16], uint8_t seal_key[16])
+{
+	static const char c2s_sign[] = "session key to client-to-server signing key magic constant";
+	static const char c2s_seal[] = "session key to client-to-server sealing key magic constant";
+	static const char s2c_sign[] = "session key to server-to-client signing key magic constant";
+	static const char s2c_seal[] = "session key to server-to-client sealing key magic constant";
+	size_t seal_len = (flags & NTLMSSP_NEGOTIATE_128) ? 16 : (flags & NTLMSSP_NEGOTIATE_56) ? 7 : 5;
+	struct seg sign[2] = {
+		{ exported, 16 },
+		{ (const uint8_t *)(client_to_server ? c2s_sign : s2c_sign), sizeof(c2s_sign) },
+	};
+	struct seg seal[2] = {
+		{ exported, seal_len },
+		{ (const uint8_t *)(client_to_server ? c2s_seal : s2c_seal), sizeof(c2s_seal) },
+	};
+	int rc = md5(sign, 2, sign_key);
+
+	return rc ? rc : md5(seal, 2, seal_key);
+}
+
+int ntlm_sign_seal_keys(const uint8_t exported_key[16], bool client_to_server,
+			uint8_t sign_key[16], uint8_t seal_key[16])
+{
+	if (!exported_key || !sign_key || !seal_key)
+		return -EINVAL;
+	return derive_keys(exported_key, NTLMSSP_NEGOTIATE_128, client_to_server, sign_key,
+			   seal_key);
+}
+
+int ntlm_mac(const uint8_t sign_key[16], struct smb2_rc4_stream *seal, uint32_t seq,
+	     const uint8_t *msg, size_t len, uint8_t out[16])
+{
+	uint8_t seqnum[4], h[16];
+	struct seg segs[2] = { { seqnum, 4 }, { msg, len } };
+	int rc;
+
+	if (!sign_key || !out || (!msg && len))
+		return -EINVAL;
+	st32(seqnum, seq);
+	if ((rc = hmac_md5(sign_key, segs, 2, h)))
+		return rc;
+	st32(out, 1); /* NTLMSSP_MESSAGE_SIGNATURE Version (2.2.2.9.2) */
+	if (seal)
+		rc = smb2_rc4_stream_update(seal, h, out + 4, 8);
+	else
+		memcpy(out + 4, h, 8);
+	st32(out + 12, seq);
+	OPENSSL_cleanse(h, sizeof(h));
+	return rc;
+}
+
+/* The signature of the mechTypes list in one direction.  Each call starts
+ * from SeqNum 0 and a fresh RC4 handle: the mechListMIC is the first (and
+ * only) message this context signs in each direction. */
+static int mech_list_sig(const struct ntlm_ctx *ctx, bool client_to_server, const uint8_t *data,
+			 size_t len, uint8_t out[16])
+{
+	struct smb2_rc4_stream *handle = NULL;
+	uint8_t sign_key[16], seal_key[16];
+	int rc;
+
+	if (!ctx || !out || (!data && len))
+		return -EINVAL;
+	if (!ctx->have_key)
+		return -ENOKEY;
+	/* Without extended session security the signature is the old
+	 * CRC32-based one (3.4.4.1), which no NTLMv2 server picks. */
+	if (!(ctx->flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY))
+		return -ENOTSUP;
+	if ((rc = derive_keys(ctx->session_key, ctx->flags, client_to_server, sign_key, seal_key)))
+		goto out;
+	if ((ctx->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
+	    (rc = smb2_rc4_stream_new(seal_key, &handle)))
+		goto out;
+	rc = ntlm_mac(sign_key, handle, 0, data, len, out);
+out:
+	smb2_rc4_stream_free(handle);
+	OPENSSL_cleanse(sign_key, sizeof(sign_key));
+	OPENSSL_cleanse(seal_key, sizeof(seal_key));
+	return rc;
+}
+
+int ntlm_sign_mech_list(struct ntlm_ctx *ctx, const uint8_t *data, size_t len, uint8_t out[16])
+{
+	return mech_list_sig(ctx, true, data, len, out);
+}
+
+int ntlm_verify_mech_list(struct ntlm_ctx *ctx, const uint8_t *data, size_t len,
+			  const uint8_t *mic, size_t mic_len)
+{
+	uint8_t want[16];
+	int rc;
+
+	if (!mic && mic_len)
+		return -EINVAL;
+	if ((rc = mech_list_sig(ctx, false, data, len, want)))
+		return rc;
+	rc = mic_len == sizeof(want) && CRYPTO_memcmp(want, mic, sizeof(want)) == 0 ? 0 : -EBADMSG;
+	OPENSSL_cleanse(want, sizeof(want));
+	return rc;
 }

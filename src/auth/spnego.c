@@ -1,5 +1,7 @@
 /* SPNEGO (RFC 4178, MS-SPNG) for NTLMSSP: just enough DER to read the
- * server's mechanism hints and NegTokenResp and to wrap our NTLM tokens.
+ * server's mechanism hints and NegTokenResp and to wrap our NTLM tokens and
+ * mechListMIC.  The mechTypes list is one constant, so the bytes both
+ * mechListMICs cover are exactly the bytes our NegTokenInit sent.
  * Every length is checked by der.c; nested values are read only inside the
  * value of their parent. */
 #include <errno.h>
@@ -24,6 +26,21 @@ static const uint8_t oid_krb5_ms[] = { 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01,
 #define TAG_OCTETS 0x04
 #define TAG_ENUM 0x0a
 #define TAG_CTX(n) (uint8_t)(0xa0 | (n))
+
+/* MechTypeList: SEQUENCE { OID ntlmssp } */
+static const uint8_t ntlm_mech_types[] = {
+	TAG_SEQ, 0x0c, TAG_OID, 0x0a,
+	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a,
+};
+
+int spnego_ntlm_mech_types(const uint8_t **der, size_t *len)
+{
+	if (!der || !len)
+		return -EINVAL;
+	*der = ntlm_mech_types;
+	*len = sizeof(ntlm_mech_types);
+	return 0;
+}
 
 static bool oid_eq(const uint8_t *v, size_t n, const uint8_t *oid, size_t oid_len)
 {
@@ -94,7 +111,7 @@ int spnego_parse_hints(const uint8_t *blob, size_t len, struct spnego_hints *hin
 int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len)
 {
 	struct der_wr w;
-	size_t mark, seq_mark, tok;
+	size_t mark, tok;
 	int rc;
 
 	if (!out || !out_len || (!mech_token && len) || len > 0xffff0000u)
@@ -107,13 +124,8 @@ int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, 
 	der_wr_hdr(&w, TAG_OCTETS, len);
 	tok = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_CTX(2), tok);
-	seq_mark = der_wr_len(&w);
-	der_wr_bytes(&w, oid_ntlmssp, sizeof(oid_ntlmssp));
-	der_wr_hdr(&w, TAG_OID, sizeof(oid_ntlmssp));
-	mark = der_wr_len(&w);
-	der_wr_hdr(&w, TAG_SEQ, mark - seq_mark);
-	mark = der_wr_len(&w);
-	der_wr_hdr(&w, TAG_CTX(0), mark - seq_mark);
+	der_wr_bytes(&w, ntlm_mech_types, sizeof(ntlm_mech_types));
+	der_wr_hdr(&w, TAG_CTX(0), sizeof(ntlm_mech_types));
 	mark = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_SEQ, mark);
 	mark = der_wr_len(&w);
@@ -125,22 +137,30 @@ int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, 
 	return der_wr_take(&w, out, out_len);
 }
 
-int spnego_wrap_resp(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len)
+int spnego_wrap_resp(const uint8_t *mech_token, size_t len, const uint8_t *mic, size_t mic_len,
+		     uint8_t **out, size_t *out_len)
 {
 	struct der_wr w;
 	size_t mark;
 	int rc;
 
-	if (!out || !out_len || (!mech_token && len) || len > 0xffff0000u)
+	if (!mic)
+		mic_len = 0;
+	if (!out || !out_len || (!mech_token && len) || len > 0xffff0000u || mic_len > 0xffff)
 		return -EINVAL;
-	if ((rc = der_wr_init(&w, len + WRAP_SLACK)))
+	if ((rc = der_wr_init(&w, len + mic_len + WRAP_SLACK)))
 		return rc;
-	/* A1 { 30 { A2 { 04 token } } }: negState is optional from the client
-	 * (RFC 4178 4.2.2) and no mechListMIC is sent yet. */
+	/* A1 { 30 { A2 { 04 token } [A3 { 04 mic }] } }: negState is optional
+	 * from the client (RFC 4178 4.2.2). */
+	if (mic_len) {
+		der_wr_bytes(&w, mic, mic_len);
+		der_wr_hdr(&w, TAG_OCTETS, mic_len);
+		der_wr_hdr(&w, TAG_CTX(3), der_wr_len(&w));
+	}
+	mark = der_wr_len(&w);
 	der_wr_bytes(&w, mech_token, len);
 	der_wr_hdr(&w, TAG_OCTETS, len);
-	mark = der_wr_len(&w);
-	der_wr_hdr(&w, TAG_CTX(2), mark);
+	der_wr_hdr(&w, TAG_CTX(2), der_wr_len(&w) - mark);
 	mark = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_SEQ, mark);
 	mark = der_wr_len(&w);
@@ -149,19 +169,24 @@ int spnego_wrap_resp(const uint8_t *mech_token, size_t len, uint8_t **out, size_
 }
 
 int spnego_parse_resp(const uint8_t *blob, size_t len, int *neg_state,
-		      const uint8_t **token, size_t *token_len)
+		      const uint8_t **token, size_t *token_len,
+		      const uint8_t **mic, size_t *mic_len)
 {
 	struct der_rd r, resp, seq, inner;
-	const uint8_t *v, *tok = NULL;
-	size_t n, tok_len = 0;
+	const uint8_t *v, *tok = NULL, *m = NULL;
+	size_t n, tok_len = 0, m_len = 0;
 	uint8_t tag, last = 0;
 	int rc, state = -1;
 
-	if (!neg_state || !token || !token_len)
+	if (!neg_state || !token || !token_len || !mic != !mic_len)
 		return -EINVAL;
 	*neg_state = -1;
 	*token = NULL;
 	*token_len = 0;
+	if (mic) {
+		*mic = NULL;
+		*mic_len = 0;
+	}
 	if (!blob || len == 0)
 		return -EBADMSG;
 
@@ -198,9 +223,11 @@ int spnego_parse_resp(const uint8_t *blob, size_t len, int *neg_state,
 			tok = v;
 			tok_len = n;
 			break;
-		case TAG_CTX(3): /* mechListMIC: ignored for now */
+		case TAG_CTX(3): /* mechListMIC OCTET STRING */
 			if ((rc = der_expect(&inner, TAG_OCTETS, &v, &n)))
 				return rc;
+			m = v;
+			m_len = n;
 			break;
 		default:
 			return -EBADMSG;
@@ -211,5 +238,9 @@ int spnego_parse_resp(const uint8_t *blob, size_t len, int *neg_state,
 	*neg_state = state;
 	*token = tok;
 	*token_len = tok_len;
+	if (mic) {
+		*mic = m;
+		*mic_len = m_len;
+	}
 	return 0;
 }

@@ -56,7 +56,11 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->port = cfg->port ? cfg->port : 445;
 	c->min_dialect = cfg->min_dialect ? cfg->min_dialect : SMB2_DIALECT_202;
 	c->max_dialect = cfg->max_dialect ? cfg->max_dialect : SMB2_DIALECT_311;
-	c->require_signing = cfg->require_signing;
+	/* Sign by default (as Windows 11 24H2 does): an unsigned session
+	 * lets anyone on the path rewrite replies.  Guest sessions have no
+	 * key, so they sign only when asked, and then fail. */
+	c->sign_asked = cfg->require_signing;
+	c->require_signing = cfg->require_signing || (!cfg->no_signing && !cfg->guest);
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
@@ -90,6 +94,8 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 		client_free(c);
 		return r;
 	}
+	c->floor = (struct session_floor){.set = true, .dialect = c->dialect, .signing = c->signing};
+	memcpy(c->floor.server_guid, c->server_guid, 16);
 	c->state = CLIENT_UP;
 	*out = c;
 	return 0;

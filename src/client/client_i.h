@@ -51,6 +51,16 @@ struct smb2_file {
 	struct smb2_file *prev, *next;
 };
 
+/* What the first session established; a reconnect that comes back with
+ * less is refused (MS-SMB2 does not require this; it is what keeps a
+ * man in the middle from downgrading a mount by cutting its connection). */
+struct session_floor {
+	bool set;
+	uint16_t dialect;
+	uint8_t server_guid[16];
+	bool signing;
+};
+
 struct smb2_client {
 	/* configuration (owned copies) */
 	char *server, *share, *user, *domain, *unc;
@@ -58,25 +68,31 @@ struct smb2_client {
 	uint16_t port;
 	bool guest;
 	uint16_t min_dialect, max_dialect;
-	bool require_signing;
+	bool require_signing;  /* sign every message: `sign`, or the default for
+				* an authenticated (non-guest) session */
+	bool sign_asked;       /* the user said `sign` (a guest session cannot) */
 	unsigned timeout_sec, connect_timeout_sec;
 	uint8_t client_guid[16];
 
 	pthread_rwlock_t lock;
 	enum client_state state;
 	uint64_t gen;          /* bumped by every successful reconnect */
+	struct session_floor floor;
+	uint64_t prev_session_id; /* sent as PreviousSessionId on reconnect */
+	bool refused;          /* the last establish failed on a security check
+				* (guest, a weaker reconnect): not worth retrying */
 	struct timespec last_failed; /* end of the last failed reconnect (monotonic) */
 
 	/* per-connection state, valid while UP */
 	struct smb2_conn *conn;
 	uint16_t dialect;
+	uint8_t server_guid[16];
 	uint32_t server_caps;
 	uint32_t max_read, max_write, max_trans;
 	uint64_t session_id;
 	uint32_t tree_id;
 	bool signing;          /* every message signed */
 	bool have_key;         /* session has a signing key (not guest) */
-	bool mapped_to_guest;  /* asked for a user, the server made it guest */
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;
@@ -99,17 +115,20 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
 void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd);
 /* Sends, waits, and maps the outcome: returns 0 with *rep when the status is
  * STATUS_SUCCESS or ok2 (0 = none), otherwise frees the reply and returns
- * -errno.  *status_out (may be NULL) gets the NT status of any reply. */
-int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_reply *rep,
-	     uint32_t ok2, uint32_t *status_out);
+ * -errno.  *status_out (may be NULL) gets the NT status of any reply.
+ * enc is what the body's encoder returned: a failed encoding (or a buffer
+ * in error) is never sent; its errno is returned.  Frees w. */
+int req_call(struct smb2_client *c, struct wbuf *w, int enc, size_t payload,
+	     struct smb2_reply *rep, uint32_t ok2, uint32_t *status_out);
 /* Errors that mean "the connection or session is gone, retry after
  * reconnect" rather than "the operation failed". */
 bool err_is_transport(int err);
 #define ERR_SESSION_GONE (-10001) /* internal: session expired/deleted or tree gone */
 
 /* request.c: POSIX path -> share-relative SMB path ('/' -> '\\', no
- * leading separator) in *out (malloc'ed).  -EINVAL for names SMB would
- * read differently ('\\', ':'), -ENOMEM. */
+ * leading separator) in *out (malloc'ed).  -EILSEQ for a path that is not
+ * UTF-8 (it has no SMB form), -EINVAL for names SMB would read differently
+ * ('\\', ':'), -ENOMEM. */
 int smb_path(const char *posix_path, char **out);
 
 /* files: open with a CREATE, close */
@@ -120,8 +139,10 @@ int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);
 int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
 		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
 		      struct smb2_create_rsp *out, struct file_identity *ident);
-/* SET_INFO of a prebuilt buffer on an open file, reconnect-safe; frees data. */
-int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data);
+/* SET_INFO of a prebuilt buffer on an open file, reconnect-safe; frees data.
+ * built is the builder's result: a failed build is not sent. */
+int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data,
+			 int built);
 /* After a successful rename: open files at or below `from` now live at
  * `to` (SMB paths).  Called with the client lock held for reading. */
 void files_renamed(struct smb2_client *c, const char *from, const char *to);

@@ -72,8 +72,7 @@ int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t acces
 	if (ident)
 		memset(ident, 0, sizeof(*ident));
 	req_start(c, &w, SMB2_CREATE);
-	smb2_create_encode(&w, &q);
-	int r = req_call(c, &w, 0, &rep, 0, NULL);
+	int r = req_call(c, &w, smb2_create_encode(&w, &q), 0, &rep, 0, NULL);
 	if (r < 0)
 		return r;
 	r = smb2_create_decode(rep.msg, rep.len, &cr);
@@ -113,8 +112,7 @@ int file_close_id(struct smb2_client *c, const struct smb2_fileid *id)
 	struct smb2_reply rep;
 	struct wbuf w;
 	req_start(c, &w, SMB2_CLOSE);
-	smb2_close_encode(&w, &q);
-	int r = req_call(c, &w, 0, &rep, 0, NULL);
+	int r = req_call(c, &w, smb2_close_encode(&w, &q), 0, &rep, 0, NULL);
 	if (r == 0)
 		smb2_reply_free(&rep);
 	return r;
@@ -139,9 +137,9 @@ static int op_open(struct smb2_client *c, void *arg)
 	uint32_t opts = 0;
 	a->attempts++;
 	if (a->flags & O_CREAT) {
-		/* A rerun after reconnect of an exclusive create may find the
-		 * file its first run made: then it only opens it. */
-		if ((a->flags & O_EXCL) && a->attempts == 1)
+		/* Exclusive on every run: a rerun after reconnect must not
+		 * open a file that someone else created meanwhile. */
+		if (a->flags & O_EXCL)
 			disp = FILE_CREATE;
 		else if (a->flags & O_TRUNC)
 			disp = FILE_OVERWRITE_IF;
@@ -190,6 +188,13 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	struct open_args a = {.f = f, .flags = flags};
 	r = client_run(c, op_open, &a);
+	/* The first run's reply was lost with the connection, so we never
+	 * learned which file (if any) it made: the one found now cannot be
+	 * proved ours, and O_EXCL promises the caller it is new. */
+	if (r == -EEXIST && a.attempts > 1 && (flags & O_EXCL))
+		smb2_log_info("exclusive create of %s: the connection dropped during the first "
+			      "attempt and the file now exists; it may be ours, but cannot be "
+			      "proved to be: reporting EEXIST", p);
 	if (r < 0) {
 		free(f);
 		free(p);
@@ -289,8 +294,7 @@ static int op_read(struct smb2_client *c, void *arg)
 		struct wbuf w;
 		uint32_t st = 0;
 		req_start(c, &w, SMB2_READ);
-		smb2_read_encode(&w, &q);
-		int r = req_call(c, &w, want, &rep, 0, &st);
+		int r = req_call(c, &w, smb2_read_encode(&w, &q), want, &rep, 0, &st);
 		if (r == -nt_status_to_errno(STATUS_END_OF_FILE) && st == STATUS_END_OF_FILE)
 			return 0;
 		if (r < 0)
@@ -339,8 +343,7 @@ static int op_write(struct smb2_client *c, void *arg)
 		struct smb2_write_rsp wr;
 		struct wbuf w;
 		req_start(c, &w, SMB2_WRITE);
-		smb2_write_encode(&w, &q);
-		int r = req_call(c, &w, n, &rep, 0, NULL);
+		int r = req_call(c, &w, smb2_write_encode(&w, &q), n, &rep, 0, NULL);
 		if (r < 0)
 			return r;
 		r = smb2_write_decode(rep.msg, rep.len, &wr);
@@ -375,8 +378,7 @@ static int op_flush(struct smb2_client *c, void *arg)
 	struct smb2_reply rep;
 	struct wbuf w;
 	req_start(c, &w, SMB2_FLUSH);
-	smb2_flush_encode(&w, &f->id);
-	int r = req_call(c, &w, 0, &rep, 0, NULL);
+	int r = req_call(c, &w, smb2_flush_encode(&w, &f->id), 0, &rep, 0, NULL);
 	if (r == 0)
 		smb2_reply_free(&rep);
 	return r;
@@ -401,8 +403,7 @@ int file_query_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t
 	struct smb2_query_info_rsp qr;
 	struct wbuf w;
 	req_start(c, &w, SMB2_QUERY_INFO);
-	smb2_query_info_encode(&w, &q);
-	int r = req_call(c, &w, 0, rep, 0, NULL);
+	int r = req_call(c, &w, smb2_query_info_encode(&w, &q), 0, rep, 0, NULL);
 	if (r < 0)
 		return r;
 	if (smb2_query_info_decode(rep->msg, rep->len, &qr) < 0) {
@@ -420,7 +421,9 @@ int file_set_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t c
 		  const struct wbuf *data)
 {
 	if (data->err)
-		return -ENOMEM;
+		return data->err;
+	if (data->len > UINT32_MAX)
+		return -EOVERFLOW;
 	struct smb2_set_info_req q = {
 		.info_type = SMB2_0_INFO_FILE,
 		.file_info_class = cls,
@@ -431,8 +434,7 @@ int file_set_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t c
 	struct smb2_reply rep;
 	struct wbuf w;
 	req_start(c, &w, SMB2_SET_INFO);
-	smb2_set_info_encode(&w, &q);
-	int r = req_call(c, &w, 0, &rep, 0, NULL);
+	int r = req_call(c, &w, smb2_set_info_encode(&w, &q), 0, &rep, 0, NULL);
 	if (r == 0)
 		smb2_reply_free(&rep);
 	return r;
@@ -479,10 +481,13 @@ static int op_fset_info(struct smb2_client *c, void *arg)
 	return file_set_info(c, &a->f->id, a->cls, a->data);
 }
 
-int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data)
+int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data,
+			 int built)
 {
 	struct fset_args a = {f, cls, data};
-	int r = data->err ? -ENOMEM : client_run(c, op_fset_info, &a);
+	int r = wbuf_check(data, built);
+	if (r == 0)
+		r = client_run(c, op_fset_info, &a);
 	wbuf_free(data);
 	return r;
 }
@@ -491,6 +496,6 @@ int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size)
 {
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_end_of_file(&d, size);
-	return file_handle_set_info(c, f, FileEndOfFileInformation, &d);
+	int built = fscc_build_end_of_file(&d, size);
+	return file_handle_set_info(c, f, FileEndOfFileInformation, &d, built);
 }

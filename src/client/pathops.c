@@ -50,13 +50,10 @@ static int op_path(struct smb2_client *c, void *arg)
 }
 
 /* After a reconnect an operation may run a second time although the first
- * run reached the server and only its reply was lost.  These say whether
- * the error of such a rerun is the first run's success showing. */
-static bool rerun_saw_own_create(const struct path_op *po, int r)
-{
-	return po->attempts > 1 && r == -EEXIST;
-}
-
+ * run reached the server and only its reply was lost.  This says whether
+ * the error of such a rerun is the first run's success showing.  (Not for
+ * creates: an existing name cannot be proved to be the first run's, and
+ * mkdir, like O_EXCL, promises the caller the object is new.) */
 static bool rerun_saw_own_removal(const struct path_op *po, int r)
 {
 	return po->attempts > 1 && r == -ENOENT;
@@ -117,8 +114,8 @@ static int act_list(struct smb2_client *c, const struct smb2_fileid *id, struct 
 		struct wbuf w;
 		uint32_t st = 0;
 		req_start(c, &w, SMB2_QUERY_DIRECTORY);
-		smb2_query_directory_encode(&w, &q);
-		int r = req_call(c, &w, q.output_buffer_length, &rep, STATUS_NO_MORE_FILES, &st);
+		int r = req_call(c, &w, smb2_query_directory_encode(&w, &q), q.output_buffer_length, &rep,
+				 STATUS_NO_MORE_FILES, &st);
 		/* The first round may say STATUS_NO_SUCH_FILE: nothing matched
 		 * "*" (an empty volume root has no "." or ".."). */
 		if (r < 0 && first && st == STATUS_NO_SUCH_FILE)
@@ -143,8 +140,35 @@ static int act_list(struct smb2_client *c, const struct smb2_fileid *id, struct 
 		wbuf_align(po->listing, 8);
 		smb2_reply_free(&rep);
 		if (po->listing->err)
-			return -ENOMEM;
+			return po->listing->err;
 	}
+}
+
+struct list_walk {
+	int (*cb)(const struct fscc_dirent *e, void *arg);
+	void *arg;
+	const char *dir;
+};
+
+static int list_entry(const struct fscc_dirent *e, void *arg)
+{
+	struct list_walk *lw = arg;
+	return lw->cb(e, lw->arg);
+}
+
+/* Logs an entry the listing leaves out (its name is no POSIX name);
+ * control characters are masked so a name cannot forge log lines. */
+static void list_skipped(const char *name, const char *why, void *arg)
+{
+	const struct list_walk *lw = arg;
+	char shown[96] = "";
+	if (name) {
+		size_t i = 0;
+		for (; name[i] && i < sizeof(shown) - 1; i++)
+			shown[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+		shown[i] = '\0';
+	}
+	smb2_log_debug("directory /%s: skipping entry \"%s\": %s", lw->dir, shown, why);
 }
 
 int smb2_readdir(struct smb2_client *c, const char *path,
@@ -161,9 +185,13 @@ int smb2_readdir(struct smb2_client *c, const char *path,
 	};
 	int r = run_path(c, path, &po);
 	size_t off = 0;
+	struct list_walk lw = {cb, arg, path};
+	while (*lw.dir == '/')
+		lw.dir++;
 	while (r == 0 && off + 8 <= listing.len) {
 		uint32_t n = le32_load(listing.p + off);
-		r = fscc_dir_walk(FileIdBothDirectoryInformation, listing.p + off + 8, n, cb, arg);
+		r = fscc_dir_walk_ex(FileIdBothDirectoryInformation, listing.p + off + 8, n, list_entry,
+				     list_skipped, &lw);
 		if (r == -EBADMSG) {
 			smb2_log_error("malformed directory listing from the server");
 			r = -EIO;
@@ -185,7 +213,10 @@ int smb2_mkdir(struct smb2_client *c, const char *path)
 		.attrs = FILE_ATTRIBUTE_DIRECTORY,
 	};
 	int r = run_path(c, path, &po);
-	return rerun_saw_own_create(&po, r) ? 0 : r;
+	if (r == -EEXIST && po.attempts > 1)
+		smb2_log_info("mkdir %s: the connection dropped during the first attempt and the "
+			      "directory now exists; it cannot be proved ours: reporting EEXIST", path);
+	return r;
 }
 
 /* SET_INFO of a buffer the caller built (disposition, rename, end of
@@ -196,12 +227,14 @@ static int act_set_info(struct smb2_client *c, const struct smb2_fileid *id, str
 }
 
 static int run_set_info(struct smb2_client *c, const char *path, struct path_op *po, uint8_t cls,
-			struct wbuf *data)
+			struct wbuf *data, int built)
 {
 	po->act = act_set_info;
 	po->set_class = cls;
 	po->set_data = data;
-	int r = data->err ? -ENOMEM : run_path(c, path, po);
+	int r = wbuf_check(data, built);
+	if (r == 0)
+		r = run_path(c, path, po);
 	wbuf_free(data);
 	return r;
 }
@@ -218,8 +251,8 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 	};
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_disposition(&d, true);
-	int r = run_set_info(c, path, &po, FileDispositionInformation, &d);
+	int built = fscc_build_disposition(&d, true);
+	int r = run_set_info(c, path, &po, FileDispositionInformation, &d, built);
 	return rerun_saw_own_removal(&po, r) ? 0 : r;
 }
 
@@ -246,8 +279,8 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 	};
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_rename(&d, replace, target);
-	r = run_set_info(c, from, &po, FileRenameInformation, &d);
+	int built = fscc_build_rename(&d, replace, target);
+	r = run_set_info(c, from, &po, FileRenameInformation, &d, built);
 	free(target);
 	return rerun_saw_own_removal(&po, r) ? 0 : r;
 }
@@ -261,8 +294,8 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 	};
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_end_of_file(&d, size);
-	return run_set_info(c, path, &po, FileEndOfFileInformation, &d);
+	int built = fscc_build_end_of_file(&d, size);
+	return run_set_info(c, path, &po, FileEndOfFileInformation, &d, built);
 }
 
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
@@ -270,17 +303,17 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 {
 	struct wbuf d;
 	wbuf_init(&d);
-	fscc_build_basic(&d, 0, atime, mtime, 0, 0);
+	int built = fscc_build_basic(&d, 0, atime, mtime, 0, 0);
 	/* On a handle opened for writing, set the times through it: the
 	 * server then keeps them instead of stamping the time of a later
 	 * write on that same handle. */
 	if (f && (f->flags & O_ACCMODE) != O_RDONLY)
-		return file_handle_set_info(c, f, FileBasicInformation, &d);
+		return file_handle_set_info(c, f, FileBasicInformation, &d, built);
 	struct path_op po = {
 		.access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
 	};
-	return run_set_info(c, path, &po, FileBasicInformation, &d);
+	return run_set_info(c, path, &po, FileBasicInformation, &d, built);
 }
 
 /* ---- statfs ---- */

@@ -88,6 +88,8 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 		goto out;
 	}
 	c->state = CLIENT_BROKEN;
+	if (c->session_id)
+		c->prev_session_id = c->session_id;
 	client_teardown(c);
 
 	/* Back off from 100 ms to 2 s, for up to the request timeout. */
@@ -97,6 +99,14 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	for (;;) {
 		char msg[512];
 		r = client_establish(c, msg, sizeof(msg));
+		if (r < 0 && c->refused) {
+			/* Weaker than the mount's floor, or a forgery: trying
+			 * again at once would only ask the same attacker. */
+			smb2_log_error("reconnect to %s refused: %s", c->unc, msg);
+			clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
+			r = -EHOSTDOWN;
+			goto out;
+		}
 		if (r == 0) {
 			r = reopen_files(c);
 			if (r == 0)

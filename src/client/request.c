@@ -7,6 +7,7 @@
 #include "client_i.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
+#include "smb2fs/utf16.h"
 
 void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd)
 {
@@ -17,7 +18,9 @@ void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd)
 	h.session_id = c->session_id;
 	h.tree_id = c->tree_id;
 	wbuf_init(w);
-	smb2_hdr_encode(w, &h);
+	/* A failure stays in w->err, which req_call refuses. */
+	if (smb2_hdr_encode(w, &h) < 0)
+		smb2_log_debug("cannot encode the %s header", smb2_cmd_name(cmd));
 }
 
 bool err_is_transport(int err)
@@ -42,12 +45,13 @@ static bool status_means_session_gone(uint32_t s)
 	       s == STATUS_NETWORK_NAME_DELETED;
 }
 
-int req_call(struct smb2_client *c, struct wbuf *w, size_t payload, struct smb2_reply *rep,
-	     uint32_t ok2, uint32_t *status_out)
+int req_call(struct smb2_client *c, struct wbuf *w, int enc, size_t payload,
+	     struct smb2_reply *rep, uint32_t ok2, uint32_t *status_out)
 {
-	if (w->err) {
+	int bad = wbuf_check(w, enc);
+	if (bad) {
 		wbuf_free(w);
-		return -ENOMEM;
+		return bad;
 	}
 	int r = smb2_conn_call(c->conn, w, payload, c->timeout_sec, rep);
 	wbuf_free(w);
@@ -80,6 +84,10 @@ int smb_path(const char *p, char **out)
 	 * object than the user named, so such names are refused. */
 	if (strpbrk(p, "\\:"))
 		return -EINVAL;
+	/* Linux names are bytes; SMB names are Unicode.  A name with no
+	 * UTF-16 form is refused here, before any request is built. */
+	if (!utf8_valid(p, strlen(p)))
+		return -EILSEQ;
 	while (*p == '/')
 		p++;
 	char *s = strdup(p);

@@ -55,8 +55,10 @@ static void transport_msg(struct smb2_client *c, const char *step, int err, char
 	const char *why = strerror(-err);
 	if (err == -ECONNRESET)
 		why = "the server closed the connection";
-	else if (err == -EBADMSG && c->have_key)
+	else if (err == -EBADMSG && c->have_key) {
 		why = "the reply was not signed correctly, and signing is required";
+		c->refused = true; /* an attack or a broken server, not a hiccup */
+	}
 	else if (err == -EBADMSG)
 		why = "the server sent a malformed reply";
 	snprintf(msg, len, "connection to %s:%u failed during %s: %s", c->server, c->port, step, why);
@@ -71,12 +73,13 @@ static void sign_this_request(struct wbuf *w)
 
 /* Sends one handshake request and waits for its reply.  w stays valid
  * (the preauth hash needs the bytes as sent); the caller frees it. */
-static int handshake_call(struct smb2_client *c, struct wbuf *w, struct smb2_reply *rep,
+static int handshake_call(struct smb2_client *c, struct wbuf *w, int enc, struct smb2_reply *rep,
 			  const char *step, char *msg, size_t len)
 {
-	if (w->err) {
-		snprintf(msg, len, "out of memory");
-		return -ENOMEM;
+	int e = wbuf_check(w, enc);  /* a failed encoding is never sent */
+	if (e) {
+		snprintf(msg, len, "cannot build the %s request: %s", step, strerror(-e));
+		return e;
 	}
 	int r = smb2_conn_call(c->conn, w, 0, c->timeout_sec, rep);
 	if (r < 0)
@@ -126,8 +129,7 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 
 	struct wbuf w;
 	req_start(c, &w, SMB2_NEGOTIATE);
-	smb2_negotiate_encode(&w, &q);
-	int r = handshake_call(c, &w, rep, "NEGOTIATE", msg, len);
+	int r = handshake_call(c, &w, smb2_negotiate_encode(&w, &q), rep, "NEGOTIATE", msg, len);
 	if (r < 0) {
 		wbuf_free(&w);
 		return r;
@@ -176,6 +178,7 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 static void set_limits(struct smb2_client *c, const struct smb2_negotiate_rsp *neg)
 {
 	c->dialect = neg->dialect;
+	memcpy(c->server_guid, neg->server_guid, 16);
 	c->server_caps = neg->capabilities;
 	bool multi = neg->dialect >= SMB2_DIALECT_210 && (neg->capabilities & SMB2_GLOBAL_CAP_LARGE_MTU);
 	/* Without multi-credit requests one message carries at most 64 KiB;
@@ -191,6 +194,26 @@ static void set_limits(struct smb2_client *c, const struct smb2_negotiate_rsp *n
 	if (c->max_trans < 4096)
 		c->max_trans = 4096;
 	smb2_conn_set_multi_credit(c->conn, multi);
+}
+
+/* A reconnect must reach the same server with at least what the first
+ * session had (client_i.h, struct session_floor).  Returns 0 or -EPERM with
+ * the reason in msg. */
+static int check_negotiate_floor(struct smb2_client *c, char *msg, size_t len)
+{
+	const struct session_floor *f = &c->floor;
+	if (!f->set)
+		return 0;
+	if (c->dialect != f->dialect)
+		snprintf(msg, len, "the server now negotiates SMB %s, %s the SMB %s this mount started with",
+			 dialect_str(c->dialect), c->dialect < f->dialect ? "below" : "not",
+			 dialect_str(f->dialect));
+	else if (memcmp(c->server_guid, f->server_guid, 16) != 0)
+		snprintf(msg, len, "the server's GUID changed: another server answers at %s", c->server);
+	else
+		return 0;
+	c->refused = true;
+	return -EPERM;
 }
 
 static void logon_failure_msg(struct smb2_client *c, uint32_t st, char *msg, size_t len)
@@ -231,11 +254,13 @@ static int session_setup_leg(struct smb2_client *c, struct smb2_preauth *pa, boo
 				 (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0),
 		.blob = blob,
 		.blob_len = blob_len,
+		/* MS-SMB2 3.2.4.2.3: lets the server drop the session this
+		 * one replaces (its opens and locks) at once. */
+		.previous_session_id = c->prev_session_id,
 	};
 	struct wbuf w;
 	req_start(c, &w, SMB2_SESSION_SETUP);
-	smb2_session_setup_encode(&w, &q);
-	int r = handshake_call(c, &w, rep, "SESSION_SETUP", msg, len);
+	int r = handshake_call(c, &w, smb2_session_setup_encode(&w, &q), rep, "SESSION_SETUP", msg, len);
 	if (r < 0) {
 		wbuf_free(&w);
 		return r;
@@ -262,13 +287,21 @@ static enum smb2_sign_alg sign_alg_for(const struct smb2_client *c, const struct
 static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 			 const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
 {
+	/* MsvAvTargetName (MS-NLMP 2.2.2.1): the service this login is for,
+	 * covered by the NTLMv2 proof, so it cannot be relayed elsewhere. */
+	char spn[300];
+	snprintf(spn, sizeof(spn), "cifs/%s", c->server);
 	struct ntlm_creds cr = {
 		.user = c->user ? c->user : "",
 		.domain = c->domain ? c->domain : "",
 		.nt_hash = c->nt_hash,
 		.workstation = NULL,
 		.guest = c->guest,
+		.target_name = spn,
 	};
+	const uint8_t *mech_types;
+	size_t mech_types_len;
+	uint8_t mic[16];
 	struct ntlm_ctx *ntlm = NULL;
 	uint8_t *tok = NULL, *blob = NULL;
 	size_t tok_len = 0, blob_len = 0;
@@ -305,7 +338,7 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	size_t chal_len = 0;
 	int neg_state = -1;
 	if (smb2_session_setup_decode(rep.msg, rep.len, &ss) < 0 ||
-	    spnego_parse_resp(ss.blob, ss.blob_len, &neg_state, &chal, &chal_len) < 0 ||
+	    spnego_parse_resp(ss.blob, ss.blob_len, &neg_state, &chal, &chal_len, NULL, NULL) < 0 ||
 	    neg_state == 2 || !chal) {
 		snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
 		r = -EPROTO;
@@ -315,8 +348,23 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	/* leg 2: NTLMSSP AUTHENTICATE in a NegTokenResp */
 	r = ntlm_authenticate(ntlm, chal, chal_len, &tok, &tok_len);
 	smb2_reply_free(&rep);
+	/* MS-SPNG 3.1.5.1: the mechListMIC protects the mechanism list we
+	 * offered from being edited; a guest context has no key for it. */
 	if (r == 0)
-		r = spnego_wrap_resp(tok, tok_len, &blob, &blob_len);
+		r = spnego_ntlm_mech_types(&mech_types, &mech_types_len);
+	bool send_mic = !c->guest;
+	if (r == 0 && send_mic) {
+		r = ntlm_sign_mech_list(ntlm, mech_types, mech_types_len, mic);
+		/* A server without extended session security (pre-2000) cannot
+		 * check one; it is required only with an NTLM MIC. */
+		if (r == -ENOTSUP && !ntlm_mic_sent(ntlm)) {
+			send_mic = false;
+			r = 0;
+		}
+	}
+	if (r == 0)
+		r = spnego_wrap_resp(tok, tok_len, send_mic ? mic : NULL, send_mic ? sizeof(mic) : 0,
+				     &blob, &blob_len);
 	if (tok)
 		smb2_secure_zero(tok, tok_len);
 	free(tok);
@@ -342,14 +390,45 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 		goto out;
 	}
 
-	bool anonymous = c->guest || (ss.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL));
+	/* A guest or null session has no key: nothing after this point could
+	 * be signed or checked (not the 3.1.1 handshake, not VALIDATE_NEGOTIATE).
+	 * Unasked for, it is the server (or whoever answers for it) choosing a
+	 * weaker mount than the user's; refused as Windows 11 24H2 does. */
+	uint16_t anon_flags = ss.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL);
+	if (anon_flags && !c->guest) {
+		char who[300];
+		user_desc(c, who, sizeof(who));
+		snprintf(msg, len, "server %s logged '%s' in %s; refusing (use -o guest to accept an "
+			 "unauthenticated session)", c->server, who,
+			 (anon_flags & SMB2_SESSION_FLAG_IS_NULL) ? "anonymously (null session)" : "as guest");
+		c->refused = true;
+		r = -EACCES;
+		goto out;
+	}
+	if (!c->guest && ss.blob_len) {
+		/* The server's mechListMIC, when it sends one, proves it saw the
+		 * same mechanism list and holds the same session key. */
+		const uint8_t *smic = NULL, *stok = NULL;
+		size_t smic_len = 0, stok_len = 0;
+		int state = -1;
+		if (spnego_parse_resp(ss.blob, ss.blob_len, &state, &stok, &stok_len, &smic, &smic_len) < 0 ||
+		    state == 2) {
+			snprintf(msg, len, "server %s sent a malformed SPNEGO reply to a successful login",
+				 c->server);
+			r = -EPROTO;
+			goto out;
+		}
+		if (smic && send_mic && ntlm_verify_mech_list(ntlm, mech_types, mech_types_len, smic, smic_len) < 0) {
+			snprintf(msg, len, "server %s: the SPNEGO mechListMIC in its login reply does not verify "
+				 "(tampered with, or not the server that checked the password)", c->server);
+			c->refused = true;
+			r = -EBADMSG;
+			goto out;
+		}
+	}
 	bool need_sign = (neg->security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) || c->require_signing;
-	c->mapped_to_guest = !c->guest && (ss.session_flags & SMB2_SESSION_FLAG_IS_GUEST);
-	if (c->mapped_to_guest)
-		smb2_log_debug("server %s did not know '%s' and logged in as guest", c->server,
-			       c->user ? c->user : "");
-	if (anonymous) {
-		if (c->require_signing) {
+	if (c->guest) {
+		if (c->sign_asked) {
 			snprintf(msg, len, "cannot sign a guest session on %s, but the 'sign' option requires it",
 				 c->server);
 			r = -EPERM;
@@ -357,6 +436,13 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 		}
 		/* Servers do not require signing of guest sessions (no key). */
 		r = 0;
+		goto out;
+	}
+	if (c->floor.signing && !need_sign) {
+		snprintf(msg, len, "the server no longer requires signing, and this mount (nosign) started "
+			 "with it on");
+		c->refused = true;
+		r = -EPERM;
 		goto out;
 	}
 
@@ -377,6 +463,7 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	if ((signed_rep || c->dialect == SMB2_DIALECT_311) &&
 	    (!signed_rep || smb2_verify_msg(alg, keys.signing, rep.msg, rep.len) < 0)) {
 		snprintf(msg, len, "server %s: the SESSION_SETUP reply has a bad signature", c->server);
+		c->refused = true;
 		r = -EBADMSG;
 	} else {
 		smb2_conn_set_signing(c->conn, alg, keys.signing, need_sign);
@@ -389,6 +476,7 @@ out:
 	smb2_reply_free(&rep);
 	free(blob);
 	ntlm_ctx_free(ntlm);
+	smb2_secure_zero(mic, sizeof(mic));
 	if (r < 0 && r != -ECONNRESET)
 		c->session_id = 0;
 	return r;
@@ -407,8 +495,7 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 	 * signing is not required (servers reject it otherwise). */
 	if (c->dialect == SMB2_DIALECT_311 && c->have_key)
 		sign_this_request(&w);
-	smb2_tree_connect_encode(&w, &q);
-	int r = handshake_call(c, &w, &rep, "TREE_CONNECT", msg, len);
+	int r = handshake_call(c, &w, smb2_tree_connect_encode(&w, &q), &rep, "TREE_CONNECT", msg, len);
 	wbuf_free(&w);
 	if (r < 0)
 		return r;
@@ -445,12 +532,6 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 		r = -ENOENT;
 		break;
 	case STATUS_ACCESS_DENIED:
-		if (c->mapped_to_guest) {
-			snprintf(msg, len, "cannot connect to %s: the server did not accept user '%s' and logged in "
-				 "as guest, and guest may not use this share (STATUS_ACCESS_DENIED)", c->unc, who);
-			r = -EACCES;
-			break;
-		}
 		snprintf(msg, len, "cannot connect to %s: user '%s' is logged in but not allowed to use this share "
 			 "(STATUS_ACCESS_DENIED)", c->unc, who);
 		r = -EACCES;
@@ -498,8 +579,9 @@ static int validate_negotiate(struct smb2_client *c, const struct neg_offer *o,
 	};
 	req_start(c, &w, SMB2_IOCTL);
 	sign_this_request(&w);
-	smb2_ioctl_encode(&w, &q);
-	int r = in.err ? -ENOMEM : handshake_call(c, &w, &rep, "VALIDATE_NEGOTIATE_INFO", msg, len);
+	int r = in.err ? in.err
+		       : handshake_call(c, &w, smb2_ioctl_encode(&w, &q), &rep, "VALIDATE_NEGOTIATE_INFO",
+					msg, len);
 	wbuf_free(&w);
 	wbuf_free(&in);
 	if (r < 0)
@@ -537,7 +619,7 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 	c->tree_id = 0;
 	c->signing = false;
 	c->have_key = false;
-	c->mapped_to_guest = false;
+	c->refused = false;
 	int r = smb2_conn_open(c->server, c->port, c->connect_timeout_sec, smb2_log_debug_on, &c->conn,
 			       msg, len);
 	if (r < 0) {
@@ -548,8 +630,13 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 	r = negotiate(c, &offer, &pa, &neg, &nrep, msg, len);
 	if (r == 0) {
 		set_limits(c, &neg);
+		r = check_negotiate_floor(c, msg, len);
+	}
+	if (r == 0) {
 		if (c->require_signing || (neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED))
-			smb2_log_debug("signing required by %s", c->require_signing ? "the sign option" : "the server");
+			smb2_log_debug("signing required by %s",
+				       c->sign_asked ? "the sign option" :
+				       c->require_signing ? "default (nosign turns it off)" : "the server");
 		r = session_setup(c, &pa, &neg, msg, len);
 	}
 	if (r == 0)
@@ -563,6 +650,7 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 		c->conn = NULL;
 		return r;
 	}
+	c->prev_session_id = 0;
 	smb2_log_debug("connected to %s: SMB %s, session 0x%llx, tree 0x%x, signing %s, max read %u write %u",
 		       c->unc, dialect_str(c->dialect), (unsigned long long)c->session_id, c->tree_id,
 		       c->signing ? "on" : "off", c->max_read, c->max_write);
@@ -575,8 +663,7 @@ static void send_goodbye(struct smb2_client *c, uint16_t cmd, int (*encode)(stru
 	struct smb2_reply rep = {0};
 	struct wbuf w;
 	req_start(c, &w, cmd);
-	encode(&w);
-	if (!w.err && smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
+	if (encode(&w) == 0 && smb2_conn_call(c->conn, &w, 0, 5, &rep) == 0)
 		smb2_reply_free(&rep);
 	wbuf_free(&w);
 }

@@ -22,6 +22,13 @@
 /* Credits asked for on every request: enough for deep pipelines later,
  * and servers cap the total themselves. */
 #define CREDIT_REQUEST 64
+/* The most credits (granted + in flight) this side ever counts, whatever a
+ * server grants: Samba's default ceiling, far beyond what a mount uses. */
+#define MAX_CREDITS 8192
+/* Interim STATUS_PENDING replies extend a request's wait by its timeout,
+ * but never past this many timeouts after it was sent (30 s -> 5 min), so
+ * a server that answers "pending" for ever cannot hold a caller for ever. */
+#define PENDING_CAP_FACTOR 10
 #define MID_UNSOLICITED UINT64_MAX
 
 struct pending {
@@ -35,7 +42,9 @@ struct pending {
 	pthread_cond_t cond;
 	struct timespec started;
 	struct timespec deadline;  /* the waiter gives up then; moved by interim replies */
+	struct timespec hard_deadline; /* ...but never past this (PENDING_CAP_FACTOR) */
 	unsigned timeout_sec;
+	uint16_t interim_credits;  /* granted by interim replies not yet trusted */
 	struct pending *next;
 };
 
@@ -163,9 +172,33 @@ static void unlink_pending(struct smb2_conn *c, struct pending *q)
 	}
 }
 
+static bool ts_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
+}
+
+/* Called with c->mu held.  Adds credits a trusted reply granted, keeping
+ * granted + in flight at or below MAX_CREDITS; `retiring` is the charge of
+ * the request this reply completes, about to leave the in-flight count. */
+static void add_credits_locked(struct smb2_conn *c, uint32_t n, uint32_t retiring)
+{
+	uint32_t have = c->credits + c->inflight - retiring;
+	uint32_t room = have < MAX_CREDITS ? MAX_CREDITS - have : 0;
+	if (n > room)
+		n = room;
+	if (n) {
+		c->credits += n;
+		pthread_cond_broadcast(&c->credit_cond);
+	}
+}
+
 /* Handles one SMB2 message (not compound-split yet) from the server.
  * Takes ownership of msg.  Returns 0, or a negative errno that kills the
- * connection. */
+ * connection.
+ *
+ * Nothing a reply says is acted on before it is matched to a request and,
+ * on a signed session, verified: credits, a longer wait and the reply
+ * itself are all taken only from trusted replies. */
 static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 {
 	struct smb2_hdr h;
@@ -180,10 +213,6 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 	}
 
 	pthread_mutex_lock(&c->mu);
-	c->credits += h.credits;
-	if (h.credits)
-		pthread_cond_broadcast(&c->credit_cond);
-
 	if (h.message_id == MID_UNSOLICITED) {
 		/* Oplock/lease break: we request neither yet, so nothing to do. */
 		pthread_mutex_unlock(&c->mu);
@@ -194,8 +223,8 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 
 	struct pending *p = find_pending(c, h.message_id);
 	if (!p) {
-		/* A reply to a request whose waiter timed out, or a server bug:
-		 * harmless to drop, the credits were counted above. */
+		/* A reply to a request whose waiter timed out (which killed
+		 * the connection), or a server bug: dropped, credits and all. */
 		pthread_mutex_unlock(&c->mu);
 		smb2_log_debug("< %s mid=%llu for no waiting request, dropped", smb2_cmd_name(h.command),
 			       (unsigned long long)h.message_id);
@@ -206,17 +235,6 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		pthread_mutex_unlock(&c->mu);
 		free(msg);
 		return -EPROTO;
-	}
-	if (h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND)) {
-		/* Interim reply: the final one follows with the same MessageId.
-		 * The server is alive and working on it, so the wait starts
-		 * over (MS-SMB2 3.2.5.1.5). */
-		deadline_after(&p->deadline, p->timeout_sec);
-		pthread_mutex_unlock(&c->mu);
-		smb2_log_debug("< %s mid=%llu STATUS_PENDING async_id=0x%llx", smb2_cmd_name(h.command),
-			       (unsigned long long)h.message_id, (unsigned long long)h.async_id);
-		free(msg);
-		return 0;
 	}
 	/* The reply's SessionId is the server's to copy, not to choose: a
 	 * reply that claims another session (0 included, which would skip
@@ -230,24 +248,63 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		free(msg);
 		return -EBADMSG;
 	}
-	if (c->have_key && p->sid != 0) {
-		/* MS-SMB2 3.2.5.1.3: a signed reply must verify; with signing
-		 * required an unsigned one is rejected too, except the errors
-		 * servers send unsigned for a session they no longer know. */
-		bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
-		bool unsigned_ok = !c->signing || h.status == STATUS_USER_SESSION_DELETED ||
-				   h.status == STATUS_NETWORK_SESSION_EXPIRED;
-		if (is_signed ? smb2_verify_msg(c->sign_alg, c->sign_key, msg, len) < 0 : !unsigned_ok) {
-			pthread_mutex_unlock(&c->mu);
-			/* debug level: the caller reports the failure (at mount
-			 * time as its one error line), reconnect logs the rest */
-			smb2_log_debug("%s signature on %s reply (mid=%llu): dropping the connection",
-				       is_signed ? "bad" : "missing", smb2_cmd_name(h.command),
-				       (unsigned long long)h.message_id);
-			free(msg);
-			return -EBADMSG;
-		}
+	/* MS-SMB2 3.2.5.1.3: a signed reply must verify.  A bad signature is
+	 * always fatal; a missing one is fatal for a final reply on a session
+	 * that signs (no exception for "session deleted/expired": unsigned,
+	 * those are the words an attacker would use to force a new login). */
+	bool must_sign = c->signing && p->sid != 0;
+	bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
+	bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
+	if (is_signed && c->have_key && p->sid != 0 &&
+	    smb2_verify_msg(c->sign_alg, c->sign_key, msg, len) < 0) {
+		pthread_mutex_unlock(&c->mu);
+		/* debug level: the caller reports the failure (at mount time
+		 * as its one error line), reconnect logs the rest */
+		smb2_log_debug("bad signature on %s reply (mid=%llu): dropping the connection",
+			       smb2_cmd_name(h.command), (unsigned long long)h.message_id);
+		free(msg);
+		return -EBADMSG;
 	}
+	bool trusted = !must_sign || is_signed;
+
+	if (interim) {
+		/* The final reply follows with the same MessageId (MS-SMB2
+		 * 3.2.5.1.5).  A trusted interim reply extends the wait, up to
+		 * the cap; an unsigned one on a signed session (MS-SMB2
+		 * 3.3.4.2: servers SHOULD NOT sign them) extends nothing, and
+		 * its credits wait for the final reply to verify. */
+		if (trusted) {
+			deadline_after(&p->deadline, p->timeout_sec);
+			if (ts_after(&p->deadline, &p->hard_deadline))
+				p->deadline = p->hard_deadline;
+			add_credits_locked(c, h.credits, 0);
+		} else {
+			uint32_t ic = (uint32_t)p->interim_credits + h.credits;
+			p->interim_credits = ic > UINT16_MAX ? UINT16_MAX : (uint16_t)ic;
+		}
+		pthread_mutex_unlock(&c->mu);
+		smb2_log_debug("< %s mid=%llu STATUS_PENDING async_id=0x%llx%s", smb2_cmd_name(h.command),
+			       (unsigned long long)h.message_id, (unsigned long long)h.async_id,
+			       trusted ? "" : " (unsigned: the wait is not extended)");
+		free(msg);
+		return 0;
+	}
+	if (!trusted) {
+		pthread_mutex_unlock(&c->mu);
+		char sb[48];
+		bool session_words = h.status == STATUS_USER_SESSION_DELETED ||
+				     h.status == STATUS_NETWORK_SESSION_EXPIRED;
+		if (session_words)
+			smb2_log_info("unsigned %s reply to %s on a signed session: treated as forged, "
+				      "dropping the connection", nt_status_str(h.status, sb, sizeof(sb)),
+				      smb2_cmd_name(h.command));
+		else
+			smb2_log_debug("missing signature on %s reply (mid=%llu): dropping the connection",
+				       smb2_cmd_name(h.command), (unsigned long long)h.message_id);
+		free(msg);
+		return -EBADMSG;
+	}
+	add_credits_locked(c, (uint32_t)h.credits + p->interim_credits, p->charge);
 	p->rep.msg = msg;
 	p->rep.len = len;
 	p->rep.hdr = h;
@@ -394,7 +451,7 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 		   unsigned timeout_sec, struct smb2_reply *rep)
 {
 	if (req->err || req->len < SMB2_HDR_SIZE)
-		return -EINVAL;
+		return req->err ? req->err : -EINVAL;
 	if (timeout_sec == 0)
 		timeout_sec = 30;
 
@@ -410,6 +467,7 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 
 	p.timeout_sec = timeout_sec;
 	deadline_after(&p.deadline, timeout_sec);
+	deadline_after(&p.hard_deadline, timeout_sec * PENDING_CAP_FACTOR);
 	int err = 0;
 
 	/* admit: wait for credits, take MessageIds */
@@ -474,8 +532,9 @@ int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 			    ms_since(&p.deadline) >= 0) {
 				/* A server that stops answering is treated like a
 				 * dropped connection, so reconnect takes over. */
-				smb2_log_info("%s mid=%llu: no reply in %u s, dropping the connection",
-					       smb2_cmd_name(p.command), (unsigned long long)p.mid, timeout_sec);
+				smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
+					       smb2_cmd_name(p.command), (unsigned long long)p.mid,
+					       ms_since(&p.started) / 1e3);
 				kill_locked(c, -ETIMEDOUT);
 				p.err = -ETIMEDOUT;
 				break;

@@ -1,4 +1,5 @@
-/* MD4 and RC4 for NTLM (MS-NLMP 3.3.1 NTOWF, 3.4.5.1 KXKEY/RC4K).
+/* MD4 and RC4 for NTLM (MS-NLMP 3.3.1 NTOWF, 3.4.5.1 KXKEY/RC4K, 3.4.4.2
+ * signature checksums).
  *
  * OpenSSL 3 moved both into the "legacy" provider, which the default library
  * context does not load.  Loading it there would change what every other
@@ -11,6 +12,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -77,21 +79,64 @@ int smb2_md4(const uint8_t *data, size_t len, uint8_t out[16])
 	return 0;
 }
 
-int smb2_rc4(const uint8_t key[16], const uint8_t *in, uint8_t *out, size_t len)
-{
+struct smb2_rc4_stream {
 	EVP_CIPHER_CTX *c;
-	int outl = 0, ok, rc = legacy_ready();
+};
+
+int smb2_rc4_stream_new(const uint8_t key[16], struct smb2_rc4_stream **out)
+{
+	struct smb2_rc4_stream *s;
+	int rc = legacy_ready();
 
 	if (rc)
 		return rc;
-	if (!key || (len && (!in || !out)) || len > INT_MAX)
+	if (!key || !out)
 		return -EINVAL;
-	c = EVP_CIPHER_CTX_new();
-	if (!c)
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
 		return -ENOMEM;
+	s->c = EVP_CIPHER_CTX_new();
+	if (!s->c) {
+		free(s);
+		return -ENOMEM;
+	}
 	/* RC4's default key length is 128 bits, which is what NTLM uses. */
-	ok = EVP_EncryptInit_ex2(c, legacy_rc4, key, NULL, NULL) &&
-	     EVP_EncryptUpdate(c, out, &outl, in, (int)len) && (size_t)outl == len;
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : -EIO;
+	if (!EVP_EncryptInit_ex2(s->c, legacy_rc4, key, NULL, NULL)) {
+		smb2_rc4_stream_free(s);
+		return -EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+int smb2_rc4_stream_update(struct smb2_rc4_stream *s, const uint8_t *in, uint8_t *out, size_t len)
+{
+	int outl = 0;
+
+	if (!s || (len && (!in || !out)) || len > INT_MAX)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	return EVP_EncryptUpdate(s->c, out, &outl, in, (int)len) && (size_t)outl == len ? 0 : -EIO;
+}
+
+void smb2_rc4_stream_free(struct smb2_rc4_stream *s)
+{
+	if (!s)
+		return;
+	EVP_CIPHER_CTX_free(s->c); /* wipes the key schedule */
+	free(s);
+}
+
+int smb2_rc4(const uint8_t key[16], const uint8_t *in, uint8_t *out, size_t len)
+{
+	struct smb2_rc4_stream *s;
+	int rc;
+
+	if ((rc = smb2_rc4_stream_new(key, &s)))
+		return rc;
+	rc = smb2_rc4_stream_update(s, in, out, len);
+	smb2_rc4_stream_free(s);
+	return rc;
 }

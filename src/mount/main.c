@@ -93,6 +93,8 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.min_dialect = o->min_dialect,
 		.max_dialect = o->max_dialect,
 		.require_signing = o->sign,
+		.no_signing = o->nosign,
+		.timeout_sec = o->timeout,
 		.debug = o->debug,
 	};
 	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo };

@@ -269,6 +269,19 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 	} else if (IS("sign")) {
 		NO_VAL;
 		o->sign = true;
+		o->nosign = false;
+	} else if (IS("nosign")) {
+		NO_VAL;
+		o->nosign = true;
+		o->sign = false;
+	} else if (IS("timeout")) {
+		NEED_VAL;
+		char *end;
+		errno = 0;
+		unsigned long t = strtoul(val, &end, 10);
+		if (errno || *end || !*val || t < 1 || t > 3600)
+			return fail(err, errlen, "bad timeout '%s' (expected seconds, 1 to 3600)", val);
+		o->timeout = (unsigned)t;
 	} else if (IS("uid")) {
 		NEED_VAL;
 		if (parse_uid(val, &o->uid))
@@ -410,7 +423,12 @@ void opts_usage(FILE *out, const char *prog)
 		"  port=N                TCP port (default 445)\n"
 		"  vers=V                dialect: 2.0, 2.1, 3 (3.0 or later), 3.0, 3.02,\n"
 		"                        3.1.1, default (2.0.2 to 3.1.1)\n"
-		"  sign                  require message signing\n"
+		"  sign                  require message signing, also for guest (which fails)\n"
+		"  nosign                sign only if the server requires it; UNSAFE on\n"
+		"                        untrusted networks (default: every authenticated\n"
+		"                        session signs every message)\n"
+		"  timeout=SECONDS       wait for a reply (default 30); interim replies extend\n"
+		"                        it, up to 10 x SECONDS in all\n"
 		"  uid=USER  gid=GROUP   owner shown for every file (default: mounting user)\n"
 		"  actimeo=SECONDS       attribute cache time (default 1)\n"
 		"  ro                    mount read-only\n"

@@ -21,7 +21,9 @@ struct smb2fs_opts {
 	uint16_t port;        /* 0 = default 445 */
 	uint16_t min_dialect; /* 0 = client default */
 	uint16_t max_dialect;
-	bool sign;
+	bool sign;            /* sign every message, or fail */
+	bool nosign;          /* sign only when the server requires it */
+	unsigned timeout;     /* request timeout, seconds; 0 = client default */
 	uid_t uid;
 	gid_t gid;
 	double actimeo;       /* seconds */

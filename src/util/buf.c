@@ -1,6 +1,7 @@
 /* Bounded little-endian reader (sticky error) and growable writer. */
 #include "smb2fs/buf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ void wbuf_init(struct wbuf *w)
 	w->p = NULL;
 	w->len = 0;
 	w->cap = 0;
-	w->err = false;
+	w->err = 0;
 }
 
 void wbuf_free(struct wbuf *w)
@@ -126,7 +127,19 @@ void wbuf_free_secure(struct wbuf *w)
 void wbuf_reset(struct wbuf *w)
 {
 	w->len = 0;
-	w->err = false;
+	w->err = 0;
+}
+
+int wbuf_fail(struct wbuf *w, int err)
+{
+	if (!w->err)
+		w->err = err < 0 ? err : -EINVAL;
+	return w->err;
+}
+
+int wbuf_check(struct wbuf *w, int rc)
+{
+	return rc < 0 ? wbuf_fail(w, rc) : w->err;
 }
 
 bool wbuf_reserve(struct wbuf *w, size_t n)
@@ -134,7 +147,7 @@ bool wbuf_reserve(struct wbuf *w, size_t n)
 	if (w->err)
 		return false;
 	if (n > SIZE_MAX - w->len) {
-		w->err = true;
+		wbuf_fail(w, -EOVERFLOW);
 		return false;
 	}
 	size_t need = w->len + n;
@@ -150,7 +163,7 @@ bool wbuf_reserve(struct wbuf *w, size_t n)
 	}
 	uint8_t *np = realloc(w->p, cap);
 	if (!np) {
-		w->err = true;
+		wbuf_fail(w, -ENOMEM);
 		return false;
 	}
 	w->p = np;
@@ -211,8 +224,10 @@ void wbuf_align(struct wbuf *w, size_t a)
 
 void wbuf_put_u16_at(struct wbuf *w, size_t off, uint16_t v)
 {
-	if (w->err || off > w->len || w->len - off < 2) {
-		w->err = true;
+	if (w->err)
+		return;
+	if (off > w->len || w->len - off < 2) {
+		wbuf_fail(w, -EINVAL);
 		return;
 	}
 	le16_store(w->p + off, v);
@@ -220,8 +235,10 @@ void wbuf_put_u16_at(struct wbuf *w, size_t off, uint16_t v)
 
 void wbuf_put_u32_at(struct wbuf *w, size_t off, uint32_t v)
 {
-	if (w->err || off > w->len || w->len - off < 4) {
-		w->err = true;
+	if (w->err)
+		return;
+	if (off > w->len || w->len - off < 4) {
+		wbuf_fail(w, -EINVAL);
 		return;
 	}
 	le32_store(w->p + off, v);

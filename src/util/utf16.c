@@ -37,21 +37,36 @@ static long utf8_next(const unsigned char *s, size_t len, size_t *i)
 	return (long)cp;
 }
 
+bool utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (!s)
+		return len == 0;
+	while (i < len)
+		if (utf8_next(u, len, &i) <= 0)
+			return false;
+	return true;
+}
+
 long utf16_from_utf8(struct wbuf *w, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t start = w->len;
 	size_t i = 0;
 
-	if (!s && len)
-		return -EINVAL;
 	if (w->err)
-		return -ENOMEM;
+		return w->err;
+	if (!s && len)
+		return wbuf_fail(w, -EINVAL);
 	while (i < len) {
 		long cp = utf8_next(u, len, &i);
 		if (cp <= 0) {  /* invalid, or NUL inside a name */
+			/* Nothing half-converted stays, and the buffer is
+			 * poisoned so the message cannot be sent without it. */
 			w->len = start;
-			return -EILSEQ;
+			return wbuf_fail(w, -EILSEQ);
 		}
 		if (cp >= 0x10000) {
 			uint32_t v = (uint32_t)cp - 0x10000;
@@ -63,7 +78,7 @@ long utf16_from_utf8(struct wbuf *w, const char *s, size_t len)
 	}
 	if (w->err) {
 		w->len = start < w->len ? start : w->len;
-		return -ENOMEM;
+		return w->err;
 	}
 	return (long)(w->len - start);
 }

@@ -6,8 +6,10 @@
 /* MS-SMB2 2.2.15 */
 int smb2_close_encode(struct wbuf *w, const struct smb2_close_req *q)
 {
-	if (!w || !q)
+	if (!w)
 		return -EINVAL;
+	if (!q)
+		return wire_fail(w, -EINVAL);
 	wbuf_u16(w, 24);
 	wbuf_u16(w, q->flags);
 	wbuf_u32(w, 0);
@@ -41,8 +43,10 @@ int smb2_close_decode(const uint8_t *msg, size_t len, struct smb2_close_rsp *r)
 /* MS-SMB2 2.2.17 */
 int smb2_flush_encode(struct wbuf *w, const struct smb2_fileid *id)
 {
-	if (!w || !id)
+	if (!w)
 		return -EINVAL;
+	if (!id)
+		return wire_fail(w, -EINVAL);
 	wbuf_u16(w, 24);
 	wbuf_u16(w, 0);
 	wbuf_u32(w, 0);

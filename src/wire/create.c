@@ -13,8 +13,10 @@ static long contexts_encode(struct wbuf *w, const struct smb2_create_context *c,
 
 	for (unsigned i = 0; i < n; i++) {
 		size_t nl = strnlen(c[i].name, sizeof(c[i].name));
-		if (nl == 0 || nl > 4 || c[i].data_len > 0xFFFFFFFFu || (c[i].data_len && !c[i].data))
-			return -EINVAL;
+		if (nl == 0 || nl > 4 || (c[i].data_len && !c[i].data))
+			return wire_fail(w, -EINVAL);
+		if (c[i].data_len > 0xFFFFFFFFu - 24)
+			return wire_fail(w, -EOVERFLOW);
 		wbuf_align(w, 8);
 		size_t at = w->len;
 		if (i > 0)
@@ -33,16 +35,23 @@ static long contexts_encode(struct wbuf *w, const struct smb2_create_context *c,
 		prev = at;
 	}
 	if (w->err)
-		return -ENOMEM;
+		return w->err;
+	if (w->len - start > 0xFFFFFFFFu)
+		return wire_fail(w, -EOVERFLOW);
 	return (long)(w->len - start);
 }
 
 /* MS-SMB2 2.2.13 */
 int smb2_create_encode(struct wbuf *w, const struct smb2_create_req *q)
 {
-	if (!w || !q || !q->name || (q->n_contexts && !q->contexts))
+	uint16_t name_off;
+	if (!w)
 		return -EINVAL;
+	if (!q || !q->name || (q->n_contexts && !q->contexts))
+		return wire_fail(w, -EINVAL);
 	size_t body = w->len;
+	if (wire_off16(w, body + 56, &name_off) < 0)
+		return w->err;
 	wbuf_u16(w, 57);                   /* StructureSize */
 	wbuf_u8(w, 0);                     /* SecurityFlags */
 	wbuf_u8(w, q->oplock_level);
@@ -54,21 +63,25 @@ int smb2_create_encode(struct wbuf *w, const struct smb2_create_req *q)
 	wbuf_u32(w, q->share_access);
 	wbuf_u32(w, q->create_disposition);
 	wbuf_u32(w, q->create_options);
-	wbuf_u16(w, (uint16_t)(body + 56)); /* NameOffset */
+	wbuf_u16(w, name_off);             /* NameOffset */
 	wbuf_u16(w, 0);                    /* NameLength, patched */
 	wbuf_u32(w, 0);                    /* CreateContextsOffset, patched */
 	wbuf_u32(w, 0);                    /* CreateContextsLength, patched */
+	/* An unconvertible name must fail here: sent empty it would name
+	 * the share root. */
 	long n = utf16_from_utf8(w, q->name, strlen(q->name));
 	if (n < 0)
 		return (int)n;
 	if (n > 0xFFFF)
-		return -EINVAL;
+		return wire_fail(w, -EOVERFLOW);
 	wbuf_put_u16_at(w, body + 46, (uint16_t)n);
 	if (n == 0)
 		wbuf_u8(w, 0);             /* Buffer must be at least one byte */
 	if (q->n_contexts) {
 		wbuf_align(w, 8);
 		size_t off = w->len;
+		if (off > 0xFFFFFFFFu)
+			return wire_fail(w, -EOVERFLOW);
 		long cl = contexts_encode(w, q->contexts, q->n_contexts);
 		if (cl < 0)
 			return (int)cl;

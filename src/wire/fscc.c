@@ -37,9 +37,35 @@ static int dir_layout(uint8_t cls, struct dir_layout *l)
 	}
 }
 
-/* MS-FSCC 2.4.8 / 2.4.10 / 2.4.14 / 2.4.17 / 2.4.18 */
+/* Why a name from the server cannot be a POSIX directory entry, or NULL.
+ * Sets *name to its UTF-8 form when it has one (the caller frees). */
+static const char *dirent_name(const uint8_t *n16, size_t len, char **name, int *rc)
+{
+	*name = NULL;
+	*rc = 0;
+	if (len == 0)
+		return "empty name";
+	for (size_t i = 0; i < len; i += 2)
+		if (le16_load(n16 + i) == 0)
+			return "NUL in the name";
+	*rc = utf16_to_utf8(n16, len, name);
+	if (*rc < 0)
+		return "no UTF-8 form";
+	if (strchr(*name, '/'))
+		return "'/' in the name";
+	return NULL;
+}
+
 int fscc_dir_walk(uint8_t info_class, const uint8_t *buf, size_t len,
 		  int (*cb)(const struct fscc_dirent *e, void *arg), void *arg)
+{
+	return fscc_dir_walk_ex(info_class, buf, len, cb, NULL, arg);
+}
+
+/* MS-FSCC 2.4.8 / 2.4.10 / 2.4.14 / 2.4.17 / 2.4.18 */
+int fscc_dir_walk_ex(uint8_t info_class, const uint8_t *buf, size_t len,
+		     int (*cb)(const struct fscc_dirent *e, void *arg),
+		     void (*skipped)(const char *name, const char *why, void *arg), void *arg)
 {
 	struct dir_layout l;
 	size_t pos = 0;
@@ -63,7 +89,7 @@ int fscc_dir_walk(uint8_t info_class, const uint8_t *buf, size_t len,
 				return -EBADMSG;
 			ext = next;
 		}
-		if (name_len == 0 || (name_len & 1) || name_len > ext - l.name_off)
+		if ((name_len & 1) || name_len > ext - l.name_off)
 			return -EBADMSG;
 
 		struct fscc_dirent e;
@@ -78,13 +104,19 @@ int fscc_dir_walk(uint8_t info_class, const uint8_t *buf, size_t len,
 		e.st.file_attributes = le32_load(p + 56);
 		if (l.file_id_off)
 			e.st.file_id = le64_load(p + l.file_id_off);
-		int rc = utf16_to_utf8(p + l.name_off, name_len, &name);
+		int rc;
+		const char *why = dirent_name(p + l.name_off, name_len, &name, &rc);
 		if (rc == -ENOMEM)
 			return rc;
-		/* A name with no UTF-8 form (NTFS allows lone surrogates) is
-		 * left out of the listing: it cannot be named through POSIX,
-		 * and the rest of the directory must stay readable. */
-		if (rc == 0) {
+		/* A name POSIX cannot hold (no UTF-8 form, as NTFS allows lone
+		 * surrogates; a '/' or NUL; empty) is left out of the listing:
+		 * it cannot be named through the mount, and the rest of the
+		 * directory must stay readable. */
+		if (why) {
+			if (skipped)
+				skipped(name, why, arg);
+			free(name);
+		} else {
 			e.name = name;
 			rc = cb ? cb(&e, arg) : 0;
 			free(name);
@@ -188,7 +220,7 @@ int fscc_build_basic(struct wbuf *w, uint64_t creation, uint64_t access, uint64_
 	wbuf_u64(w, change);
 	wbuf_u32(w, attrs);
 	wbuf_u32(w, 0);
-	return w->err ? -ENOMEM : 0;
+	return w->err;
 }
 
 /* MS-FSCC 2.4.13 */
@@ -197,7 +229,7 @@ int fscc_build_end_of_file(struct wbuf *w, uint64_t eof)
 	if (!w)
 		return -EINVAL;
 	wbuf_u64(w, eof);
-	return w->err ? -ENOMEM : 0;
+	return w->err;
 }
 
 /* MS-FSCC 2.4.11 */
@@ -206,7 +238,7 @@ int fscc_build_disposition(struct wbuf *w, bool delete_pending)
 	if (!w)
 		return -EINVAL;
 	wbuf_u8(w, delete_pending ? 1 : 0);
-	return w->err ? -ENOMEM : 0;
+	return w->err;
 }
 
 /* MS-FSCC 2.4.42.2 (SMB2 form): ReplaceIfExists(1) Reserved(7)
@@ -215,8 +247,11 @@ int fscc_build_disposition(struct wbuf *w, bool delete_pending)
  * native structure, which some servers insist on. */
 int fscc_build_rename(struct wbuf *w, bool replace_if_exists, const char *new_name)
 {
-	if (!w || !new_name || !*new_name)
+	if (!w)
 		return -EINVAL;
+	/* An empty target would rename to the share root's name. */
+	if (!new_name || !*new_name)
+		return wbuf_fail(w, -EINVAL);
 	size_t start = w->len;
 	wbuf_u8(w, replace_if_exists ? 1 : 0);
 	wbuf_zero(w, 7);
@@ -224,17 +259,16 @@ int fscc_build_rename(struct wbuf *w, bool replace_if_exists, const char *new_na
 	wbuf_u32(w, 0);  /* FileNameLength, patched */
 	long n = utf16_from_utf8(w, new_name, strlen(new_name));
 	if (n < 0) {
-		if (!w->err)
-			w->len = start;
+		w->len = start;  /* w->err is set: the buffer is never sent */
 		return (int)n;
 	}
 	if (n > 0xFFFFFFFFL)
-		return -EINVAL;
+		return wbuf_fail(w, -EOVERFLOW);
 	wbuf_put_u32_at(w, start + 16, (uint32_t)n);
 	wbuf_u16(w, 0);
 	if (w->len - start < 24)
 		wbuf_zero(w, 24 - (w->len - start));
-	return w->err ? -ENOMEM : 0;
+	return w->err;
 }
 
 #define FT_UNIX_EPOCH_SEC 11644473600LL  /* seconds from 1601 to 1970 */

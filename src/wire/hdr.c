@@ -8,8 +8,10 @@
 /* MS-SMB2 2.2.1.1 (async) / 2.2.1.2 (sync) */
 int smb2_hdr_encode(struct wbuf *w, const struct smb2_hdr *h)
 {
-	if (!w || !h)
+	if (!w)
 		return -EINVAL;
+	if (!h)
+		return wire_fail(w, -EINVAL);
 	wbuf_u32(w, SMB2_PROTOCOL_ID);
 	wbuf_u16(w, SMB2_HDR_SIZE);
 	wbuf_u16(w, h->credit_charge);
@@ -27,7 +29,7 @@ int smb2_hdr_encode(struct wbuf *w, const struct smb2_hdr *h)
 	}
 	wbuf_u64(w, h->session_id);
 	wbuf_bytes(w, h->signature, 16);
-	return w->err ? -ENOMEM : 0;
+	return wire_done(w);
 }
 
 /* MS-SMB2 2.2.1.1 / 2.2.1.2 */

@@ -6,14 +6,18 @@
 /* MS-SMB2 2.2.37 */
 int smb2_query_info_encode(struct wbuf *w, const struct smb2_query_info_req *q)
 {
-	if (!w || !q || (q->input_len && !q->input))
+	uint16_t in_off;
+	if (!w)
 		return -EINVAL;
-	size_t body = w->len;
+	if (!q || (q->input_len && !q->input))
+		return wire_fail(w, -EINVAL);
+	if (wire_off16(w, w->len + 40, &in_off) < 0)
+		return w->err;
 	wbuf_u16(w, 41);                     /* StructureSize */
 	wbuf_u8(w, q->info_type);
 	wbuf_u8(w, q->file_info_class);
 	wbuf_u32(w, q->output_buffer_length);
-	wbuf_u16(w, (uint16_t)(body + 40));  /* InputBufferOffset */
+	wbuf_u16(w, in_off);                 /* InputBufferOffset */
 	wbuf_u16(w, 0);                      /* Reserved */
 	wbuf_u32(w, q->input_len);
 	wbuf_u32(w, q->additional_information);
@@ -38,14 +42,18 @@ int smb2_query_info_decode(const uint8_t *msg, size_t len, struct smb2_query_inf
 /* MS-SMB2 2.2.39 */
 int smb2_set_info_encode(struct wbuf *w, const struct smb2_set_info_req *q)
 {
-	if (!w || !q || (q->buf_len && !q->buf))
+	uint16_t buf_off;
+	if (!w)
 		return -EINVAL;
-	size_t body = w->len;
+	if (!q || (q->buf_len && !q->buf))
+		return wire_fail(w, -EINVAL);
+	if (wire_off16(w, w->len + 32, &buf_off) < 0)
+		return w->err;
 	wbuf_u16(w, 33);                     /* StructureSize */
 	wbuf_u8(w, q->info_type);
 	wbuf_u8(w, q->file_info_class);
 	wbuf_u32(w, q->buf_len);
-	wbuf_u16(w, (uint16_t)(body + 32));  /* BufferOffset */
+	wbuf_u16(w, buf_off);                /* BufferOffset */
 	wbuf_u16(w, 0);                      /* Reserved */
 	wbuf_u32(w, q->additional_information);
 	wbuf_u64(w, q->file_id.persistent);

@@ -6,9 +6,13 @@
 /* MS-SMB2 2.2.31 */
 int smb2_ioctl_encode(struct wbuf *w, const struct smb2_ioctl_req *q)
 {
-	if (!w || !q || (q->input_len && !q->input))
+	if (!w)
 		return -EINVAL;
+	if (!q || (q->input_len && !q->input))
+		return wire_fail(w, -EINVAL);
 	size_t body = w->len;
+	if (body + 56 > 0xFFFFFFFFu)
+		return wire_fail(w, -EOVERFLOW);
 	wbuf_u16(w, 57);                     /* StructureSize */
 	wbuf_u16(w, 0);                      /* Reserved */
 	wbuf_u32(w, q->ctl_code);

@@ -19,10 +19,10 @@ static size_t ctx_begin(struct wbuf *w, uint16_t type)
 static int ctx_end(struct wbuf *w, size_t at)
 {
 	if (w->err)
-		return -ENOMEM;
+		return w->err;
 	size_t dlen = w->len - at - 8;
 	if (dlen > 0xFFFF)
-		return -EINVAL;
+		return wire_fail(w, -EOVERFLOW);
 	wbuf_put_u16_at(w, at + 2, (uint16_t)dlen);
 	return 0;
 }
@@ -33,12 +33,14 @@ int smb2_negotiate_encode(struct wbuf *w, const struct smb2_negotiate_req *q)
 	bool want_ctx = false;
 	int rc;
 
-	if (!w || !q || !q->dialects || q->n_dialects == 0 || q->n_dialects > 0xFFFF)
+	if (!w)
 		return -EINVAL;
-	if (q->preauth_salt_len > 0xFFFF || (q->preauth_salt_len && !q->preauth_salt) ||
-	    q->n_ciphers > 0xFFFF || (q->n_ciphers && !q->ciphers) ||
-	    q->n_sign_algs > 0xFFFF || (q->n_sign_algs && !q->sign_algs))
-		return -EINVAL;
+	if (!q || !q->dialects || q->n_dialects == 0 || (q->preauth_salt_len && !q->preauth_salt) ||
+	    (q->n_ciphers && !q->ciphers) || (q->n_sign_algs && !q->sign_algs))
+		return wire_fail(w, -EINVAL);
+	if (q->n_dialects > 0xFFFF || q->preauth_salt_len > 0xFFFF || q->n_ciphers > 0xFFFF ||
+	    q->n_sign_algs > 0xFFFF)
+		return wire_fail(w, -EOVERFLOW);
 	for (unsigned i = 0; i < q->n_dialects; i++)
 		if (q->dialects[i] == SMB2_DIALECT_311)
 			want_ctx = true;
@@ -63,7 +65,7 @@ int smb2_negotiate_encode(struct wbuf *w, const struct smb2_negotiate_req *q)
 	wbuf_align(w, 8);
 	size_t first = w->len;
 	if (first > 0xFFFFFFFFu)
-		return -EINVAL;
+		return wire_fail(w, -EOVERFLOW);
 
 	at = ctx_begin(w, SMB2_PREAUTH_INTEGRITY_CAPABILITIES);
 	wbuf_u16(w, 1);                       /* HashAlgorithmCount */

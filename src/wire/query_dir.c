@@ -7,16 +7,21 @@
 /* MS-SMB2 2.2.33 */
 int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_directory_req *q)
 {
-	if (!w || !q)
+	uint16_t name_off;
+	if (!w)
 		return -EINVAL;
+	if (!q)
+		return wire_fail(w, -EINVAL);
 	size_t body = w->len;
+	if (wire_off16(w, body + 32, &name_off) < 0)
+		return w->err;
 	wbuf_u16(w, 33);                      /* StructureSize */
 	wbuf_u8(w, q->info_class);
 	wbuf_u8(w, q->flags);
 	wbuf_u32(w, q->file_index);
 	wbuf_u64(w, q->file_id.persistent);
 	wbuf_u64(w, q->file_id.volatile_);
-	wbuf_u16(w, (uint16_t)(body + 32));   /* FileNameOffset */
+	wbuf_u16(w, name_off);                /* FileNameOffset */
 	wbuf_u16(w, 0);                       /* FileNameLength, patched */
 	wbuf_u32(w, q->output_buffer_length);
 	const char *pat = q->pattern ? q->pattern : "";
@@ -24,7 +29,7 @@ int smb2_query_directory_encode(struct wbuf *w, const struct smb2_query_director
 	if (n < 0)
 		return (int)n;
 	if (n > 0xFFFF)
-		return -EINVAL;
+		return wire_fail(w, -EOVERFLOW);
 	wbuf_put_u16_at(w, body + 26, (uint16_t)n);
 	if (n == 0)
 		wbuf_u8(w, 0);

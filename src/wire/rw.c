@@ -6,8 +6,10 @@
 /* MS-SMB2 2.2.19 */
 int smb2_read_encode(struct wbuf *w, const struct smb2_read_req *q)
 {
-	if (!w || !q)
+	if (!w)
 		return -EINVAL;
+	if (!q)
+		return wire_fail(w, -EINVAL);
 	wbuf_u16(w, 49);                 /* StructureSize */
 	wbuf_u8(w, 0x50);                /* Padding: data wanted at header + 80 */
 	wbuf_u8(w, q->flags);
@@ -47,11 +49,15 @@ int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r)
 /* MS-SMB2 2.2.21 */
 int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q)
 {
-	if (!w || !q || (q->data_len && !q->data))
+	uint16_t data_off;
+	if (!w)
 		return -EINVAL;
-	size_t body = w->len;
+	if (!q || (q->data_len && !q->data))
+		return wire_fail(w, -EINVAL);
+	if (wire_off16(w, w->len + 48, &data_off) < 0)
+		return w->err;
 	wbuf_u16(w, 49);                     /* StructureSize */
-	wbuf_u16(w, (uint16_t)(body + 48));  /* DataOffset */
+	wbuf_u16(w, data_off);               /* DataOffset */
 	wbuf_u32(w, q->data_len);
 	wbuf_u64(w, q->offset);
 	wbuf_u64(w, q->file_id.persistent);

@@ -6,15 +6,19 @@
 /* MS-SMB2 2.2.5 */
 int smb2_session_setup_encode(struct wbuf *w, const struct smb2_session_setup_req *q)
 {
-	if (!w || !q || q->blob_len > 0xFFFF || (q->blob_len && !q->blob))
+	uint16_t blob_off;
+	if (!w)
 		return -EINVAL;
-	size_t body = w->len;
+	if (!q || (q->blob_len && !q->blob))
+		return wire_fail(w, -EINVAL);
+	if (q->blob_len > 0xFFFF || wire_off16(w, w->len + 24, &blob_off) < 0)
+		return wire_fail(w, -EOVERFLOW);
 	wbuf_u16(w, 25);                 /* StructureSize */
 	wbuf_u8(w, q->flags);
 	wbuf_u8(w, q->security_mode);
 	wbuf_u32(w, q->capabilities);
 	wbuf_u32(w, 0);                  /* Channel */
-	wbuf_u16(w, (uint16_t)(body + 24)); /* SecurityBufferOffset */
+	wbuf_u16(w, blob_off);           /* SecurityBufferOffset */
 	wbuf_u16(w, (uint16_t)q->blob_len);
 	wbuf_u64(w, q->previous_session_id);
 	if (q->blob_len)

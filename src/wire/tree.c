@@ -7,18 +7,23 @@
 /* MS-SMB2 2.2.9 */
 int smb2_tree_connect_encode(struct wbuf *w, const struct smb2_tree_connect_req *q)
 {
-	if (!w || !q || !q->path || !*q->path)
+	uint16_t path_off;
+	if (!w)
 		return -EINVAL;
+	if (!q || !q->path || !*q->path)
+		return wire_fail(w, -EINVAL);
 	size_t body = w->len;
+	if (wire_off16(w, body + 8, &path_off) < 0)
+		return w->err;
 	wbuf_u16(w, 9);                      /* StructureSize */
 	wbuf_u16(w, q->flags);
-	wbuf_u16(w, (uint16_t)(body + 8));   /* PathOffset */
+	wbuf_u16(w, path_off);               /* PathOffset */
 	wbuf_u16(w, 0);                      /* PathLength, patched */
 	long n = utf16_from_utf8(w, q->path, strlen(q->path));
 	if (n < 0)
 		return (int)n;
 	if (n > 0xFFFF)
-		return -EINVAL;
+		return wire_fail(w, -EOVERFLOW);
 	wbuf_put_u16_at(w, body + 6, (uint16_t)n);
 	return wire_done(w);
 }

@@ -31,7 +31,18 @@ int wire_out_buffer_decode(const uint8_t *msg, size_t len, const uint8_t **buf, 
 /* Fixed part length of a body with the given StructureSize. */
 static inline size_t wire_fixed(uint16_t structure_size) { return (size_t)(structure_size & ~1u); }
 
-/* Returns -ENOMEM if the writer failed, else 0. */
-static inline int wire_done(const struct wbuf *w) { return w->err ? -ENOMEM : 0; }
+/* An encoder's exit: 0, or the buffer's sticky error. */
+static inline int wire_done(const struct wbuf *w) { return w->err; }
+
+/* An encoder's failure: recorded in w (the first error wins, so the
+ * message cannot be sent) and returned. */
+static inline int wire_fail(struct wbuf *w, int err) { return wbuf_fail(w, err); }
+
+/* A message-relative offset for a u16 field, or -EOVERFLOW recorded in w. */
+static inline int wire_off16(struct wbuf *w, size_t off, uint16_t *out)
+{
+	*out = off > 0xFFFF ? 0 : (uint16_t)off;
+	return off > 0xFFFF ? wire_fail(w, -EOVERFLOW) : 0;
+}
 
 #endif

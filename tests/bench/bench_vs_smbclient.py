@@ -6,7 +6,8 @@ timed test.  Run as root from the repository root after building:
     sudo python3 tests/bench/bench_vs_smbclient.py [--mib 256] [--files 300]
 
 Each figure is the best of --repeat runs, to cut scheduling noise.
-ratio = smb2fs time / smbclient time (lower is better for smb2fs).
+ratio = smb2fs time / smbclient time (lower is better for smb2fs);
+sign cost = smb2fs default (every message signed) / smb2fs -o nosign.
 """
 
 import argparse
@@ -58,12 +59,10 @@ def main():
         with open(os.path.join(small_dir, "f%04d" % i), "wb") as f:
             f.write(os.urandom(4096))
 
-    rows = []
-    with smbenv.SambaServer() as srv:
-        cli = srv.smbclient()
-        mnt = os.path.join(work, "mnt")
+    def fs_timings(srv, mnt, options):
+        """smb2fs figures for one mount with these options."""
         m = smbenv.Mount(srv.unc("share"), mnt, password=srv.password,
-                         options=["port=%d" % srv.port], foreground=True)
+                         options=["port=%d" % srv.port] + options, foreground=True)
         m.start()
         try:
             target = os.path.join(mnt, "big.bin")
@@ -82,17 +81,6 @@ def main():
                     while src.read(1 << 20):
                         pass
 
-            def sc_write():
-                cli.put(big, "big2.bin")
-
-            def sc_read():
-                cli.get("big2.bin", os.devnull)
-
-            rows.append(("write %d MiB" % args.mib, best_of(args.repeat, fs_write),
-                         best_of(args.repeat, sc_write)))
-            rows.append(("read %d MiB" % args.mib, best_of(args.repeat, fs_read),
-                         best_of(args.repeat, sc_read)))
-
             def fs_small_put():
                 d = os.path.join(mnt, "small")
                 os.makedirs(d, exist_ok=True)
@@ -101,10 +89,6 @@ def main():
                             open(os.path.join(d, name), "wb") as t:
                         t.write(s.read())
 
-            def sc_small_put():
-                cli.run("mkdir small2; prompt off; recurse off; lcd %s; cd small2; mput f*"
-                        % small_dir, check=False)
-
             def fs_list():
                 time.sleep(1.1)  # let the 1 s attribute cache (actimeo) expire
                 t0 = time.perf_counter()
@@ -112,19 +96,41 @@ def main():
                     e.stat()
                 return time.perf_counter() - t0
 
-            def sc_list():
-                cli.run("cd small2; ls")
-
-            rows.append(("create %d x 4 KiB" % args.files, best_of(1, fs_small_put),
-                         best_of(1, sc_small_put)))
-            rows.append(("list+stat %d files" % args.files, min(fs_list() for _ in range(args.repeat)),
-                         best_of(args.repeat, sc_list)))
+            return [best_of(args.repeat, fs_write), best_of(args.repeat, fs_read),
+                    best_of(1, fs_small_put), min(fs_list() for _ in range(args.repeat))]
         finally:
             m.stop()
-    print("%-24s %12s %12s %8s" % ("operation", "smb2fs s", "smbclient s", "ratio"))
-    for name, a, b in rows:
-        print("%-24s %12.3f %12.3f %8.2f" % (name, a, b, a / b if b else float("nan")))
-    print("ratio = smb2fs / smbclient (smbclient includes its own connect and login per command)")
+
+    names = ["write %d MiB" % args.mib, "read %d MiB" % args.mib,
+             "create %d x 4 KiB" % args.files, "list+stat %d files" % args.files]
+    with smbenv.SambaServer() as srv:
+        cli = srv.smbclient()
+
+        def sc_write():
+            cli.put(big, "big2.bin")
+
+        def sc_read():
+            cli.get("big2.bin", os.devnull)
+
+        def sc_small_put():
+            cli.run("mkdir small2; prompt off; recurse off; lcd %s; cd small2; mput f*"
+                    % small_dir, check=False)
+
+        def sc_list():
+            cli.run("cd small2; ls")
+
+        sc = [best_of(args.repeat, sc_write), best_of(args.repeat, sc_read),
+              best_of(1, sc_small_put), best_of(args.repeat, sc_list)]
+        signed = fs_timings(srv, os.path.join(work, "mnt"), [])
+        unsigned = fs_timings(srv, os.path.join(work, "mnt2"), ["nosign"])
+    print("%-22s %10s %10s %10s %9s %9s" % ("operation", "signed s", "nosign s", "smbclient",
+                                             "ratio", "sign cost"))
+    for name, a, u, b in zip(names, signed, unsigned, sc):
+        print("%-22s %10.3f %10.3f %10.3f %9.2f %9.2f" % (
+            name, a, u, b, a / b if b else float("nan"), a / u if u else float("nan")))
+    print("ratio = smb2fs (default, signed) / smbclient (smbclient includes its own connect "
+          "and login per command)")
+    print("sign cost = smb2fs default (signed) / smb2fs -o nosign, same server, same run")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,19 @@ It speaks just enough SMB 2.1 to get a client through
 NEGOTIATE -> SESSION_SETUP (NTLMSSP in SPNEGO, two legs) -> TREE_CONNECT,
 and then answers TREE_CONNECT with a configurable status
 (default STATUS_NETWORK_ACCESS_DENIED), which a real Samba cannot easily be
-made to return.  Authentication is NOT verified: any AUTHENTICATE message is
-accepted.  Nothing is signed (SecurityMode says "signing enabled", not
-required), so a client that insists on signing will (correctly) refuse it.
+made to return.  Authentication is NOT verified unless check_password is
+set: any AUTHENTICATE message is accepted.  SecurityMode says "signing
+enabled" (not required) unless "security_mode" says otherwise.
+
+Signing: when the server is given the user's password it derives the
+NTLMv2 session key (decrypting the client's EncryptedRandomSessionKey) and,
+on SMB 2.x, signs EVERY reply from the final SESSION_SETUP reply on
+(MS-SMB2 3.3.4.1.1 lets it), so a client that signs by default accepts it.
+Without the password it cannot sign anything, and "sign": False turns
+signing off on purpose (an attacker without the key).  SMB 3.0.2 and 3.1.1
+(with the SHA-512 preauth context) are spoken only as far as NEGOTIATE and
+SESSION_SETUP: enough for the guest-flag tests; 3.x signing (AES-CMAC /
+the KDF) is not implemented.
 
 Behaviour is chosen by a *mode* (see MODES).  Each mode is a dict of
 overrides; later tests can add hostile replies by adding entries:
@@ -26,6 +36,37 @@ overrides; later tests can add hostile replies by adding entries:
                         up (see FS_HOSTILE_MODES); everything else stays
                         valid so the client can be checked for recovery.
 
+Trust knobs (mode keys; FakeSMB2Server(**kw) sets them too):
+
+    "sign":             True (default): sign every reply after SESSION_SETUP
+                        when the key is known; False: never sign.
+    "security_mode":    NEGOTIATE SecurityMode (1 = signing enabled, 3 =
+                        signing required).
+    "session_flags":    SessionFlags of the final SESSION_SETUP reply
+                        (1 = IS_GUEST, 2 = IS_NULL) whatever the client sent.
+    "server_guid":      16 bytes; default: one random GUID per server (the
+                        same on every connection, as a real server).
+    "mech_list_mic":    None (no mechListMIC in the final NegTokenResp),
+                        "wrong" (16 random bytes) or "right" (MS-NLMP
+                        3.4.4.2 signature over the client's mechTypes).
+    "trigger":          what to do with the FIRST CREATE of "f" (once per
+                        server, i.e. after the mount is up):
+                        "drop"            close the connection, no reply;
+                        ("forge", STATUS) answer it with an UNSIGNED error
+                                          STATUS (a forged session-gone);
+                        "pend_signed"     interim STATUS_PENDING replies
+                                          (signed) every 0.3 s, never a
+                                          final reply;
+                        "pend_unsigned"   the same, unsigned.
+    "after_reconnect":  dict of these keys (and "dialect") that apply from
+                        the second connection on: a server that comes back
+                        weaker after the trigger.
+
+Every connection is recorded in FakeSMB2Server.conns (ConnRecord): the
+commands in order, SESSION_SETUP PreviousSessionIds, the SessionId given,
+when it opened / closed, when the trigger fired and which commands came
+after it.
+
 References: MS-SMB2 2.2.1.2 (sync header), 2.2.4 (NEGOTIATE response),
 2.2.6 (SESSION_SETUP response), 2.2.10 (TREE_CONNECT response),
 2.2.2 (ERROR response); MS-NLMP 2.2.1.2 (CHALLENGE_MESSAGE), 2.2.2.1
@@ -38,6 +79,7 @@ Usage as a script (prints "PORT <n>" when listening, runs until killed):
 
 import hashlib
 import hmac
+import os
 import socket
 import socketserver
 import struct
@@ -75,6 +117,15 @@ STATUS_FILE_CLOSED = 0xC0000128
 STATUS_NOT_A_DIRECTORY = 0xC0000103
 STATUS_FILE_IS_A_DIRECTORY = 0xC00000BA
 STATUS_MEDIA_WRITE_PROTECTED = 0xC00000A2
+STATUS_PENDING = 0x00000103
+STATUS_NETWORK_SESSION_EXPIRED = 0xC000035C
+
+SMB2_FLAGS_ASYNC_COMMAND = 0x00000002
+SMB2_FLAGS_SIGNED = 0x00000008
+SMB2_SESSION_FLAG_IS_GUEST = 0x0001
+SMB2_SESSION_FLAG_IS_NULL = 0x0002
+SMB2_NEGOTIATE_SIGNING_ENABLED = 0x0001
+SMB2_NEGOTIATE_SIGNING_REQUIRED = 0x0002
 
 CREATE, CLOSE, READ, QUERY_DIRECTORY, QUERY_INFO = 5, 6, 8, 14, 16
 
@@ -143,14 +194,78 @@ def spnego_neg_token_init():
     return der(0x60, SPNEGO_OID + neg_token_init)
 
 
-def spnego_neg_token_resp(neg_state, supported_mech=False, token=None):
+def spnego_neg_token_resp(neg_state, supported_mech=False, token=None,
+                          mech_list_mic=None):
     """NegTokenResp: neg_state 0=accept-completed, 1=accept-incomplete."""
     fields = der(0xA0, der(0x0A, bytes([neg_state])))
     if supported_mech:
         fields += der(0xA1, NTLMSSP_OID)
     if token is not None:
         fields += der(0xA2, der(0x04, token))
+    if mech_list_mic is not None:
+        fields += der(0xA3, der(0x04, mech_list_mic))
     return der(0xA1, der(0x30, fields))
+
+
+def der_read(buf, pos=0):
+    """(tag, value, next_pos) of the DER TLV at pos; raises ValueError."""
+    if pos + 2 > len(buf):
+        raise ValueError("short DER")
+    tag, n = buf[pos], buf[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > 4 or pos + k > len(buf):
+            raise ValueError("bad DER length")
+        n = int.from_bytes(buf[pos:pos + k], "big")
+        pos += k
+    if pos + n > len(buf):
+        raise ValueError("DER value past end")
+    return tag, buf[pos:pos + n], pos + n
+
+
+def der_fields(seq_value):
+    """{tag: (value, raw TLV)} of the TLVs in a constructed value."""
+    out = {}
+    pos = 0
+    while pos < len(seq_value):
+        tag, val, nxt = der_read(seq_value, pos)
+        out[tag] = (val, seq_value[pos:nxt])
+        pos = nxt
+    return out
+
+
+def spnego_parse_client_token(blob):
+    """The parts of a client's SPNEGO token we care about:
+    {"kind": "init"|"resp"|"raw", "mech_types": DER of the MechTypeList
+    (NegTokenInit only), "token": the NTLMSSP message, "mic": mechListMIC
+    or None}.  Falls back to a search for "NTLMSSP" on anything odd."""
+    res = {"kind": "raw", "mech_types": None, "token": find_ntlmssp(blob),
+           "mic": None}
+    try:
+        tag, val, _ = der_read(blob)
+        if tag == 0x60:      # InitialContextToken: OID, [0] NegTokenInit
+            f = der_fields(val)
+            inner = f[0xA0][0]
+            _, seq, _ = der_read(inner)
+            res["kind"] = "init"
+        elif tag == 0xA1:    # NegTokenResp
+            _, seq, _ = der_read(val)
+            res["kind"] = "resp"
+        else:
+            return res
+        f = der_fields(seq)
+        if res["kind"] == "init" and 0xA0 in f:
+            res["mech_types"] = f[0xA0][0]     # the SEQUENCE OF OID, as sent
+        if 0xA2 in f:
+            _, tok, _ = der_read(f[0xA2][0])
+            res["token"] = tok
+        if 0xA3 in f:
+            _, mic, _ = der_read(f[0xA3][0])
+            res["mic"] = mic
+    except (ValueError, KeyError):
+        pass
+    return res
 
 
 def find_ntlmssp(blob):
@@ -316,6 +431,28 @@ def ntlmv2_session_key(auth, password, server_challenge):
     return ok, base
 
 
+NTLM_C2S_SIGN = b"session key to client-to-server signing key magic constant\0"
+NTLM_S2C_SIGN = b"session key to server-to-client signing key magic constant\0"
+NTLM_C2S_SEAL = b"session key to client-to-server sealing key magic constant\0"
+NTLM_S2C_SEAL = b"session key to server-to-client sealing key magic constant\0"
+
+
+def ntlm_sign(exported_key, data, seq=0, server=True, key_exch=True):
+    """MS-NLMP 3.4.4.2 (extended session security) signature of data with
+    sequence number seq, as the server (server=True) or the client sends
+    it: 01000000 || checksum (RC4-sealed with KEY_EXCH) || seq.  Only valid
+    as the FIRST use of that direction's RC4 handle (a mechListMIC is)."""
+    sign_key = hashlib.md5(exported_key + (NTLM_S2C_SIGN if server
+                                           else NTLM_C2S_SIGN)).digest()
+    seal_key = hashlib.md5(exported_key + (NTLM_S2C_SEAL if server
+                                           else NTLM_C2S_SEAL)).digest()
+    seqb = struct.pack("<I", seq)
+    checksum = _hmac_md5(sign_key, seqb + data)[:8]
+    if key_exch:
+        checksum = _rc4(seal_key, checksum)
+    return struct.pack("<I", 1) + checksum + seqb
+
+
 def smb2_sign(payload, session_key):
     """SMB 2.0.2/2.1 signing: HMAC-SHA256 over the message, first 16 bytes
     into the header's Signature field (MS-SMB2 3.1.4.1)."""
@@ -353,6 +490,16 @@ def make_header(req, status, session_id=None, tree_id=None, command=None):
                     b"\0" * 16)
 
 
+def make_async_header(req, status, session_id, async_id):
+    """ASYNC header (MS-SMB2 2.2.1.1): flags | ASYNC_COMMAND and the AsyncId
+    at offset 32 in place of Reserved/TreeId."""
+    hdr = bytearray(make_header(req, status, session_id=session_id))
+    struct.pack_into("<I", hdr, 16,
+                     FLAGS_SERVER_TO_REDIR | SMB2_FLAGS_ASYNC_COMMAND)
+    struct.pack_into("<Q", hdr, 32, async_id)
+    return bytes(hdr)
+
+
 def error_body():
     # StructureSize 9, ErrorContextCount 0, Reserved 0, ByteCount 0,
     # ErrorData: one zero byte (counted by StructureSize 9).
@@ -364,19 +511,41 @@ def frame(payload):
     return struct.pack(">I", len(payload)) + payload
 
 
+def negotiate_contexts_311(signing_alg=1):
+    """3.1.1 negotiate contexts (MS-SMB2 2.2.3.1): SHA-512 preauth integrity
+    with a 32-byte salt, and signing capabilities choosing signing_alg
+    (0 HMAC-SHA256, 1 AES-CMAC; None = no signing context).  Each context
+    is padded to 8 bytes; returns (count, bytes)."""
+    ctxs = []
+    data = struct.pack("<HHH", 1, 32, 0x0001) + bytes(range(32))
+    ctxs.append(struct.pack("<HHI", 0x0001, len(data), 0) + data)
+    if signing_alg is not None:
+        data = struct.pack("<HH", 1, signing_alg)
+        ctxs.append(struct.pack("<HHI", 0x0008, len(data), 0) + data)
+    return len(ctxs), b"".join(pad8(c) for c in ctxs)
+
+
 def negotiate_body(dialect, security_blob, sec_offset=None, sec_len=None,
-                   security_mode=0x0001, server_guid=None):
-    """NEGOTIATE response body (MS-SMB2 2.2.4), buffer right after it."""
+                   security_mode=0x0001, server_guid=None, contexts=None):
+    """NEGOTIATE response body (MS-SMB2 2.2.4), buffer right after it;
+    contexts=(count, bytes) are appended 8-aligned after the buffer."""
     off = 64 + 64 if sec_offset is None else sec_offset
     ln = len(security_blob) if sec_len is None else sec_len
     now = filetime_now()
-    body = struct.pack("<HHHH16sIIIIQQHHI", 65, security_mode, dialect, 0,
-                       server_guid or uuid.uuid4().bytes_le,
+    ctx_count, ctx_bytes = contexts or (0, b"")
+    ctx_off = 0
+    tail = security_blob
+    if ctx_count:
+        tail = security_blob + b"\0" * (-(128 + len(security_blob)) % 8)
+        ctx_off = 128 + len(tail)
+        tail += ctx_bytes
+    body = struct.pack("<HHHH16sIIIIQQHHI", 65, security_mode, dialect,
+                       ctx_count, server_guid or uuid.uuid4().bytes_le,
                        0x00000001 | 0x00000004,  # DFS | LARGE_MTU
                        8 * 1024 * 1024, 8 * 1024 * 1024, 8 * 1024 * 1024,
-                       now, now - 10_000_000 * 3600, off, ln, 0)
+                       now, now - 10_000_000 * 3600, off, ln, ctx_off)
     assert len(body) == 64
-    return body + security_blob
+    return body + tail
 
 
 # --- hostile negotiate replies --------------------------------------------
@@ -564,6 +733,30 @@ MODES = {
 }
 for _h in FS_HOSTILE:
     MODES[_h] = {"tree_status": None, "fs": True, "hostile": _h}
+# trust attacks on the working share (see the knobs in the module doc)
+_FS = {"tree_status": None, "fs": True}
+MODES.update({
+    "guest_flag": dict(_FS, session_flags=SMB2_SESSION_FLAG_IS_GUEST),
+    "null_flag": dict(_FS, session_flags=SMB2_SESSION_FLAG_IS_NULL),
+    "unsigned": dict(_FS, sign=False),
+    "mic_wrong": dict(_FS, mech_list_mic="wrong"),
+    "mic_right": dict(_FS, mech_list_mic="right"),
+    "forged_session_deleted": dict(
+        _FS, trigger=("forge", STATUS_USER_SESSION_DELETED)),
+    "forged_session_expired": dict(
+        _FS, trigger=("forge", STATUS_NETWORK_SESSION_EXPIRED)),
+    "pend_signed": dict(_FS, trigger="pend_signed"),
+    "pend_unsigned": dict(_FS, trigger="pend_unsigned"),
+    "drop_once": dict(_FS, trigger="drop"),
+    "reconnect_dialect_202": dict(_FS, trigger="drop",
+                                  after_reconnect={"dialect": 0x0202}),
+    "reconnect_unsigned": dict(_FS, trigger="drop",
+                               after_reconnect={"sign": False}),
+    "reconnect_guest": dict(_FS, trigger="drop", after_reconnect={
+        "session_flags": SMB2_SESSION_FLAG_IS_GUEST}),
+    "reconnect_new_guid": dict(_FS, trigger="drop", after_reconnect={
+        "server_guid": b"\x42" * 16}),
+})
 HOSTILE_MODES = ["truncated_negotiate", "bad_secbuf_offset",
                  "secbuf_len_overflow", "bad_dialect"]
 
@@ -583,12 +776,51 @@ class _Handler(socketserver.BaseRequestHandler):
             buf += chunk
         return buf
 
+    def check_request_signature(self, req, raw):
+        """Records, once the session is set up, each request that is not
+        signed (ConnRecord.unsigned) or whose SMB 2.x signature does not
+        verify with the session key (ConnRecord.bad_signatures)."""
+        if self.legs != 2 or not req["session_id"] or \
+                req["command"] in (NEGOTIATE, SESSION_SETUP, CANCEL):
+            return
+        fake = self.server.fake
+        name = COMMAND_NAMES.get(req["command"], str(req["command"]))
+        if not req["flags"] & SMB2_FLAGS_SIGNED:
+            with fake._lock:
+                self.rec.unsigned.append(name)
+            return
+        if self.session_key and self.dialect < 0x0300:
+            msg = bytearray(raw)
+            msg[48:64] = b"\0" * 16
+            want = hmac.new(self.session_key, bytes(msg),
+                            hashlib.sha256).digest()[:16]
+            if not hmac.compare_digest(want, raw[48:64]):
+                with fake._lock:
+                    self.rec.bad_signatures.append(name)
+
+    def opt(self, key, default=None):
+        """A trust knob for this connection: "after_reconnect" overrides
+        apply from the second connection on, then the mode, then default."""
+        fake = self.server.fake
+        later = fake.mode.get("after_reconnect") or {}
+        if self.rec.index >= 2 and key in later:
+            return later[key]
+        return fake.mode.get(key, default)
+
     def handle(self):
         fake = self.server.fake
         fake._note("connect", None)
+        self.rec = fake._new_conn()
         self.session_id = 0
         self.legs = 0
         self.session_key = None
+        self.signing_active = False    # sign every reply from now on
+        self.closed = False
+        self.send_mu = threading.Lock()
+        self.dialect = self.opt("dialect", fake.dialect)
+        self.ntlm_negotiate = None     # the client's NEGOTIATE_MESSAGE
+        self.ntlm_challenge = None     # ours, as sent
+        self.mech_types = None         # DER MechTypeList from NegTokenInit
         self.opens = {}  # (persistent, volatile) FileId -> open state
         try:
             while True:
@@ -607,6 +839,7 @@ class _Handler(socketserver.BaseRequestHandler):
                     req = parse_header(pkt[off:])
                     end = off + req["next"] if req["next"] else len(pkt)
                     body = pkt[off + 64:end]
+                    self.check_request_signature(req, pkt[off:end])
                     if not self.dispatch(req, body):
                         return
                     if not req["next"]:
@@ -615,20 +848,45 @@ class _Handler(socketserver.BaseRequestHandler):
         except (ConnectionError, socket.timeout, OSError):
             pass
         finally:
+            self.closed = True
+            with fake._lock:
+                self.rec.closed = time.monotonic()
             fake._note("disconnect", None)
 
-    def send(self, payload, req=None):
-        # Sign the reply when the request was signed and we know the key
-        # (MS-SMB2 3.3.4.1.1).
-        if req is not None and req["flags"] & 0x8 and self.session_key:
+    def send(self, payload, req=None, sign=None):
+        """Frames and sends one reply.  sign=None: sign when this session
+        signs (the key is known, SMB 2.x, "sign" not turned off, the final
+        SESSION_SETUP reply sent) or, as before, when the request was signed
+        and the key is known; sign=False: never; sign=True: whenever the
+        key is known."""
+        if sign is None:
+            sign = bool(self.session_key) and self.opt("sign", True) and (
+                self.signing_active or
+                (req is not None and req["flags"] & SMB2_FLAGS_SIGNED))
+        if sign and self.session_key and self.dialect < 0x0300:
             payload = smb2_sign(payload, self.session_key)
-        self.request.sendall(frame(payload))
+        with self.send_mu:
+            self.request.sendall(frame(payload))
+
+    def negotiate_reply(self, req):
+        fake = self.server.fake
+        blob = spnego_neg_token_init() if fake.spnego_hint else b""
+        ctxs = negotiate_contexts_311(self.opt("signing_alg", 1)) \
+            if self.dialect == 0x0311 else None
+        return make_header(req, STATUS_SUCCESS) + negotiate_body(
+            self.dialect, blob,
+            security_mode=self.opt("security_mode",
+                                   SMB2_NEGOTIATE_SIGNING_ENABLED),
+            server_guid=self.opt("server_guid", fake.server_guid),
+            contexts=ctxs)
 
     def dispatch(self, req, body):
         fake = self.server.fake
         mode = fake.mode
         cmd = req["command"]
         fake._note(COMMAND_NAMES.get(cmd, str(cmd)), body)
+        with fake._lock:
+            self.rec.commands.append(COMMAND_NAMES.get(cmd, str(cmd)))
         if cmd == NEGOTIATE:
             if "negotiate" in mode:
                 self.send(mode["negotiate"](fake, self, req, body))
@@ -640,9 +898,7 @@ class _Handler(socketserver.BaseRequestHandler):
                         "<%dH" % count, body, 36)) if len(body) >= \
                         36 + 2 * count else []
                 fake.client_dialects = dialects
-                blob = spnego_neg_token_init() if fake.spnego_hint else b""
-                self.send(make_header(req, STATUS_SUCCESS) +
-                          negotiate_body(fake.dialect, blob))
+                self.send(self.negotiate_reply(req))
             if mode.get("close_after_negotiate"):
                 return False
             return True
@@ -650,17 +906,27 @@ class _Handler(socketserver.BaseRequestHandler):
             if len(body) >= 24:
                 sec_off, sec_len = struct.unpack_from("<HH", body, 12)
                 token = body[sec_off - 64:sec_off - 64 + sec_len]
+                with fake._lock:
+                    self.rec.prev_session_ids.append(
+                        struct.unpack_from("<Q", body, 16)[0])
             else:
                 token = b""
-            ntlm = find_ntlmssp(token)
+            sp = spnego_parse_client_token(token)
+            ntlm = sp["token"]
             raw = token.startswith(b"NTLMSSP\0")
             msg_type = struct.unpack_from("<I", ntlm, 8)[0] \
-                if len(ntlm) >= 12 else 0
+                if len(ntlm) >= 12 and ntlm.startswith(b"NTLMSSP\0") else 0
             fake.ntlm_messages.append((msg_type, ntlm))
             if msg_type == 1 or (msg_type == 0 and self.legs == 0):
                 self.session_id = fake.next_session_id()
+                with fake._lock:
+                    self.rec.session_id = self.session_id
                 self.legs = 1
+                self.ntlm_negotiate = ntlm if msg_type == 1 else None
+                if sp["mech_types"] is not None:
+                    self.mech_types = sp["mech_types"]
                 chal = ntlm_challenge(fake.server_challenge)
+                self.ntlm_challenge = chal
                 blob = chal if raw else spnego_neg_token_resp(
                     1, supported_mech=True, token=chal)
                 self.send(make_header(req, STATUS_MORE_PROCESSING_REQUIRED,
@@ -668,25 +934,45 @@ class _Handler(socketserver.BaseRequestHandler):
                           struct.pack("<HHHH", 9, 0, 72, len(blob)) + blob)
                 return True
             status = mode.get("session_status") or STATUS_SUCCESS
+            exported = None
             if msg_type == 3:
                 auth = parse_authenticate(ntlm)
                 fake.auth_users.append((auth["domain"], auth["user"]))
                 if fake.password is not None:
                     ok, key = ntlmv2_session_key(auth, fake.password,
                                                  fake.server_challenge)
-                    self.session_key = key
+                    self.session_key = exported = key
                     if not ok and fake.check_password:
                         status = STATUS_LOGON_FAILURE
+                    self.check_client_mics(ntlm, auth, sp, exported)
             if status != STATUS_SUCCESS:
                 self.send(make_header(req, status,
                                       session_id=self.session_id) +
                           error_body())
                 return True
             self.legs = 2
-            blob = b"" if raw else spnego_neg_token_resp(0)
+            flags = self.opt("session_flags", 0)
+            mic = None
+            want_mic = self.opt("mech_list_mic")
+            if want_mic == "wrong":
+                mic = os.urandom(16)
+            elif want_mic == "right" and exported is not None:
+                mic = ntlm_sign(exported, self.mech_types or
+                                der(0x30, NTLMSSP_OID), seq=0, server=True,
+                                key_exch=bool(auth["flags"] &
+                                              NTLMSSP_NEGOTIATE_KEY_EXCH))
+            blob = b"" if raw else spnego_neg_token_resp(
+                0, mech_list_mic=mic)
+            # A guest/anonymous session has no key: nothing is signed.
+            self.signing_active = bool(self.session_key) and not (
+                flags & (SMB2_SESSION_FLAG_IS_GUEST |
+                         SMB2_SESSION_FLAG_IS_NULL))
+            with fake._lock:
+                self.rec.signing = self.signing_active and \
+                    bool(self.opt("sign", True)) and self.dialect < 0x0300
             self.send(make_header(req, STATUS_SUCCESS,
                                   session_id=self.session_id) +
-                      struct.pack("<HHHH", 9, 0, 72 if blob else 0,
+                      struct.pack("<HHHH", 9, flags, 72 if blob else 0,
                                   len(blob)) + blob)
             return True
         if cmd == TREE_CONNECT:
@@ -723,6 +1009,74 @@ class _Handler(socketserver.BaseRequestHandler):
         self.send(make_header(req, STATUS_NOT_SUPPORTED) + error_body(), req)
         return True
 
+    def check_client_mics(self, ntlm, auth, sp, exported):
+        """Records whether the client's MICs verify (None = not sent): the
+        NTLM MIC in AUTHENTICATE (MS-NLMP 3.1.5.1.2, HMAC_MD5 over the
+        three messages with the MIC zeroed; present when the payload starts
+        at 88 or later, after Version and MIC) and the SPNEGO mechListMIC
+        (MS-SPNG 3.1.5.1: the client's first NTLM signature, seq 0, over
+        the MechTypeList DER it sent)."""
+        fake = self.server.fake
+        offs = [struct.unpack_from("<HHI", ntlm, o)
+                for o in range(12, 60, 8)]
+        first = min((o for ln, _mx, o in offs if ln), default=64)
+        ntlm_mic = None
+        if first >= 88 and len(ntlm) >= 88 and self.ntlm_negotiate and \
+                self.ntlm_challenge:
+            msg = bytearray(ntlm)
+            sent = bytes(msg[72:88])
+            msg[72:88] = b"\0" * 16
+            want = _hmac_md5(exported, self.ntlm_negotiate +
+                             self.ntlm_challenge + bytes(msg))
+            ntlm_mic = hmac.compare_digest(want, sent)
+        spnego_mic = None
+        if sp["mic"] is not None:
+            want = ntlm_sign(exported, self.mech_types or
+                             der(0x30, NTLMSSP_OID), seq=0, server=False,
+                             key_exch=bool(auth["flags"] &
+                                           NTLMSSP_NEGOTIATE_KEY_EXCH))
+            spnego_mic = hmac.compare_digest(want, sp["mic"])
+        with fake._lock:
+            fake.client_mics.append({"ntlm_mic": ntlm_mic,
+                                     "mech_list_mic": spnego_mic})
+
+    def fire_trigger(self, req, trigger):
+        """The "trigger" knob, on the first CREATE of "f".  Returns the
+        dispatch result (False = connection closed)."""
+        fake = self.server.fake
+        with fake._lock:
+            self.rec.trigger_time = time.monotonic()
+            self.rec.trigger_at = len(self.rec.commands)
+        if trigger == "drop":
+            self.request.shutdown(socket.SHUT_RDWR)
+            return False
+        if isinstance(trigger, tuple) and trigger[0] == "forge":
+            self.send(make_header(req, trigger[1]) + error_body(),
+                      sign=False)
+            return True
+        if trigger in ("pend_signed", "pend_unsigned"):
+            threading.Thread(target=self._pend_forever,
+                             args=(req, trigger == "pend_signed"),
+                             daemon=True).start()
+            return True
+        raise ValueError("bad trigger %r" % (trigger,))
+
+    def _pend_forever(self, req, signed):
+        """Interim STATUS_PENDING replies (MS-SMB2 3.3.4.2) every 0.3 s
+        until the client goes away; never the final reply."""
+        fake = self.server.fake
+        async_id = 0x5150000 + req["message_id"]
+        while not self.closed:
+            pkt = make_async_header(req, STATUS_PENDING, self.session_id,
+                                    async_id) + error_body()
+            try:
+                self.send(pkt, sign=signed)
+            except OSError:
+                break
+            with fake._lock:
+                self.rec.interims_sent += 1
+            time.sleep(0.3)
+
     # -- the share ("fs" modes) -------------------------------------------
 
     def _err(self, req, status):
@@ -755,6 +1109,13 @@ class _Handler(socketserver.BaseRequestHandler):
             name = body[n_off - 64:n_off - 64 + n_len].decode(
                 "utf-16-le", "replace")
             fake.opened.append(name)
+            trigger = self.opt("trigger")
+            if name == "f" and trigger is not None:
+                with fake._lock:
+                    fire = not fake.triggered
+                    fake.triggered = True
+                if fire:
+                    return self.fire_trigger(req, trigger)
             if name not in FS_TREE:
                 return self._err(req, STATUS_OBJECT_NAME_NOT_FOUND
                                  if disp == 1 else
@@ -870,6 +1231,39 @@ class _Handler(socketserver.BaseRequestHandler):
         return self._err(req, STATUS_NOT_SUPPORTED)
 
 
+class ConnRecord:
+    """What happened on one TCP connection (FakeSMB2Server.conns)."""
+
+    def __init__(self, index):
+        self.index = index              # 1 = the first connection
+        self.commands = []              # command names, in arrival order
+        self.prev_session_ids = []      # PreviousSessionId of each
+        #                                 SESSION_SETUP request
+        self.session_id = 0             # the SessionId this server gave
+        self.signing = False            # replies after SESSION_SETUP signed
+        self.opened = time.monotonic()
+        self.closed = None              # time.monotonic() at disconnect
+        self.trigger_time = None        # when the trigger fired here
+        self.trigger_at = None          # len(commands) at that moment
+        self.interims_sent = 0
+        self.unsigned = []              # requests after SESSION_SETUP
+        #                                 that were not signed
+        self.bad_signatures = []        # ...signed, but not verifying
+
+    def after_trigger(self):
+        """Commands the client sent on this connection after the trigger
+        request (empty if it did not fire here)."""
+        if self.trigger_at is None:
+            return []
+        return self.commands[self.trigger_at:]
+
+    def __repr__(self):
+        return "<conn %d sid=0x%x %s closed=%s>" % (
+            self.index, self.session_id, self.commands,
+            None if self.closed is None else "%.2f" % (self.closed -
+                                                     self.opened))
+
+
 class _TCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -882,9 +1276,14 @@ class FakeSMB2Server:
     ...     srv.port
     """
 
+    TRUST_KNOBS = ("sign", "security_mode", "session_flags", "server_guid",
+                   "mech_list_mic", "trigger", "after_reconnect",
+                   "signing_alg")
+
     def __init__(self, mode="network_access_denied", port=0,
                  tree_status=None, dialect=0x0210, spnego_hint=True,
-                 idle_timeout=30, password=None, check_password=False):
+                 idle_timeout=30, password=None, check_password=False,
+                 **knobs):
         if isinstance(mode, str):
             self.mode_name = mode
             mode = dict(MODES[mode])
@@ -893,7 +1292,17 @@ class FakeSMB2Server:
             mode = dict(mode)
         if tree_status is not None:
             mode["tree_status"] = tree_status
+        for k, v in knobs.items():
+            if k not in self.TRUST_KNOBS:
+                raise TypeError("unknown fake server knob %r" % k)
+            mode[k] = v
         self.mode = mode
+        # one GUID for the server's lifetime, as a real server has
+        self.server_guid = uuid.uuid4().bytes_le
+        self.passwords = {}         # for conftest.mount_factory
+        self.conns = []             # ConnRecord per TCP connection
+        self.client_mics = []       # per AUTHENTICATE: MIC check results
+        self.triggered = False
         self.dialect = dialect
         self.spnego_hint = spnego_hint
         self.idle_timeout = idle_timeout
@@ -924,6 +1333,23 @@ class FakeSMB2Server:
     def unc(self, share="x"):
         """For conftest.mount_factory, which takes a server object."""
         return "//127.0.0.1/%s" % share
+
+    def _new_conn(self):
+        with self._lock:
+            rec = ConnRecord(len(self.conns) + 1)
+            self.conns.append(rec)
+            return rec
+
+    def wait_closed(self, index, timeout=10):
+        """Waits until connection `index` (1-based) is closed; True if so."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.conns) >= index and \
+                        self.conns[index - 1].closed is not None:
+                    return True
+            time.sleep(0.05)
+        return False
 
     def connections(self):
         with self._lock:
@@ -968,10 +1394,29 @@ def main(argv):
                     choices=sorted(MODES))
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tree-status", type=lambda s: int(s, 16), default=None)
-    ap.add_argument("--password", default=None)
+    ap.add_argument("--password", default=None,
+                    help="the user's password: lets the server derive the "
+                    "session key and sign (SMB 2.x)")
+    ap.add_argument("--dialect", type=lambda s: int(s, 16), default=0x0210,
+                    help="dialect to choose, hex (202, 210, 302, 311)")
+    ap.add_argument("--no-sign", action="store_true",
+                    help="never sign replies, even with --password")
+    ap.add_argument("--security-mode", type=int, default=None,
+                    help="NEGOTIATE SecurityMode (1 enabled, 3 required)")
+    ap.add_argument("--session-flags", type=int, default=None,
+                    help="SessionFlags of the final SESSION_SETUP reply "
+                    "(1 IS_GUEST, 2 IS_NULL)")
     a = ap.parse_args(argv)
+    knobs = {}
+    if a.no_sign:
+        knobs["sign"] = False
+    if a.security_mode is not None:
+        knobs["security_mode"] = a.security_mode
+    if a.session_flags is not None:
+        knobs["session_flags"] = a.session_flags
     srv = FakeSMB2Server(mode=a.mode, port=a.port, tree_status=a.tree_status,
-                         password=a.password).start()
+                         password=a.password, dialect=a.dialect,
+                         **knobs).start()
     print("PORT %d" % srv.port, flush=True)
     try:
         while True:

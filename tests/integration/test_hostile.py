@@ -90,7 +90,9 @@ STATVFS = [4096, 1000000, 600000, 500000]  # bsize, blocks, bfree, bavail
 
 
 def mount_fake(fake_server, mount_factory, mode):
-    srv = fake_server(mode)
+    # The server knows the password, so it can sign (smb2fs signs by
+    # default and requires signed replies).
+    srv = fake_server(mode, password="x")
     m = mount_factory(srv, share="x", password="x",
                       options=["vers=2.1", "actimeo=0"])
     return srv, m

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -25,6 +26,12 @@ enum script {
 	S_MULTI,           /* grant 16 credits on the first reply, then record charges */
 	S_FORGED_SID,      /* answer unsigned with SessionId 0 (would dodge verification) */
 	S_SLOW_PENDING,    /* interim replies every 0.7 s, the final one after 2.1 s */
+	S_STRAY_CREDITS,   /* a reply to no request granting 5000 credits, then the real one */
+	S_HUGE_GRANT,      /* grant 65535 credits */
+	S_UNSIGNED_DELETED, /* unsigned STATUS_USER_SESSION_DELETED on a signed session */
+	S_ENDLESS_PENDING, /* signed interim replies every 0.25 s, never a final one */
+	S_UNSIGNED_PENDING, /* unsigned interims: first with 10 credits + signed final;
+			     * then only unsigned interims for 2.5 s */
 };
 
 struct server {
@@ -67,12 +74,15 @@ static int read_msg(int fd, uint8_t **msg, size_t *len)
 }
 
 static bool forge_sid;
+static uint64_t forge_mid; /* nonzero: reply with this MessageId instead */
 
-static void send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t credits, bool async,
-		       bool sign, bool corrupt)
+static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t credits, bool async,
+		      bool sign, bool corrupt)
 {
 	struct smb2_hdr h;
 	smb2_hdr_decode(req, SMB2_HDR_SIZE, &h);
+	if (forge_mid)
+		h.message_id = forge_mid;
 	if (forge_sid)
 		h.session_id = 0;
 	h.flags = SMB2_FLAGS_SERVER_TO_REDIR | (async ? SMB2_FLAGS_ASYNC_COMMAND : 0);
@@ -82,7 +92,8 @@ static void send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cre
 	memset(h.signature, 0, 16);
 	struct wbuf w;
 	wbuf_init(&w);
-	smb2_hdr_encode(&w, &h);
+	if (smb2_hdr_encode(&w, &h) < 0)
+		abort();
 	/* ECHO response body (StructureSize 4) */
 	wbuf_u16(&w, 4);
 	wbuf_u16(&w, 0);
@@ -91,9 +102,12 @@ static void send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cre
 	if (corrupt)
 		w.p[w.len - 1] ^= 1;
 	uint8_t nb[4] = {0, 0, (uint8_t)(w.len >> 8), (uint8_t)w.len};
-	if (write(fd, nb, 4) != 4 || write(fd, w.p, w.len) != (ssize_t)w.len)
-		fprintf(stderr, "server write failed\n");
+	int r = 0;
+	/* MSG_NOSIGNAL: the client may be gone (scripts that never finish) */
+	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
+		r = -1;
 	wbuf_free(&w);
+	return r;
 }
 
 static void *server_main(void *arg)
@@ -163,6 +177,55 @@ static void *server_main(void *arg)
 				usleep(700 * 1000);
 			}
 			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, true, false, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_STRAY_CREDITS:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			forge_mid = 999;
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 5000, false, false, false);
+			forge_mid = 0;
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, false, false, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_HUGE_GRANT:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 65535, false, false, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_UNSIGNED_DELETED:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_USER_SESSION_DELETED, 1, false, false, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_ENDLESS_PENDING:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			/* bounded: 30 s at most, or until the client is gone */
+			for (int i = 0; i < 120; i++) {
+				if (send_reply(fd, reqs[0], STATUS_PENDING, 1, true, true, false) < 0)
+					break;
+				usleep(250 * 1000);
+			}
+			free(reqs[0]);
+		}
+		break;
+	case S_UNSIGNED_PENDING:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_PENDING, 10, true, false, false);
+			usleep(300 * 1000);
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, true, true, false);
+			free(reqs[0]);
+		}
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			for (int i = 0; i < 8; i++) {
+				if (send_reply(fd, reqs[0], STATUS_PENDING, 1, true, false, false) < 0)
+					break;
+				usleep(300 * 1000);
+			}
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, true, true, false);
 			free(reqs[0]);
 		}
 		break;
@@ -242,8 +305,8 @@ static int echo_call(struct smb2_conn *c, size_t payload, uint32_t *status, uint
 	struct wbuf w;
 	struct smb2_reply rep;
 	wbuf_init(&w);
-	smb2_hdr_encode(&w, &h);
-	smb2_echo_encode(&w);
+	if (smb2_hdr_encode(&w, &h) < 0 || smb2_echo_encode(&w) < 0)
+		abort();
 	int r = smb2_conn_call(c, &w, payload, call_timeout, &rep);
 	if (r == 0) {
 		*status = rep.hdr.status;
@@ -392,6 +455,90 @@ static void test_multi_credit(void)
 	CHECK_EQ(s.mids[3], s.mids[2] + 1);
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Credits come only from replies that matched a request: a stray reply
+ * granting thousands must not grow the window. */
+static void test_stray_reply_grants_nothing(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st;
+	c = connect_scripted(&s, S_STRAY_CREDITS, 1);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(smb2_conn_window(c), 1);
+	disconnect_scripted(&s, c);
+}
+
+/* Whatever a server grants, the total stays at a sane maximum (8192). */
+static void test_credit_clamp(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st;
+	c = connect_scripted(&s, S_HUGE_GRANT, 1);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(smb2_conn_window(c), 8192);
+	disconnect_scripted(&s, c);
+}
+
+/* An unsigned "session deleted" on a signed session is what an attacker
+ * would send to force a new login: the connection is dropped instead. */
+static void test_unsigned_session_deleted_is_forged(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st = 0;
+	c = connect_scripted(&s, S_UNSIGNED_DELETED, 1);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), -EBADMSG);
+	CHECK(!smb2_conn_alive(c));
+	disconnect_scripted(&s, c);
+}
+
+/* Signed interim replies for ever: the wait ends at 10 timeouts. */
+static void test_endless_pending_is_capped(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st = 0;
+	c = connect_scripted(&s, S_ENDLESS_PENDING, 1);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	call_timeout = 1;
+	double t0 = now_s();
+	CHECK_EQ(echo_call(c, 0, &st, NULL), -ETIMEDOUT);
+	double took = now_s() - t0;
+	call_timeout = 5;
+	CHECK(took > 8.5 && took < 12.0);
+	CHECK(!smb2_conn_alive(c));
+	disconnect_scripted(&s, c);
+}
+
+/* Unsigned interim replies on a signed session extend nothing; their
+ * credits count only once the signed final reply has verified. */
+static void test_unsigned_interim(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st = 0;
+	c = connect_scripted(&s, S_UNSIGNED_PENDING, 2);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(smb2_conn_window(c), 11);
+	call_timeout = 1;
+	double t0 = now_s();
+	CHECK_EQ(echo_call(c, 0, &st, NULL), -ETIMEDOUT);
+	double took = now_s() - t0;
+	call_timeout = 5;
+	CHECK(took < 2.0);
+	disconnect_scripted(&s, c);
+}
+
 static void test_refused(void)
 {
 	struct server s;
@@ -420,6 +567,11 @@ int main(void)
 	test_interim_extends_deadline();
 	test_credits();
 	test_multi_credit();
+	test_stray_reply_grants_nothing();
+	test_credit_clamp();
+	test_unsigned_session_deleted_is_forged();
+	test_endless_pending_is_capped();
+	test_unsigned_interim();
 	test_refused();
 	return check_done("conn");
 }

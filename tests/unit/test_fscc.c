@@ -176,8 +176,9 @@ static void test_dir_classes(void)
 		le32_store(m + second + 60, 0xFFFFFFFEu);
 		CHECK_EQ(walk(cls, m, w.len, &s), -EBADMSG);
 		memcpy(m, w.p, w.len);
-		le32_store(m + second + 60, 0);
-		CHECK_EQ(walk(cls, m, w.len, &s), -EBADMSG);
+		le32_store(m + second + 60, 0);  /* empty name: skipped, not fatal */
+		CHECK_EQ(walk(cls, m, w.len, &s), 0);
+		CHECK_EQ(s.n, 2);
 		memcpy(m, w.p, w.len);
 		le16_store(m + second + name_off(cls), 0xD800);  /* lone high surrogate "\xD800y" */
 		/* no UTF-8 form: that entry is skipped, the others still listed */
@@ -200,6 +201,75 @@ static void test_dir_classes(void)
 	CHECK_EQ(walk(FileIdBothDirectoryInformation, NULL, 0, &s), 0);
 	CHECK_EQ(s.n, 0);
 	CHECK_EQ(fscc_dir_walk(FileBasicInformation, (const uint8_t *)"", 0, collect, &s), -EINVAL);
+}
+
+struct skips {
+	int n;
+	char why[4][32];
+	char name[4][32];
+};
+
+static void note_skip(const char *name, const char *why, void *arg)
+{
+	struct skips *k = arg;
+	if (k->n < 4) {
+		snprintf(k->why[k->n], sizeof(k->why[0]), "%s", why);
+		snprintf(k->name[k->n], sizeof(k->name[0]), "%s", name ? name : "(none)");
+	}
+	k->n++;
+}
+
+struct both {
+	struct seen s;
+	struct skips k;
+};
+
+static int both_entry(const struct fscc_dirent *e, void *arg)
+{
+	return collect(e, &((struct both *)arg)->s);
+}
+
+static void both_skip(const char *name, const char *why, void *arg)
+{
+	note_skip(name, why, &((struct both *)arg)->k);
+}
+
+/* A server may send names no POSIX directory entry can have ('/' inside,
+ * an embedded NUL, empty): those entries are left out, the rest listed. */
+static void test_dir_bad_names(void)
+{
+	static const uint8_t classes[] = { FileDirectoryInformation, FileIdBothDirectoryInformation };
+	for (size_t c = 0; c < sizeof(classes); c++) {
+		uint8_t cls = classes[c];
+		struct wbuf w;
+		size_t prev = SIZE_MAX;
+		wbuf_init(&w);
+		add_entry(&w, cls, &prev, "6100", 1, FILE_ATTRIBUTE_ARCHIVE, 1);            /* "a" */
+		add_entry(&w, cls, &prev, "78002f007900", 2, FILE_ATTRIBUTE_ARCHIVE, 2);    /* "x/y" */
+		add_entry(&w, cls, &prev, "620000006300", 3, FILE_ATTRIBUTE_ARCHIVE, 3);    /* "b\0c" */
+		add_entry(&w, cls, &prev, "2f00", 4, FILE_ATTRIBUTE_DIRECTORY, 4);          /* "/" */
+		add_entry(&w, cls, &prev, "", 5, FILE_ATTRIBUTE_ARCHIVE, 5);                /* "" */
+		add_entry(&w, cls, &prev, "7a00", 6, FILE_ATTRIBUTE_ARCHIVE, 6);            /* "z" */
+		CHECK(!w.err);
+
+		struct seen s;
+		CHECK_EQ(walk(cls, w.p, w.len, &s), 0);
+		CHECK_EQ(s.n, 2);
+		CHECK(strcmp(s.names[0], "a") == 0);
+		CHECK(strcmp(s.names[1], "z") == 0);
+		CHECK_EQ(s.st[1].end_of_file, 6);
+
+		struct both b;
+		memset(&b, 0, sizeof(b));
+		CHECK_EQ(fscc_dir_walk_ex(cls, w.p, w.len, both_entry, both_skip, &b), 0);
+		CHECK_EQ(b.s.n, 2);
+		CHECK_EQ(b.k.n, 4);
+		CHECK(strcmp(b.k.name[0], "x/y") == 0 && strstr(b.k.why[0], "'/'"));
+		CHECK(strcmp(b.k.name[1], "(none)") == 0 && strstr(b.k.why[1], "NUL"));
+		CHECK(strcmp(b.k.name[2], "/") == 0 && strstr(b.k.why[2], "'/'"));
+		CHECK(strcmp(b.k.name[3], "(none)") == 0 && strstr(b.k.why[3], "empty"));
+		wbuf_free(&w);
+	}
 }
 
 static void test_dir_unaligned(void)
@@ -333,7 +403,13 @@ static void test_builders(void)
 	check_wbuf_hex(&w, "00 00000000000000 0000000000000000 04000000 3dd800de 0000", __LINE__);
 	wbuf_reset(&w);
 	CHECK_EQ(fscc_build_rename(&w, false, ""), -EINVAL);
+	CHECK_EQ(w.err, -EINVAL);
+	wbuf_reset(&w);
 	CHECK_EQ(fscc_build_rename(&w, false, "\xED\xA0\x80"), -EILSEQ);
+	CHECK_EQ(w.len, 0);
+	CHECK_EQ(w.err, -EILSEQ);  /* sticky: never sent as an empty rename */
+	/* a builder into a buffer already in error keeps the first reason */
+	CHECK_EQ(fscc_build_end_of_file(&w, 1), -EILSEQ);
 	CHECK_EQ(w.len, 0);
 	wbuf_free(&w);
 }
@@ -369,6 +445,7 @@ int main(void)
 	test_dir_golden();
 	test_dir_classes();
 	test_dir_unaligned();
+	test_dir_bad_names();
 	test_info_parsers();
 	test_builders();
 	test_filetime();

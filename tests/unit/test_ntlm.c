@@ -1,9 +1,14 @@
 /* NTLMSSP (MS-NLMP) and SPNEGO (RFC 4178 / MS-SPNG) tokens.  Expected values
- * are published vectors; the source is cited above each. */
+ * are published vectors, the source cited above each; where none exists
+ * (our own MIC and mechListMIC) they are recomputed here straight from the
+ * spec with OpenSSL (ref_mic, ref_sig), not with the code under test. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "check.h"
 #include "smb2fs/auth.h"
@@ -45,6 +50,149 @@ static const uint8_t *auth_field(const uint8_t *m, size_t len, size_t at, size_t
 	return m + off;
 }
 
+/* ---- Independent reference computations (OpenSSL directly, not the code
+ * under test), for checks that have no published vector. */
+static void ref_hmac_md5(const uint8_t key[16], const uint8_t *d, size_t n, uint8_t out[16])
+{
+	size_t ol = 0;
+	CHECK(EVP_Q_mac(NULL, "HMAC", NULL, "MD5", NULL, key, 16, d, n, out, 16, &ol) != NULL);
+	CHECK_EQ(ol, 16);
+}
+
+/* MS-NLMP 3.1.5.1.2: HMAC_MD5(key, NEGOTIATE || CHALLENGE || AUTHENTICATE
+ * with its 16 bytes at offset 72 zeroed). */
+static void ref_mic(const uint8_t key[16], const uint8_t *neg, size_t nl, const uint8_t *chal,
+		    size_t cl, const uint8_t *auth, size_t al, uint8_t out[16])
+{
+	uint8_t *all = malloc(nl + cl + al);
+	if (!all)
+		abort();
+	memcpy(all, neg, nl);
+	memcpy(all + nl, chal, cl);
+	memcpy(all + nl + cl, auth, al);
+	memset(all + nl + cl + 72, 0, 16);
+	ref_hmac_md5(key, all, nl + cl + al, out);
+	free(all);
+}
+
+/* MS-NLMP 3.4.5.2/3.4.5.3 (128-bit, extended session security) and 3.4.4.2
+ * with SeqNum 0 and a fresh RC4 handle. */
+static void ref_sig(const uint8_t exported[16], bool client_to_server, bool key_exch,
+		    const uint8_t *msg, size_t len, uint8_t out[16])
+{
+	const char *dir = client_to_server ? "client-to-server" : "server-to-client";
+	char magic[80];
+	uint8_t buf[16 + 80], sign_key[16], seal_key[16], *sm;
+	unsigned int ml = 0;
+	size_t n;
+
+	n = (size_t)snprintf(magic, sizeof(magic), "session key to %s signing key magic constant", dir) + 1;
+	memcpy(buf, exported, 16);
+	memcpy(buf + 16, magic, n);
+	CHECK(EVP_Digest(buf, 16 + n, sign_key, &ml, EVP_md5(), NULL) == 1);
+	n = (size_t)snprintf(magic, sizeof(magic), "session key to %s sealing key magic constant", dir) + 1;
+	memcpy(buf + 16, magic, n);
+	CHECK(EVP_Digest(buf, 16 + n, seal_key, &ml, EVP_md5(), NULL) == 1);
+	sm = calloc(1, 4 + len);
+	if (!sm)
+		abort();
+	memcpy(sm + 4, msg, len); /* SeqNum 0 */
+	ref_hmac_md5(sign_key, sm, 4 + len, buf);
+	free(sm);
+	memset(out, 0, 16);
+	out[0] = 1;
+	if (key_exch)
+		CHECK_EQ(smb2_rc4(seal_key, buf, out + 4, 8), 0);
+	else
+		memcpy(out + 4, buf, 8);
+}
+
+/* Walks an AV pair list (MS-NLMP 2.2.2.1) as the server would. */
+struct av_walk {
+	int pairs, flags_pairs, target_pairs;
+	uint32_t flags;
+	const uint8_t *target;
+	size_t target_len;
+	size_t eol_end;   /* bytes through MsvAvEOL, 0 if none */
+	int last_id;      /* id of the pair before MsvAvEOL */
+};
+
+static void walk_av(const uint8_t *p, size_t n, struct av_walk *w)
+{
+	size_t pos = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->last_id = -1;
+	while (n - pos >= 4) {
+		uint16_t id = ld16(p + pos), len = ld16(p + pos + 2);
+		if (len > n - pos - 4)
+			return;
+		if (id == 0) {
+			w->eol_end = pos + 4;
+			return;
+		}
+		w->pairs++;
+		w->last_id = id;
+		if (id == 6 && len == 4) {
+			w->flags_pairs++;
+			w->flags = ld32(p + pos + 4);
+		}
+		if (id == 9) {
+			w->target_pairs++;
+			w->target = p + pos + 4;
+			w->target_len = len;
+		}
+		pos += 4u + len;
+	}
+}
+
+/* The AV pairs of an AUTHENTICATE's NTLMv2 response: NTProofStr(16), the
+ * 28-byte blob header, the pairs, then Z(4) after MsvAvEOL. */
+static void auth_avs(const uint8_t *m, size_t len, struct av_walk *w)
+{
+	size_t n;
+	const uint8_t *nt = auth_field(m, len, 20, &n);
+	static const uint8_t z4[4];
+
+	CHECK(n > 48);
+	if (n <= 48) {
+		memset(w, 0, sizeof(*w));
+		return;
+	}
+	walk_av(nt + 44, n - 48, w);
+	CHECK_EQ(w->eol_end, n - 48);  /* MsvAvEOL is the last pair */
+	CHECK_MEM(nt + n - 4, z4, 4);
+}
+
+/* A CHALLENGE_MESSAGE (2.2.1.2) without Version: empty TargetName, the
+ * given TargetInfo, ServerChallenge 0123456789abcdef. */
+static size_t make_challenge(uint8_t *buf, size_t cap, uint32_t flags, const uint8_t *info,
+			     size_t info_len)
+{
+	static const uint8_t sc[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+
+	if (48 + info_len > cap)
+		abort();
+	memset(buf, 0, 48);
+	memcpy(buf, "NTLMSSP", 8);
+	buf[8] = 2;
+	buf[16] = 48;
+	for (int i = 0; i < 4; i++)
+		buf[20 + i] = (uint8_t)(flags >> (8 * i));
+	memcpy(buf + 24, sc, 8);
+	buf[40] = buf[42] = (uint8_t)info_len;
+	buf[41] = buf[43] = (uint8_t)(info_len >> 8);
+	buf[44] = 48;
+	if (info_len)
+		memcpy(buf + 48, info, info_len);
+	return 48 + info_len;
+}
+
+/* AV pairs: NbDomainName "D", MsvAvTimestamp, EOL */
+#define AV_DOM "02000200" "4400"
+#define AV_TS "07000800" "0011223344556677"
+#define AV_EOL "00000000"
+
 /* ---- MS-NLMP 4.2.4 "NTLMv2 Authentication" ----
  * User "User", UserDom "Domain", Passwd "Password", Workstation "COMPUTER",
  * ServerChallenge 0123456789abcdef, ClientChallenge aaaaaaaaaaaaaaaa,
@@ -84,6 +232,10 @@ static void test_nlmp_424(void)
 	if (msg && len >= 64) {
 		CHECK_MEM(msg, "NTLMSSP", 8);
 		CHECK_EQ(ld32(msg + 8), 3);
+		/* No MsvAvTimestamp, so no MIC: no Version/MIC fields, the
+		 * payload (DomainName first) starts at 64. */
+		CHECK(!ntlm_mic_sent(ctx));
+		CHECK_EQ(ld32(msg + 32), 64);
 		/* 4.2.4.2.1 LMv2 response (no MsvAvTimestamp in this challenge) */
 		f = auth_field(msg, len, 12, &n);
 		CHECK_EQ(n, 24);
@@ -119,6 +271,71 @@ static void test_nlmp_424(void)
 	free(msg);
 	ntlm_ctx_free(ctx);
 	free(chal);
+}
+
+/* ---- MS-NLMP 4.2.4.4 GSS_WrapEx (NTLMv2, extended session security,
+ * KEY_EXCH, 128-bit): RandomSessionKey 55..55, SeqNum 0, plaintext
+ * UTF-16LE "Plaintext".  The sealing handle encrypts the message and then,
+ * continuing the same RC4 stream, the checksum. */
+static void test_nlmp_424_sign_seal(void)
+{
+	static const uint8_t plain[18] = { 'P', 0, 'l', 0, 'a', 0, 'i', 0, 'n', 0,
+					   't', 0, 'e', 0, 'x', 0, 't', 0 };
+	uint8_t rsk[16], sign[16], seal[16], s2c_sign[16], s2c_seal[16], ct[18], sig[16];
+	uint8_t both[26], cks[8], *chal, *msg = NULL, *neg = NULL;
+	size_t chal_len, len = 0, nl = 0;
+	struct smb2_rc4_stream *h = NULL;
+	struct ntlm_ctx *ctx;
+	struct ntlm_creds cr = { .user = "User", .domain = "Domain", .password = "Password",
+				 .workstation = "COMPUTER" };
+	struct ntlm_test_overrides ov = { .exported_session_key = rsk };
+
+	memset(rsk, 0x55, sizeof(rsk));
+	/* SEALKEY / SIGNKEY, client-to-server */
+	CHECK_EQ(ntlm_sign_seal_keys(rsk, true, sign, seal), 0);
+	HEXEQ(seal, "59f600973cc4960a25480a7c196e4c58");
+	HEXEQ(sign, "4788dc861b4782f35d43fd98fe1a2d39");
+	/* The other direction uses the other constants. */
+	CHECK_EQ(ntlm_sign_seal_keys(rsk, false, s2c_sign, s2c_seal), 0);
+	CHECK(memcmp(s2c_sign, sign, 16) != 0 && memcmp(s2c_seal, seal, 16) != 0);
+
+	/* Checksum before RC4: HMAC_MD5(SigningKey, SeqNum || Message)[0..7] */
+	CHECK_EQ(ntlm_mac(sign, NULL, 0, plain, sizeof(plain), sig), 0);
+	HEXEQ(sig, "01000000" "7035 2851 f256 4309" "00000000");
+	/* SEAL(): data, then the checksum, from one RC4 handle */
+	CHECK_EQ(smb2_rc4_stream_new(seal, &h), 0);
+	if (h) {
+		CHECK_EQ(smb2_rc4_stream_update(h, plain, ct, sizeof(ct)), 0);
+		HEXEQ(ct, "54e50165bf1936dc996020c1811b0f06fb5f");
+		CHECK_EQ(ntlm_mac(sign, h, 0, plain, sizeof(plain), sig), 0);
+		HEXEQ(sig, "01000000" "7fb38ec5c55d4976" "00000000");
+		smb2_rc4_stream_free(h);
+	}
+	/* The same stream, one-shot: RC4(plaintext || checksum) */
+	memcpy(both, plain, 18);
+	hex2bin("70352851f2564309", both + 18, 8);
+	CHECK_EQ(smb2_rc4(seal, both, both, sizeof(both)), 0);
+	HEXEQ(both, "54e50165bf1936dc996020c1811b0f06fb5f" "7fb38ec5c55d4976");
+
+	/* Through a context with the 4.2.4 flags (KEY_EXCH|128|ESS): the
+	 * mechListMIC signer uses these keys with a fresh handle, so its
+	 * checksum is RC4(SealingKey, the published HMAC checksum). */
+	chal = unhex(nlmp_challenge, &chal_len);
+	CHECK_EQ(ntlm_ctx_new(&cr, &ctx), 0);
+	ntlm_ctx_set_test_overrides(ctx, &ov);
+	CHECK_EQ(ntlm_sign_mech_list(ctx, plain, sizeof(plain), sig), -ENOKEY);
+	CHECK_EQ(ntlm_negotiate(ctx, &neg, &nl), 0);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, chal_len, &msg, &len), 0);
+	CHECK_EQ(ntlm_sign_mech_list(ctx, plain, sizeof(plain), sig), 0);
+	hex2bin("70352851f2564309", cks, 8);
+	CHECK_EQ(smb2_rc4(seal, cks, cks, 8), 0);
+	CHECK_MEM(sig + 4, cks, 8);
+	HEXEQ(sig, "01000000");
+	HEXEQ(sig + 12, "00000000");
+	free(neg);
+	free(msg);
+	free(chal);
+	ntlm_ctx_free(ctx);
 }
 
 /* ---- Microsoft Open Specifications blog, "SMB 2 and SMB 3 security in
@@ -192,7 +409,12 @@ static void test_blog_spnego_ntlm(void)
 	struct ntlm_ctx *ctx;
 	int state;
 	struct ntlm_creds cr = { .user = "administrator", .domain = "SUT311",
-				 .password = "Password01!", .workstation = "DRIVER311" };
+				 .password = "Password01!", .workstation = "DRIVER311",
+				 .target_name = "cifs/SUT311" };
+	const uint8_t *types, *mic;
+	size_t types_len, mic_len;
+	uint8_t *neg = NULL, want[16];
+	size_t neg_len = 0;
 	struct ntlm_test_overrides ov = { .client_challenge = cc, .exported_session_key = exported };
 
 	hex2bin("270E1BA896585EEB7AF3472D3B4C75A7", exported, 16);
@@ -221,21 +443,27 @@ static void test_blog_spnego_ntlm(void)
 		CHECK_EQ(spnego_parse_hints(nr + 0x80, cut, &h), -EBADMSG);
 
 	/* Our NegTokenInit around the Windows NTLM NEGOTIATE is byte-identical
-	 * to what Windows sent. */
+	 * to what Windows sent, and its mechTypes (after 60 48, OID spnego,
+	 * A0 3E, 30 3C, A0 0E) is what spnego_ntlm_mech_types returns. */
 	CHECK_EQ(spnego_wrap_ntlm_init(r1 + 0x58 + 0x22, 0x28, &out, &len), 0);
 	CHECK_EQ(len, 0x4A);
 	if (len == 0x4A)
 		CHECK_MEM(out, r1 + 0x58, 0x4A);
 	free(out);
+	CHECK_EQ(spnego_ntlm_mech_types(&types, &types_len), 0);
+	CHECK_EQ(types_len, 14);
+	CHECK_MEM(types, r1 + 0x58 + 16, 14);
+	HEXEQ(types, "300c060a2b06010401823702020a");
 
 	/* NegTokenResp: accept-incomplete, supportedMech NTLMSSP, CHALLENGE. */
-	CHECK_EQ(spnego_parse_resp(s1 + 0x48, 0xB3, &state, &tok, &tok_len), 0);
+	CHECK_EQ(spnego_parse_resp(s1 + 0x48, 0xB3, &state, &tok, &tok_len, &mic, &mic_len), 0);
 	CHECK_EQ(state, 1);
 	CHECK_EQ(tok_len, 0x94);
 	CHECK(tok == s1 + 0x48 + 0x1F);
+	CHECK(mic == NULL && mic_len == 0);
 	for (size_t cut = 0; cut < 0xB3; cut++)
-		CHECK_EQ(spnego_parse_resp(s1 + 0x48, cut, &state, &tok, &n), -EBADMSG);
-	CHECK_EQ(spnego_parse_resp(s1 + 0x48, 0xB3, &state, &tok, &tok_len), 0);
+		CHECK_EQ(spnego_parse_resp(s1 + 0x48, cut, &state, &tok, &n, NULL, NULL), -EBADMSG);
+	CHECK_EQ(spnego_parse_resp(s1 + 0x48, 0xB3, &state, &tok, &tok_len, NULL, NULL), 0);
 
 	/* Primitives against the blog's "NTLMv2 SessionKey calculation example". */
 	CHECK_EQ(ntlm_ntowfv2("Password01!", "administrator", "SUT311", ntowf), 0);
@@ -255,25 +483,72 @@ static void test_blog_spnego_ntlm(void)
 		HEXEQ(wkey, "3B9BDFF38F5EE8F9663F11A0F4C03A78");
 		CHECK_EQ(smb2_rc4(base, wkey, dec, 16), 0);
 		CHECK_MEM(dec, exported, 16); /* ExportedSessionKey */
+		/* Windows' MIC (offset 72, after its Version 06 03 80 25 ..
+		 * 0F) over its NEGOTIATE, the CHALLENGE and its AUTHENTICATE */
+		HEXEQ(wmsg + 72, "ECAC77A5F385A8BF9C38C706EEEDDCD3");
+		CHECK_EQ(ntlm_mic(exported, r1 + 0x58 + 0x22, 0x28, tok, tok_len, wmsg, wlen, want), 0);
+		CHECK_MEM(want, wmsg + 72, 16);
+		ref_mic(exported, r1 + 0x58 + 0x22, 0x28, tok, tok_len, wmsg, wlen, want);
+		CHECK_MEM(want, wmsg + 72, 16);
+		/* Windows' NegTokenResp: negState accept-incomplete, the
+		 * AUTHENTICATE, and its mechListMIC over the mechTypes */
+		CHECK_EQ(spnego_parse_resp(r2 + 0x58, 0x1CF, &state, &f, &n, &mic, &mic_len), 0);
+		CHECK_EQ(state, 1);
+		CHECK(f == wmsg && n == wlen);
+		CHECK_EQ(mic_len, 16);
+		if (mic_len == 16)
+			HEXEQ(mic, "0100000063775A9A5FD97F0600000000");
 	}
 
 	/* Our AUTHENTICATE for the same CHALLENGE: the server's MsvAvTimestamp
-	 * is echoed, LMv2 is Z(24), and the exported key is recoverable. */
+	 * is echoed, LMv2 is Z(24), the exported key is recoverable, and
+	 * (timestamp present) it has a MIC, which needs our NEGOTIATE. */
 	CHECK_EQ(ntlm_ctx_new(&cr, &ctx), 0);
 	ntlm_ctx_set_test_overrides(ctx, &ov);
 	out = NULL;
+	CHECK_EQ(ntlm_authenticate(ctx, tok, tok_len, &out, &nlen), -EINVAL);
+	CHECK(out == NULL);
+	CHECK(!ntlm_mic_sent(ctx));
+	CHECK_EQ(ntlm_negotiate(ctx, &neg, &neg_len), 0);
 	CHECK_EQ(ntlm_authenticate(ctx, tok, tok_len, &out, &nlen), 0);
-	if (out) {
-		static const uint8_t z24[24];
+	CHECK(ntlm_mic_sent(ctx));
+	if (out && nlen > 88) {
+		static const uint8_t z24[24], z16[16];
+		/* Version (64..72) zero: NTLMSSP_NEGOTIATE_VERSION is not set;
+		 * the payload (DomainName first) starts after the MIC. */
+		CHECK(!(ld32(out + 60) & 0x02000000u));
+		CHECK_MEM(out + 64, z16, 8);
+		CHECK_EQ(ld32(out + 32), 88);
+		/* MIC at 72, recomputed independently over the three messages */
+		CHECK(memcmp(out + 72, z16, 16) != 0);
+		ref_mic(exported, neg, neg_len, tok, tok_len, out, nlen, want);
+		CHECK_MEM(out + 72, want, 16);
+		/* ... and it covers every byte of the AUTHENTICATE */
+		out[nlen - 1] ^= 1;
+		ref_mic(exported, neg, neg_len, tok, tok_len, out, nlen, want);
+		CHECK(memcmp(out + 72, want, 16) != 0);
+		out[nlen - 1] ^= 1;
 		f = auth_field(out, nlen, 12, &n);
 		CHECK(n == 24 && memcmp(f, z24, 24) == 0);
 		wnt = auth_field(out, nlen, 20, &n);
 		CHECK(n > 44);
 		if (n > 44) {
+			struct av_walk w;
 			HEXEQ(wnt + 16, "0101000000000000A1A1F5ADCBAED001BC4AD05F223CC90F00000000");
-			/* TargetInfo echoed verbatim (80 bytes, no MsvAvFlags added) */
-			CHECK_EQ(n, 16 + 28 + 80 + 4);
-			CHECK_MEM(wnt + 44, tok + 68, 80);
+			/* The server's 76 bytes of pairs verbatim, then
+			 * MsvAvFlags = MIC present, MsvAvTargetName, EOL, Z(4) */
+			CHECK_EQ(n, 16 + 28 + 76 + 8 + 4 + 22 + 4 + 4);
+			CHECK_MEM(wnt + 44, tok + 68, 76);
+			HEXEQ(wnt + 44 + 76, "06000400" "02000000"
+					     "09001600" "63006900660073002F005300550054003300310031"
+					     "00000000" "00000000");
+			auth_avs(out, nlen, &w);
+			CHECK_EQ(w.flags_pairs, 1);
+			CHECK_EQ(w.flags, 2);
+			CHECK_EQ(w.target_pairs, 1);
+			CHECK_EQ(w.target_len, 22);
+			if (w.target_len == 22)
+				HEXEQ(w.target, "63006900660073002F005300550054003300310031");
 			CHECK_EQ(ntlm_v2_proof(ntowf, tok + 24, wnt + 16, n - 16, proof, base), 0);
 			CHECK_MEM(wnt, proof, 16);
 			wkey = auth_field(out, nlen, 52, &n);
@@ -284,18 +559,34 @@ static void test_blog_spnego_ntlm(void)
 	}
 	CHECK_EQ(ntlm_session_key(ctx, key), 0);
 	CHECK_MEM(key, exported, 16);
+	/* Our mechListMIC is the one Windows sent (same key, same flags
+	 * KEY_EXCH|128|ESS, same mechTypes). */
+	CHECK_EQ(ntlm_sign_mech_list(ctx, types, types_len, want), 0);
+	HEXEQ(want, "0100000063775A9A5FD97F0600000000");
 	free(out);
-	ntlm_ctx_free(ctx);
+	free(neg);
 
-	/* Final leg: accept-completed, no token, mechListMIC ignored. */
+	/* Final leg: accept-completed, no token, and the server's mechListMIC,
+	 * which verifies with the server-to-client keys. */
 	{
 		size_t fl;
-		uint8_t *fin = unhex(blog_final_resp, &fl);
-		CHECK_EQ(spnego_parse_resp(fin, fl, &state, &tok, &n), 0);
+		uint8_t *fin = unhex(blog_final_resp, &fl), bad[16];
+		CHECK_EQ(spnego_parse_resp(fin, fl, &state, &tok, &n, &mic, &mic_len), 0);
 		CHECK_EQ(state, 0);
 		CHECK(tok == NULL && n == 0);
+		CHECK(mic == fin + fl - 16 && mic_len == 16);
+		CHECK_EQ(ntlm_verify_mech_list(ctx, types, types_len, mic, mic_len), 0);
+		CHECK_EQ(ntlm_verify_mech_list(ctx, types, types_len, mic, 15), -EBADMSG);
+		for (size_t bit = 0; bit < 128; bit++) {
+			memcpy(bad, mic, 16);
+			bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			CHECK_EQ(ntlm_verify_mech_list(ctx, types, types_len, bad, 16), -EBADMSG);
+		}
+		/* Our own signature is not the server's. */
+		CHECK_EQ(ntlm_verify_mech_list(ctx, types, types_len, want, 16), -EBADMSG);
 		free(fin);
 	}
+	ntlm_ctx_free(ctx);
 	free(nr);
 	free(r1);
 	free(s1);
@@ -368,6 +659,8 @@ static void test_spnego_hostile(void)
 		{ "a0053003a20100", "NegTokenInit where NegTokenResp is expected" },
 		{ "a1053003a4020400", "unknown context tag" },
 		{ "a1083006a2040401ff00", "trailing byte inside a field" },
+		{ "a1063004a3020500", "mechListMIC that is not an OCTET STRING" },
+		{ "a1083006a3020400a2020400", "mechListMIC before responseToken" },
 	};
 	const uint8_t *tok;
 	size_t n, bl;
@@ -375,7 +668,7 @@ static void test_spnego_hostile(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t *b = unhex(bad[i].hex, &bl);
-		int rc = spnego_parse_resp(b, bl, &state, &tok, &n);
+		int rc = spnego_parse_resp(b, bl, &state, &tok, &n, NULL, NULL);
 		if (rc != -EBADMSG)
 			fprintf(stderr, "hostile SPNEGO accepted: %s\n", bad[i].why);
 		CHECK_EQ(rc, -EBADMSG);
@@ -387,17 +680,265 @@ static void test_spnego_hostile(void)
 		size_t wl = 0;
 		for (size_t i = 0; i < sizeof(big); i++)
 			big[i] = (uint8_t)i;
-		CHECK_EQ(spnego_wrap_resp(big, sizeof(big), &w, &wl), 0);
-		CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n), 0);
+		CHECK_EQ(spnego_wrap_resp(big, sizeof(big), NULL, 0, &w, &wl), 0);
+		CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n, NULL, NULL), 0);
 		CHECK_EQ(state, -1);
 		CHECK(n == sizeof(big) && tok && memcmp(tok, big, n) == 0);
 		free(w);
 		w = NULL;
-		CHECK_EQ(spnego_wrap_resp(big, 5, &w, &wl), 0);
+		CHECK_EQ(spnego_wrap_resp(big, 5, NULL, 0, &w, &wl), 0);
 		if (w)
 			HEXEQ(w, "a10b3009a20704050001020304");
 		CHECK_EQ(wl, 13);
 		free(w);
+	}
+}
+
+/* NegTokenResp with and without mechListMIC [3] (RFC 4178 4.2.2). */
+static void test_spnego_mech_list_mic(void)
+{
+	static const uint8_t tok5[5] = { 0, 1, 2, 3, 4 };
+	uint8_t mic16[16], big[300], *w = NULL;
+	const uint8_t *tok, *mic;
+	size_t wl = 0, n, ml;
+	int state;
+
+	for (size_t i = 0; i < 16; i++)
+		mic16[i] = (uint8_t)(0xf0 + i);
+	CHECK_EQ(spnego_wrap_resp(tok5, 5, mic16, 16, &w, &wl), 0);
+	CHECK_EQ(wl, 33);
+	if (w && wl == 33) {
+		HEXEQ(w, "a11f301d" "a207040500 01020304" "a3120410"
+			 "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+		CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n, &mic, &ml), 0);
+		CHECK_EQ(state, -1);
+		CHECK(tok == w + 8 && n == 5);
+		CHECK(mic == w + 17 && ml == 16);
+		/* The mechListMIC is optional for the caller. */
+		CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n, NULL, NULL), 0);
+		CHECK(tok == w + 8 && n == 5);
+		CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n, &mic, NULL), -EINVAL);
+		for (size_t cut = 0; cut < wl; cut++)
+			CHECK_EQ(spnego_parse_resp(w, cut, &state, &tok, &n, &mic, &ml), -EBADMSG);
+	}
+	free(w);
+	/* No mic (NULL or length 0): no [3] field at all. */
+	w = NULL;
+	CHECK_EQ(spnego_wrap_resp(tok5, 5, mic16, 0, &w, &wl), 0);
+	if (w)
+		HEXEQ(w, "a10b3009a20704050001020304");
+	CHECK_EQ(wl, 13);
+	mic = tok5;
+	ml = 99;
+	CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n, &mic, &ml), 0);
+	CHECK(mic == NULL && ml == 0);
+	free(w);
+	/* Long-form lengths around both fields. */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	w = NULL;
+	CHECK_EQ(spnego_wrap_resp(big, sizeof(big), big, 200, &w, &wl), 0);
+	CHECK_EQ(spnego_parse_resp(w, wl, &state, &tok, &n, &mic, &ml), 0);
+	CHECK(n == sizeof(big) && tok && memcmp(tok, big, n) == 0);
+	CHECK(ml == 200 && mic && memcmp(mic, big, ml) == 0);
+	free(w);
+	/* Our NegTokenInit carries exactly spnego_ntlm_mech_types's bytes
+	 * (60 xx, OID spnego, A0 xx, 30 xx, A0 0E, then the list). */
+	{
+		const uint8_t *types;
+		size_t tl;
+		w = NULL;
+		CHECK_EQ(spnego_ntlm_mech_types(&types, &tl), 0);
+		CHECK_EQ(spnego_wrap_ntlm_init(tok5, 5, &w, &wl), 0);
+		CHECK(wl > 16 + tl);
+		if (w && wl > 16 + tl) {
+			HEXEQ(w + 14, "a00e");
+			CHECK_MEM(w + 16, types, tl);
+		}
+		free(w);
+	}
+}
+
+/* When a MIC is sent and what the NTLMv2 AV pairs then carry
+ * (MS-NLMP 3.1.5.1.2), on hand-made CHALLENGEs. */
+static void test_mic_rules(void)
+{
+	uint8_t info[128], chal[256], *neg = NULL, *out = NULL, key[16], sig[16], want[16];
+	size_t il, cl, nl = 0, ol = 0;
+	struct ntlm_creds cr = { .user = "u", .domain = "d", .password = "p",
+				 .target_name = "cifs/127.0.0.1" };
+	struct ntlm_ctx *ctx;
+	struct av_walk w;
+
+	/* The server's own MsvAvFlags (0x1, "account constrained") gets the
+	 * MIC bit ORed in; there is still exactly one MsvAvFlags. */
+	il = hex2bin(AV_DOM "06000400" "01000000" AV_TS AV_EOL, info, sizeof(info));
+	cl = make_challenge(chal, sizeof(chal), 0xe28a8215u, info, il);
+	CHECK_EQ(ntlm_ctx_new(&cr, &ctx), 0);
+	CHECK_EQ(ntlm_negotiate(ctx, &neg, &nl), 0);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+	CHECK(ntlm_mic_sent(ctx));
+	if (out) {
+		auth_avs(out, ol, &w);
+		CHECK_EQ(w.flags_pairs, 1);
+		CHECK_EQ(w.flags, 3);
+		CHECK_EQ(w.target_pairs, 1);
+		CHECK_EQ(w.last_id, 9);
+		CHECK_EQ(w.target_len, 28);
+		if (w.target_len == 28)
+			HEXEQ(w.target, "63006900660073002f003100320037002e0030002e0030002e003100");
+		CHECK_EQ(ntlm_session_key(ctx, key), 0);
+		ref_mic(key, neg, nl, chal, cl, out, ol, want);
+		CHECK_MEM(out + 72, want, 16);
+	}
+	free(out);
+	out = NULL;
+
+	/* A MsvAvFlags that is not 4 bytes is malformed. */
+	il = hex2bin(AV_DOM "06000200" "0100" AV_TS AV_EOL, info, sizeof(info));
+	cl = make_challenge(chal, sizeof(chal), 0xe28a8215u, info, il);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), -EBADMSG);
+	CHECK(out == NULL && !ntlm_mic_sent(ctx));
+	CHECK_EQ(ntlm_sign_mech_list(ctx, info, 4, sig), -ENOKEY);
+
+	/* A server-sent MsvAvTargetName is replaced by ours, not doubled. */
+	il = hex2bin(AV_DOM "09000400" "78007800" AV_TS AV_EOL, info, sizeof(info));
+	cl = make_challenge(chal, sizeof(chal), 0xe28a8215u, info, il);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+	if (out) {
+		auth_avs(out, ol, &w);
+		CHECK_EQ(w.target_pairs, 1);
+		CHECK_EQ(w.target_len, 28);
+		CHECK_EQ(w.flags_pairs, 1);
+		CHECK_EQ(w.flags, 2);
+	}
+	free(out);
+	out = NULL;
+
+	/* No MsvAvTimestamp: no MIC, no MsvAvFlags, 64-byte header; the
+	 * target name is still sent. */
+	il = hex2bin(AV_DOM AV_EOL, info, sizeof(info));
+	cl = make_challenge(chal, sizeof(chal), 0xe28a8215u, info, il);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+	CHECK(!ntlm_mic_sent(ctx));
+	if (out) {
+		CHECK_EQ(ld32(out + 32), 64);
+		auth_avs(out, ol, &w);
+		CHECK_EQ(w.flags_pairs, 0);
+		CHECK_EQ(w.target_pairs, 1);
+		CHECK_EQ(w.pairs, 2);
+	}
+	free(out);
+	out = NULL;
+
+	/* No TargetInfo at all: just MsvAvTargetName and MsvAvEOL. */
+	cl = make_challenge(chal, sizeof(chal), 0xe28a8215u, NULL, 0);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+	CHECK(!ntlm_mic_sent(ctx));
+	if (out) {
+		auth_avs(out, ol, &w);
+		CHECK_EQ(w.pairs, 1);
+		CHECK_EQ(w.target_pairs, 1);
+	}
+	free(out);
+	out = NULL;
+	ntlm_ctx_free(ctx);
+	free(neg);
+	neg = NULL;
+
+	/* Without a target name: no MsvAvTargetName; the MIC bit still. */
+	cr.target_name = NULL;
+	il = hex2bin(AV_DOM AV_TS AV_EOL, info, sizeof(info));
+	cl = make_challenge(chal, sizeof(chal), 0xe28a8215u, info, il);
+	CHECK_EQ(ntlm_ctx_new(&cr, &ctx), 0);
+	CHECK_EQ(ntlm_negotiate(ctx, &neg, &nl), 0);
+	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+	CHECK(ntlm_mic_sent(ctx));
+	if (out) {
+		auth_avs(out, ol, &w);
+		CHECK_EQ(w.target_pairs, 0);
+		CHECK_EQ(w.flags_pairs, 1);
+		CHECK_EQ(w.last_id, 6);
+		CHECK_EQ(ntlm_session_key(ctx, key), 0);
+		ref_mic(key, neg, nl, chal, cl, out, ol, want);
+		CHECK_MEM(out + 72, want, 16);
+	}
+	free(out);
+	out = NULL;
+	ntlm_ctx_free(ctx);
+	free(neg);
+	neg = NULL;
+
+	/* Anonymous: no key, so no MIC even with a timestamp, and no
+	 * mechListMIC either way. */
+	{
+		struct ntlm_creds g = { .user = "", .guest = true, .target_name = "cifs/x" };
+		const uint8_t *types;
+		size_t tl;
+		CHECK_EQ(spnego_ntlm_mech_types(&types, &tl), 0);
+		CHECK_EQ(ntlm_ctx_new(&g, &ctx), 0);
+		CHECK_EQ(ntlm_negotiate(ctx, &neg, &nl), 0);
+		CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+		CHECK(!ntlm_mic_sent(ctx));
+		if (out)
+			CHECK_EQ(ld32(out + 32), 64);
+		CHECK_EQ(ntlm_sign_mech_list(ctx, types, tl, sig), -ENOKEY);
+		CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, sig, 16), -ENOKEY);
+		free(out);
+		free(neg);
+		ntlm_ctx_free(ctx);
+	}
+}
+
+/* mechListMIC both ways against the reference computation above: with
+ * KEY_EXCH (checksum RC4-encrypted) and without (plain checksum). */
+static void test_mech_list_roundtrip(void)
+{
+	static const struct {
+		uint32_t flags;
+		bool kx;
+		int rc;
+	} cases[] = {
+		{ 0xe28a8215u, true, 0 },        /* KEY_EXCH|128|56|ESS|... */
+		{ 0xa28a8215u, false, 0 },       /* no KEY_EXCH */
+		{ 0xe2828215u, true, -ENOTSUP }, /* no extended session security */
+	};
+	struct ntlm_creds cr = { .user = "u", .domain = "d", .password = "p" };
+	uint8_t info[64], chal[128], key[16], sig[16], want[16], srv[16], *neg = NULL, *out = NULL;
+	size_t il, cl, nl = 0, ol = 0, tl;
+	const uint8_t *types;
+	struct ntlm_ctx *ctx;
+
+	CHECK_EQ(spnego_ntlm_mech_types(&types, &tl), 0);
+	il = hex2bin(AV_DOM AV_TS AV_EOL, info, sizeof(info));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cl = make_challenge(chal, sizeof(chal), cases[i].flags, info, il);
+		CHECK_EQ(ntlm_ctx_new(&cr, &ctx), 0);
+		CHECK_EQ(ntlm_sign_mech_list(ctx, types, tl, sig), -ENOKEY);
+		CHECK_EQ(ntlm_negotiate(ctx, &neg, &nl), 0);
+		CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
+		CHECK_EQ(ntlm_session_key(ctx, key), 0); /* random: not overridden */
+		CHECK_EQ(ntlm_sign_mech_list(ctx, types, tl, sig), cases[i].rc);
+		ref_sig(key, false, cases[i].kx, types, tl, srv);
+		CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, srv, 16), cases[i].rc);
+		if (cases[i].rc == 0) {
+			ref_sig(key, true, cases[i].kx, types, tl, want);
+			CHECK_MEM(sig, want, 16);
+			/* any flipped bit, a different list, or a short MIC fails */
+			for (size_t bit = 0; bit < 128; bit++) {
+				srv[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, srv, 16), -EBADMSG);
+				srv[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl - 1, srv, 16), -EBADMSG);
+			CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, srv, 8), -EBADMSG);
+			CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, NULL, 0), -EBADMSG);
+			CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, srv, 16), 0);
+		}
+		free(neg);
+		free(out);
+		neg = out = NULL;
+		ntlm_ctx_free(ctx);
 	}
 }
 
@@ -510,9 +1051,13 @@ int main(void)
 		return 1;
 	}
 	test_nlmp_424();
+	test_nlmp_424_sign_seal();
 	test_blog_spnego_ntlm();
 	test_hints_handmade();
 	test_spnego_hostile();
+	test_spnego_mech_list_mic();
+	test_mic_rules();
+	test_mech_list_roundtrip();
 	test_challenge_hostile();
 	test_negotiate_and_guest();
 	return check_done("test_ntlm");

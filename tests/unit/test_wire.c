@@ -1,12 +1,18 @@
 /* Unit tests for the pure SMB2 wire layer: buf, utf16, ntstatus, command
  * codecs.  Golden bytes are built by hand from MS-SMB2 section 2.2. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "smb2fs/buf.h"
+#include "smb2fs/conn.h"
+#include "smb2fs/fscc.h"
 #include "smb2fs/ntstatus.h"
 #include "smb2fs/utf16.h"
 #include "smb2fs/wire.h"
@@ -156,21 +162,33 @@ static void test_buf(void)
 	CHECK_MEM(w.p, exp, n);
 	CHECK(!w.err);
 	wbuf_put_u32_at(&w, 16, 1);  /* out of range */
-	CHECK(w.err);
+	CHECK_EQ(w.err, -EINVAL);
+	/* sticky: the first error stays, later writes do nothing */
+	size_t len = w.len;
+	CHECK_EQ(wbuf_fail(&w, -EILSEQ), -EINVAL);
+	wbuf_u32(&w, 1);
+	CHECK_EQ(w.len, len);
+	CHECK_EQ(wbuf_check(&w, 0), -EINVAL);
 	wbuf_reset(&w);
 	CHECK(!w.err && w.len == 0);
+	CHECK_EQ(wbuf_check(&w, 0), 0);
+	CHECK_EQ(wbuf_check(&w, -EOVERFLOW), -EOVERFLOW);
+	CHECK_EQ(w.err, -EOVERFLOW);
+	wbuf_reset(&w);
+	CHECK_EQ(wbuf_fail(&w, 5), -EINVAL);  /* not an errno: still an error */
+	wbuf_reset(&w);
 	for (int i = 0; i < 10000; i++)
 		wbuf_u32(&w, (uint32_t)i);
 	CHECK_EQ(w.len, 40000);
 	CHECK_EQ(le32_load(w.p + 4 * 9999), 9999);
 	wbuf_free_secure(&w);
 	CHECK(w.p == NULL);
-	CHECK(!wbuf_reserve(&(struct wbuf){ .err = true }, 1));
+	CHECK(!wbuf_reserve(&(struct wbuf){ .err = -ENOMEM }, 1));
 	struct wbuf big;
 	wbuf_init(&big);
 	wbuf_u8(&big, 1);
 	CHECK(!wbuf_reserve(&big, SIZE_MAX));
-	CHECK(big.err);
+	CHECK_EQ(big.err, -EOVERFLOW);
 	wbuf_free(&big);
 }
 
@@ -218,9 +236,13 @@ static void test_utf16(void)
 	for (size_t i = 0; i < sizeof(bad8) / sizeof(bad8[0]); i++) {
 		wbuf_reset(&w);
 		wbuf_u8(&w, 0x77);
+		CHECK(utf8_valid(bad8[i].s, bad8[i].n) == false);
 		CHECK_EQ(utf16_from_utf8(&w, bad8[i].s, bad8[i].n), -EILSEQ);
 		CHECK_EQ(w.len, 1);
+		CHECK_EQ(w.err, -EILSEQ);  /* sticky: the message cannot be sent */
 	}
+	CHECK(utf8_valid("a\xC3\xA9\xF0\x9F\x98\x80", 7));
+	CHECK(utf8_valid("", 0) && utf8_valid(NULL, 0));
 
 	/* Bad UTF-16: odd length, lone high at end, lone low, high + non-low, NUL */
 	static const char *bad16[] = { "4100 41", "3dd8", "00de", "3dd84100", "41000000", "00dc3dd8" };
@@ -907,6 +929,115 @@ static void test_error(void)
 	wbuf_free(&w);
 }
 
+/* A listening socket on loopback, to see what a connection sends. */
+static int listen_loopback(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &al) < 0)
+		return -1;
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Every encoder failure poisons the buffer with its reason, and a poisoned
+ * buffer never leaves: no empty name (= the share root), no truncated field. */
+static void test_encoder_errors(void)
+{
+	struct wbuf w;
+	wbuf_init(&w);
+
+	/* CREATE of a name that is not UTF-8 */
+	struct smb2_create_req cq = { .create_disposition = FILE_OPEN_IF, .name = "a\xFF" "b" };
+	start(&w, SMB2_CREATE, false);
+	CHECK_EQ(smb2_create_encode(&w, &cq), -EILSEQ);
+	CHECK_EQ(w.err, -EILSEQ);
+	/* a later encoder into the same buffer keeps the first reason */
+	CHECK_EQ(smb2_echo_encode(&w), -EILSEQ);
+	CHECK_EQ(w.err, -EILSEQ);
+
+	/* ... and the connection refuses it: nothing reaches the server */
+	uint16_t port = 0;
+	int lfd = listen_loopback(&port);
+	CHECK(lfd >= 0);
+	struct smb2_conn *c = NULL;
+	char err[256];
+	CHECK_EQ(smb2_conn_open("127.0.0.1", port, 5, false, &c, err, sizeof(err)), 0);
+	int sfd = accept(lfd, NULL, NULL);
+	CHECK(sfd >= 0);
+	struct smb2_reply rep;
+	CHECK_EQ(smb2_conn_call(c, &w, 0, 1, &rep), -EILSEQ);
+	wbuf_reset(&w);
+	CHECK_EQ(smb2_hdr_encode(&w, &(struct smb2_hdr){ .command = SMB2_ECHO }), 0);
+	CHECK_EQ(wbuf_fail(&w, -EOVERFLOW), -EOVERFLOW);  /* poisoned after a good header */
+	CHECK_EQ(smb2_conn_call(c, &w, 0, 1, &rep), -EOVERFLOW);
+	uint8_t b[4];
+	CHECK(recv(sfd, b, sizeof(b), MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	smb2_conn_free(c);
+	close(sfd);
+	close(lfd);
+
+	/* QUERY_DIRECTORY pattern, TREE_CONNECT path, NEGOTIATE netname */
+	struct smb2_query_directory_req qd = { .pattern = "\xC0\x80" };
+	start(&w, SMB2_QUERY_DIRECTORY, false);
+	CHECK_EQ(smb2_query_directory_encode(&w, &qd), -EILSEQ);
+	CHECK_EQ(w.err, -EILSEQ);
+	struct smb2_tree_connect_req tq = { .path = "\\\\srv\\sh\xE2\x82" };
+	start(&w, SMB2_TREE_CONNECT, false);
+	CHECK_EQ(smb2_tree_connect_encode(&w, &tq), -EILSEQ);
+	CHECK_EQ(w.err, -EILSEQ);
+	static const uint16_t d311[] = { SMB2_DIALECT_311 };
+	struct smb2_negotiate_req nq = { .dialects = d311, .n_dialects = 1, .netname = "s\xFF" };
+	start(&w, SMB2_NEGOTIATE, false);
+	CHECK_EQ(smb2_negotiate_encode(&w, &nq), -EILSEQ);
+	CHECK_EQ(w.err, -EILSEQ);
+
+	/* Lengths that do not fit their field */
+	size_t big = 40000;  /* 80000 bytes of UTF-16: over NameLength's u16 */
+	char *name = malloc(big + 1);
+	memset(name, 'a', big);
+	name[big] = '\0';
+	cq.name = name;
+	start(&w, SMB2_CREATE, false);
+	CHECK_EQ(smb2_create_encode(&w, &cq), -EOVERFLOW);
+	CHECK_EQ(w.err, -EOVERFLOW);
+	qd.pattern = name;
+	start(&w, SMB2_QUERY_DIRECTORY, false);
+	CHECK_EQ(smb2_query_directory_encode(&w, &qd), -EOVERFLOW);
+	CHECK_EQ(w.err, -EOVERFLOW);
+	free(name);
+	static uint8_t blob[0x10000];
+	struct smb2_session_setup_req sq = { .blob = blob, .blob_len = sizeof(blob) };
+	start(&w, SMB2_SESSION_SETUP, false);
+	CHECK_EQ(smb2_session_setup_encode(&w, &sq), -EOVERFLOW);
+	CHECK_EQ(w.err, -EOVERFLOW);
+	CHECK_EQ(w.len, SMB2_HDR_SIZE);  /* nothing half-written */
+	/* A body that starts too far in for its u16 offset fields */
+	struct smb2_write_req wq = { .data = blob, .data_len = 1 };
+	wbuf_reset(&w);
+	wbuf_zero(&w, 0x10000);
+	CHECK_EQ(smb2_write_encode(&w, &wq), -EOVERFLOW);
+
+	/* Bad arguments poison the buffer too */
+	struct smb2_create_context bad_ctx = { .name = "" };
+	struct smb2_create_req cq2 = { .name = "x", .contexts = &bad_ctx, .n_contexts = 1 };
+	start(&w, SMB2_CREATE, false);
+	CHECK_EQ(smb2_create_encode(&w, &cq2), -EINVAL);
+	CHECK_EQ(w.err, -EINVAL);
+
+	/* The rename builder: not UTF-8, empty */
+	wbuf_reset(&w);
+	CHECK_EQ(fscc_build_rename(&w, false, "dir\\\xFF"), -EILSEQ);
+	CHECK_EQ(w.err, -EILSEQ);
+	CHECK_EQ(w.len, 0);
+	wbuf_reset(&w);
+	CHECK_EQ(fscc_build_rename(&w, false, ""), -EINVAL);
+	CHECK_EQ(w.err, -EINVAL);
+	wbuf_free(&w);
+}
+
 int main(void)
 {
 	test_buf();
@@ -923,5 +1054,6 @@ int main(void)
 	test_query();
 	test_ioctl();
 	test_error();
+	test_encoder_errors();
 	return check_done("test_wire");
 }
