@@ -7,6 +7,9 @@
  *             tree connect, reopen every open file; gen++)--> UP
  *   BROKEN --(reconnect keeps failing past the timeout)--> BROKEN,
  *             the call fails with -EHOSTDOWN/-EIO; the next call tries again
+ *   BROKEN --(reconnect refused: below the session floor, guest, a bad
+ *             signature)--> BROKEN at once, logged, calls get -EIO; tried
+ *             again after the holdoff
  *   any --(destroy)--> CLOSED
  *
  * Locking: `lock` is a writer-preferring rwlock.  Every operation holds it

@@ -388,6 +388,17 @@ class SambaServer:
             })
         return out
 
+    def new_sessions(self, before, timeout=5):
+        """sessions() whose pid is not in `before`, waiting up to timeout
+        seconds for one to appear (a mount's session shows up shortly
+        after the mount returns)."""
+        deadline = time.time() + timeout
+        while True:
+            now = [s for s in self.sessions() if s["pid"] not in before]
+            if now or time.time() > deadline:
+                return now
+            time.sleep(0.2)
+
     def env(self):
         return {
             "SMB2FS_TEST_SERVER": self.host,

@@ -2,7 +2,6 @@
 and a server with `server signing = mandatory`."""
 
 import os
-import time
 
 import pytest
 
@@ -13,15 +12,6 @@ DIALECTS = {  # -o vers=  ->  smbstatus "Protocol Version"
     "3.0.2": "SMB3_02",
     "3.1.1": "SMB3_11",
 }
-
-
-def new_sessions(server, before, timeout=5):
-    deadline = time.time() + timeout
-    while True:
-        now = [s for s in server.sessions() if s["pid"] not in before]
-        if now or time.time() > deadline:
-            return now
-        time.sleep(0.2)
 
 
 def round_trip(mp, share_dir, rand_bytes, name="rt.bin"):
@@ -40,7 +30,7 @@ def test_dialect_pinned(smbd, share_dir, mount_factory, rand_bytes, vers):
     before = {s["pid"] for s in smbd.sessions()}
     m = mount_factory(smbd, options=["vers=%s" % vers])
     os.listdir(m.mountpoint)
-    sess = new_sessions(smbd, before)
+    sess = smbd.new_sessions(before)
     assert len(sess) == 1, smbd.smbstatus("-b")
     assert sess[0]["protocol"] == DIALECTS[vers], sess[0]["line"]
     assert sess[0]["user"] == "smb2fs_alice"
@@ -51,7 +41,7 @@ def test_default_dialect_is_3_1_1(smbd, share_dir, mount_factory):
     before = {s["pid"] for s in smbd.sessions()}
     m = mount_factory(smbd)
     os.listdir(m.mountpoint)
-    sess = new_sessions(smbd, before)
+    sess = smbd.new_sessions(before)
     assert [s["protocol"] for s in sess] == ["SMB3_11"], sess
 
 
@@ -62,7 +52,7 @@ def test_signing_mandatory_server(smbd_signing, mount_factory, rand_bytes,
     before = {s["pid"] for s in smbd_signing.sessions()}
     m = mount_factory(smbd_signing, options=["vers=%s" % vers])
     round_trip(m.mountpoint, share_dir, rand_bytes, name="sig-%s" % vers)
-    sess = new_sessions(smbd_signing, before)
+    sess = smbd_signing.new_sessions(before)
     assert len(sess) == 1, smbd_signing.smbstatus("-b")
     assert sess[0]["protocol"] == DIALECTS[vers]
     # smbstatus shows the signing algorithm in use, "-" if unsigned
@@ -74,7 +64,7 @@ def test_sign_option_against_normal_server(smbd, share_dir, mount_factory,
     before = {s["pid"] for s in smbd.sessions()}
     m = mount_factory(smbd, options=["sign", "vers=3.1.1"])
     round_trip(m.mountpoint, share_dir, rand_bytes, name="signopt")
-    sess = new_sessions(smbd, before)
+    sess = smbd.new_sessions(before)
     assert len(sess) == 1
     s = sess[0]["signing"]
     assert s not in ("", "-") and not s.startswith("partial"), \

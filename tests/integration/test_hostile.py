@@ -18,71 +18,20 @@ alive and answers other requests, unmounts cleanly (exit status 0) and left
 no ASan/UBSan/LSan report (mount_factory's collection, smbenv.py).
 """
 
-import contextlib
 import errno
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
-import smbenv
+import fsop
 
 OP_TIMEOUT = 40   # > smb2fs' 30 s request timeout: a timeout here is a hang
 PROMPT = 15       # an answer slower than this is reported as a failure too
 
-_OP_SCRIPT = r"""
-import json, os, sys
-op, path = sys.argv[1], sys.argv[2]
-try:
-    if op == "stat":
-        st = os.stat(path)
-        res = [oct(st.st_mode), st.st_size]
-    elif op == "listdir":
-        res = sorted(os.listdir(path))
-    elif op == "read":
-        with open(path, "rb") as f:
-            res = f.read().decode("latin-1")
-    elif op == "statvfs":
-        sv = os.statvfs(path)
-        res = [sv.f_bsize, sv.f_blocks, sv.f_bfree, sv.f_bavail]
-    else:
-        raise SystemExit("bad op " + op)
-    print(json.dumps({"ok": res}))
-except OSError as e:
-    print(json.dumps({"errno": e.errno, "msg": str(e)}))
-"""
-
-
 def fs_op(m, op, rel, timeout=OP_TIMEOUT):
-    """Runs one filesystem operation on the mount in a child process.
-    Returns ("ok", result) or ("errno", n); fails the test on a hang."""
-    path = os.path.join(m.mountpoint, rel)
-    t0 = time.monotonic()
-    p = subprocess.Popen([sys.executable, "-c", _OP_SCRIPT, op, path],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        # A process waiting on a FUSE request the daemon already took is
-        # not killable; killing smb2fs aborts the connection and frees it.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(m.proc.pid, signal.SIGKILL)
-        p.kill()
-        p.communicate(timeout=30)
-        smbenv.unmount(m.mountpoint)
-        pytest.fail("%s %s hung for %ss (smb2fs killed); its stderr:\n%s"
-                    % (op, rel, timeout, m.stderr()[-4000:]))
-    elapsed = time.monotonic() - t0
+    """("ok", result) or ("errno", n); a slow answer fails the test."""
+    res, elapsed = fsop.run(m, op, rel, timeout)
     assert elapsed < PROMPT, "%s %s took %.1fs" % (op, rel, elapsed)
-    assert p.returncode == 0 and out.strip(), \
-        "%s %s: rc=%s %s %s" % (op, rel, p.returncode, out, err)
-    r = json.loads(out)
-    return ("ok", r["ok"]) if "ok" in r else ("errno", r["errno"])
+    return res
 
 
 ROOT_NAMES = sorted(["f", "d", "bad", "gr\u00fc\u00dfe.txt"])

@@ -20,72 +20,22 @@ described there); the signing tests also run against the real Samba
 (smbstatus shows whether the session signs).
 """
 
-import contextlib
 import errno
-import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 import fake_smb2_server as F
+import fsop
 import smbenv
 
 PW = "pw"
 OP_TIMEOUT = 45   # a child op slower than this is a hang: smb2fs is killed
 
-_OP_SCRIPT = r"""
-import json, os, sys
-op, path = sys.argv[1], sys.argv[2]
-try:
-    if op == "stat":
-        st = os.stat(path)
-        res = [oct(st.st_mode), st.st_size]
-    elif op == "listdir":
-        res = sorted(os.listdir(path))
-    elif op == "read":
-        with open(path, "rb") as f:
-            res = f.read().decode("latin-1")
-    elif op == "statvfs":
-        sv = os.statvfs(path)
-        res = [sv.f_bsize, sv.f_blocks]
-    else:
-        raise SystemExit("bad op " + op)
-    print(json.dumps({"ok": res}))
-except OSError as e:
-    print(json.dumps({"errno": e.errno, "msg": str(e)}))
-"""
-
-
 def fs_op(m, op, rel="", timeout=OP_TIMEOUT):
-    """One filesystem operation on the mount, in a child process.
-    Returns (("ok", result) or ("errno", n), seconds it took)."""
-    path = os.path.join(m.mountpoint, rel)
-    t0 = time.monotonic()
-    p = subprocess.Popen([sys.executable, "-c", _OP_SCRIPT, op, path],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        # killing smb2fs aborts the FUSE connection and frees the child
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(m.proc.pid, signal.SIGKILL)
-        p.kill()
-        p.communicate(timeout=30)
-        smbenv.unmount(m.mountpoint)
-        pytest.fail("%s %s hung for %ss (smb2fs killed); its stderr:\n%s"
-                    % (op, rel, timeout, m.stderr()[-4000:]))
-    elapsed = time.monotonic() - t0
-    assert p.returncode == 0 and out.strip(), \
-        "%s %s: rc=%s %s %s" % (op, rel, p.returncode, out, err)
-    r = json.loads(out)
-    return (("ok", r["ok"]) if "ok" in r else ("errno", r["errno"])), \
-        elapsed
+    """(("ok", result) or ("errno", n), seconds it took)."""
+    return fsop.run(m, op, rel, timeout)
 
 
 def mount_fake(fake_server, mount_factory, mode, options=(), **knobs):
@@ -201,15 +151,6 @@ def test_unsigned_server_mounts_with_nosign(fake_server, mount_factory):
     assert "signing off" in connected_line(m.stderr())
 
 
-def _new_sessions(server, before, timeout=5):
-    deadline = time.time() + timeout
-    while True:
-        now = [s for s in server.sessions() if s["pid"] not in before]
-        if now or time.time() > deadline:
-            return now
-        time.sleep(0.2)
-
-
 def _samba_mount(smbd, share_dir, mount_factory, options):
     before = {s["pid"] for s in smbd.sessions()}
     m = mount_factory(smbd, options=["debug"] + options)
@@ -219,7 +160,7 @@ def _samba_mount(smbd, share_dir, mount_factory, options):
         assert f.read() == "signed?"
     assert os.listdir(m.mountpoint) == ["t.txt"]
     os.unlink(os.path.join(m.mountpoint, "t.txt"))
-    sess = _new_sessions(smbd, before)
+    sess = smbd.new_sessions(before)
     assert len(sess) == 1, smbd.smbstatus("-b")
     return m, sess[0]
 
