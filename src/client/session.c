@@ -113,7 +113,10 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 	unsigned n = o->n;
 	uint8_t salt[32];
 	smb2_random(salt, sizeof(salt));
-	static const uint16_t sign_algs[] = {SMB2_SIGNING_AES_CMAC, SMB2_SIGNING_HMAC_SHA256};
+	/* Preference order: GMAC is several times cheaper than CMAC, which
+	 * matters since every message is signed by default. */
+	static const uint16_t sign_algs[] = {SMB2_SIGNING_AES_GMAC, SMB2_SIGNING_AES_CMAC,
+					     SMB2_SIGNING_HMAC_SHA256};
 	struct smb2_negotiate_req q = {
 		.security_mode = o->security_mode,
 		.capabilities = o->capabilities,
@@ -122,7 +125,7 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 		.preauth_salt = salt,
 		.preauth_salt_len = sizeof(salt),
 		.sign_algs = sign_algs,
-		.n_sign_algs = 2,
+		.n_sign_algs = sizeof(sign_algs) / sizeof(sign_algs[0]),
 		.netname = c->server,
 	};
 	memcpy(q.client_guid, c->client_guid, 16);
@@ -159,7 +162,8 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 		return -EPROTONOSUPPORT;
 	}
 	if (neg->dialect == SMB2_DIALECT_311) {
-		if (neg->has_signing && neg->signing_alg != SMB2_SIGNING_AES_CMAC &&
+		if (neg->has_signing && neg->signing_alg != SMB2_SIGNING_AES_GMAC &&
+		    neg->signing_alg != SMB2_SIGNING_AES_CMAC &&
 		    neg->signing_alg != SMB2_SIGNING_HMAC_SHA256) {
 			snprintf(msg, len, "server %s chose signing algorithm %u, which was not offered",
 				 c->server, neg->signing_alg);

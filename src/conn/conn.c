@@ -212,6 +212,34 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		return -EPROTO;
 	}
 
+	/* Verify before taking the lock for the match, so senders and
+	 * waiters are not held up by a MAC over up to 8 MiB.  The key is set
+	 * once, before any request that a signed reply could answer. */
+	pthread_mutex_lock(&c->mu);
+	bool have_key = c->have_key, signing = c->signing;
+	enum smb2_sign_alg alg = c->sign_alg;
+	uint8_t key[16];
+	memcpy(key, c->sign_key, sizeof(key));
+	pthread_mutex_unlock(&c->mu);
+	/* MS-SMB2 3.2.5.1.3: a signed reply must verify; a bad signature is
+	 * always fatal.  (SessionId 0 replies are checked against the
+	 * request below: only the first SESSION_SETUP may carry it.) */
+	bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
+	bool verified = false;
+	if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED) {
+		if (smb2_verify_msg(alg, key, msg, len) < 0) {
+			smb2_secure_zero(key, sizeof(key));
+			/* debug level: the caller reports the failure (at mount
+			 * time as its one error line), reconnect logs the rest */
+			smb2_log_debug("bad signature on %s reply (mid=%llu): dropping the connection",
+				       smb2_cmd_name(h.command), (unsigned long long)h.message_id);
+			free(msg);
+			return -EBADMSG;
+		}
+		verified = true;
+	}
+	smb2_secure_zero(key, sizeof(key));
+
 	pthread_mutex_lock(&c->mu);
 	if (h.message_id == MID_UNSOLICITED) {
 		/* Oplock/lease break: we request neither yet, so nothing to do. */
@@ -248,24 +276,12 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		free(msg);
 		return -EBADMSG;
 	}
-	/* MS-SMB2 3.2.5.1.3: a signed reply must verify.  A bad signature is
-	 * always fatal; a missing one is fatal for a final reply on a session
-	 * that signs (no exception for "session deleted/expired": unsigned,
-	 * those are the words an attacker would use to force a new login). */
-	bool must_sign = c->signing && p->sid != 0;
-	bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
+	/* A missing signature is fatal for a final reply on a session that
+	 * signs (no exception for "session deleted/expired": unsigned, those
+	 * are the words an attacker would use to force a new login). */
+	bool must_sign = signing && p->sid != 0;
 	bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
-	if (is_signed && c->have_key && p->sid != 0 &&
-	    smb2_verify_msg(c->sign_alg, c->sign_key, msg, len) < 0) {
-		pthread_mutex_unlock(&c->mu);
-		/* debug level: the caller reports the failure (at mount time
-		 * as its one error line), reconnect logs the rest */
-		smb2_log_debug("bad signature on %s reply (mid=%llu): dropping the connection",
-			       smb2_cmd_name(h.command), (unsigned long long)h.message_id);
-		free(msg);
-		return -EBADMSG;
-	}
-	bool trusted = !must_sign || is_signed;
+	bool trusted = !must_sign || verified;
 
 	if (interim) {
 		/* The final reply follows with the same MessageId (MS-SMB2

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "check.h"
 #include "smb2fs/crypto.h"
 #include "smb2fs/wire.h"
@@ -258,12 +260,13 @@ static void test_verify_blog(void)
 
 static void test_sign_roundtrip(void)
 {
-	static const enum smb2_sign_alg algs[2] = { SMB2_SIGN_HMAC_SHA256, SMB2_SIGN_AES_CMAC };
+	static const enum smb2_sign_alg algs[3] = { SMB2_SIGN_HMAC_SHA256, SMB2_SIGN_AES_CMAC,
+						    SMB2_SIGN_AES_GMAC };
 	uint8_t key[16], msg[64 + 40];
 
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(0xa0 + i);
-	for (int a = 0; a < 2; a++) {
+	for (int a = 0; a < 3; a++) {
 		for (size_t len = 64; len <= sizeof(msg); len += 40) {
 			for (size_t i = 0; i < sizeof(msg); i++)
 				msg[i] = (uint8_t)(i * 7 + 3);
@@ -280,9 +283,61 @@ static void test_sign_roundtrip(void)
 			CHECK_EQ(smb2_verify_msg(algs[a], key, msg, len), 0);
 		}
 	}
-	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, 64), -ENOTSUP);
 	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_CMAC, key, msg, 63), -EINVAL);
 	CHECK_EQ(smb2_verify_msg(SMB2_SIGN_AES_CMAC, key, msg, 10), -EBADMSG);
+}
+
+/* AES-128-GMAC signature computed independently with OpenSSL: GCM tag,
+ * no plaintext, the message (signature zeroed) as AAD, nonce per MS-SMB2
+ * 3.1.4.1 = MessageId || LE32(bit 0: sent by the server, bit 1: CANCEL
+ * request).  Checks the nonce layout our signer builds. */
+static void gmac_expect(const uint8_t key[16], const uint8_t *msg, size_t len, uint32_t role_bits,
+			uint8_t tag[16])
+{
+	uint8_t nonce[12], zmsg[256], none[16];
+	int outl = 0;
+	memcpy(nonce, msg + 24, 8);
+	nonce[8] = (uint8_t)role_bits;
+	nonce[9] = nonce[10] = nonce[11] = 0;
+	memcpy(zmsg, msg, len);
+	memset(zmsg + 48, 0, 16);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	CHECK(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, nonce) == 1);
+	CHECK(EVP_EncryptUpdate(c, NULL, &outl, zmsg, (int)len) == 1);
+	CHECK(EVP_EncryptFinal_ex(c, none, &outl) == 1);
+	CHECK(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void test_gmac_nonce(void)
+{
+	uint8_t key[16], msg[64 + 24], tag[16];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x30 + 5 * i);
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 11 + 1);
+	le32_store(msg + 16, SMB2_FLAGS_SIGNED);          /* a client request */
+	le16_store(msg + 12, SMB2_READ);
+	le64_store(msg + 24, 0x0102030405060708ull);
+	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
+	gmac_expect(key, msg, sizeof(msg), 0, tag);
+	CHECK_MEM(msg + 48, tag, 16);
+
+	le32_store(msg + 16, SMB2_FLAGS_SIGNED | SMB2_FLAGS_SERVER_TO_REDIR); /* a reply */
+	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
+	gmac_expect(key, msg, sizeof(msg), 1, tag);
+	CHECK_MEM(msg + 48, tag, 16);
+
+	le32_store(msg + 16, SMB2_FLAGS_SIGNED);          /* a CANCEL request */
+	le16_store(msg + 12, SMB2_CANCEL);
+	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
+	gmac_expect(key, msg, sizeof(msg), 2, tag);
+	CHECK_MEM(msg + 48, tag, 16);
+	CHECK_EQ(smb2_verify_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
+	/* The same bytes claimed by the other side do not verify: the role
+	 * is in the nonce, so a request cannot be reflected as a reply. */
+	le32_store(msg + 16, SMB2_FLAGS_SIGNED | SMB2_FLAGS_SERVER_TO_REDIR);
+	CHECK_EQ(smb2_verify_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), -EBADMSG);
 }
 
 /* RFC 1320 appendix A.5 (MD4 test suite) and RFC 6229 section 2 (RC4 with
@@ -327,6 +382,7 @@ int main(void)
 	test_cmac_rfc4493();
 	test_verify_blog();
 	test_sign_roundtrip();
+	test_gmac_nonce();
 	test_legacy();
 	test_random();
 	return check_done("test_crypto");
