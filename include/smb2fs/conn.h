@@ -2,17 +2,21 @@
  * accounting, signing of outgoing and verification of incoming messages, and
  * one receiver thread that hands each reply to the thread waiting for it.
  *
- * Request lifecycle (each a separate step, so compounding and encryption can
- * be added without touching the others):
+ * Request lifecycle (each a separate step, so encryption can be added
+ * without touching the others):
  *   build  - the caller encodes header + body into a wbuf (wire.h)
- *   admit  - smb2_conn_call waits for enough credits, assigns MessageId(s)
- *   sign   - when signing is on for the session, the message is signed
- *   send   - framed and written under the send lock
- *   match  - the receiver thread matches the reply by MessageId, verifies
- *            the signature, and only then takes its credits (total capped)
- *            and wakes the caller.  Interim STATUS_PENDING replies extend
- *            the wait by the timeout, up to 10 timeouts in all, and only
- *            when trusted (signed, on a session that signs).
+ *   admit  - submit waits for enough credits for the message or chain and
+ *            assigns MessageId(s); a chain is padded and linked
+ *   sign   - when signing is on for the session, each message is signed
+ *   send   - framed and written under the send lock; the caller gets one
+ *            request object per message
+ *   match  - the receiver thread verifies the signature (outside conn.mu),
+ *            matches the reply by MessageId, only then takes its credits
+ *            (total capped) and completes the request object.  Interim
+ *            STATUS_PENDING replies extend the wait by the timeout, up to
+ *            10 timeouts in all, and only when trusted (signed, on a
+ *            session that signs).
+ *   wait   - the caller collects each reply (smb2_conn_wait), in any order.
  *
  * Lock order: conn.mu (credits, pending table, state) before conn.send_mu.
  * No lock is held while blocking on the socket except send_mu while writing.
@@ -71,7 +75,32 @@ struct smb2_reply {
 };
 void smb2_reply_free(struct smb2_reply *r);
 
-/* Sends one request and waits for its final reply.
+/* Request objects: submit one message (or a compound chain) and wait for
+ * each reply separately, so a caller can have many requests in flight
+ * (pipelined READs and WRITEs) or send related operations in one frame.
+ *
+ * smb2_conn_submit_chain admits the whole chain (credits and consecutive
+ * MessageIds at once, waiting while other requests hold the credits),
+ * pads every message but the last to 8 bytes and links it with NextCommand
+ * (MS-SMB2 3.2.4.1.4), signs each message, and writes one frame.  The
+ * caller encodes related messages itself (SMB2_FLAGS_RELATED_OPERATIONS and
+ * FileId 0xFFFF.. after a CREATE).  On success out[0..n-1] are handles that
+ * must each be passed to smb2_conn_wait exactly once; a send failure shows
+ * up there.  Returns -ENOBUFS when the server will not grant the credits
+ * (a healthy connection that cannot take this request), the buffer's own
+ * error for a buffer in error, a transport error for a dead connection. */
+#define SMB2_CHAIN_MAX 8
+struct smb2_req;
+int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
+			   unsigned n, unsigned timeout_sec, struct smb2_req **out);
+int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, unsigned timeout_sec,
+		     struct smb2_req **out);
+/* Waits for the final reply of a submitted request and frees the handle.
+ * Returns 0 with *rep (any NT status) or a negative errno (no reply: the
+ * connection died, or this request timed out, which kills it). */
+int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep);
+
+/* Sends one request and waits for its final reply (submit + wait).
  * req holds the 64-byte header + body; the header's command, flags,
  * session_id and tree_id must be set by the caller; this function fills
  * credit_charge, credits requested, message_id and the signature.

@@ -31,9 +31,11 @@
 #define PENDING_CAP_FACTOR 10
 #define MID_UNSOLICITED UINT64_MAX
 
-struct pending {
+/* One request from submit to the end of its wait (conn.h). */
+struct smb2_req {
 	uint64_t mid;
 	uint64_t sid;            /* SessionId the request was sent on */
+	uint32_t tid;
 	uint16_t charge;         /* credits it cost */
 	uint16_t command;
 	bool done;
@@ -45,7 +47,8 @@ struct pending {
 	struct timespec hard_deadline; /* ...but never past this (PENDING_CAP_FACTOR) */
 	unsigned timeout_sec;
 	uint16_t interim_credits;  /* granted by interim replies not yet trusted */
-	struct pending *next;
+	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
+	struct smb2_req *next;
 };
 
 struct smb2_conn {
@@ -65,7 +68,7 @@ struct smb2_conn {
 	bool signing;            /* ...and signing is required both ways */
 	enum smb2_sign_alg sign_alg;
 	uint8_t sign_key[16];
-	struct pending *pending; /* in-flight requests, newest first */
+	struct smb2_req *pending; /* in-flight requests, newest first */
 
 	pthread_mutex_t send_mu; /* serializes writes to fd */
 };
@@ -111,7 +114,7 @@ static void kill_locked(struct smb2_conn *c, int err)
 		if (err != -ESHUTDOWN)
 			smb2_log_debug("connection closed: %s", strerror(-err));
 	}
-	for (struct pending *p = c->pending; p; p = p->next) {
+	for (struct smb2_req *p = c->pending; p; p = p->next) {
 		if (!p->done) {
 			p->done = true;
 			p->err = err;
@@ -154,17 +157,17 @@ uint32_t smb2_conn_window(struct smb2_conn *c)
 	return w;
 }
 
-static struct pending *find_pending(struct smb2_conn *c, uint64_t mid)
+static struct smb2_req *find_pending(struct smb2_conn *c, uint64_t mid)
 {
-	for (struct pending *p = c->pending; p; p = p->next)
+	for (struct smb2_req *p = c->pending; p; p = p->next)
 		if (p->mid == mid && !p->done)
 			return p;
 	return NULL;
 }
 
-static void unlink_pending(struct smb2_conn *c, struct pending *q)
+static void unlink_pending(struct smb2_conn *c, struct smb2_req *q)
 {
-	for (struct pending **pp = &c->pending; *pp; pp = &(*pp)->next) {
+	for (struct smb2_req **pp = &c->pending; *pp; pp = &(*pp)->next) {
 		if (*pp == q) {
 			*pp = q->next;
 			return;
@@ -249,7 +252,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		return 0;
 	}
 
-	struct pending *p = find_pending(c, h.message_id);
+	struct smb2_req *p = find_pending(c, h.message_id);
 	if (!p) {
 		/* A reply to a request whose waiter timed out (which killed
 		 * the connection), or a server bug: dropped, credits and all. */
@@ -293,6 +296,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 			deadline_after(&p->deadline, p->timeout_sec);
 			if (ts_after(&p->deadline, &p->hard_deadline))
 				p->deadline = p->hard_deadline;
+			p->async_id = h.async_id;
 			add_credits_locked(c, h.credits, 0);
 		} else {
 			uint32_t ic = (uint32_t)p->interim_credits + h.credits;
@@ -463,120 +467,216 @@ static uint16_t credit_charge_for(size_t payload_len)
 	return (uint16_t)((payload_len - 1) / 65536 + 1);
 }
 
-int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
-		   unsigned timeout_sec, struct smb2_reply *rep)
+static struct smb2_req *req_new(const struct wbuf *w, unsigned timeout_sec)
 {
-	if (req->err || req->len < SMB2_HDR_SIZE)
-		return req->err ? req->err : -EINVAL;
-	if (timeout_sec == 0)
-		timeout_sec = 30;
-
-	struct pending p;
-	memset(&p, 0, sizeof(p));
+	struct smb2_req *q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p.cond, &ca);
+	pthread_cond_init(&q->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	p.command = le16_load(req->p + 12);
-	p.sid = le64_load(req->p + 40);
+	q->command = le16_load(w->p + 12);
+	q->sid = le64_load(w->p + 40);
+	q->tid = le32_load(w->p + 36);
+	q->timeout_sec = timeout_sec;
+	return q;
+}
 
-	p.timeout_sec = timeout_sec;
-	deadline_after(&p.deadline, timeout_sec);
-	deadline_after(&p.hard_deadline, timeout_sec * PENDING_CAP_FACTOR);
-	int err = 0;
+static void req_free(struct smb2_req *q)
+{
+	pthread_cond_destroy(&q->cond);
+	smb2_reply_free(&q->rep);
+	free(q);
+}
 
-	/* admit: wait for credits, take MessageIds */
-	pthread_mutex_lock(&c->mu);
-	uint16_t charge = c->multi_credit ? credit_charge_for(payload_len) : 1;
+/* Called with c->mu held.  Waits until `charge` credits are free.  Credits
+ * come back with replies, so with nothing in flight a shortfall is final
+ * (-ENOBUFS: the server grants too few), not a dead transport. */
+static int admit_locked(struct smb2_conn *c, uint32_t charge, const struct timespec *limit)
+{
 	while (!c->dead && c->credits < charge) {
-		if (pthread_cond_timedwait(&c->credit_cond, &c->mu, &p.deadline) == ETIMEDOUT) {
-			err = -ETIMEDOUT;
-			break;
+		if (c->inflight == 0)
+			return -ENOBUFS;
+		if (pthread_cond_timedwait(&c->credit_cond, &c->mu, limit) == ETIMEDOUT && !c->dead &&
+		    c->credits < charge)
+			return -ENOBUFS;
+	}
+	return c->dead ? (c->dead_err ? c->dead_err : -ECONNRESET) : 0;
+}
+
+int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
+			   unsigned n, unsigned timeout_sec, struct smb2_req **out)
+{
+	if (n == 0 || n > SMB2_CHAIN_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (msgs[i]->err || msgs[i]->len < SMB2_HDR_SIZE)
+			return msgs[i]->err ? msgs[i]->err : -EINVAL;
+	if (timeout_sec == 0)
+		timeout_sec = 30;
+
+	struct smb2_req *q[SMB2_CHAIN_MAX] = {0};
+	for (unsigned i = 0; i < n; i++) {
+		q[i] = req_new(msgs[i], timeout_sec);
+		if (!q[i]) {
+			for (unsigned j = 0; j < i; j++)
+				req_free(q[j]);
+			return -ENOMEM;
 		}
 	}
-	if (c->dead)
-		err = c->dead_err ? c->dead_err : -ECONNRESET;
+	struct timespec limit;
+	deadline_after(&limit, timeout_sec * PENDING_CAP_FACTOR);
+
+	/* admit: credits and MessageIds for the whole chain at once */
+	pthread_mutex_lock(&c->mu);
+	uint32_t total = 0;
+	for (unsigned i = 0; i < n; i++) {
+		q[i]->charge = c->multi_credit && payload_len ? credit_charge_for(payload_len[i]) : 1;
+		total += q[i]->charge;
+	}
+	int err = admit_locked(c, total, &limit);
 	if (err) {
 		pthread_mutex_unlock(&c->mu);
-		pthread_cond_destroy(&p.cond);
+		for (unsigned i = 0; i < n; i++)
+			req_free(q[i]);
 		return err;
 	}
-	c->credits -= charge;
-	c->inflight += charge;
-	p.charge = charge;
-	p.mid = c->next_mid;
-	c->next_mid += charge;
-	p.next = c->pending;
-	c->pending = &p;
-	bool signing = c->signing || (c->have_key && (le32_load(req->p + 16) & SMB2_FLAGS_SIGNED));
+	for (unsigned i = 0; i < n; i++) {
+		c->credits -= q[i]->charge;
+		c->inflight += q[i]->charge;
+		q[i]->mid = c->next_mid;
+		c->next_mid += q[i]->charge;
+		q[i]->hard_deadline = limit;
+		q[i]->next = c->pending;
+		c->pending = q[i];
+	}
+	bool sign_all = c->signing, have_key = c->have_key;
 	enum smb2_sign_alg alg = c->sign_alg;
 	uint8_t key[16];
 	memcpy(key, c->sign_key, 16);
 	pthread_mutex_unlock(&c->mu);
 
-	/* fill the header fields the connection owns */
-	le16_store(req->p + 6, c->multi_credit ? charge : 0);
-	le16_store(req->p + 14, CREDIT_REQUEST);
-	le64_store(req->p + 24, p.mid);
-	uint64_t sid = le64_load(req->p + 40);
-	uint32_t tid = le32_load(req->p + 36);
-	if (signing && sid != 0 && p.command != SMB2_NEGOTIATE && p.command != SMB2_SESSION_SETUP)
-		err = smb2_sign_msg(alg, key, req->p, req->len);
+	/* fill the header fields the connection owns, chain, sign */
+	size_t frame_len = 0;
+	for (unsigned i = 0; i < n && !err; i++) {
+		struct wbuf *w = msgs[i];
+		/* MS-SMB2 3.2.4.1.4: every message but the last is padded to
+		 * 8 bytes and NextCommand points past the padding, which the
+		 * signature covers. */
+		if (i + 1 < n)
+			wbuf_align(w, 8);
+		if (w->err) {
+			err = w->err;
+			break;
+		}
+		le16_store(w->p + 6, c->multi_credit ? q[i]->charge : 0);
+		le16_store(w->p + 14, CREDIT_REQUEST);
+		le32_store(w->p + 20, i + 1 < n ? (uint32_t)w->len : 0);
+		le64_store(w->p + 24, q[i]->mid);
+		bool sign = sign_all || (have_key && (le32_load(w->p + 16) & SMB2_FLAGS_SIGNED));
+		if (sign && q[i]->sid != 0 && q[i]->command != SMB2_NEGOTIATE &&
+		    q[i]->command != SMB2_SESSION_SETUP)
+			err = smb2_sign_msg(alg, key, w->p, w->len);
+		frame_len += w->len;
+	}
 	smb2_secure_zero(key, sizeof(key));
+	if (!err && frame_len > 0xFFFFFF)
+		err = -EMSGSIZE; /* the direct-TCP length field has 24 bits */
 
-	/* send */
-	clock_gettime(CLOCK_MONOTONIC, &p.started);
+	/* send: one frame, one write (a chain is copied into one buffer:
+	 * chains are small requests, a single message is written in place) */
+	uint8_t *joined = NULL;
+	const uint8_t *body = msgs[0]->p;
+	if (!err && n > 1) {
+		joined = malloc(frame_len);
+		if (!joined) {
+			err = -ENOMEM;
+		} else {
+			size_t off = 0;
+			for (unsigned i = 0; i < n; i++) {
+				memcpy(joined + off, msgs[i]->p, msgs[i]->len);
+				off += msgs[i]->len;
+			}
+			body = joined;
+		}
+	}
 	if (!err) {
-		smb2_log_debug("> %s mid=%llu sid=0x%llx tid=0x%x", smb2_cmd_name(p.command),
-			       (unsigned long long)p.mid, (unsigned long long)sid, tid);
-		uint8_t nb[4] = {0, (uint8_t)(req->len >> 16), (uint8_t)(req->len >> 8), (uint8_t)req->len};
+		for (unsigned i = 0; i < n; i++)
+			smb2_log_debug("> %s mid=%llu sid=0x%llx tid=0x%x%s", smb2_cmd_name(q[i]->command),
+				       (unsigned long long)q[i]->mid, (unsigned long long)q[i]->sid, q[i]->tid,
+				       n > 1 ? " (compound)" : "");
+		uint8_t nb[4] = {0, (uint8_t)(frame_len >> 16), (uint8_t)(frame_len >> 8), (uint8_t)frame_len};
 		pthread_mutex_lock(&c->send_mu);
-		err = transport_write2(c->fd, nb, 4, req->p, req->len);
+		err = transport_write2(c->fd, nb, 4, body, frame_len);
 		pthread_mutex_unlock(&c->send_mu);
 	}
+	free(joined);
 
-	/* wait for the match; the deadline restarts when the request is
-	 * on the wire, and again with every interim reply */
+	/* the wait starts when the request is on the wire */
 	pthread_mutex_lock(&c->mu);
-	deadline_after(&p.deadline, timeout_sec);
-	if (err) {
-		kill_locked(c, err);
-	} else {
-		while (!p.done) {
-			if (pthread_cond_timedwait(&p.cond, &c->mu, &p.deadline) == ETIMEDOUT && !p.done &&
-			    ms_since(&p.deadline) >= 0) {
-				/* A server that stops answering is treated like a
-				 * dropped connection, so reconnect takes over. */
-				smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
-					       smb2_cmd_name(p.command), (unsigned long long)p.mid,
-					       ms_since(&p.started) / 1e3);
-				kill_locked(c, -ETIMEDOUT);
-				p.err = -ETIMEDOUT;
-				break;
-			}
-		}
-		err = p.err;
+	for (unsigned i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &q[i]->started);
+		deadline_after(&q[i]->deadline, timeout_sec);
 	}
-	unlink_pending(c, &p);
-	c->inflight -= p.charge;
+	if (err)
+		kill_locked(c, err); /* completes every pending request, ours too */
 	pthread_mutex_unlock(&c->mu);
-	pthread_cond_destroy(&p.cond);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = q[i];
+	return 0;
+}
+
+int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, unsigned timeout_sec,
+		     struct smb2_req **out)
+{
+	return smb2_conn_submit_chain(c, &req, &payload_len, 1, timeout_sec, out);
+}
+
+int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep)
+{
+	pthread_mutex_lock(&c->mu);
+	while (!q->done) {
+		if (pthread_cond_timedwait(&q->cond, &c->mu, &q->deadline) == ETIMEDOUT && !q->done &&
+		    ms_since(&q->deadline) >= 0) {
+			/* A server that stops answering is treated like a
+			 * dropped connection, so reconnect takes over. */
+			smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
+				      smb2_cmd_name(q->command), (unsigned long long)q->mid,
+				      ms_since(&q->started) / 1e3);
+			kill_locked(c, -ETIMEDOUT); /* sets q->err */
+		}
+	}
+	int err = q->err;
+	unlink_pending(c, q);
+	c->inflight -= q->charge;
+	pthread_mutex_unlock(&c->mu);
 
 	if (err) {
-		smb2_reply_free(&p.rep);
-		smb2_log_debug("< %s mid=%llu sid=0x%llx tid=0x%x error=%s %.3f ms", smb2_cmd_name(p.command),
-			       (unsigned long long)p.mid, (unsigned long long)sid, tid, strerror(-err),
-			       ms_since(&p.started));
+		smb2_log_debug("< %s mid=%llu sid=0x%llx tid=0x%x error=%s %.3f ms", smb2_cmd_name(q->command),
+			       (unsigned long long)q->mid, (unsigned long long)q->sid, q->tid, strerror(-err),
+			       ms_since(&q->started));
+		req_free(q);
 		return err;
 	}
 	if (smb2_log_debug_on) {
 		char sbuf[48];
-		smb2_log_debug_("< %s mid=%llu sid=0x%llx tid=0x%x %s %.3f ms", smb2_cmd_name(p.command),
-				(unsigned long long)p.mid, (unsigned long long)p.rep.hdr.session_id,
-				p.rep.hdr.tree_id, nt_status_str(p.rep.hdr.status, sbuf, sizeof(sbuf)),
-				ms_since(&p.started));
+		smb2_log_debug_("< %s mid=%llu sid=0x%llx tid=0x%x %s %.3f ms", smb2_cmd_name(q->command),
+				(unsigned long long)q->mid, (unsigned long long)q->rep.hdr.session_id,
+				q->rep.hdr.tree_id, nt_status_str(q->rep.hdr.status, sbuf, sizeof(sbuf)),
+				ms_since(&q->started));
 	}
-	*rep = p.rep;
+	*rep = q->rep;
+	q->rep.msg = NULL;
+	req_free(q);
 	return 0;
+}
+
+int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
+		   unsigned timeout_sec, struct smb2_reply *rep)
+{
+	struct smb2_req *q;
+	int r = smb2_conn_submit(c, req, payload_len, timeout_sec, &q);
+	return r < 0 ? r : smb2_conn_wait(c, q, rep);
 }

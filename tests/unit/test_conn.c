@@ -32,6 +32,7 @@ enum script {
 	S_ENDLESS_PENDING, /* signed interim replies every 0.25 s, never a final one */
 	S_UNSIGNED_PENDING, /* unsigned interims: first with 10 credits + signed final;
 			     * then only unsigned interims for 2.5 s */
+	S_COMPOUND,        /* one frame of 3 chained signed messages: check, answer each */
 };
 
 struct server {
@@ -46,6 +47,7 @@ struct server {
 	int nseen;
 	uint64_t max_mid_seen;
 	int mid_collision;
+	int chain_ok;              /* S_COMPOUND: messages seen well-formed */
 };
 
 static const uint8_t sign_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -83,6 +85,7 @@ static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cred
 	smb2_hdr_decode(req, SMB2_HDR_SIZE, &h);
 	if (forge_mid)
 		h.message_id = forge_mid;
+	h.next_command = 0; /* each reply in a frame of its own */
 	if (forge_sid)
 		h.session_id = 0;
 	h.flags = SMB2_FLAGS_SERVER_TO_REDIR | (async ? SMB2_FLAGS_ASYNC_COMMAND : 0);
@@ -226,6 +229,33 @@ static void *server_main(void *arg)
 				usleep(300 * 1000);
 			}
 			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, true, true, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_COMPOUND:
+		/* first: a plain request to grant credits */
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 16, false, true, false);
+			free(reqs[0]);
+		}
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			/* walk the chain: 8-aligned NextCommand, consecutive
+			 * MessageIds, each message signed on its own */
+			size_t off = 0;
+			uint64_t mid0 = le64_load(reqs[0] + 24);
+			for (int i = 0; i < 3; i++) {
+				uint32_t next = le32_load(reqs[0] + off + 20);
+				size_t mlen = next ? next : lens[0] - off;
+				bool ok = (i < 2 ? next % 8 == 0 && next >= 64 : next == 0) &&
+					  off + mlen <= lens[0] &&
+					  le64_load(reqs[0] + off + 24) == mid0 + (uint64_t)i &&
+					  smb2_verify_msg(SMB2_SIGN_AES_CMAC, sign_key, reqs[0] + off, mlen) == 0;
+				s->chain_ok += ok;
+				if (!ok || off + SMB2_HDR_SIZE > lens[0])
+					break;
+				send_reply(fd, reqs[0] + off, STATUS_SUCCESS, 1, false, true, false);
+				off += mlen;
+			}
 			free(reqs[0]);
 		}
 		break;
@@ -536,6 +566,45 @@ static void test_unsigned_interim(void)
 	disconnect_scripted(&s, c);
 }
 
+static void echo_msg(struct wbuf *w)
+{
+	struct smb2_hdr h = {.command = SMB2_ECHO, .session_id = 0x1234};
+	wbuf_init(w);
+	CHECK_EQ(smb2_hdr_encode(w, &h), 0);
+	CHECK_EQ(smb2_echo_encode(w), 0);
+}
+
+/* A compound: one frame, every message but the last padded to 8 bytes and
+ * linked by NextCommand, consecutive MessageIds, each signed on its own;
+ * the replies are waited for separately, in any order. */
+static void test_compound_chain(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st;
+	c = connect_scripted(&s, S_COMPOUND, 0);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	struct wbuf w[3];
+	struct wbuf *msgs[3] = {&w[0], &w[1], &w[2]};
+	for (int i = 0; i < 3; i++)
+		echo_msg(&w[i]);
+	wbuf_u8(&w[1], 0xAB); /* an odd length, to need padding */
+	struct smb2_req *q[3];
+	CHECK_EQ(smb2_conn_submit_chain(c, msgs, NULL, 3, 5, q), 0);
+	for (int i = 2; i >= 0; i--) {
+		struct smb2_reply rep;
+		CHECK_EQ(smb2_conn_wait(c, q[i], &rep), 0);
+		CHECK_EQ(rep.hdr.message_id, le64_load(w[i].p + 24));
+		smb2_reply_free(&rep);
+	}
+	for (int i = 0; i < 3; i++)
+		wbuf_free(&w[i]);
+	CHECK(smb2_conn_alive(c));
+	disconnect_scripted(&s, c);
+	CHECK_EQ(s.chain_ok, 3);
+}
+
 static void test_refused(void)
 {
 	struct server s;
@@ -565,6 +634,7 @@ int main(void)
 	test_credits();
 	test_multi_credit();
 	test_credit_trust();
+	test_compound_chain();
 	test_unsigned_session_deleted_is_forged();
 	test_endless_pending_is_capped();
 	test_unsigned_interim();
