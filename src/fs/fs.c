@@ -61,6 +61,14 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (mw == 0 || mw > FS_MAX_WRITE)
 		mw = FS_MAX_WRITE;
 	conn->max_write = mw;
+	/* Two READs of the largest size in flight for a sequential reader
+	 * (measured on loopback: 1-2 MiB doubles cold sequential reads over
+	 * the 128 KiB default; more does not help further). */
+	uint32_t mr = smb2_client_max_read(ctx->client);
+	if (mr == 0 || mr > FS_MAX_WRITE)
+		mr = FS_MAX_WRITE;
+	conn->max_readahead = 2 * mr;
+	fs_raise_readahead(ctx->mountpoint, 2 * mr / 1024);
 	return ctx;
 }
 

@@ -19,7 +19,12 @@ struct smb2fs_ctx {
 	uid_t uid;          /* owner reported for every file (uid=) */
 	gid_t gid;          /* gid= */
 	double actimeo;     /* attribute/entry cache seconds */
+	const char *mountpoint; /* absolute, as mounted */
 };
+
+/* readahead.c: sets the kernel's readahead window for the mount on
+ * mountpoint (best effort; needs root). */
+void fs_raise_readahead(const char *mountpoint, unsigned kib);
 
 /* The operations table (fs.c). */
 extern const struct fuse_operations smb2fs_ops;

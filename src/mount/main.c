@@ -97,7 +97,7 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.timeout_sec = o->timeout,
 		.debug = o->debug,
 	};
-	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo };
+	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo, .mountpoint = mnt };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *fuse = NULL;
 	char errmsg[512] = "";
