@@ -67,6 +67,7 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f);
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
 		    uint64_t off);
+/* FLUSH; 0 without a request on a handle that cannot write. */
 int smb2_fsync(struct smb2_client *c, struct smb2_file *f);
 int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st);
 int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size);
@@ -80,8 +81,12 @@ int smb2_rmdir(struct smb2_client *c, const char *path);
 int smb2_unlink(struct smb2_client *c, const char *path);
 /* Replaces an existing target when replace is true (POSIX rename). */
 int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace);
+/* truncate and set_times act through a handle of ours that can write to
+ * the path when one is open (f first, may be NULL), else open their own. */
 int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size);
-/* FILETIME values; 0 leaves a time unchanged.  f may be NULL (then path). */
+/* FILETIME values; 0 leaves a time unchanged.  A write through the same
+ * handle after an explicit mtime sets mtime to the write's time again at
+ * close (POSIX; the server stops stamping that handle's writes). */
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime);
 int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);

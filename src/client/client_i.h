@@ -19,6 +19,7 @@
 #ifndef SMB2FS_CLIENT_I_H
 #define SMB2FS_CLIENT_I_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,8 +52,19 @@ struct smb2_file {
 	bool is_dir;
 	struct smb2_fileid id;
 	bool stale;            /* reopen after reconnect failed: ops return -ESTALE */
+	/* LastWriteTime was set through this handle, so the server stops
+	 * stamping its writes (MS-FSA; Samba's "sticky" write time): a later
+	 * write's time is re-set before CLOSE, as POSIX wants.  Under files_mu. */
+	bool mtime_set;
+	uint64_t write_after_mtime_set; /* FILETIME of that write; 0 = none */
 	struct smb2_file *prev, *next;
 };
+
+/* A handle that can write data (and so has FILE_WRITE_ATTRIBUTES). */
+static inline bool file_can_write(const struct smb2_file *f)
+{
+	return !f->is_dir && (f->flags & O_ACCMODE) != O_RDONLY;
+}
 
 /* What the first session established; a reconnect that comes back with
  * less is refused (MS-SMB2 does not require this; it is what keeps a
@@ -146,6 +158,14 @@ int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t acces
  * built is the builder's result: a failed build is not sent. */
 int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data,
 			 int built);
+/* Copies the FileId of an open handle on smbpath that can write (prefer,
+ * when it can, else any on the list; never a stale one).  false: none.
+ * Called inside client_run, so the id stays valid for this run. */
+bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,
+		     struct smb2_fileid *id);
+/* After a SET_INFO through the open handle id: it set LastWriteTime
+ * (mtime_set), or it changed the data (end of file). */
+void files_note_id(struct smb2_client *c, const struct smb2_fileid *id, bool mtime_set);
 /* After a successful rename: open files at or below `from` now live at
  * `to` (SMB paths).  Called with the client lock held for reading. */
 void files_renamed(struct smb2_client *c, const char *from, const char *to);

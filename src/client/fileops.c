@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client_i.h"
 #include "smb2fs/fscc.h"
@@ -216,9 +217,19 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 		c->files = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
+	uint64_t wrote = f->write_after_mtime_set;
 	pthread_mutex_unlock(&c->files_mu);
 	int r = 0;
 	if (c->state == CLIENT_UP && !f->stale) {
+		if (wrote) {
+			/* The explicit mtime keeps the server from stamping the
+			 * writes that followed it: give the file their time. */
+			struct wbuf d;
+			wbuf_init(&d);
+			if (fscc_build_basic(&d, 0, 0, wrote, 0, 0) == 0)
+				(void)file_set_info(c, &f->id, FileBasicInformation, &d);
+			wbuf_free(&d);
+		}
 		r = file_close_id(c, &f->id);
 		/* A handle on a dropped connection is already closed by the
 		 * server; nothing was lost that CLOSE would have saved, since
@@ -230,6 +241,62 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	free(f->path);
 	free(f);
 	return r;
+}
+
+bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,
+		     struct smb2_fileid *id)
+{
+	bool found = false;
+	pthread_mutex_lock(&c->files_mu);
+	if (prefer && !prefer->stale && file_can_write(prefer)) {
+		*id = prefer->id;
+		found = true;
+	}
+	for (struct smb2_file *f = c->files; f && !found; f = f->next) {
+		if (!f->stale && file_can_write(f) && strcmp(f->path, smbpath) == 0) {
+			*id = f->id;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	return found;
+}
+
+static bool same_id(const struct smb2_fileid *a, const struct smb2_fileid *b)
+{
+	return a->persistent == b->persistent && a->volatile_ == b->volatile_;
+}
+
+/* Marks f after a change through it: mtime_set, or a data change. */
+static void file_note(struct smb2_file *f, bool mtime_set)
+{
+	if (mtime_set) {
+		f->mtime_set = true;
+		f->write_after_mtime_set = 0;
+	} else if (f->mtime_set) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		f->write_after_mtime_set = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
+	}
+}
+
+void files_note_id(struct smb2_client *c, const struct smb2_fileid *id, bool mtime_set)
+{
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		if (same_id(&f->id, id)) {
+			file_note(f, mtime_set);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+}
+
+static void file_wrote(struct smb2_client *c, struct smb2_file *f)
+{
+	pthread_mutex_lock(&c->files_mu);
+	file_note(f, false);
+	pthread_mutex_unlock(&c->files_mu);
 }
 
 void files_renamed(struct smb2_client *c, const char *from, const char *to)
@@ -365,6 +432,8 @@ ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf,
 {
 	struct io_args a = {.f = f, .cbuf = buf, .len = len, .off = off};
 	int r = client_run(c, op_write, &a);
+	if (a.done)
+		file_wrote(c, f);
 	return r < 0 && a.done == 0 ? r : (ssize_t)a.done;
 }
 
@@ -386,6 +455,10 @@ static int op_flush(struct smb2_client *c, void *arg)
 
 int smb2_fsync(struct smb2_client *c, struct smb2_file *f)
 {
+	/* Nothing to make durable, and servers refuse FLUSH on a handle
+	 * without write access (STATUS_ACCESS_DENIED). */
+	if (!file_can_write(f))
+		return 0;
 	return client_run(c, op_flush, f);
 }
 
@@ -497,5 +570,8 @@ int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size)
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_end_of_file(&d, size);
-	return file_handle_set_info(c, f, FileEndOfFileInformation, &d, built);
+	int r = file_handle_set_info(c, f, FileEndOfFileInformation, &d, built);
+	if (r == 0)
+		file_wrote(c, f);
+	return r;
 }

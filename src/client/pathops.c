@@ -24,6 +24,12 @@ struct path_op {
 	struct fscc_fs_full_size *fs;
 	struct wbuf *listing;      /* readdir: concatenated raw listings */
 	const char *rename_to;     /* rename: SMB path of the target */
+	/* Act on a handle of ours that can write to the path, if one is
+	 * open (prefer first), instead of opening one more. */
+	bool via_writer;
+	struct smb2_file *prefer;
+	bool sets_mtime;           /* the action sets LastWriteTime */
+	bool changes_data;         /* ... or changes the data (truncate) */
 	int attempts;              /* how often op_path ran (retries after reconnect) */
 };
 
@@ -32,6 +38,14 @@ static int op_path(struct smb2_client *c, void *arg)
 	struct path_op *po = arg;
 	struct smb2_fileid id;
 	po->attempts++;
+	if (po->via_writer && files_writer_id(c, po->path, po->prefer, &id)) {
+		int r = po->act(c, &id, po);
+		if (r == 0 && (po->sets_mtime || po->changes_data))
+			files_note_id(c, &id, po->sets_mtime);
+		/* -EBADF: closed under us (STATUS_FILE_CLOSED); use our own. */
+		if (r != -EBADF)
+			return r;
+	}
 	int r = file_create(c, po->path, po->access, po->disposition, po->options, po->attrs, &id, &po->cr);
 	if (r < 0)
 		return r;
@@ -291,6 +305,8 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 		.access = FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
 		.options = FILE_NON_DIRECTORY_FILE,
+		.via_writer = true,
+		.changes_data = true,
 	};
 	struct wbuf d;
 	wbuf_init(&d);
@@ -304,14 +320,15 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_basic(&d, 0, atime, mtime, 0, 0);
-	/* On a handle opened for writing, set the times through it: the
-	 * server then keeps them instead of stamping the time of a later
-	 * write on that same handle. */
-	if (f && (f->flags & O_ACCMODE) != O_RDONLY)
-		return file_handle_set_info(c, f, FileBasicInformation, &d, built);
+	/* While the file is open for writing here, set the times through that
+	 * handle: set through another one, they are lost when the writing
+	 * handle's writes or close stamp the server's time (tar, cp -p). */
 	struct path_op po = {
 		.access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
+		.via_writer = true,
+		.prefer = f,
+		.sets_mtime = mtime != 0,
 	};
 	return run_set_info(c, path, &po, FileBasicInformation, &d, built);
 }
