@@ -99,6 +99,8 @@ int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, 
  * Returns 0 with *rep (any NT status) or a negative errno (no reply: the
  * connection died, or this request timed out, which kills it). */
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep);
+/* Whether smb2_conn_wait on q would return at once (reply in, or failed). */
+bool smb2_conn_done(struct smb2_conn *c, struct smb2_req *q);
 
 /* Sends one request and waits for its final reply (submit + wait).
  * req holds the 64-byte header + body; the header's command, flags,

@@ -673,6 +673,14 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	return 0;
 }
 
+bool smb2_conn_done(struct smb2_conn *c, struct smb2_req *q)
+{
+	pthread_mutex_lock(&c->mu);
+	bool done = q->done;
+	pthread_mutex_unlock(&c->mu);
+	return done;
+}
+
 int smb2_conn_call(struct smb2_conn *c, struct wbuf *req, size_t payload_len,
 		   unsigned timeout_sec, struct smb2_reply *rep)
 {

@@ -130,9 +130,13 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		goto out_destroy;
 	}
 
+	/* Leave the terminal's session before the parent exits: the
+	 * terminal's hangup would otherwise reach us (and stop the loop)
+	 * whenever the parent wins the race. */
+	if (!o->foreground)
+		setsid();
 	report_ready(status_fd);
 	if (!o->foreground) {
-		setsid();
 		if (chdir("/") != 0) {
 			/* not fatal: only keeps a directory busy */
 		}
@@ -175,9 +179,12 @@ static int prompt_password(struct smb2fs_opts *o)
 		return 0;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	/* Echo off (dropping what was typed ahead) before the prompt shows:
+	 * the other way round, a password typed right after the prompt
+	 * appeared could be flushed away. */
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	fprintf(stderr, "Password for %s@//%s/%s: ", o->user ? o->user : "", o->server, o->share);
 	fflush(stderr);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	char *line = fgets(buf, sizeof(buf), stdin);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 	fputc('\n', stderr);
