@@ -1,0 +1,897 @@
+#!/usr/bin/env python3
+"""The smb2fs benchmark (issue 7): smb2fs against smbclient, libfuse's
+passthrough_ll and smbnetfs, all in one run, on one private loopback smbd.
+
+    sudo python3 tests/bench/bench.py [--quick] [--only WORKLOAD ...]
+
+Run as root from the repository root after building (`build/smb2fs`, or the
+binary named by SMB2FS_BIN).  It prints one line per workload: the smb2fs
+figure, the peers' figures, the ratio the target is stated in, the target,
+and "met" or "MISSED".  It is not a test: it exits 0 whatever the figures
+are, and non-zero only when the harness itself broke (not root, no smb2fs
+binary, smbd did not start).  It is not part of tests/run-all.sh or CI.
+
+Workloads (--only takes these names; the default runs all of them):
+
+  read     sequential read of a big file, cold, dd bs=1M   >= 1.0 x smbclient get
+  write    sequential write, dd bs=1M, timed to close      >= 1.0 x smbclient put
+  write4k  the same write with dd bs=4k                    >= 0.8 x smbclient put
+  create   create N empty files; delete them               <= 2.5 x passthrough_ll
+  tar      tar x of N small files; rm -rf of them          <= 3 x passthrough_ll
+  stat     list and stat N files, warm                     <= 1.5 x passthrough_ll
+           (and, for information, stat the N files by name)
+  ls       ls -l of N entries, cold                        <= 1.5 x passthrough_ll
+  rss      peak RSS of the smb2fs daemon in a write+read    <= 64 MiB
+  nosign   read and write again with smb2fs -o nosign (the cost of signing)
+  rtt      requests per operation, from the -o debug log
+
+Each figure is the median of --repeat runs (3).  Every run has a time cap
+(--run-timeout); a run that hits it reports the rate it reached, marked
+"(partial)", and a peer's run that takes longer than --slow seconds is not
+repeated.  See docs/performance.md for what each workload does exactly.
+"""
+
+import argparse
+import contextlib
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import smbenv  # noqa: E402
+
+PASSTHROUGH_SRC = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
+
+SIZES = {
+    # MiB of the big file, files for create, tar, stat, ls
+    "full": dict(mib=1024, create=2000, tar=3000, stat=2000, ls=10000),
+    "quick": dict(mib=64, create=200, tar=300, stat=200, ls=1000),
+}
+WORKLOADS = ["read", "write", "write4k", "create", "tar", "stat", "ls",
+             "rss", "nosign", "rtt"]
+
+SMB2FS, NOSIGN, SMBCLIENT, PT, SMBNETFS = (
+    "smb2fs", "smb2fs-nosign", "smbclient", "passthrough_ll", "smbnetfs")
+COLUMNS = [SMB2FS, SMBCLIENT, PT, SMBNETFS]
+
+
+class Unavailable(Exception):
+    """This system cannot run here (not installed, does not mount, ...)."""
+
+
+class HarnessError(Exception):
+    """The harness itself broke: the run cannot go on."""
+
+
+def log(msg):
+    print("[bench] " + msg, file=sys.stderr, flush=True)
+
+
+def drop_caches():
+    """Write back dirty pages and drop the page, dentry and inode caches
+    (client and server side: they are the same kernel)."""
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def fill_random(path, mib):
+    """A file of mib MiB of incompressible data (16 distinct 1 MiB blocks
+    in a shuffled order, so it is cheap to make)."""
+    blocks = [os.urandom(1 << 20) for _ in range(min(16, max(1, mib)))]
+    rnd = random.Random(mib)
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(rnd.choice(blocks))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def vm_hwm_kib(pid):
+    """Peak resident set size (VmHWM) of pid in KiB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+# ---------------------------------------------------------------------------
+# FUSE daemons that are not smb2fs (passthrough_ll, smbnetfs)
+
+
+class FuseDaemon:
+    """A FUSE filesystem run in the foreground as our child, in its own
+    process group; stop() unmounts and reaps the group."""
+
+    def __init__(self, argv, mountpoint, root, logpath, env=None):
+        self.argv = argv
+        self.mountpoint = mountpoint
+        self.root = root
+        self.logpath = logpath
+        self.env = env
+        self.proc = None
+
+    def _tail(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()[-600:].strip()
+        except OSError:
+            return ""
+
+    def start(self, timeout=20):
+        os.makedirs(self.mountpoint, exist_ok=True)
+        with open(self.logpath, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=out, env=self.env,
+                                         start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise Unavailable("exited with %s: %s"
+                                  % (self.proc.returncode, self._tail()))
+            if smbenv.is_mounted(self.mountpoint):
+                # the first access may connect (smbnetfs): bound it
+                try:
+                    r = subprocess.run(["ls", self.root], timeout=15,
+                                       capture_output=True)
+                    if r.returncode == 0:
+                        return self
+                except subprocess.TimeoutExpired:
+                    pass
+            time.sleep(0.1)
+        self.stop()
+        raise Unavailable("did not mount within %d s: %s"
+                          % (timeout, self._tail()))
+
+    def stop(self):
+        smbenv.unmount(self.mountpoint)
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        # smbnetfs forks helpers into the same process group
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)
+            if sig == signal.SIGTERM:
+                time.sleep(0.2)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        self.proc = None
+
+
+# ---------------------------------------------------------------------------
+# The bench: server, systems, workloads
+
+
+class Bench:
+    def __init__(self, args, work, srv):
+        self.args = args
+        self.work = work
+        self.srv = srv
+        self.size = SIZES["quick" if args.quick else "full"]
+        self.share = srv.share_dir("share")
+        self.cli = srv.smbclient()
+        self.unavailable = {}      # system -> reason
+        self.sessions = {}         # system -> smbstatus session dict
+        self.passthrough_bin = None
+        self.smbnetfs_conf = None
+        self.nmount = 0
+        self.hwm = []              # VmHWM (KiB) of smb2fs mounts, per run
+        self.notes = []
+
+    # -- setup ---------------------------------------------------------
+    def build_passthrough(self):
+        """Compile libfuse's passthrough_ll example into the temp dir."""
+        if not os.path.exists(PASSTHROUGH_SRC):
+            self.unavailable[PT] = "no %s (libfuse3-dev)" % PASSTHROUGH_SRC
+            return
+        out = os.path.join(self.work, "passthrough_ll")
+        cc = shutil.which("cc") or shutil.which("gcc")
+        try:
+            flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"],
+                                   capture_output=True, text=True, check=True,
+                                   timeout=30).stdout.split()
+            r = subprocess.run([cc, "-O2", "-o", out, PASSTHROUGH_SRC,
+                                "-I", os.path.dirname(PASSTHROUGH_SRC)] + flags,
+                               capture_output=True, text=True, timeout=120)
+        except (OSError, TypeError, subprocess.SubprocessError) as e:
+            self.unavailable[PT] = "cannot compile: %s" % e
+            return
+        if r.returncode != 0:
+            self.unavailable[PT] = "cannot compile: %s" % r.stderr.strip()[-300:]
+            return
+        self.passthrough_bin = out
+
+    def setup_smbnetfs(self):
+        """A private HOME for smbnetfs: ~/.smb/smb.conf points libsmbclient
+        at nothing but loopback, and ~/.smb/smbnetfs.conf holds the login.
+        The port goes in the path (<mnt>/127.0.0.1:PORT/share): libsmbclient
+        takes it from the smb:// URL smbnetfs builds from the path."""
+        exe = smbenv.which("smbnetfs")
+        if not exe:
+            self.unavailable[SMBNETFS] = ("not installed (run "
+                                          "tests/bench/install-bench-deps.sh)")
+            return
+        home = os.path.join(self.work, "smbnetfs-home")
+        os.makedirs(os.path.join(home, ".smb"), mode=0o700)
+        with open(os.path.join(home, ".smb", "smb.conf"), "w") as f:
+            f.write("[global]\n\tworkgroup = SMB2FSTEST\n"
+                    "\tdisable netbios = yes\n\tsmb ports = %d\n"
+                    "\tclient min protocol = SMB2_02\n" % self.srv.port)
+        conf = os.path.join(home, ".smb", "smbnetfs.conf")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write('auth "alice" "%s"\n' % self.srv.password)
+            f.write('smb_query_browsers "false"\n')
+            f.write('use_libsecret "false"\n')
+        self.smbnetfs_conf = (exe, home, conf)
+
+    def setup_data(self, groups):
+        s = self.size
+        mib = s["mib"]
+        if groups & {"write", "write4k", "rss", "nosign"}:
+            log("making a %d MiB source file" % mib)
+            fill_random(os.path.join(self.work, "src.bin"), mib)
+        if groups & {"read", "nosign"}:
+            log("making a %d MiB file on the share" % mib)
+            fill_random(os.path.join(self.share, "bench-read.bin"), mib)
+        if "stat" in groups:
+            self._empty_files(os.path.join(self.share, "bench-stat"), s["stat"])
+        if "ls" in groups:
+            self._empty_files(os.path.join(self.share, "bench-ls"), s["ls"])
+        if "tar" in groups:
+            self._make_tarball(s["tar"])
+
+    @staticmethod
+    def _empty_files(d, n):
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        for i in range(n):
+            os.close(os.open(os.path.join(d, "f%05d" % i),
+                             os.O_CREAT | os.O_WRONLY, 0o644))
+
+    def _make_tarball(self, n):
+        """n small files (0-8 KiB, 100 per directory) with old mtimes, as in a
+        source tree: what `tar x` unpacks."""
+        rnd = random.Random(7)
+        tree = os.path.join(self.work, "tree")
+        for i in range(n):
+            d = os.path.join(tree, "src", "d%03d" % (i // 100))
+            os.makedirs(d, exist_ok=True)
+            p = os.path.join(d, "file%05d.c" % i)
+            with open(p, "wb") as f:
+                f.write(rnd.randbytes(rnd.randint(0, 8192)))
+            os.utime(p, (1500000000 + i, 1500000000 + i))
+        with tarfile.open(os.path.join(self.work, "tree.tar"), "w") as t:
+            t.add(os.path.join(tree, "src"), arcname="src")
+        shutil.rmtree(tree)
+
+    # -- systems -------------------------------------------------------
+    def _probe_session(self, system, before):
+        if system in self.sessions or system not in (SMB2FS, NOSIGN, SMBNETFS):
+            return
+        new = self.srv.new_sessions(before, timeout=3)
+        if new:
+            self.sessions[system] = new[0]
+
+    @contextlib.contextmanager
+    def mounted(self, system, debug=False):
+        """Mount `system` fresh; yield the directory that is the share's
+        root through it."""
+        if system in self.unavailable:
+            raise Unavailable(self.unavailable[system])
+        self.nmount += 1
+        mnt = os.path.join(self.work, "mnt%d" % self.nmount)
+        before = {x["pid"] for x in self.srv.sessions()} \
+            if system not in self.sessions and system in (SMB2FS, NOSIGN, SMBNETFS) \
+            else set()
+        if system in (SMB2FS, NOSIGN):
+            opts = ["port=%d" % self.srv.port]
+            if system == NOSIGN:
+                opts.append("nosign")
+            if debug:
+                opts.append("debug")
+            wd = os.path.join(self.work, "m%d" % self.nmount)
+            os.makedirs(wd)
+            m = smbenv.Mount(self.srv.unc("share"), mnt, password=self.srv.password,
+                             options=opts, foreground=True, workdir=wd)
+            try:
+                m.start()
+            except smbenv.MountError as e:
+                raise Unavailable("mount failed: %s" % str(e).strip()[-300:])
+            try:
+                self._probe_session(system, before)
+                yield mnt, m
+            finally:
+                hwm = vm_hwm_kib(m.proc.pid) if m.proc else None
+                if hwm:
+                    self.hwm.append(hwm)
+                m.last_hwm = hwm
+                try:
+                    m.stop()
+                except smbenv.MountError as e:
+                    log("unmount: %s" % e)
+        elif system == PT:
+            fd = FuseDaemon([self.passthrough_bin, "-f", "-o",
+                             "source=%s" % self.share, mnt], mnt, mnt,
+                            os.path.join(self.work, "pt%d.log" % self.nmount))
+            fd.start()
+            try:
+                yield mnt, fd
+            finally:
+                fd.stop()
+        elif system == SMBNETFS:
+            exe, home, conf = self.smbnetfs_conf
+            root = os.path.join(mnt, "%s:%d" % (self.srv.host, self.srv.port),
+                                "share")
+            env = dict(os.environ, HOME=home)
+            fd = FuseDaemon([exe, mnt, "-f", "-o", "config=%s,big_writes" % conf],
+                            mnt, root,
+                            os.path.join(self.work, "smbnetfs%d.log" % self.nmount),
+                            env=env)
+            try:
+                fd.start()
+            except Unavailable as e:
+                self.unavailable[SMBNETFS] = str(e)
+                raise
+            try:
+                self._probe_session(system, before)
+                yield root, fd
+            finally:
+                fd.stop()
+        else:
+            raise ValueError(system)
+
+    def probe_smbclient_session(self):
+        """Dialect and signing of an smbclient session (kept open briefly)."""
+        before = {x["pid"] for x in self.srv.sessions()}
+        p = subprocess.Popen(self.cli._argv(), stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             text=True)
+        try:
+            new = self.srv.new_sessions(before, timeout=5)
+            if new:
+                self.sessions[SMBCLIENT] = new[0]
+        finally:
+            with contextlib.suppress(Exception):
+                p.communicate("quit\n", timeout=10)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    # -- primitives ----------------------------------------------------
+    def deadline(self):
+        return time.monotonic() + self.args.run_timeout
+
+    def dd(self, src, dst, bs):
+        """Run dd under a time cap; returns (bytes/s, partial)."""
+        cap = self.args.run_timeout
+        argv = ["timeout", "-s", "INT", "-k", "30", str(cap), "dd",
+                "if=" + src, "of=" + dst, "bs=" + bs]
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=cap + 60,
+                           env=dict(os.environ, LC_ALL="C"))
+        dt = time.perf_counter() - t0
+        m = re.search(r"^(\d+) bytes", r.stderr, re.M)
+        if not m:
+            raise RuntimeError("dd failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+        if r.returncode not in (0, 124):   # 124: stopped by the cap
+            raise RuntimeError("dd failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+        return int(m.group(1)) / dt, r.returncode == 124
+
+    def smbclient_rate(self, cmd):
+        """Run one smbclient get/put; its own figure (bytes per ms, which it
+        prints as kb/s or KiloBytes/sec) in bytes/s; it covers open..close,
+        not the connect and login."""
+        t0 = time.perf_counter()
+        r = self.cli.run(cmd, timeout=self.args.run_timeout + 60)
+        dt = time.perf_counter() - t0
+        m = re.search(r"\(([\d.]+) (?:kb/s|KiloBytes/sec)\)", r.stdout + r.stderr)
+        if m:
+            return float(m.group(1)) * 1000.0
+        return self.size["mib"] * (1 << 20) / dt
+
+    def timed_loop(self, items, fn):
+        """Time fn(item) over items; raise on passing the run's time cap."""
+        end = self.deadline()
+        t0 = time.perf_counter()
+        for i, it in enumerate(items):
+            fn(it)
+            if (i & 63) == 0 and time.monotonic() > end:
+                raise RuntimeError("over the %d s cap" % self.args.run_timeout)
+        return time.perf_counter() - t0
+
+    def timed_cmd(self, argv):
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=self.args.run_timeout,
+                           env=dict(os.environ, LC_ALL="C"))
+        dt = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise RuntimeError("%s exited %d: %s" % (argv[0], r.returncode,
+                                                     r.stderr.strip()[-300:]))
+        return dt
+
+    # -- workloads: one run of one system -> {row: (value, partial)} -------
+    def w_read(self, system, rep):
+        if system == SMBCLIENT:
+            drop_caches()
+            return {"read": (self.smbclient_rate('get bench-read.bin /dev/null'), False)}
+        drop_caches()
+        with self.mounted(system) as (root, _):
+            rate, partial = self.dd(os.path.join(root, "bench-read.bin"),
+                                    "/dev/null", "1M")
+        return {"read": (rate, partial)}
+
+    def _write(self, system, rep, bs, row):
+        src = os.path.join(self.work, "src.bin")
+        name = "bench-write-%s-%d.bin" % (system, rep)
+        ondisk = os.path.join(self.share, name)
+        os.sync()   # no writeback of an earlier run during this one
+        try:
+            if system == SMBCLIENT:
+                return {row: (self.smbclient_rate('put "%s" %s' % (src, name)), False)}
+            with self.mounted(system) as (root, _):
+                rate, partial = self.dd(src, os.path.join(root, name), bs)
+                # data on the server when close returned
+                got = os.path.getsize(ondisk) if os.path.exists(ondisk) else -1
+                if not partial and got != self.size["mib"] << 20:
+                    raise RuntimeError("server has %d bytes after close" % got)
+            return {row: (rate, partial)}
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(ondisk)
+
+    def w_write(self, system, rep):
+        return self._write(system, rep, "1M", "write")
+
+    def w_write4k(self, system, rep):
+        return self._write(system, rep, "4k", "write4k")
+
+    def w_create(self, system, rep):
+        n = self.size["create"]
+        d = "bench-create-%s-%d" % (system, rep)
+        try:
+            with self.mounted(system) as (root, _):
+                top = os.path.join(root, d)
+                os.mkdir(top)
+                paths = [os.path.join(top, "f%05d" % i) for i in range(n)]
+                flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                t_create = self.timed_loop(
+                    paths, lambda p: os.close(os.open(p, flags, 0o644)))
+                t_delete = self.timed_loop(paths, os.unlink)
+                os.rmdir(top)
+        finally:
+            shutil.rmtree(os.path.join(self.share, d), ignore_errors=True)
+        return {"create": (t_create, False), "delete": (t_delete, False)}
+
+    def w_tar(self, system, rep):
+        d = "bench-tar-%s-%d" % (system, rep)
+        tarball = os.path.join(self.work, "tree.tar")
+        try:
+            with self.mounted(system) as (root, _):
+                top = os.path.join(root, d)
+                os.mkdir(top)
+                t_x = self.timed_cmd(["tar", "-x", "--no-same-owner", "-f",
+                                      tarball, "-C", top])
+                t_rm = self.timed_cmd(["rm", "-rf", os.path.join(top, "src")])
+                os.rmdir(top)
+        finally:
+            shutil.rmtree(os.path.join(self.share, d), ignore_errors=True)
+        return {"tar x": (t_x, False), "rm -rf": (t_rm, False)}
+
+    def w_stat(self, system, rep):
+        gap = self.args.stat_gap
+        with self.mounted(system) as (root, _):
+            d = os.path.join(root, "bench-stat")
+
+            def list_and_stat():
+                t0 = time.perf_counter()
+                for e in os.scandir(d):
+                    e.stat(follow_symlinks=False)
+                return time.perf_counter() - t0
+
+            list_and_stat()                   # warm up
+            # past the 1 s attribute and entry timeouts of both smb2fs
+            # (actimeo) and passthrough_ll (timeout=1.0)
+            time.sleep(gap)
+            t_list = list_and_stat()
+            time.sleep(gap)
+            paths = [os.path.join(d, "f%05d" % i) for i in range(self.size["stat"])]
+            t_name = self.timed_loop(paths, os.lstat)
+        return {"stat": (t_list, False), "stat-name": (t_name, False)}
+
+    def w_ls(self, system, rep):
+        drop_caches()
+        with self.mounted(system) as (root, _):
+            t = self.timed_cmd(["sh", "-c", 'ls -l "$1" > /dev/null', "sh",
+                                os.path.join(root, "bench-ls")])
+        return {"ls": (t, False)}
+
+    def w_rss(self, system, rep):
+        src = os.path.join(self.work, "src.bin")
+        name = "bench-rss-%d.bin" % rep
+        try:
+            with self.mounted(system) as (root, m):
+                self.dd(src, os.path.join(root, name), "1M")
+                drop_caches()
+                self.dd(os.path.join(root, name), "/dev/null", "1M")
+            hwm = m.last_hwm
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(self.share, name))
+        if not hwm:
+            raise RuntimeError("no VmHWM")
+        return {"rss": (hwm / 1024.0, False)}
+
+    # -- running -------------------------------------------------------
+    def run_group(self, name, fn, systems, results):
+        """Run fn for every system, --repeat times, interleaved (rep 1 of
+        each system, then rep 2, ...).  results[(row, system)] gets a list
+        of (value, partial) or an error string."""
+        stopped = set()
+        for rep in range(self.args.repeat):
+            for system in systems:
+                if system in stopped:
+                    continue
+                log("%s: %s run %d" % (name, system, rep + 1))
+                t0 = time.monotonic()
+                try:
+                    out = fn(system, rep)
+                except Unavailable as e:
+                    stopped.add(system)
+                    results.setdefault(("*" + name, system), str(e))
+                    continue
+                except Exception as e:  # noqa: BLE001 -- one system's failure
+                    stopped.add(system)
+                    results.setdefault(("*" + name, system),
+                                       "%s: %s" % (type(e).__name__, str(e)[:200]))
+                    log("%s: %s failed: %s" % (name, system, e))
+                    continue
+                for row, v in out.items():
+                    results.setdefault((row, system), []).append(v)
+                    if v[1]:
+                        stopped.add(system)   # hit the cap: do not repeat
+                if system != SMB2FS and time.monotonic() - t0 > self.args.slow:
+                    stopped.add(system)
+
+    def rtt(self):
+        """Requests smb2fs sends for single operations (counted in its
+        -o debug log: one '> COMMAND' line per request)."""
+        out = []
+        for name in ("rt-stat", "rt-rm", "rt-rm2"):
+            with open(os.path.join(self.share, name), "w") as f:
+                f.write("x")
+        tarball = os.path.join(self.work, "one.tar")
+        src = os.path.join(self.work, "one")
+        os.makedirs(src, exist_ok=True)
+        with open(os.path.join(src, "rt-tar"), "wb") as f:
+            f.write(b"x" * 1000)
+        with tarfile.open(tarball, "w") as t:
+            t.add(os.path.join(src, "rt-tar"), arcname="rt-tar")
+        with self.mounted(SMB2FS, debug=True) as (root, m):
+            p = lambda n: os.path.join(root, n)  # noqa: E731
+
+            def sh(*argv):
+                subprocess.run(list(argv), check=True, timeout=30)
+
+            # (label, untimed preparation, the operation)
+            ops = [
+                ("stat (not cached)", None, lambda: os.stat(p("rt-stat"))),
+                ("create empty file (open O_CREAT, close)", None,
+                 lambda: os.close(os.open(p("rt-new"), os.O_CREAT | os.O_EXCL
+                                          | os.O_WRONLY, 0o644))),
+                ("touch new file", None, lambda: sh("touch", p("rt-touch"))),
+                ("write 4 KiB file (create, write, close)", None,
+                 lambda: _write_file(p("rt-write"), b"y" * 4096)),
+                ("tar x of one 1000-byte file", None,
+                 lambda: sh("tar", "-x", "--no-same-owner", "-f", tarball,
+                            "-C", root)),
+                ("rm (not cached)", None, lambda: sh("rm", p("rt-rm"))),
+                ("rm of a file just stat'ed", lambda: os.stat(p("rt-rm2")),
+                 lambda: sh("rm", p("rt-rm2"))),
+            ]
+            for label, prep, op in ops:
+                time.sleep(1.2)      # let smb2fs's and the kernel's 1 s caches lapse
+                os.stat(root)        # the parent is looked up, as in a busy shell
+                if prep:
+                    prep()
+                start = os.path.getsize(m.stderr_path)
+                op()
+                time.sleep(0.5)      # let asynchronous RELEASE/FORGET land
+                with open(m.stderr_path, errors="replace") as f:
+                    f.seek(start)
+                    text = f.read()
+                cmds = re.findall(r" > ([A-Z_]+) ", text)
+                counts = {}
+                for c in cmds:
+                    counts[c] = counts.get(c, 0) + 1
+                out.append((label, len(cmds), counts))
+        for name in ("rt-stat", "rt-rm", "rt-rm2", "rt-new", "rt-touch",
+                     "rt-write", "rt-tar"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(self.share, name))
+        return out
+
+
+def _write_file(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# ---------------------------------------------------------------------------
+# report
+
+
+def fmt_rate(v):
+    return "%.0f MB/s" % (v / 1e6)
+
+
+def fmt_time(v):
+    return "%.1f ms" % (v * 1e3) if v < 1 else "%.2f s" % v
+
+
+def fmt_mib(v):
+    return "%.1f MiB" % v
+
+
+def cell(results, row, system, fmt, notes):
+    """(text, median value or None) for one system's figure in a row; a
+    reason for n/a goes to notes."""
+    v = results.get((row, system))
+    if isinstance(v, list) and v:
+        vals = [x[0] for x in v]
+        med = median(vals)
+        txt = fmt(med)
+        if any(x[1] for x in v):
+            txt += " p"
+        elif len(vals) < 3:
+            txt += " (%d)" % len(vals)
+        return txt, med
+    err = results.get(("*" + ROW_GROUP.get(row, row), system))
+    if isinstance(err, str):
+        note = "%s, %s: %s" % (system, ROW_GROUP.get(row, row), err)
+        if note not in notes:
+            notes.append(note)
+        return "n/a", None
+    return "-", None
+
+
+ROW_GROUP = {"read": "read", "write": "write", "write4k": "write4k",
+             "create": "create", "delete": "create", "tar x": "tar",
+             "rm -rf": "tar", "stat": "stat", "stat-name": "stat", "ls": "ls",
+             "rss": "rss",
+             "read-nosign": "read", "write-nosign": "write"}
+
+
+def report(bench, results, selected):
+    s = bench.size
+    mib = s["mib"]
+    # row, label, systems shown, smb2fs system, ref, kind, target, fmt
+    rows = [
+        ("read", "read", "read %d MiB cold, dd bs=1M" % mib,
+         SMB2FS, SMBCLIENT, "ge", 1.0, fmt_rate),
+        ("write", "write", "write %d MiB, dd bs=1M" % mib,
+         SMB2FS, SMBCLIENT, "ge", 1.0, fmt_rate),
+        ("write4k", "write4k", "write %d MiB, dd bs=4k" % mib,
+         SMB2FS, SMBCLIENT, "ge", 0.8, fmt_rate),
+        ("create", "create", "create %d empty files" % s["create"],
+         SMB2FS, PT, "le", 2.5, fmt_time),
+        ("create", "delete", "delete %d files" % s["create"],
+         SMB2FS, PT, "le", 2.5, fmt_time),
+        ("tar", "tar x", "tar x %d files" % s["tar"], SMB2FS, PT, "le", 3.0, fmt_time),
+        ("tar", "rm -rf", "rm -rf %d files" % s["tar"], SMB2FS, PT, "le", 3.0, fmt_time),
+        ("stat", "stat", "list+stat %d files, warm" % s["stat"], SMB2FS, PT, "le", 1.5,
+         fmt_time),
+        ("stat", "stat-name", "stat %d by name, warm" % s["stat"], SMB2FS, PT, "info",
+         None, fmt_time),
+        ("ls", "ls", "ls -l %d entries, cold" % s["ls"], SMB2FS, PT, "le", 1.5, fmt_time),
+        ("rss", "rss", "peak RSS, %d MiB write+read" % mib, SMB2FS, None, "max",
+         64.0, fmt_mib),
+        ("nosign", "read-nosign", "read %d MiB cold, -o nosign" % mib, NOSIGN,
+         SMBCLIENT, "info", None, fmt_rate),
+        ("nosign", "write-nosign", "write %d MiB, -o nosign" % mib, NOSIGN,
+         SMBCLIENT, "info", None, fmt_rate),
+    ]
+    widths = (30, 11, 11, 14, 11, 6, 24, 6)
+    notes = []
+    head = ("workload", "smb2fs", "smbclient", "passthrough_ll", "smbnetfs",
+            "ratio", "target", "result")
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+    summary = []
+    for group, row, label, mine, ref, kind, target, fmt in rows:
+        if group not in selected:
+            continue
+        key = row.replace("-nosign", "")
+        src_row = key if mine == NOSIGN else row
+        my_txt, my_v = cell(results, src_row, mine, fmt, notes)
+        peers = []
+        for sysname in COLUMNS[1:]:
+            peers.append(cell(results, key, sysname, fmt, notes)[0])
+        ratio_txt, tgt_txt, res = "-", "", "-"
+        if kind == "ge":
+            _, ref_v = cell(results, key, ref, fmt, notes)
+            tgt_txt = ">= %.1f x %s" % (target, "smbclient")
+            if my_v and ref_v:
+                ratio = my_v / ref_v
+                ratio_txt = "%.2f" % ratio
+                res = "met" if ratio >= target else "MISSED"
+            else:
+                res = "n/a"
+        elif kind == "le":
+            _, ref_v = cell(results, key, ref, fmt, notes)
+            tgt_txt = "<= %.1f x passthrough_ll" % target
+            if my_v and ref_v:
+                ratio = my_v / ref_v
+                ratio_txt = "%.2f" % ratio
+                res = "met" if ratio <= target else "MISSED"
+            else:
+                res = "n/a"
+        elif kind == "max":
+            tgt_txt = "<= %.0f MiB" % target
+            res = ("met" if my_v <= target else "MISSED") if my_v else "n/a"
+        elif mine == SMB2FS:      # info row, time vs passthrough_ll
+            _, ref_v = cell(results, key, ref, fmt, notes)
+            if my_v and ref_v:
+                ratio_txt = "%.2f" % (my_v / ref_v)
+            tgt_txt = "(info) vs passthrough_ll"
+        else:
+            _, ref_v = cell(results, key, ref, fmt, notes)
+            _, signed_v = cell(results, key, SMB2FS, fmt, notes)
+            if my_v and ref_v:
+                ratio_txt = "%.2f" % (my_v / ref_v)
+            tgt_txt = "(info) vs smbclient"
+            if my_v and signed_v:
+                summary.append("signing costs %s: smb2fs default is %.2f x slower "
+                               "than -o nosign" % (key, my_v / signed_v))
+        lines.append("  ".join(c.ljust(w) for c, w in zip(
+            (label, my_txt) + tuple(peers) + (ratio_txt, tgt_txt, res),
+            widths)).rstrip())
+    return lines, summary, notes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes (64 MiB, 200 files...), about a minute")
+    ap.add_argument("--only", nargs="+", choices=WORKLOADS, metavar="WORKLOAD",
+                    help="run only these workloads: " + ", ".join(WORKLOADS))
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    ap.add_argument("--run-timeout", type=int, default=None,
+                    help="cap on one run, seconds (default 180, --quick 60)")
+    ap.add_argument("--slow", type=float, default=30.0,
+                    help="a peer's run longer than this is not repeated (s)")
+    ap.add_argument("--stat-gap", type=float, default=1.2,
+                    help="stat warm: seconds between the warm-up pass and the "
+                    "timed pass (past the 1 s attribute caches)")
+    ap.add_argument("--no-install", action="store_true",
+                    help="do not run tests/bench/install-bench-deps.sh")
+    args = ap.parse_args()
+    args.repeat = max(1, min(args.repeat, 9))
+    if args.run_timeout is None:
+        args.run_timeout = 60 if args.quick else 180
+    selected = set(args.only or WORKLOADS)
+
+    if os.geteuid() != 0:
+        print("bench: run as root (FUSE mounts, a private smbd, drop_caches)",
+              file=sys.stderr)
+        return 2
+    binary = smbenv.smb2fs_bin()
+    if not os.access(binary, os.X_OK):
+        print("bench: no smb2fs binary at %s (build first, or set SMB2FS_BIN)"
+              % binary, file=sys.stderr)
+        return 2
+    if not args.no_install:
+        r = subprocess.run(["bash", os.path.join(HERE, "install-bench-deps.sh")])
+        if r.returncode != 0:
+            log("install-bench-deps.sh failed; missing peers will show n/a")
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_term)
+
+    work = tempfile.mkdtemp(prefix="smb2fs-bench-")
+    os.chmod(work, 0o755)
+    srv = smbenv.SambaServer()
+    started = time.monotonic()
+    try:
+        try:
+            srv.start()
+        except Exception as e:  # noqa: BLE001
+            raise HarnessError("smbd did not start: %s" % e)
+        bench = Bench(args, work, srv)
+        bench.build_passthrough()
+        bench.setup_smbnetfs()
+        bench.setup_data(selected)
+        results = {}
+        nosign = [NOSIGN] if "nosign" in selected else []
+        groups = [
+            ("read", bench.w_read, [SMB2FS, SMBCLIENT, PT, SMBNETFS], nosign),
+            ("write", bench.w_write, [SMB2FS, SMBCLIENT, PT, SMBNETFS], nosign),
+            ("write4k", bench.w_write4k, [SMB2FS, SMBCLIENT, PT, SMBNETFS], []),
+            ("create", bench.w_create, [SMB2FS, PT, SMBNETFS], []),
+            ("tar", bench.w_tar, [SMB2FS, PT, SMBNETFS], []),
+            ("stat", bench.w_stat, [SMB2FS, PT, SMBNETFS], []),
+            ("ls", bench.w_ls, [SMB2FS, PT, SMBNETFS], []),
+            ("rss", bench.w_rss, [SMB2FS], []),
+        ]
+        for name, fn, systems, extra in groups:
+            if name in selected:
+                bench.run_group(name, fn, systems + extra, results)
+            elif extra:   # nosign alone: smb2fs default and -o nosign
+                bench.run_group(name, fn, [SMB2FS, SMBCLIENT] + extra, results)
+        rtt = bench.rtt() if "rtt" in selected else None
+        if SMBCLIENT not in bench.sessions:
+            with contextlib.suppress(Exception):
+                bench.probe_smbclient_session()
+        lines, summary, notes = report(bench, results, selected)
+    except HarnessError as e:
+        print("bench: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        srv.stop()
+        for d in sorted(os.listdir(work)) if os.path.isdir(work) else []:
+            p = os.path.join(work, d)
+            if d.startswith("mnt") and smbenv.is_mounted(p):
+                smbenv.unmount(p)
+                if smbenv.is_mounted(p):
+                    subprocess.run(["umount", "-l", p], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print("smb2fs benchmark (%s sizes), %s, binary %s, %d core(s), median of %d, "
+          "%.0f s" % ("quick" if args.quick else "full",
+                      time.strftime("%Y-%m-%d %H:%M"), binary, os.cpu_count() or 0,
+                      args.repeat, time.monotonic() - started))
+    for system in (SMB2FS, NOSIGN, SMBCLIENT, SMBNETFS):
+        s = bench.sessions.get(system)
+        if s:
+            print("  %s session: %s, encryption %s, signing %s"
+                  % (system, s["protocol"], s["encryption"], s["signing"]))
+    for system, why in sorted(bench.unavailable.items()):
+        print("  %s: n/a (%s)" % (system, why))
+    print()
+    for line in lines:
+        print(line)
+    print()
+    print("ratio: throughput smb2fs / smbclient (higher is better), or time "
+          "smb2fs / passthrough_ll (lower is better).  p: the run hit the "
+          "%d s cap, the rate it reached; (N): median of N runs only "
+          "(a slow peer is not repeated)" % args.run_timeout)
+    for line in summary + notes:
+        print(line)
+    if rtt:
+        print()
+        print("smb2fs requests per operation (from -o debug; a request inside "
+              "a compound counts as one):")
+        for label, n, counts in rtt:
+            detail = ", ".join("%s %d" % kv for kv in sorted(counts.items()))
+            print("  %-42s %3d  (%s)" % (label, n, detail))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
