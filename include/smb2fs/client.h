@@ -38,6 +38,7 @@ struct smb2_config {
 	bool debug;               /* one log line per request and reply */
 	unsigned timeout_sec;     /* per request; 0 = 30 */
 	unsigned connect_timeout_sec; /* 0 = 10 */
+	bool no_write_behind;     /* cache=none: every write waits for the server */
 };
 
 /* Connects, negotiates, logs in and connects the tree.  On failure returns a
@@ -67,7 +68,13 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f);
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
 		    uint64_t off);
-/* FLUSH; 0 without a request on a handle that cannot write. */
+/* Writes are queued (write-behind, unless the handle is O_SYNC/O_DIRECT
+ * or the mount says cache=none): smb2_pwrite returns once the data is
+ * queued, and an error of queued data is returned by the next pwrite,
+ * smb2_flush, smb2_fsync or smb2_close of that handle. */
+/* Sends what is queued and waits for it (close(2) -> FUSE flush). */
+int smb2_flush(struct smb2_client *c, struct smb2_file *f);
+/* smb2_flush, then FLUSH; 0 without a request on a handle that cannot write. */
 int smb2_fsync(struct smb2_client *c, struct smb2_file *f);
 int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st);
 int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size);

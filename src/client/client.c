@@ -62,6 +62,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->sign_asked = cfg->require_signing;
 	c->require_signing = cfg->require_signing || (!cfg->no_signing && !cfg->guest);
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
+	c->write_behind = !cfg->no_write_behind;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);
@@ -97,6 +98,8 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->floor = (struct session_floor){.set = true, .dialect = c->dialect, .signing = c->signing};
 	memcpy(c->floor.server_guid, c->server_guid, 16);
 	c->state = CLIENT_UP;
+	if (c->write_behind && wb_flusher_start(c) < 0)
+		c->write_behind = false; /* without the flusher, writes go out at once */
 	*out = c;
 	return 0;
 }
@@ -105,6 +108,7 @@ void smb2_client_destroy(struct smb2_client *c)
 {
 	if (!c)
 		return;
+	wb_flusher_stop(c);
 	pthread_rwlock_wrlock(&c->lock);
 	/* Close what the filesystem layer left open (FUSE releases every
 	 * handle before unmount, so normally nothing). */
@@ -116,6 +120,7 @@ void smb2_client_destroy(struct smb2_client *c)
 		struct smb2_file *next = f->next;
 		if (c->state == CLIENT_UP && !f->stale)
 			file_close_id(c, &f->id);
+		wb_destroy(&f->wb);
 		free(f->path);
 		free(f);
 		f = next;

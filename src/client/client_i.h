@@ -43,6 +43,19 @@ struct file_identity {
 	uint64_t creation_time;
 };
 
+/* writeback.c: data accepted from write() and not yet acknowledged. */
+struct wb_chunk;
+struct wb_queue {
+	pthread_mutex_t mu;        /* serializes this file's writers and drains */
+	uint8_t *buf;              /* gathering buffer for small sequential writes */
+	size_t buf_len, buf_cap;
+	uint64_t buf_off;
+	struct wb_chunk *head, *tail; /* sealed chunks, oldest first */
+	unsigned nchunks;
+	int err;                   /* first failure, reported once by a later call */
+	struct timespec since;     /* when the queue last went from empty to not */
+};
+
 struct smb2_file {
 	char *path;            /* share-relative, '\\'-separated, for reopen;
 				* follows renames; read and changed under
@@ -57,6 +70,8 @@ struct smb2_file {
 	 * write's time is re-set before CLOSE, as POSIX wants.  Under files_mu. */
 	bool mtime_set;
 	uint64_t write_after_mtime_set; /* FILETIME of that write; 0 = none */
+	bool write_behind;     /* writes go through wb (writeback.c) */
+	struct wb_queue wb;
 	struct smb2_file *prev, *next;
 };
 
@@ -111,6 +126,13 @@ struct smb2_client {
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;
+	bool write_behind;     /* config: queue writes (writeback.c) */
+	int wb_files;          /* open files with write-behind (atomic) */
+	/* writeback.c's flusher: sends data queued for too long */
+	pthread_t wb_flusher;
+	bool wb_flusher_running, wb_flusher_stop;
+	pthread_mutex_t wb_flusher_mu;
+	pthread_cond_t wb_flusher_cond;
 };
 
 /* session.c: builds conn + session + tree.  Called with lock held for
@@ -118,6 +140,31 @@ struct smb2_client {
 int client_establish(struct smb2_client *c, char *errmsg, size_t errlen);
 /* Tree disconnect + logoff + free conn (best effort). */
 void client_teardown(struct smb2_client *c);
+
+/* writeback.c: write-behind (see the file's top comment) */
+bool wb_enabled_for(int flags);
+void wb_init(struct wb_queue *q);
+void wb_destroy(struct wb_queue *q);
+/* Queues the data and returns len, or an error kept from earlier writes. */
+ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
+		 uint64_t off);
+/* Sends everything queued and waits for it; returns the first kept error. */
+int wb_drain(struct smb2_client *c, struct smb2_file *f);
+/* wb_drain for every open file of ours on smbpath (before a path-based
+ * stat, truncate or times change, or a read through another handle). */
+int wb_drain_path(struct smb2_client *c, const char *smbpath);
+bool wb_pending(struct smb2_file *f);
+/* wb_drain_path for a POSIX path, cheap when nothing is queued anywhere:
+ * called first by the path operations whose result queued writes change
+ * (stat's size, truncate, times). */
+int wb_settle_path(struct smb2_client *c, const char *posix_path);
+/* A thread that sends data queued longer than a second (started after the
+ * first connect, stopped before teardown). */
+int wb_flusher_start(struct smb2_client *c);
+void wb_flusher_stop(struct smb2_client *c);
+/* reconnect, before the old connection goes: collect what is in flight;
+ * whatever was not acknowledged is sent again on the new one. */
+void wb_conn_lost(struct smb2_client *c);
 
 /* reconnect.c */
 /* Runs op(c, arg) with the read lock held, reconnecting and retrying when

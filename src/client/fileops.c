@@ -187,6 +187,8 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	f->path = p;
 	/* A reopen after reconnect must neither create nor truncate again. */
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+	wb_init(&f->wb);
+	f->write_behind = c->write_behind && wb_enabled_for(flags);
 	struct open_args a = {.f = f, .flags = flags};
 	r = client_run(c, op_open, &a);
 	/* The first run's reply was lost with the connection, so we never
@@ -197,10 +199,13 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 			      "attempt and the file now exists; it may be ours, but cannot be "
 			      "proved to be: reporting EEXIST", p);
 	if (r < 0) {
+		wb_destroy(&f->wb);
 		free(f);
 		free(p);
 		return r;
 	}
+	if (f->write_behind)
+		__atomic_add_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
 	if (st)
 		fill_stat_from_create(&a.cr, st);
 	*out = f;
@@ -209,6 +214,9 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 
 int smb2_close(struct smb2_client *c, struct smb2_file *f)
 {
+	/* What write() accepted goes out before the handle closes; its
+	 * failure is close()'s (FUSE reports it from flush, this is the net). */
+	int wr = f->write_behind ? wb_drain(c, f) : 0;
 	pthread_rwlock_rdlock(&c->lock);
 	pthread_mutex_lock(&c->files_mu);
 	if (f->prev)
@@ -238,9 +246,12 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 			r = 0;
 	}
 	pthread_rwlock_unlock(&c->lock);
+	if (f->write_behind)
+		__atomic_sub_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
+	wb_destroy(&f->wb);
 	free(f->path);
 	free(f);
-	return r;
+	return wr ? wr : r;
 }
 
 bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,
@@ -382,8 +393,33 @@ static int op_read(struct smb2_client *c, void *arg)
 	return 0;
 }
 
+/* Before a read or an attribute query: what this mount's handles on the
+ * same file accepted from write() must be on the server, or the read
+ * would not see it. */
+static int drain_before_read(struct smb2_client *c, struct smb2_file *f)
+{
+	if (f->write_behind && wb_pending(f)) {
+		int r = wb_drain(c, f);
+		if (r < 0)
+			return r;
+	}
+	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
+		return 0;
+	pthread_mutex_lock(&c->files_mu);
+	char *path = strdup(f->path);
+	pthread_mutex_unlock(&c->files_mu);
+	if (!path)
+		return -ENOMEM;
+	int r = wb_drain_path(c, path);
+	free(path);
+	return r;
+}
+
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off)
 {
+	int dr = drain_before_read(c, f);
+	if (dr < 0)
+		return dr;
 	struct io_args a = {.f = f, .buf = buf, .len = len, .off = off};
 	/* A retry after reconnect restarts from what was already read. */
 	int r = client_run(c, op_read, &a);
@@ -430,6 +466,12 @@ static int op_write(struct smb2_client *c, void *arg)
 ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
 		    uint64_t off)
 {
+	if (f->write_behind) {
+		ssize_t n = wb_write(c, f, buf, len, off);
+		if (n > 0)
+			file_wrote(c, f);
+		return n;
+	}
 	struct io_args a = {.f = f, .cbuf = buf, .len = len, .off = off};
 	int r = client_run(c, op_write, &a);
 	if (a.done)
@@ -459,7 +501,13 @@ int smb2_fsync(struct smb2_client *c, struct smb2_file *f)
 	 * without write access (STATUS_ACCESS_DENIED). */
 	if (!file_can_write(f))
 		return 0;
-	return client_run(c, op_flush, f);
+	int r = f->write_behind ? wb_drain(c, f) : 0;
+	return r < 0 ? r : client_run(c, op_flush, f);
+}
+
+int smb2_flush(struct smb2_client *c, struct smb2_file *f)
+{
+	return f->write_behind ? wb_drain(c, f) : 0;
 }
 
 /* QUERY_INFO of one file-information class on an open handle. */
@@ -537,7 +585,8 @@ static int op_fstat(struct smb2_client *c, void *arg)
 int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st)
 {
 	struct fstat_args a = {f, st};
-	return client_run(c, op_fstat, &a);
+	int r = drain_before_read(c, f);
+	return r < 0 ? r : client_run(c, op_fstat, &a);
 }
 
 struct fset_args {
@@ -567,10 +616,14 @@ int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls
 
 int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size)
 {
+	/* queued writes beyond the new end would extend the file again */
+	int r = f->write_behind ? wb_drain(c, f) : 0;
+	if (r < 0)
+		return r;
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_end_of_file(&d, size);
-	int r = file_handle_set_info(c, f, FileEndOfFileInformation, &d, built);
+	r = file_handle_set_info(c, f, FileEndOfFileInformation, &d, built);
 	if (r == 0)
 		file_wrote(c, f);
 	return r;

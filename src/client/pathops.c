@@ -89,6 +89,9 @@ static int run_path(struct smb2_client *c, const char *posix_path, struct path_o
 
 int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 {
+	int wr = wb_settle_path(c, path);
+	if (wr < 0)
+		return wr;
 	struct path_op po = {.access = FILE_READ_ATTRIBUTES, .disposition = FILE_OPEN};
 	int r = run_path(c, path, &po);
 	if (r == 0)
@@ -301,6 +304,9 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 
 int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 {
+	int wr = wb_settle_path(c, path);
+	if (wr < 0)
+		return wr;
 	struct path_op po = {
 		.access = FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
@@ -317,6 +323,9 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime)
 {
+	int wr = wb_settle_path(c, path);
+	if (wr < 0)
+		return wr;
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_basic(&d, 0, atime, mtime, 0, 0);

@@ -4,9 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 
-/* The flags smb2_open understands; the kernel handles O_APPEND offsets
- * and the rest have no SMB meaning. */
-#define FS_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY)
+/* The flags smb2_open understands (O_SYNC/O_DSYNC/O_DIRECT: no
+ * write-behind); the kernel handles O_APPEND offsets and the rest have no
+ * SMB meaning. */
+#define FS_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_SYNC | O_DSYNC | O_DIRECT)
 
 static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 {
@@ -54,10 +55,10 @@ int fs_write(const char *path, const char *buf, size_t size, off_t off,
 
 int fs_flush(const char *path, struct fuse_file_info *fi)
 {
-	/* Writes go to the server synchronously; nothing is buffered here. */
+	/* close(2): queued writes go out now, and their errors are close()'s. */
 	(void)path;
-	(void)fi;
-	return 0;
+	struct smb2_file *f = fs_file(fi);
+	return f ? smb2_flush(fs_ctx()->client, f) : 0;
 }
 
 int fs_release(const char *path, struct fuse_file_info *fi)

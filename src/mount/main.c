@@ -95,6 +95,7 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.require_signing = o->sign,
 		.no_signing = o->nosign,
 		.timeout_sec = o->timeout,
+		.no_write_behind = o->cache_none,
 		.debug = o->debug,
 	};
 	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo, .mountpoint = mnt };

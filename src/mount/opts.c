@@ -274,6 +274,14 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		NO_VAL;
 		o->nosign = true;
 		o->sign = false;
+	} else if (IS("cache")) {
+		NEED_VAL;
+		if (strcmp(val, "strict") == 0 || strcmp(val, "loose") == 0)
+			o->cache_none = false;
+		else if (strcmp(val, "none") == 0)
+			o->cache_none = true;
+		else
+			return fail(err, errlen, "bad cache '%s' (expected strict, loose or none)", val);
 	} else if (IS("timeout")) {
 		NEED_VAL;
 		char *end;
@@ -427,6 +435,8 @@ void opts_usage(FILE *out, const char *prog)
 		"  nosign                sign only if the server requires it; UNSAFE on\n"
 		"                        untrusted networks (default: every authenticated\n"
 		"                        session signs every message)\n"
+		"  cache=strict|loose|none  none: every write waits for the server (no\n"
+		"                        write-behind); strict and loose queue writes\n"
 		"  timeout=SECONDS       wait for a reply (default 30); interim replies extend\n"
 		"                        it, up to 10 x SECONDS in all\n"
 		"  uid=USER  gid=GROUP   owner shown for every file (default: mounting user)\n"

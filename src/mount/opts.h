@@ -24,6 +24,7 @@ struct smb2fs_opts {
 	bool sign;            /* sign every message, or fail */
 	bool nosign;          /* sign only when the server requires it */
 	unsigned timeout;     /* request timeout, seconds; 0 = client default */
+	bool cache_none;      /* cache=none: no write-behind */
 	uid_t uid;
 	gid_t gid;
 	double actimeo;       /* seconds */

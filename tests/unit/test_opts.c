@@ -157,6 +157,7 @@ static void test_bad_values(void)
 	static const char *const bad[] = {
 		"port=abc", "port=0", "port=65536", "port=", "port", "actimeo=-1", "actimeo=x",
 		"uid=no_such_user_xyz", "gid=no_such_group_xyz", "uid=", "guest=1", "cred=",
+		"nosign=1", "timeout=0", "timeout=3601", "timeout=5s", "cache=weird", "cache",
 	};
 	struct smb2fs_opts o;
 	char err[256];
@@ -199,6 +200,25 @@ static void test_flags_and_noise(void)
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("-V")), OPTS_EXIT);
 	CHECK(o.version);
+	opts_free(&o);
+}
+
+/* Signing, timeouts and caching: the last of sign/nosign wins. */
+static void test_sign_timeout_cache(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK(!o.sign && !o.nosign && o.timeout == 0 && !o.cache_none);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "sign,nosign,timeout=7,cache=none")),
+		 OPTS_OK);
+	CHECK(!o.sign && o.nosign && o.timeout == 7 && o.cache_none);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nosign,sign,cache=none,cache=strict")),
+		 OPTS_OK);
+	CHECK(o.sign && !o.nosign && !o.cache_none);
 	opts_free(&o);
 }
 
@@ -267,6 +287,7 @@ int main(void)
 	test_vers();
 	test_bad_values();
 	test_flags_and_noise();
+	test_sign_timeout_cache();
 	test_credentials();
 	parse_free_args();
 	return check_done("opts");

@@ -1,0 +1,531 @@
+/* Write-behind: the one owner of data accepted from write() but not yet
+ * acknowledged by the server.
+ *
+ * A write is copied into the file's queue and answered at once.  Small
+ * sequential writes are gathered into one chunk of up to the WRITE size;
+ * full chunks go out at once, up to WB_INFLIGHT of them per file at a time,
+ * so a writer keeps the connection busy instead of waiting a round trip per
+ * write() (dd bs=4k, cp, tar).  A chunk is freed only when the server has
+ * acknowledged all of it.  An error of a chunk is kept and reported on the
+ * file's next write, flush (close), fsync or read; a transport failure is
+ * not an error: the chunk is sent again after the reconnect, through the
+ * reopened handle.  Chunks that overlap one in flight wait for it, so the
+ * server never sees two writes to the same bytes in a different order.
+ *
+ * Locking: every entry point runs inside client_run (the client lock held
+ * for reading, so the connection and the file's id stay put), then takes the
+ * file's wb.mu, which serializes the file's writers and drainers; wb.mu may
+ * be held across a wait for a reply.  Order: client.lock -> files_mu ->
+ * wb.mu -> conn.mu (nothing takes files_mu while holding a wb.mu; a drain by
+ * path walks the open files under files_mu).  reconnect (client lock held
+ * for writing) calls wb_conn_lost, which needs no wb.mu: nobody else is
+ * inside. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client_i.h"
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+
+/* In flight per file: with 1 MiB chunks, 4 MiB on the wire keeps a
+ * loopback or LAN link busy; the queue stays far below the RSS budget. */
+#define WB_INFLIGHT 4
+/* Queued data is sent at the latest this long after it was accepted, so
+ * other clients see it soon even when the writer goes quiet. */
+#define WB_MAX_AGE_MS 1000
+#define WB_TICK_MS 250
+
+struct wb_chunk {
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+	struct smb2_req *req;  /* in flight; NULL = not sent yet (or to resend) */
+	struct wb_chunk *next;
+};
+
+bool wb_enabled_for(int flags)
+{
+	/* Synchronous and direct I/O promise the data is out when write()
+	 * returns; read-only handles never write. */
+	return (flags & O_ACCMODE) != O_RDONLY && !(flags & (O_SYNC | O_DSYNC | O_DIRECT));
+}
+
+void wb_init(struct wb_queue *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+}
+
+static void chunk_free(struct wb_chunk *k)
+{
+	free(k->data);
+	free(k);
+}
+
+void wb_destroy(struct wb_queue *q)
+{
+	/* Only after wb_drain: anything left was lost with a stale handle. */
+	for (struct wb_chunk *k = q->head, *n; k; k = n) {
+		n = k->next;
+		chunk_free(k);
+	}
+	free(q->buf);
+	pthread_mutex_destroy(&q->mu);
+}
+
+static void keep_error(struct wb_queue *q, int err)
+{
+	if (!q->err)
+		q->err = err;
+}
+
+static size_t chunk_size(const struct smb2_client *c)
+{
+	return c->max_write;
+}
+
+/* Appends a chunk holding a copy of [data, data+len) at off. */
+static int enqueue(struct wb_queue *q, const uint8_t *data, size_t len, uint64_t off, bool take)
+{
+	struct wb_chunk *k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	if (take) {
+		k->data = (uint8_t *)data;
+	} else {
+		k->data = malloc(len);
+		if (!k->data) {
+			free(k);
+			return -ENOMEM;
+		}
+		memcpy(k->data, data, len);
+	}
+	k->off = off;
+	k->len = len;
+	if (q->tail)
+		q->tail->next = k;
+	else
+		q->head = k;
+	q->tail = k;
+	q->nchunks++;
+	return 0;
+}
+
+/* The gathering buffer becomes a chunk of its own. */
+static int seal_buffer(struct wb_queue *q)
+{
+	if (!q->buf_len)
+		return 0;
+	int r = enqueue(q, q->buf, q->buf_len, q->buf_off, true);
+	if (r < 0)
+		return r;
+	q->buf = NULL;
+	q->buf_len = q->buf_cap = 0;
+	return 0;
+}
+
+static void unlink_chunk(struct wb_queue *q, struct wb_chunk *k)
+{
+	struct wb_chunk **pp = &q->head, *prev = NULL;
+	while (*pp && *pp != k) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = k->next;
+	if (q->tail == k)
+		q->tail = prev;
+	q->nchunks--;
+}
+
+/* Collects the reply of an in-flight chunk.  Returns 0 (acknowledged, or
+ * an error kept for the file) or a transport error (chunk to be resent). */
+static int collect(struct smb2_client *c, struct wb_queue *q, struct wb_chunk *k)
+{
+	struct smb2_reply rep;
+	int r = smb2_conn_wait(c->conn, k->req, &rep);
+	k->req = NULL;
+	if (r < 0)
+		return -ECONNRESET; /* no reply: the connection died (a timeout kills it too) */
+	uint32_t st = rep.hdr.status;
+	struct smb2_write_rsp wr;
+	if (st == STATUS_NETWORK_SESSION_EXPIRED || st == STATUS_USER_SESSION_DELETED ||
+	    st == STATUS_NETWORK_NAME_DELETED) {
+		smb2_reply_free(&rep);
+		return ERR_SESSION_GONE;
+	}
+	if (st != STATUS_SUCCESS) {
+		int e = nt_status_to_errno(st);
+		smb2_reply_free(&rep);
+		smb2_log_debug("write-behind at %llu: %s; reported on the next call",
+			       (unsigned long long)k->off, strerror(e ? e : EIO));
+		keep_error(q, e ? -e : -EIO);
+	} else if (smb2_write_decode(rep.msg, rep.len, &wr) < 0 || wr.count > k->len || wr.count == 0) {
+		smb2_reply_free(&rep);
+		smb2_log_error("malformed WRITE reply (offset %llu)", (unsigned long long)k->off);
+		keep_error(q, -EIO);
+	} else {
+		smb2_reply_free(&rep);
+		if (wr.count < k->len) {
+			/* short write: the rest goes out again */
+			memmove(k->data, k->data + wr.count, k->len - wr.count);
+			k->off += wr.count;
+			k->len -= wr.count;
+			return 0;
+		}
+	}
+	unlink_chunk(q, k);
+	chunk_free(k);
+	return 0;
+}
+
+static bool overlaps(const struct wb_chunk *a, const struct wb_chunk *b)
+{
+	return a->off < b->off + b->len && b->off < a->off + a->len;
+}
+
+static int submit(struct smb2_client *c, struct smb2_file *f, struct wb_chunk *k)
+{
+	struct smb2_write_req wq = {
+		.offset = k->off,
+		.file_id = f->id,
+		.data = k->data,
+		.data_len = (uint32_t)k->len,
+	};
+	struct wbuf w;
+	req_start(c, &w, SMB2_WRITE);
+	int r = wbuf_check(&w, smb2_write_encode(&w, &wq));
+	if (r == 0)
+		r = smb2_conn_submit(c->conn, &w, k->len, c->timeout_sec, &k->req);
+	wbuf_free(&w);
+	if (r < 0 && !smb2_conn_alive(c->conn))
+		r = -ECONNRESET;
+	return r;
+}
+
+/* Sends what is ready and collects what has come back.  all: also the
+ * gathering buffer, and wait until nothing is left.  Returns 0 or a
+ * transport error (client_run reconnects and calls again). */
+static int pump(struct smb2_client *c, struct smb2_file *f, bool all)
+{
+	struct wb_queue *q = &f->wb;
+	int r;
+	if (f->stale) {
+		if (q->head || q->buf_len)
+			keep_error(q, -ESTALE); /* the handle is gone, and with it this data */
+		for (struct wb_chunk *k = q->head, *n; k; k = n) {
+			n = k->next;
+			if (k->req) {
+				struct smb2_reply rep;
+				if (smb2_conn_wait(c->conn, k->req, &rep) == 0)
+					smb2_reply_free(&rep);
+			}
+			chunk_free(k);
+		}
+		q->head = q->tail = NULL;
+		q->nchunks = 0;
+		q->buf_len = 0;
+		return 0;
+	}
+	if (all && (r = seal_buffer(q)) < 0) {
+		keep_error(q, r);
+		return 0;
+	}
+	for (;;) {
+		/* collect finished chunks, oldest first */
+		unsigned inflight = 0;
+		for (struct wb_chunk *k = q->head, *n; k; k = n) {
+			n = k->next;
+			if (k->req && smb2_conn_done(c->conn, k->req)) {
+				if ((r = collect(c, q, k)) < 0)
+					return r;
+			} else if (k->req) {
+				inflight++;
+			}
+		}
+		/* send unsent chunks in order while there is room */
+		struct wb_chunk *wait_for = NULL;
+		for (struct wb_chunk *k = q->head; k; k = k->next) {
+			if (k->req)
+				continue;
+			if (inflight >= WB_INFLIGHT) {
+				wait_for = q->head;
+				break;
+			}
+			for (struct wb_chunk *o = q->head; o != k; o = o->next) {
+				if (o->req && overlaps(o, k)) {
+					wait_for = o;
+					break;
+				}
+			}
+			if (wait_for)
+				break;
+			if ((r = submit(c, f, k)) < 0) {
+				if (err_is_transport(r))
+					return r;
+				keep_error(q, r);
+				unlink_chunk(q, k);
+				chunk_free(k);
+				break; /* the list changed: start over */
+			}
+			inflight++;
+		}
+		if (!wait_for && all) {
+			for (struct wb_chunk *k = q->head; k; k = k->next)
+				if (k->req) {
+					wait_for = k;
+					break;
+				}
+		}
+		if (!wait_for) {
+			bool unsent = false;
+			for (struct wb_chunk *k = q->head; k; k = k->next)
+				unsent |= !k->req;
+			if (!unsent)
+				return 0;
+			continue;
+		}
+		/* block for the oldest (or the overlapping) chunk */
+		while (wait_for && !wait_for->req)
+			wait_for = wait_for->next;
+		if (wait_for && (r = collect(c, q, wait_for)) < 0)
+			return r;
+	}
+}
+
+struct wb_args {
+	struct smb2_file *f;
+	const uint8_t *buf;
+	size_t len;
+	uint64_t off;
+	bool accepted;
+};
+
+static int op_wb_write(struct smb2_client *c, void *arg)
+{
+	struct wb_args *a = arg;
+	struct wb_queue *q = &a->f->wb;
+	int r = 0;
+	pthread_mutex_lock(&q->mu);
+	if (!a->accepted) {
+		if (!q->head && !q->buf_len)
+			clock_gettime(CLOCK_MONOTONIC, &q->since);
+		if (q->err) {
+			r = q->err;
+			q->err = 0;
+			goto out;
+		}
+		size_t cs = chunk_size(c);
+		if (q->buf_len && a->off == q->buf_off + q->buf_len && q->buf_len + a->len <= cs) {
+			memcpy(q->buf + q->buf_len, a->buf, a->len);
+			q->buf_len += a->len;
+		} else {
+			if ((r = seal_buffer(q)) < 0)
+				goto out;
+			if (a->len >= cs / 2) {
+				/* big writes are chunks of their own */
+				for (size_t done = 0; done < a->len && r == 0; done += cs) {
+					size_t n = a->len - done < cs ? a->len - done : cs;
+					r = enqueue(q, a->buf + done, n, a->off + done, false);
+				}
+				if (r < 0)
+					goto out;
+			} else {
+				q->buf = malloc(cs);
+				if (!q->buf) {
+					r = -ENOMEM;
+					goto out;
+				}
+				q->buf_cap = cs;
+				memcpy(q->buf, a->buf, a->len);
+				q->buf_len = a->len;
+				q->buf_off = a->off;
+			}
+		}
+		if (q->buf_len == q->buf_cap && (r = seal_buffer(q)) < 0)
+			goto out;
+		a->accepted = true;
+	}
+	r = pump(c, a->f, false);
+out:
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
+ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
+		 uint64_t off)
+{
+	struct wb_args a = {.f = f, .buf = buf, .len = len, .off = off};
+	int r = client_run(c, op_wb_write, &a);
+	/* Accepted data is the queue's now: it goes out after a reconnect,
+	 * or its failure is reported by a later call (pump keeps errors). */
+	return a.accepted ? (ssize_t)len : r;
+}
+
+static int op_wb_drain(struct smb2_client *c, void *arg)
+{
+	struct smb2_file *f = arg;
+	pthread_mutex_lock(&f->wb.mu);
+	int r = pump(c, f, true);
+	pthread_mutex_unlock(&f->wb.mu);
+	return r;
+}
+
+int wb_drain(struct smb2_client *c, struct smb2_file *f)
+{
+	pthread_mutex_lock(&f->wb.mu);
+	bool idle = !f->wb.head && !f->wb.buf_len;
+	int err = f->wb.err;
+	f->wb.err = 0;
+	pthread_mutex_unlock(&f->wb.mu);
+	if (idle)
+		return err;
+	int r = client_run(c, op_wb_drain, f);
+	pthread_mutex_lock(&f->wb.mu);
+	if (!err)
+		err = f->wb.err;
+	f->wb.err = 0;
+	pthread_mutex_unlock(&f->wb.mu);
+	return err ? err : r;
+}
+
+bool wb_pending(struct smb2_file *f)
+{
+	pthread_mutex_lock(&f->wb.mu);
+	bool p = f->wb.head || f->wb.buf_len;
+	pthread_mutex_unlock(&f->wb.mu);
+	return p;
+}
+
+static int op_wb_drain_path(struct smb2_client *c, void *arg)
+{
+	const char *smbpath = arg;
+	int r = 0;
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f && r == 0; f = f->next) {
+		if (strcmp(f->path, smbpath) != 0)
+			continue;
+		pthread_mutex_lock(&f->wb.mu);
+		if (f->wb.head || f->wb.buf_len)
+			r = pump(c, f, true);
+		pthread_mutex_unlock(&f->wb.mu);
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	return r;
+}
+
+int wb_drain_path(struct smb2_client *c, const char *smbpath)
+{
+	/* Errors stay with the handles that wrote (reported to their owner). */
+	int r = client_run(c, op_wb_drain_path, (void *)smbpath);
+	return err_is_transport(r) || r == -EIO ? r : 0;
+}
+
+static bool older_than(const struct timespec *t, long ms)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000L + (now.tv_nsec - t->tv_nsec) / 1000000L >= ms;
+}
+
+/* The flusher's round: sends whatever waited too long.  A file whose
+ * writer is busy (wb.mu taken) is left to it. */
+static int op_flush_old(struct smb2_client *c, void *arg)
+{
+	(void)arg;
+	int r = 0;
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f && r == 0; f = f->next) {
+		if (!f->write_behind || pthread_mutex_trylock(&f->wb.mu) != 0)
+			continue;
+		if ((f->wb.head || f->wb.buf_len) && older_than(&f->wb.since, WB_MAX_AGE_MS))
+			r = pump(c, f, true);
+		pthread_mutex_unlock(&f->wb.mu);
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	return r;
+}
+
+static void *flusher_main(void *arg)
+{
+	struct smb2_client *c = arg;
+	pthread_mutex_lock(&c->wb_flusher_mu);
+	while (!c->wb_flusher_stop) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += WB_TICK_MS * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->wb_flusher_cond, &c->wb_flusher_mu, &t);
+		if (c->wb_flusher_stop || __atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
+			continue;
+		pthread_mutex_unlock(&c->wb_flusher_mu);
+		(void)client_run(c, op_flush_old, NULL);
+		pthread_mutex_lock(&c->wb_flusher_mu);
+	}
+	pthread_mutex_unlock(&c->wb_flusher_mu);
+	return NULL;
+}
+
+int wb_flusher_start(struct smb2_client *c)
+{
+	pthread_mutex_init(&c->wb_flusher_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->wb_flusher_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	c->wb_flusher_stop = false;
+	int r = pthread_create(&c->wb_flusher, NULL, flusher_main, c);
+	c->wb_flusher_running = r == 0;
+	return -r;
+}
+
+void wb_flusher_stop(struct smb2_client *c)
+{
+	if (!c->wb_flusher_running)
+		return;
+	pthread_mutex_lock(&c->wb_flusher_mu);
+	c->wb_flusher_stop = true;
+	pthread_cond_signal(&c->wb_flusher_cond);
+	pthread_mutex_unlock(&c->wb_flusher_mu);
+	pthread_join(c->wb_flusher, NULL);
+	c->wb_flusher_running = false;
+	pthread_cond_destroy(&c->wb_flusher_cond);
+	pthread_mutex_destroy(&c->wb_flusher_mu);
+}
+
+int wb_settle_path(struct smb2_client *c, const char *posix_path)
+{
+	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
+		return 0;
+	char *p;
+	int r = smb_path(posix_path, &p);
+	if (r < 0)
+		return 0; /* the operation itself reports the bad name */
+	r = wb_drain_path(c, p);
+	free(p);
+	return r;
+}
+
+void wb_conn_lost(struct smb2_client *c)
+{
+	if (!c->conn)
+		return;
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		struct wb_queue *q = &f->wb;
+		for (struct wb_chunk *k = q->head, *n; k; k = n) {
+			n = k->next;
+			if (k->req && collect(c, q, k) < 0)
+				k->req = NULL; /* goes out again on the new connection */
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+}
