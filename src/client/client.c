@@ -112,19 +112,7 @@ void smb2_client_destroy(struct smb2_client *c)
 	pthread_rwlock_wrlock(&c->lock);
 	/* Close what the filesystem layer left open (FUSE releases every
 	 * handle before unmount, so normally nothing). */
-	pthread_mutex_lock(&c->files_mu);
-	struct smb2_file *f = c->files;
-	c->files = NULL;
-	pthread_mutex_unlock(&c->files_mu);
-	while (f) {
-		struct smb2_file *next = f->next;
-		if (c->state == CLIENT_UP && !f->stale)
-			file_close_id(c, &f->id);
-		wb_destroy(&f->wb);
-		free(f->path);
-		free(f);
-		f = next;
-	}
+	files_close_all(c, c->state == CLIENT_UP);
 	if (c->state == CLIENT_UP)
 		client_teardown(c);
 	else if (c->conn)

@@ -216,6 +216,22 @@ void files_note_id(struct smb2_client *c, const struct smb2_fileid *id, bool mti
 /* After a successful rename: open files at or below `from` now live at
  * `to` (SMB paths).  Called with the client lock held for reading. */
 void files_renamed(struct smb2_client *c, const char *from, const char *to);
+/* handles.c, the open-file table (the rest of its API is above and in
+ * client.h: smb2_open / smb2_close, files_writer_id, files_note_id,
+ * files_renamed). */
+/* Data was written (or the size set) through f: the times bookkeeping. */
+void files_wrote(struct smb2_client *c, struct smb2_file *f);
+/* After a reconnect (client lock held for writing): reopens every open
+ * file with its first access; one that is gone or became another file is
+ * marked stale.  Returns a transport error to start over, else 0. */
+int files_reopen_all(struct smb2_client *c);
+/* At destroy: frees every handle still open (CLOSE first if send_close). */
+void files_close_all(struct smb2_client *c, bool send_close);
+/* A copy of f's current path (it follows renames); NULL without memory. */
+char *files_path_copy(struct smb2_client *c, const struct smb2_file *f);
+/* Calls fn for each open file under files_mu until fn returns false. */
+void files_each(struct smb2_client *c, bool (*fn)(struct smb2_client *c, struct smb2_file *f, void *arg),
+		void *arg);
 void fill_stat_from_create(const struct smb2_create_rsp *r, struct fscc_stat *st);
 /* Access rights a handle opened with these POSIX flags needs; a reopen
  * after reconnect asks for exactly what the first open did. */

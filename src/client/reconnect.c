@@ -13,50 +13,6 @@
 #include "client_i.h"
 #include "smb2fs/log.h"
 
-/* Reopens every open file on the new session.  A file the server no longer
- * has becomes stale; a transport failure aborts (the caller starts over). */
-static int reopen_files(struct smb2_client *c)
-{
-	int err = 0;
-	pthread_mutex_lock(&c->files_mu);
-	for (struct smb2_file *f = c->files; f; f = f->next) {
-		if (f->stale)
-			continue;
-		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
-		struct file_identity now;
-		struct smb2_fileid id;
-		int r = file_create_ident(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
-					  &id, NULL, &now);
-		if (err_is_transport(r)) {
-			err = r;
-			break;
-		}
-		bool other_id = f->ident.known && now.known &&
-				memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0;
-		bool other_birth = f->ident.creation_time && now.creation_time &&
-				   f->ident.creation_time != now.creation_time;
-		if (r == 0)
-			smb2_log_debug("reopen %s: file id %s, creation time %s", f->path,
-				       !f->ident.known || !now.known ? "unknown" : other_id ? "differs" : "same",
-				       other_birth ? "differs" : "same");
-		if (r == 0 && (other_id || other_birth)) {
-			/* Another file took the name (deleted and re-created
-			 * while we were away): writing to it would corrupt it. */
-			file_close_id(c, &id);
-			r = -ESTALE;
-		}
-		if (r == 0)
-			f->id = id;
-		if (r < 0) {
-			/* Deleted or renamed while we were away: the handle is gone. */
-			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);
-			f->stale = true;
-		}
-	}
-	pthread_mutex_unlock(&c->files_mu);
-	return err;
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -109,7 +65,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 			goto out;
 		}
 		if (r == 0) {
-			r = reopen_files(c);
+			r = files_reopen_all(c);
 			if (r == 0)
 				break;
 			snprintf(msg, sizeof(msg), "connection lost again while reopening files");

@@ -401,21 +401,28 @@ bool wb_pending(struct smb2_file *f)
 	return p;
 }
 
+struct drain_path_args {
+	const char *smbpath;
+	int r;
+};
+
+static bool drain_one_path(struct smb2_client *c, struct smb2_file *f, void *arg)
+{
+	struct drain_path_args *a = arg;
+	if (strcmp(f->path, a->smbpath) != 0)
+		return true;
+	pthread_mutex_lock(&f->wb.mu);
+	if (f->wb.head || f->wb.buf_len)
+		a->r = pump(c, f, true);
+	pthread_mutex_unlock(&f->wb.mu);
+	return a->r == 0;
+}
+
 static int op_wb_drain_path(struct smb2_client *c, void *arg)
 {
-	const char *smbpath = arg;
-	int r = 0;
-	pthread_mutex_lock(&c->files_mu);
-	for (struct smb2_file *f = c->files; f && r == 0; f = f->next) {
-		if (strcmp(f->path, smbpath) != 0)
-			continue;
-		pthread_mutex_lock(&f->wb.mu);
-		if (f->wb.head || f->wb.buf_len)
-			r = pump(c, f, true);
-		pthread_mutex_unlock(&f->wb.mu);
-	}
-	pthread_mutex_unlock(&c->files_mu);
-	return r;
+	struct drain_path_args a = {arg, 0};
+	files_each(c, drain_one_path, &a);
+	return a.r;
 }
 
 int wb_drain_path(struct smb2_client *c, const char *smbpath)
@@ -434,19 +441,22 @@ static bool older_than(const struct timespec *t, long ms)
 
 /* The flusher's round: sends whatever waited too long.  A file whose
  * writer is busy (wb.mu taken) is left to it. */
+static bool flush_one_old(struct smb2_client *c, struct smb2_file *f, void *arg)
+{
+	int *r = arg;
+	if (!f->write_behind || pthread_mutex_trylock(&f->wb.mu) != 0)
+		return true;
+	if ((f->wb.head || f->wb.buf_len) && older_than(&f->wb.since, WB_MAX_AGE_MS))
+		*r = pump(c, f, true);
+	pthread_mutex_unlock(&f->wb.mu);
+	return *r == 0;
+}
+
 static int op_flush_old(struct smb2_client *c, void *arg)
 {
 	(void)arg;
 	int r = 0;
-	pthread_mutex_lock(&c->files_mu);
-	for (struct smb2_file *f = c->files; f && r == 0; f = f->next) {
-		if (!f->write_behind || pthread_mutex_trylock(&f->wb.mu) != 0)
-			continue;
-		if ((f->wb.head || f->wb.buf_len) && older_than(&f->wb.since, WB_MAX_AGE_MS))
-			r = pump(c, f, true);
-		pthread_mutex_unlock(&f->wb.mu);
-	}
-	pthread_mutex_unlock(&c->files_mu);
+	files_each(c, flush_one_old, &r);
 	return r;
 }
 
@@ -514,18 +524,20 @@ int wb_settle_path(struct smb2_client *c, const char *posix_path)
 	return r;
 }
 
+static bool collect_in_flight(struct smb2_client *c, struct smb2_file *f, void *arg)
+{
+	(void)arg;
+	struct wb_queue *q = &f->wb;
+	for (struct wb_chunk *k = q->head, *n; k; k = n) {
+		n = k->next;
+		if (k->req && collect(c, q, k) < 0)
+			k->req = NULL; /* goes out again on the new connection */
+	}
+	return true;
+}
+
 void wb_conn_lost(struct smb2_client *c)
 {
-	if (!c->conn)
-		return;
-	pthread_mutex_lock(&c->files_mu);
-	for (struct smb2_file *f = c->files; f; f = f->next) {
-		struct wb_queue *q = &f->wb;
-		for (struct wb_chunk *k = q->head, *n; k; k = n) {
-			n = k->next;
-			if (k->req && collect(c, q, k) < 0)
-				k->req = NULL; /* goes out again on the new connection */
-		}
-	}
-	pthread_mutex_unlock(&c->files_mu);
+	if (c->conn)
+		files_each(c, collect_in_flight, NULL);
 }

@@ -1,0 +1,170 @@
+/* Raw operations on a FileId: CREATE (with the file's identity), CLOSE,
+ * QUERY_INFO and SET_INFO of one class.  No list, no retries: callers run
+ * these inside client_run (reconnect.c) and own the FileIds they get. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_i.h"
+#include "smb2fs/fscc.h"
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+
+uint32_t file_access_for_flags(int flags)
+{
+	uint32_t a = FILE_READ_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE | FILE_READ_EA;
+	int acc = flags & O_ACCMODE;
+	if (acc == O_RDONLY || acc == O_RDWR)
+		a |= FILE_READ_DATA;
+	if (acc == O_WRONLY || acc == O_RDWR)
+		a |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES | FILE_WRITE_EA;
+	return a;
+}
+
+void fill_stat_from_create(const struct smb2_create_rsp *r, struct fscc_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->creation_time = r->creation_time;
+	st->last_access_time = r->last_access_time;
+	st->last_write_time = r->last_write_time;
+	st->change_time = r->change_time;
+	st->end_of_file = r->end_of_file;
+	st->allocation_size = r->allocation_size;
+	st->file_attributes = r->file_attributes;
+}
+
+static int take_qfid(const struct smb2_create_context *cc, void *arg)
+{
+	struct file_identity *ident = arg;
+	/* MS-SMB2 2.2.14.2.9: DiskFileId (16 bytes: file, volume) + 16 reserved */
+	if (strcmp(cc->name, "QFid") == 0 && cc->data_len >= 16) {
+		memcpy(ident->disk_id, cc->data, 16);
+		ident->known = true;
+	}
+	return 0;
+}
+
+int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
+		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		      struct smb2_create_rsp *out, struct file_identity *ident)
+{
+	/* QFid asks the server for the file's on-disk identity, so a reopen
+	 * after reconnect can tell it reached the same file. */
+	static const struct smb2_create_context qfid = {.name = "QFid"};
+	struct smb2_create_req q = {
+		.oplock_level = SMB2_OPLOCK_LEVEL_NONE,
+		.impersonation_level = SMB2_IMPERSONATION_IMPERSONATION,
+		.desired_access = access,
+		.file_attributes = attrs,
+		/* Share everything, as POSIX expects: other opens, rename and
+		 * unlink of an open file must all still work. */
+		.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+		.create_disposition = disposition,
+		.create_options = options,
+		.name = smbpath,
+		.contexts = ident ? &qfid : NULL,
+		.n_contexts = ident ? 1 : 0,
+	};
+	struct smb2_reply rep;
+	struct smb2_create_rsp cr;
+	struct wbuf w;
+	if (ident)
+		memset(ident, 0, sizeof(*ident));
+	req_start(c, &w, SMB2_CREATE);
+	int r = req_call(c, &w, smb2_create_encode(&w, &q), 0, &rep, 0, NULL);
+	if (r < 0)
+		return r;
+	r = smb2_create_decode(rep.msg, rep.len, &cr);
+	if (r < 0) {
+		smb2_log_error("malformed CREATE reply for %s", smbpath);
+		smb2_reply_free(&rep);
+		return -EIO;
+	}
+	if (ident && cr.contexts_len &&
+	    smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_qfid, ident) < 0) {
+		smb2_log_error("malformed create contexts in the CREATE reply for %s", smbpath);
+		smb2_reply_free(&rep);
+		file_close_id(c, &cr.file_id); /* the server did open it */
+		return -EIO;
+	}
+	*id = cr.file_id;
+	if (ident)
+		ident->creation_time = cr.creation_time;
+	if (out) {
+		*out = cr;
+		out->contexts = NULL; /* points into the freed reply */
+		out->contexts_len = 0;
+	}
+	smb2_reply_free(&rep);
+	return 0;
+}
+
+int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,
+		uint32_t options, uint32_t attrs, struct smb2_fileid *id, struct smb2_create_rsp *out)
+{
+	return file_create_ident(c, smbpath, access, disposition, options, attrs, id, out, NULL);
+}
+
+int file_close_id(struct smb2_client *c, const struct smb2_fileid *id)
+{
+	struct smb2_close_req q = {.flags = 0, .file_id = *id};
+	struct smb2_reply rep;
+	struct wbuf w;
+	req_start(c, &w, SMB2_CLOSE);
+	int r = req_call(c, &w, smb2_close_encode(&w, &q), 0, &rep, 0, NULL);
+	if (r == 0)
+		smb2_reply_free(&rep);
+	return r;
+}
+
+/* QUERY_INFO of one file-information class on an open handle. */
+int file_query_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t info_type,
+		    uint8_t cls, uint32_t out_len, struct smb2_reply *rep, const uint8_t **buf,
+		    uint32_t *buf_len)
+{
+	struct smb2_query_info_req q = {
+		.info_type = info_type,
+		.file_info_class = cls,
+		.output_buffer_length = out_len,
+		.file_id = *id,
+	};
+	struct smb2_query_info_rsp qr;
+	struct wbuf w;
+	req_start(c, &w, SMB2_QUERY_INFO);
+	int r = req_call(c, &w, smb2_query_info_encode(&w, &q), 0, rep, 0, NULL);
+	if (r < 0)
+		return r;
+	if (smb2_query_info_decode(rep->msg, rep->len, &qr) < 0) {
+		smb2_reply_free(rep);
+		smb2_log_error("malformed QUERY_INFO reply (class 0x%02x)", cls);
+		return -EIO;
+	}
+	*buf = qr.buf;
+	*buf_len = qr.buf_len;
+	return 0;
+}
+
+/* SET_INFO of one file-information class on an open handle. */
+int file_set_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t cls,
+		  const struct wbuf *data)
+{
+	if (data->err)
+		return data->err;
+	if (data->len > UINT32_MAX)
+		return -EOVERFLOW;
+	struct smb2_set_info_req q = {
+		.info_type = SMB2_0_INFO_FILE,
+		.file_info_class = cls,
+		.file_id = *id,
+		.buf = data->p,
+		.buf_len = (uint32_t)data->len,
+	};
+	struct smb2_reply rep;
+	struct wbuf w;
+	req_start(c, &w, SMB2_SET_INFO);
+	int r = req_call(c, &w, smb2_set_info_encode(&w, &q), 0, &rep, 0, NULL);
+	if (r == 0)
+		smb2_reply_free(&rep);
+	return r;
+}

@@ -1,0 +1,307 @@
+/* The open-file table: the one owner of open handles.  It opens and
+ * closes them (smb2_open / smb2_close), keeps the list the rest of the
+ * client finds them in (rename-follow, the writing handle of a path, the
+ * times bookkeeping), and reopens them after a reconnect.  files_mu guards
+ * the list and each handle's path, id and flags. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client_i.h"
+#include "smb2fs/fscc.h"
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+
+/* ---- open ---- */
+
+struct open_args {
+	struct smb2_file *f;
+	int flags;
+	struct smb2_create_rsp cr;
+	int attempts;
+};
+
+/* CREATE and, in the same read-locked section, put the handle on the
+ * client's list: a reconnect then either happens before (and this CREATE
+ * runs on the new session) or after (and reopens this file too). */
+static int op_open(struct smb2_client *c, void *arg)
+{
+	struct open_args *a = arg;
+	uint32_t disp = FILE_OPEN;
+	uint32_t opts = 0;
+	a->attempts++;
+	if (a->flags & O_CREAT) {
+		/* Exclusive on every run: a rerun after reconnect must not
+		 * open a file that someone else created meanwhile. */
+		if (a->flags & O_EXCL)
+			disp = FILE_CREATE;
+		else if (a->flags & O_TRUNC)
+			disp = FILE_OVERWRITE_IF;
+		else
+			disp = FILE_OPEN_IF;
+		opts |= FILE_NON_DIRECTORY_FILE;
+	} else if (a->flags & O_TRUNC) {
+		disp = FILE_OVERWRITE;
+	}
+	if (a->flags & O_DIRECTORY)
+		opts |= FILE_DIRECTORY_FILE;
+	uint32_t access = file_access_for_flags(a->flags);
+	if (a->flags & O_TRUNC)
+		access |= FILE_WRITE_DATA; /* FILE_OVERWRITE needs write access */
+	int r = file_create_ident(c, a->f->path, access, disp, opts,
+				  (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id, &a->cr,
+				  &a->f->ident);
+	if (r < 0)
+		return r;
+	struct smb2_file *f = a->f;
+	f->is_dir = a->cr.file_attributes & FILE_ATTRIBUTE_DIRECTORY;
+	pthread_mutex_lock(&c->files_mu);
+	f->prev = NULL;
+	f->next = c->files;
+	if (c->files)
+		c->files->prev = f;
+	c->files = f;
+	pthread_mutex_unlock(&c->files_mu);
+	return 0;
+}
+
+int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_file **out,
+	      struct fscc_stat *st)
+{
+	char *p;
+	int r = smb_path(path, &p);
+	if (r < 0)
+		return r;
+	struct smb2_file *f = calloc(1, sizeof(*f));
+	if (!f) {
+		free(p);
+		return -ENOMEM;
+	}
+	f->path = p;
+	/* A reopen after reconnect must neither create nor truncate again. */
+	f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+	wb_init(&f->wb);
+	f->write_behind = c->write_behind && wb_enabled_for(flags);
+	struct open_args a = {.f = f, .flags = flags};
+	r = client_run(c, op_open, &a);
+	/* The first run's reply was lost with the connection, so we never
+	 * learned which file (if any) it made: the one found now cannot be
+	 * proved ours, and O_EXCL promises the caller it is new. */
+	if (r == -EEXIST && a.attempts > 1 && (flags & O_EXCL))
+		smb2_log_info("exclusive create of %s: the connection dropped during the first "
+			      "attempt and the file now exists; it may be ours, but cannot be "
+			      "proved to be: reporting EEXIST", p);
+	if (r < 0) {
+		wb_destroy(&f->wb);
+		free(f);
+		free(p);
+		return r;
+	}
+	if (f->write_behind)
+		__atomic_add_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
+	if (st)
+		fill_stat_from_create(&a.cr, st);
+	*out = f;
+	return 0;
+}
+
+int smb2_close(struct smb2_client *c, struct smb2_file *f)
+{
+	/* What write() accepted goes out before the handle closes; its
+	 * failure is close()'s (FUSE reports it from flush, this is the net). */
+	int wr = f->write_behind ? wb_drain(c, f) : 0;
+	pthread_rwlock_rdlock(&c->lock);
+	pthread_mutex_lock(&c->files_mu);
+	if (f->prev)
+		f->prev->next = f->next;
+	else if (c->files == f)
+		c->files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	uint64_t wrote = f->write_after_mtime_set;
+	pthread_mutex_unlock(&c->files_mu);
+	int r = 0;
+	if (c->state == CLIENT_UP && !f->stale) {
+		if (wrote) {
+			/* The explicit mtime keeps the server from stamping the
+			 * writes that followed it: give the file their time. */
+			struct wbuf d;
+			wbuf_init(&d);
+			if (fscc_build_basic(&d, 0, 0, wrote, 0, 0) == 0)
+				(void)file_set_info(c, &f->id, FileBasicInformation, &d);
+			wbuf_free(&d);
+		}
+		r = file_close_id(c, &f->id);
+		/* A handle on a dropped connection is already closed by the
+		 * server; nothing was lost that CLOSE would have saved, since
+		 * every WRITE was acknowledged before it returned. */
+		if (err_is_transport(r))
+			r = 0;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	if (f->write_behind)
+		__atomic_sub_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
+	wb_destroy(&f->wb);
+	free(f->path);
+	free(f);
+	return wr ? wr : r;
+}
+
+bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,
+		     struct smb2_fileid *id)
+{
+	bool found = false;
+	pthread_mutex_lock(&c->files_mu);
+	if (prefer && !prefer->stale && file_can_write(prefer)) {
+		*id = prefer->id;
+		found = true;
+	}
+	for (struct smb2_file *f = c->files; f && !found; f = f->next) {
+		if (!f->stale && file_can_write(f) && strcmp(f->path, smbpath) == 0) {
+			*id = f->id;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	return found;
+}
+
+static bool same_id(const struct smb2_fileid *a, const struct smb2_fileid *b)
+{
+	return a->persistent == b->persistent && a->volatile_ == b->volatile_;
+}
+
+/* Marks f after a change through it: mtime_set, or a data change. */
+static void file_note(struct smb2_file *f, bool mtime_set)
+{
+	if (mtime_set) {
+		f->mtime_set = true;
+		f->write_after_mtime_set = 0;
+	} else if (f->mtime_set) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		f->write_after_mtime_set = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
+	}
+}
+
+void files_note_id(struct smb2_client *c, const struct smb2_fileid *id, bool mtime_set)
+{
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		if (same_id(&f->id, id)) {
+			file_note(f, mtime_set);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+}
+
+void files_wrote(struct smb2_client *c, struct smb2_file *f)
+{
+	pthread_mutex_lock(&c->files_mu);
+	file_note(f, false);
+	pthread_mutex_unlock(&c->files_mu);
+}
+
+void files_renamed(struct smb2_client *c, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		/* the renamed object itself, or anything below it */
+		if (strncmp(f->path, from, fl) != 0 || (f->path[fl] != '\0' && f->path[fl] != '\\'))
+			continue;
+		size_t rest = strlen(f->path + fl);
+		char *p = malloc(tl + rest + 1);
+		if (!p) {
+			f->stale = true; /* cannot follow it: never reopen the old name */
+			continue;
+		}
+		memcpy(p, to, tl);
+		memcpy(p + tl, f->path + fl, rest + 1);
+		free(f->path);
+		f->path = p;
+	}
+	pthread_mutex_unlock(&c->files_mu);
+}
+
+/* Reopens every open file on the new session.  A file the server no longer
+ * has becomes stale; a transport failure aborts (the caller starts over). */
+int files_reopen_all(struct smb2_client *c)
+{
+	int err = 0;
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next) {
+		if (f->stale)
+			continue;
+		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
+		struct file_identity now;
+		struct smb2_fileid id;
+		int r = file_create_ident(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
+					  &id, NULL, &now);
+		if (err_is_transport(r)) {
+			err = r;
+			break;
+		}
+		bool other_id = f->ident.known && now.known &&
+				memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0;
+		bool other_birth = f->ident.creation_time && now.creation_time &&
+				   f->ident.creation_time != now.creation_time;
+		if (r == 0)
+			smb2_log_debug("reopen %s: file id %s, creation time %s", f->path,
+				       !f->ident.known || !now.known ? "unknown" : other_id ? "differs" : "same",
+				       other_birth ? "differs" : "same");
+		if (r == 0 && (other_id || other_birth)) {
+			/* Another file took the name (deleted and re-created
+			 * while we were away): writing to it would corrupt it. */
+			file_close_id(c, &id);
+			r = -ESTALE;
+		}
+		if (r == 0)
+			f->id = id;
+		if (r < 0) {
+			/* Deleted or renamed while we were away: the handle is gone. */
+			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);
+			f->stale = true;
+		}
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	return err;
+}
+
+void files_close_all(struct smb2_client *c, bool send_close)
+{
+	pthread_mutex_lock(&c->files_mu);
+	struct smb2_file *f = c->files;
+	c->files = NULL;
+	pthread_mutex_unlock(&c->files_mu);
+	while (f) {
+		struct smb2_file *next = f->next;
+		if (send_close && !f->stale)
+			file_close_id(c, &f->id);
+		wb_destroy(&f->wb);
+		free(f->path);
+		free(f);
+		f = next;
+	}
+}
+
+char *files_path_copy(struct smb2_client *c, const struct smb2_file *f)
+{
+	pthread_mutex_lock(&c->files_mu);
+	char *p = strdup(f->path);
+	pthread_mutex_unlock(&c->files_mu);
+	return p;
+}
+
+void files_each(struct smb2_client *c, bool (*fn)(struct smb2_client *c, struct smb2_file *f, void *arg),
+		void *arg)
+{
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next)
+		if (!fn(c, f, arg))
+			break;
+	pthread_mutex_unlock(&c->files_mu);
+}
