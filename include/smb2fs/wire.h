@@ -118,6 +118,84 @@ SMB2FS_MUST_CHECK int smb2_hdr_encode(struct wbuf *w, const struct smb2_hdr *h);
 /* Checks ProtocolId and StructureSize (64); len >= 64. */
 int smb2_hdr_decode(const uint8_t *msg, size_t len, struct smb2_hdr *h);
 
+/* Offsets of the header fields in an encoded message (2.2.1.1 async,
+ * 2.2.1.2 sync; both forms share every offset but 32..39). */
+#define SMB2_HDR_CREDIT_CHARGE_OFF 6   /* CreditCharge, u16 */
+#define SMB2_HDR_STATUS_OFF 8          /* Status / ChannelSequence+Reserved, u32 */
+#define SMB2_HDR_COMMAND_OFF 12        /* Command, u16 */
+#define SMB2_HDR_CREDITS_OFF 14        /* CreditRequest / CreditResponse, u16 */
+#define SMB2_HDR_FLAGS_OFF 16          /* Flags, u32 */
+#define SMB2_HDR_NEXT_COMMAND_OFF 20   /* NextCommand, u32 */
+#define SMB2_HDR_MESSAGE_ID_OFF 24     /* MessageId, u64 */
+#define SMB2_HDR_ASYNC_ID_OFF 32       /* AsyncId, u64 (async form) */
+#define SMB2_HDR_TREE_ID_OFF 36        /* TreeId, u32 (sync form) */
+#define SMB2_HDR_SESSION_ID_OFF 40     /* SessionId, u64 */
+#define SMB2_HDR_SIGNATURE_OFF 48      /* Signature, 16 bytes, up to the end */
+#define SMB2_HDR_SIGNATURE_LEN 16
+
+/* Accessors for single fields of an encoded message, for the layers that
+ * read or patch a header in place (conn: credits, MessageId, chaining;
+ * crypto: signing).  msg must hold at least SMB2_HDR_SIZE bytes: the caller
+ * checks that (smb2_hdr_decode does) before calling them. */
+/* 2.2.1.2 Command */
+static inline uint16_t smb2_hdr_command(const uint8_t *msg)
+{
+	return le16_load(msg + SMB2_HDR_COMMAND_OFF);
+}
+/* 2.2.1.2 Flags */
+static inline uint32_t smb2_hdr_flags(const uint8_t *msg)
+{
+	return le32_load(msg + SMB2_HDR_FLAGS_OFF);
+}
+static inline void smb2_hdr_set_flags(uint8_t *msg, uint32_t flags)
+{
+	le32_store(msg + SMB2_HDR_FLAGS_OFF, flags);
+}
+/* Sets the given Flags bits, keeping the others. */
+static inline void smb2_hdr_add_flags(uint8_t *msg, uint32_t flags)
+{
+	smb2_hdr_set_flags(msg, smb2_hdr_flags(msg) | flags);
+}
+/* 2.2.1.2 CreditCharge */
+static inline void smb2_hdr_set_credit_charge(uint8_t *msg, uint16_t charge)
+{
+	le16_store(msg + SMB2_HDR_CREDIT_CHARGE_OFF, charge);
+}
+/* 2.2.1.2 CreditRequest (a request's view of the Credits field) */
+static inline void smb2_hdr_set_credit_request(uint8_t *msg, uint16_t credits)
+{
+	le16_store(msg + SMB2_HDR_CREDITS_OFF, credits);
+}
+/* 2.2.1.2 NextCommand: offset of the next message of a compound, or 0 */
+static inline uint32_t smb2_hdr_next_command(const uint8_t *msg)
+{
+	return le32_load(msg + SMB2_HDR_NEXT_COMMAND_OFF);
+}
+static inline void smb2_hdr_set_next_command(uint8_t *msg, uint32_t next)
+{
+	le32_store(msg + SMB2_HDR_NEXT_COMMAND_OFF, next);
+}
+/* 2.2.1.2 MessageId */
+static inline uint64_t smb2_hdr_message_id(const uint8_t *msg)
+{
+	return le64_load(msg + SMB2_HDR_MESSAGE_ID_OFF);
+}
+static inline void smb2_hdr_set_message_id(uint8_t *msg, uint64_t mid)
+{
+	le64_store(msg + SMB2_HDR_MESSAGE_ID_OFF, mid);
+}
+/* 2.2.1.2 TreeId: sync form only (in the async form these bytes are the
+ * high half of AsyncId). */
+static inline uint32_t smb2_hdr_tree_id(const uint8_t *msg)
+{
+	return le32_load(msg + SMB2_HDR_TREE_ID_OFF);
+}
+/* 2.2.1.2 SessionId */
+static inline uint64_t smb2_hdr_session_id(const uint8_t *msg)
+{
+	return le64_load(msg + SMB2_HDR_SESSION_ID_OFF);
+}
+
 struct smb2_fileid {
 	uint64_t persistent;
 	uint64_t volatile_;
@@ -443,5 +521,33 @@ struct smb2_ioctl_rsp {
 	uint32_t flags;
 };
 int smb2_ioctl_decode(const uint8_t *msg, size_t len, struct smb2_ioctl_rsp *r);
+
+/* FSCTL_VALIDATE_NEGOTIATE_INFO: what the client said in NEGOTIATE, and what
+ * the server answered, repeated over a signed IOCTL (3.2.5.14.12). */
+/* 2.2.31.4 VALIDATE_NEGOTIATE_INFO Request (the IOCTL's input buffer) */
+struct smb2_validate_negotiate_req {
+	uint32_t capabilities;
+	uint8_t guid[16];          /* the client's ClientGuid */
+	uint16_t security_mode;
+	const uint16_t *dialects;
+	unsigned n_dialects;       /* 1..65535 */
+};
+/* Appends the payload (not an SMB2 message: the IOCTL's Input) to w.
+ * -EINVAL without dialects, -EOVERFLOW for more than DialectCount holds;
+ * both recorded in w like every encoder's failure. */
+SMB2FS_MUST_CHECK int smb2_validate_negotiate_encode(struct wbuf *w,
+						     const struct smb2_validate_negotiate_req *q);
+/* 2.2.32.6 VALIDATE_NEGOTIATE_INFO Response (the IOCTL's output buffer) */
+#define SMB2_VALIDATE_NEGOTIATE_RSP_SIZE 24
+struct smb2_validate_negotiate_rsp {
+	uint32_t capabilities;
+	uint8_t guid[16];          /* the server's ServerGuid */
+	uint16_t security_mode;
+	uint16_t dialect;
+};
+/* Decodes the IOCTL's output buffer (smb2_ioctl_rsp.output/output_len);
+ * -EBADMSG when shorter than 24 bytes (bytes after them are ignored). */
+int smb2_validate_negotiate_decode(const uint8_t *out, size_t len,
+				   struct smb2_validate_negotiate_rsp *r);
 
 #endif

@@ -19,7 +19,9 @@
 #include <openssl/params.h>
 
 #include "smb2fs/auth.h"
+#include "smb2fs/buf.h"
 #include "smb2fs/crypto.h"
+#include "smb2fs/utf16.h"
 
 /* NegotiateFlags (MS-NLMP 2.2.2.5) */
 #define NTLMSSP_NEGOTIATE_UNICODE 0x00000001u
@@ -80,22 +82,6 @@ struct ntlm_ctx {
 	uint64_t ov_timestamp;
 };
 
-static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void st32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-static inline void st64(uint8_t *p, uint64_t v)
-{
-	st32(p, (uint32_t)v);
-	st32(p + 4, (uint32_t)(v >> 32));
-}
-
 static void free_secret(void *p, size_t n)
 {
 	if (p) {
@@ -104,51 +90,11 @@ static void free_secret(void *p, size_t n)
 	}
 }
 
-/* UTF-8 -> UTF-16LE (malloc'ed; rejects malformed input and surrogates). */
+/* UTF-8 -> UTF-16LE, malloc'ed (utf16_from_utf8_alloc: strict, and safe
+ * for the password); NULL is "".  Freed with free_secret(p, *out_len + 2). */
 static int to_utf16(const char *s, uint8_t **out, size_t *out_len)
 {
-	size_t n = s ? strlen(s) : 0, i = 0, o = 0;
-	uint8_t *p = malloc(n * 2 + 2);
-
-	if (!p)
-		return -ENOMEM;
-	while (i < n) {
-		const unsigned char *u = (const unsigned char *)s + i;
-		uint32_t c;
-		size_t k;
-
-		if (u[0] < 0x80) { c = u[0]; k = 1; }
-		else if ((u[0] & 0xe0) == 0xc0) { c = u[0] & 0x1f; k = 2; }
-		else if ((u[0] & 0xf0) == 0xe0) { c = u[0] & 0x0f; k = 3; }
-		else if ((u[0] & 0xf8) == 0xf0) { c = u[0] & 0x07; k = 4; }
-		else goto bad;
-		if (n - i < k)
-			goto bad;
-		for (size_t j = 1; j < k; j++) {
-			if ((u[j] & 0xc0) != 0x80)
-				goto bad;
-			c = c << 6 | (u[j] & 0x3f);
-		}
-		if ((k == 2 && c < 0x80) || (k == 3 && c < 0x800) || (k == 4 && c < 0x10000) ||
-		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			goto bad;
-		if (c >= 0x10000) {
-			c -= 0x10000;
-			st16(p + o, (uint16_t)(0xd800 | c >> 10));
-			st16(p + o + 2, (uint16_t)(0xdc00 | (c & 0x3ff)));
-			o += 4;
-		} else {
-			st16(p + o, (uint16_t)c);
-			o += 2;
-		}
-		i += k;
-	}
-	*out = p;
-	*out_len = o;
-	return 0;
-bad:
-	free_secret(p, n * 2 + 2);
-	return -EILSEQ;
+	return utf16_from_utf8_alloc(s ? s : "", s ? strlen(s) : 0, out, out_len);
 }
 
 /* Upper-cases one UTF-16 code unit for NTOWFv2's Uppercase(User).  Windows
@@ -220,7 +166,7 @@ static int ntowfv2_from_hash(const uint8_t nt_hash[16], const uint8_t *user, siz
 	if (!up)
 		return -ENOMEM;
 	for (size_t i = 0; i + 1 < user_len; i += 2)
-		st16(up + i, upcase16(ld16(user + i)));
+		le16_store(up + i, upcase16(le16_load(user + i)));
 	segs[0] = (struct seg){ up, user_len };
 	segs[1] = (struct seg){ domain, domain_len };
 	rc = hmac_md5(nt_hash, segs, 2, out);
@@ -365,10 +311,10 @@ int ntlm_negotiate(struct ntlm_ctx *ctx, uint8_t **out, size_t *out_len)
 		return -ENOMEM;
 	}
 	memcpy(m, NTLM_SIG, 8);
-	st32(m + 8, 1);
-	st32(m + 12, CLIENT_FLAGS);
-	st32(m + 20, NEGOTIATE_LEN);
-	st32(m + 28, NEGOTIATE_LEN);
+	le32_store(m + 8, 1);
+	le32_store(m + 12, CLIENT_FLAGS);
+	le32_store(m + 20, NEGOTIATE_LEN);
+	le32_store(m + 28, NEGOTIATE_LEN);
 	memcpy(copy, m, NEGOTIATE_LEN);
 	free(ctx->neg);
 	ctx->neg = copy;
@@ -390,7 +336,7 @@ struct challenge {
 /* Checks that a (Len, MaxLen, Offset) field at `at` lies inside the message. */
 static int field_in(const uint8_t *msg, size_t len, size_t at, const uint8_t **p, size_t *n)
 {
-	size_t flen = ld16(msg + at), off = ld32(msg + at + 4);
+	size_t flen = le16_load(msg + at), off = le32_load(msg + at + 4);
 
 	if (off > len || flen > len - off)
 		return -EBADMSG;
@@ -409,9 +355,9 @@ static int parse_challenge(const uint8_t *msg, size_t len, struct challenge *ch)
 	memset(ch, 0, sizeof(*ch));
 	if (!msg || len < CHALLENGE_FIXED)
 		return -EBADMSG;
-	if (memcmp(msg, NTLM_SIG, 8) != 0 || ld32(msg + 8) != 2)
+	if (memcmp(msg, NTLM_SIG, 8) != 0 || le32_load(msg + 8) != 2)
 		return -EBADMSG;
-	ch->flags = ld32(msg + 20);
+	ch->flags = le32_load(msg + 20);
 	ch->server_challenge = msg + 24;
 	if ((rc = field_in(msg, len, 12, &tn, &tn_len)))
 		return rc;
@@ -424,8 +370,8 @@ static int parse_challenge(const uint8_t *msg, size_t len, struct challenge *ch)
 
 		if (ti_len - pos < 4)
 			return -EBADMSG; /* ran off the end: no MsvAvEOL */
-		id = ld16(ti + pos);
-		avlen = ld16(ti + pos + 2);
+		id = le16_load(ti + pos);
+		avlen = le16_load(ti + pos + 2);
 		if (avlen > ti_len - pos - 4)
 			return -EBADMSG;
 		if (id == MSV_AV_EOL) {
@@ -439,8 +385,7 @@ static int parse_challenge(const uint8_t *msg, size_t len, struct challenge *ch)
 			if (avlen != 8)
 				return -EBADMSG;
 			ch->have_timestamp = true;
-			ch->timestamp = (uint64_t)ld32(ti + pos + 4) |
-					(uint64_t)ld32(ti + pos + 8) << 32;
+			ch->timestamp = le64_load(ti + pos + 4);
 		}
 		pos += 4u + avlen;
 	}
@@ -459,9 +404,9 @@ static uint64_t filetime_now(void)
 /* Writes one (Len, MaxLen, Offset) field and copies its payload. */
 static void put_field(uint8_t *m, size_t at, size_t *off, const uint8_t *data, size_t n)
 {
-	st16(m + at, (uint16_t)n);
-	st16(m + at + 2, (uint16_t)n);
-	st32(m + at + 4, (uint32_t)*off);
+	le16_store(m + at, (uint16_t)n);
+	le16_store(m + at + 2, (uint16_t)n);
+	le32_store(m + at + 4, (uint32_t)*off);
 	if (n)
 		memcpy(m + *off, data, n);
 	*off += n;
@@ -487,7 +432,7 @@ static int build_auth(const struct ntlm_ctx *ctx, uint32_t flags, size_t hdr_len
 	if (!m)
 		return -ENOMEM;
 	memcpy(m, NTLM_SIG, 8);
-	st32(m + 8, 3);
+	le32_store(m + 8, 3);
 	/* Payload order: DomainName, UserName, Workstation, LM, NT, session key. */
 	put_field(m, 28, &off, domain, domain_len);
 	put_field(m, 36, &off, user, user_len);
@@ -495,7 +440,7 @@ static int build_auth(const struct ntlm_ctx *ctx, uint32_t flags, size_t hdr_len
 	put_field(m, 12, &off, lm, lm_len);
 	put_field(m, 20, &off, nt, nt_len);
 	put_field(m, 52, &off, enc_key, enc_key_len);
-	st32(m + 60, flags);
+	le32_store(m + 60, flags);
 	*out = m;
 	*out_len = total;
 	return 0;
@@ -519,13 +464,13 @@ static int build_target_info(const struct ntlm_ctx *ctx, const struct challenge 
 	if (!p)
 		return -ENOMEM;
 	while (pos < in_len) {
-		uint16_t id = ld16(ti + pos);
-		size_t n = 4u + ld16(ti + pos + 2);
+		uint16_t id = le16_load(ti + pos);
+		size_t n = 4u + le16_load(ti + pos + 2);
 
 		if (!(id == MSV_AV_TARGET_NAME && ctx->target_len)) {
 			memcpy(p + o, ti + pos, n);
 			if (id == MSV_AV_FLAGS && mic) {
-				st32(p + o + 4, ld32(p + o + 4) | MSV_AV_FLAG_MIC);
+				le32_store(p + o + 4, le32_load(p + o + 4) | MSV_AV_FLAG_MIC);
 				have_flags = true;
 			}
 			o += n;
@@ -533,18 +478,18 @@ static int build_target_info(const struct ntlm_ctx *ctx, const struct challenge 
 		pos += n;
 	}
 	if (mic && !have_flags) {
-		st16(p + o, MSV_AV_FLAGS);
-		st16(p + o + 2, 4);
-		st32(p + o + 4, MSV_AV_FLAG_MIC);
+		le16_store(p + o, MSV_AV_FLAGS);
+		le16_store(p + o + 2, 4);
+		le32_store(p + o + 4, MSV_AV_FLAG_MIC);
 		o += 8;
 	}
 	if (ctx->target_len) {
-		st16(p + o, MSV_AV_TARGET_NAME);
-		st16(p + o + 2, (uint16_t)ctx->target_len);
+		le16_store(p + o, MSV_AV_TARGET_NAME);
+		le16_store(p + o + 2, (uint16_t)ctx->target_len);
 		memcpy(p + o + 4, ctx->target, ctx->target_len);
 		o += 4 + ctx->target_len;
 	}
-	st32(p + o, MSV_AV_EOL); /* AvId 0, AvLen 0 */
+	le32_store(p + o, MSV_AV_EOL); /* AvId 0, AvLen 0 */
 	*out = p;
 	*out_len = o + 4;
 	return 0;
@@ -636,7 +581,7 @@ int ntlm_authenticate(struct ntlm_ctx *ctx, const uint8_t *challenge, size_t cha
 	}
 	nt[16] = 1;
 	nt[17] = 1;
-	st64(nt + 24, ts);
+	le64_store(nt + 24, ts);
 	memcpy(nt + 32, cc, 8);
 	memcpy(nt + 44, ti, ti_len);
 
@@ -782,15 +727,15 @@ int ntlm_mac(const uint8_t sign_key[16], struct smb2_rc4_stream *seal, uint32_t 
 
 	if (!sign_key || !out || (!msg && len))
 		return -EINVAL;
-	st32(seqnum, seq);
+	le32_store(seqnum, seq);
 	if ((rc = hmac_md5(sign_key, segs, 2, h)))
 		return rc;
-	st32(out, 1); /* NTLMSSP_MESSAGE_SIGNATURE Version (2.2.2.9.2) */
+	le32_store(out, 1); /* NTLMSSP_MESSAGE_SIGNATURE Version (2.2.2.9.2) */
 	if (seal)
 		rc = smb2_rc4_stream_update(seal, h, out + 4, 8);
 	else
 		memcpy(out + 4, h, 8);
-	st32(out + 12, seq);
+	le32_store(out + 12, seq);
 	OPENSSL_cleanse(h, sizeof(h));
 	return rc;
 }

@@ -68,7 +68,8 @@ static void transport_msg(struct smb2_client *c, const char *step, int err, char
  * for the session (conn.c signs it when the session has a key). */
 static void sign_this_request(struct wbuf *w)
 {
-	le32_store(w->p + 16, le32_load(w->p + 16) | SMB2_FLAGS_SIGNED);
+	if (w->len >= SMB2_HDR_SIZE)  /* else w->err is set and it is never sent */
+		smb2_hdr_add_flags(w->p, SMB2_FLAGS_SIGNED);
 }
 
 /* Sends one handshake request and waits for its reply.  w stays valid
@@ -565,27 +566,30 @@ static int validate_negotiate(struct smb2_client *c, const struct neg_offer *o,
 	struct wbuf in, w;
 	struct smb2_reply rep = {0};
 	struct smb2_ioctl_rsp io;
+	struct smb2_validate_negotiate_rsp v;
+	struct smb2_validate_negotiate_req vq = {
+		.capabilities = o->capabilities,
+		.security_mode = o->security_mode,
+		.dialects = o->dialects,
+		.n_dialects = o->n,
+	};
 
+	memcpy(vq.guid, c->client_guid, sizeof(vq.guid));
 	wbuf_init(&in);
-	wbuf_u32(&in, o->capabilities);
-	wbuf_bytes(&in, c->client_guid, 16);
-	wbuf_u16(&in, o->security_mode);
-	wbuf_u16(&in, (uint16_t)o->n);
-	for (unsigned i = 0; i < o->n; i++)
-		wbuf_u16(&in, o->dialects[i]);
+	int enc = smb2_validate_negotiate_encode(&in, &vq);
 	struct smb2_ioctl_req q = {
 		.ctl_code = FSCTL_VALIDATE_NEGOTIATE_INFO,
 		.file_id = {UINT64_MAX, UINT64_MAX},
 		.input = in.p,
 		.input_len = (uint32_t)in.len,
-		.max_output_response = 24,
+		.max_output_response = SMB2_VALIDATE_NEGOTIATE_RSP_SIZE,
 		.flags = SMB2_0_IOCTL_IS_FSCTL,
 	};
 	req_start(c, &w, SMB2_IOCTL);
 	sign_this_request(&w);
-	int r = in.err ? in.err
-		       : handshake_call(c, &w, smb2_ioctl_encode(&w, &q), &rep, "VALIDATE_NEGOTIATE_INFO",
-					msg, len);
+	/* A payload that failed to encode fails the request unsent. */
+	int r = handshake_call(c, &w, enc ? enc : smb2_ioctl_encode(&w, &q), &rep,
+			       "VALIDATE_NEGOTIATE_INFO", msg, len);
 	wbuf_free(&w);
 	wbuf_free(&in);
 	if (r < 0)
@@ -597,12 +601,12 @@ static int validate_negotiate(struct smb2_client *c, const struct neg_offer *o,
 		char sb[64];
 		snprintf(msg, len, "server %s refused to validate the negotiation (%s)", c->server,
 			 status_desc(rep.hdr.status, sb, sizeof(sb)));
-	} else if (smb2_ioctl_decode(rep.msg, rep.len, &io) < 0 || io.output_len < 24) {
+	} else if (smb2_ioctl_decode(rep.msg, rep.len, &io) < 0 ||
+		   smb2_validate_negotiate_decode(io.output, io.output_len, &v) < 0) {
 		snprintf(msg, len, "server %s sent a malformed VALIDATE_NEGOTIATE_INFO reply", c->server);
-	} else if (le32_load(io.output) != neg->capabilities ||
-		   memcmp(io.output + 4, neg->server_guid, 16) != 0 ||
-		   le16_load(io.output + 20) != neg->security_mode ||
-		   le16_load(io.output + 22) != neg->dialect) {
+	} else if (v.capabilities != neg->capabilities ||
+		   memcmp(v.guid, neg->server_guid, sizeof(v.guid)) != 0 ||
+		   v.security_mode != neg->security_mode || v.dialect != neg->dialect) {
 		snprintf(msg, len, "server %s: the negotiation was tampered with (VALIDATE_NEGOTIATE_INFO "
 			 "does not match NEGOTIATE)", c->server);
 	} else {

@@ -345,7 +345,7 @@ static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
 			free(frame);
 			return -EBADMSG;
 		}
-		uint32_t next = le32_load(frame + off + 20);
+		uint32_t next = smb2_hdr_next_command(frame + off);
 		size_t mlen = next ? next : len - off;
 		if (next && (next < SMB2_HDR_SIZE || next > len - off || next % 8)) {
 			free(frame);
@@ -477,9 +477,9 @@ static struct smb2_req *req_new(const struct wbuf *w, unsigned timeout_sec)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	q->command = le16_load(w->p + 12);
-	q->sid = le64_load(w->p + 40);
-	q->tid = le32_load(w->p + 36);
+	q->command = smb2_hdr_command(w->p);
+	q->sid = smb2_hdr_session_id(w->p);
+	q->tid = smb2_hdr_tree_id(w->p);
 	q->timeout_sec = timeout_sec;
 	return q;
 }
@@ -571,11 +571,11 @@ int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const 
 			err = w->err;
 			break;
 		}
-		le16_store(w->p + 6, c->multi_credit ? q[i]->charge : 0);
-		le16_store(w->p + 14, CREDIT_REQUEST);
-		le32_store(w->p + 20, i + 1 < n ? (uint32_t)w->len : 0);
-		le64_store(w->p + 24, q[i]->mid);
-		bool sign = sign_all || (have_key && (le32_load(w->p + 16) & SMB2_FLAGS_SIGNED));
+		smb2_hdr_set_credit_charge(w->p, c->multi_credit ? q[i]->charge : 0);
+		smb2_hdr_set_credit_request(w->p, CREDIT_REQUEST);
+		smb2_hdr_set_next_command(w->p, i + 1 < n ? (uint32_t)w->len : 0);
+		smb2_hdr_set_message_id(w->p, q[i]->mid);
+		bool sign = sign_all || (have_key && (smb2_hdr_flags(w->p) & SMB2_FLAGS_SIGNED));
 		if (sign && q[i]->sid != 0 && q[i]->command != SMB2_NEGOTIATE &&
 		    q[i]->command != SMB2_SESSION_SETUP)
 			err = smb2_sign_msg(alg, key, w->p, w->len);

@@ -1,5 +1,5 @@
 /* SMB2 message signing (MS-SMB2 3.1.4.1): the Signature field (header bytes
- * 48..63) is zeroed, the MAC is taken over the whole message and its first 16
+ * 48..63, SMB2_HDR_SIGNATURE_OFF) is zeroed, the MAC is taken over the whole message and its first 16
  * bytes are stored there.  2.0.2/2.1: HMAC-SHA256; 3.x: AES-128-CMAC;
  * 3.1.1 may negotiate AES-128-GMAC (SIGNING_CAPABILITIES): the GCM tag of an
  * empty plaintext with the message as additional data, under a nonce made
@@ -16,13 +16,6 @@
 
 #include "smb2fs/crypto.h"
 #include "smb2fs/wire.h"
-
-#define SMB2_HDR_LEN 64
-#define SMB2_CMD_OFF 12
-#define SMB2_FLAGS_OFF 16
-#define SMB2_MID_OFF 24
-#define SMB2_SIG_OFF 48
-#define SMB2_SIG_LEN 16
 
 static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
 static EVP_MAC *mac_hmac, *mac_cmac;
@@ -74,9 +67,9 @@ static int gmac_segs(const uint8_t key[16], const uint8_t nonce[12], const struc
  * sender is the server and bit 1 that the message is a CANCEL request. */
 static void gmac_nonce(const uint8_t *msg, uint8_t nonce[12])
 {
-	bool from_server = msg[SMB2_FLAGS_OFF] & SMB2_FLAGS_SERVER_TO_REDIR;
-	uint16_t cmd = (uint16_t)(msg[SMB2_CMD_OFF] | msg[SMB2_CMD_OFF + 1] << 8);
-	memcpy(nonce, msg + SMB2_MID_OFF, 8);
+	bool from_server = smb2_hdr_flags(msg) & SMB2_FLAGS_SERVER_TO_REDIR;
+	uint16_t cmd = smb2_hdr_command(msg);
+	le64_store(nonce, smb2_hdr_message_id(msg));
 	nonce[8] = (uint8_t)((from_server ? 1 : 0) | (!from_server && cmd == SMB2_CANCEL ? 2 : 0));
 	nonce[9] = nonce[10] = nonce[11] = 0;
 }
@@ -148,18 +141,18 @@ int smb2_aes_cmac(const uint8_t key[16], const uint8_t *data, size_t len, uint8_
 /* MAC over msg with the signature field treated as zeros, without writing to
  * msg (so verify can run on a const, possibly shared, buffer). */
 static int compute_sig(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg,
-		       size_t len, uint8_t sig[SMB2_SIG_LEN])
+		       size_t len, uint8_t sig[SMB2_HDR_SIGNATURE_LEN])
 {
-	static const uint8_t zeros[SMB2_SIG_LEN];
+	static const uint8_t zeros[SMB2_HDR_SIGNATURE_LEN];
 	uint8_t full[32];
 	struct seg segs[3] = {
-		{ msg, SMB2_SIG_OFF },
-		{ zeros, SMB2_SIG_LEN },
-		{ msg + SMB2_HDR_LEN, len - SMB2_HDR_LEN },
+		{ msg, SMB2_HDR_SIGNATURE_OFF },
+		{ zeros, SMB2_HDR_SIGNATURE_LEN },
+		{ msg + SMB2_HDR_SIZE, len - SMB2_HDR_SIZE },
 	};
 	int rc;
 
-	if (!key || !msg || len < SMB2_HDR_LEN)
+	if (!key || !msg || len < SMB2_HDR_SIZE)
 		return -EINVAL;
 	if (alg == SMB2_SIGN_AES_GMAC) {
 		uint8_t nonce[12];
@@ -169,41 +162,36 @@ static int compute_sig(enum smb2_sign_alg alg, const uint8_t key[16], const uint
 		rc = mac_segs(alg, key, 16, segs, 3, full, sizeof(full));
 	}
 	if (rc == 0)
-		memcpy(sig, full, SMB2_SIG_LEN); /* HMAC-SHA256 is truncated to 16 */
+		memcpy(sig, full, SMB2_HDR_SIGNATURE_LEN); /* HMAC-SHA256 is truncated to 16 */
 	OPENSSL_cleanse(full, sizeof(full));
 	return rc;
 }
 
 int smb2_sign_msg(enum smb2_sign_alg alg, const uint8_t key[16], uint8_t *msg, size_t len)
 {
-	uint8_t sig[SMB2_SIG_LEN];
-	uint32_t flags;
+	uint8_t sig[SMB2_HDR_SIGNATURE_LEN];
 	int rc;
 
-	if (!msg || len < SMB2_HDR_LEN)
+	if (!msg || len < SMB2_HDR_SIZE)
 		return -EINVAL;
 	/* The flag is part of the signed data, so it must be set first. */
-	flags = (uint32_t)msg[SMB2_FLAGS_OFF] | (uint32_t)msg[SMB2_FLAGS_OFF + 1] << 8 |
-		(uint32_t)msg[SMB2_FLAGS_OFF + 2] << 16 | (uint32_t)msg[SMB2_FLAGS_OFF + 3] << 24;
-	flags |= SMB2_FLAGS_SIGNED;
-	msg[SMB2_FLAGS_OFF] = (uint8_t)flags;
-	msg[SMB2_FLAGS_OFF + 1] = (uint8_t)(flags >> 8);
-	msg[SMB2_FLAGS_OFF + 2] = (uint8_t)(flags >> 16);
-	msg[SMB2_FLAGS_OFF + 3] = (uint8_t)(flags >> 24);
+	smb2_hdr_add_flags(msg, SMB2_FLAGS_SIGNED);
 	rc = compute_sig(alg, key, msg, len, sig);
 	if (rc)
 		return rc;
-	memcpy(msg + SMB2_SIG_OFF, sig, SMB2_SIG_LEN);
+	memcpy(msg + SMB2_HDR_SIGNATURE_OFF, sig, SMB2_HDR_SIGNATURE_LEN);
 	return 0;
 }
 
 int smb2_verify_msg(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg, size_t len)
 {
-	uint8_t sig[SMB2_SIG_LEN];
+	uint8_t sig[SMB2_HDR_SIGNATURE_LEN];
 	int rc = compute_sig(alg, key, msg, len, sig);
 
 	if (rc)
-		return rc == -EINVAL && msg && len < SMB2_HDR_LEN ? -EBADMSG : rc;
+		return rc == -EINVAL && msg && len < SMB2_HDR_SIZE ? -EBADMSG : rc;
 	/* Constant time, so a forger learns nothing from timing. */
-	return CRYPTO_memcmp(sig, msg + SMB2_SIG_OFF, SMB2_SIG_LEN) == 0 ? 0 : -EBADMSG;
+	if (CRYPTO_memcmp(sig, msg + SMB2_HDR_SIGNATURE_OFF, SMB2_HDR_SIGNATURE_LEN) != 0)
+		return -EBADMSG;
+	return 0;
 }

@@ -83,6 +83,55 @@ long utf16_from_utf8(struct wbuf *w, const char *s, size_t len)
 	return (long)(w->len - start);
 }
 
+/* Zeroes n bytes in a way the compiler keeps (as wbuf_free_secure). */
+static void wipe(uint8_t *p, size_t n)
+{
+	volatile uint8_t *v = p;
+	for (size_t i = 0; i < n; i++)
+		v[i] = 0;
+}
+
+int utf16_from_utf8_alloc(const char *s, size_t len, uint8_t **out, size_t *out_len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	if (!out || !out_len)
+		return -EINVAL;
+	*out = NULL;
+	*out_len = 0;
+	if (!s && len)
+		return -EINVAL;
+	/* Each UTF-8 byte yields at most one UTF-16 unit (a 4-byte sequence
+	 * yields a surrogate pair), plus the terminator. */
+	if (len > (SIZE_MAX - 2) / 2)
+		return -ENOMEM;
+	uint8_t *p = malloc(len * 2 + 2);
+	if (!p)
+		return -ENOMEM;
+	while (i < len) {
+		long cp = utf8_next(u, len, &i);
+		if (cp <= 0) {  /* invalid, or NUL inside the string */
+			wipe(p, o);
+			free(p);
+			return -EILSEQ;
+		}
+		if (cp >= 0x10000) {
+			uint32_t v = (uint32_t)cp - 0x10000;
+			le16_store(p + o, (uint16_t)(0xD800 | (v >> 10)));
+			le16_store(p + o + 2, (uint16_t)(0xDC00 | (v & 0x3FF)));
+			o += 4;
+		} else {
+			le16_store(p + o, (uint16_t)cp);
+			o += 2;
+		}
+	}
+	le16_store(p + o, 0);
+	*out = p;
+	*out_len = o;
+	return 0;
+}
+
 int utf16_to_utf8(const uint8_t *p, size_t len, char **out)
 {
 	*out = NULL;

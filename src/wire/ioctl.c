@@ -1,4 +1,4 @@
-/* IOCTL. */
+/* IOCTL, and the FSCTL_VALIDATE_NEGOTIATE_INFO payloads it carries. */
 #include "wire_int.h"
 
 #include <string.h>
@@ -59,4 +59,42 @@ int smb2_ioctl_decode(const uint8_t *msg, size_t len, struct smb2_ioctl_rsp *r)
 	r->input_len = in_n;
 	r->output_len = out_n;
 	return 0;
+}
+
+/* MS-SMB2 2.2.31.4: Capabilities, Guid, SecurityMode, DialectCount,
+ * Dialects[DialectCount]. */
+int smb2_validate_negotiate_encode(struct wbuf *w, const struct smb2_validate_negotiate_req *q)
+{
+	if (!w)
+		return -EINVAL;
+	if (!q || !q->dialects || q->n_dialects == 0)
+		return wire_fail(w, -EINVAL);
+	if (q->n_dialects > 0xFFFF)
+		return wire_fail(w, -EOVERFLOW);
+	wbuf_u32(w, q->capabilities);
+	wbuf_bytes(w, q->guid, 16);
+	wbuf_u16(w, q->security_mode);
+	wbuf_u16(w, (uint16_t)q->n_dialects);
+	for (unsigned i = 0; i < q->n_dialects; i++)
+		wbuf_u16(w, q->dialects[i]);
+	return wire_done(w);
+}
+
+/* MS-SMB2 2.2.32.6: Capabilities, Guid, SecurityMode, Dialect. */
+int smb2_validate_negotiate_decode(const uint8_t *out, size_t len,
+				   struct smb2_validate_negotiate_rsp *r)
+{
+	struct rbuf b;
+
+	if (!r)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	if (!out || len < SMB2_VALIDATE_NEGOTIATE_RSP_SIZE)
+		return -EBADMSG;
+	rbuf_init(&b, out, len);
+	r->capabilities = rbuf_u32(&b);
+	rbuf_bytes(&b, r->guid, 16);
+	r->security_mode = rbuf_u16(&b);
+	r->dialect = rbuf_u16(&b);
+	return b.err ? -EBADMSG : 0;
 }

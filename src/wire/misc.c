@@ -31,7 +31,7 @@ int smb2_empty_rsp_decode(const uint8_t *msg, size_t len)
 
 	if (!msg || len < SMB2_HDR_SIZE)
 		return -EBADMSG;
-	uint16_t cmd = le16_load(msg + 12);
+	uint16_t cmd = smb2_hdr_command(msg);
 	uint16_t want = cmd == SMB2_SET_INFO ? 2 : 4;
 	return wire_body_begin(&b, msg, len, want) < 0 ? -EBADMSG : 0;
 }

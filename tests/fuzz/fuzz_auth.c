@@ -2,7 +2,7 @@
  * (and, after it, the server's mechListMIC check) and the SPNEGO tokens a
  * server sends.  Build with clang
  * -fsanitize=fuzzer,address,undefined -Iinclude, this file, every .c under
- * src/auth and src/crypto, and -lcrypto -lpthread.
+ * src/auth, src/crypto and src/util (NTLMSSP's UTF-16), and -lcrypto -lpthread.
  * The first input byte selects the parser so one corpus covers all three. */
 #include <stddef.h>
 #include <stdint.h>

@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smb2_query_directory_rsp qd;
 	struct smb2_query_info_rsp qi;
 	struct smb2_ioctl_rsp io;
+	struct smb2_validate_negotiate_rsp vn;
 	struct fscc_stat st;
 	struct fscc_fs_full_size fs;
 
@@ -85,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smb2_ioctl_decode(data, size, &io) == 0) {
 		touch(io.input, io.input_len);
 		touch(io.output, io.output_len);
+		(void)smb2_validate_negotiate_decode(io.output, io.output_len, &vn);
 	}
 
 	/* Raw buffers straight into the body-level parsers. */
@@ -100,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)fscc_parse_network_open(data, size, &st);
 	(void)fscc_parse_all(data, size, &st);
 	(void)fscc_parse_fs_full_size(data, size, &fs);
+	(void)smb2_validate_negotiate_decode(data, size, &vn);
 
 	char *s = NULL;
 	if (utf16_to_utf8(data, size, &s) == 0) {
@@ -109,6 +112,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (utf16_from_utf8(&w, s, strlen(s)) != (long)size || memcmp(w.p ? w.p : data, data, size))
 			abort();
 		wbuf_free(&w);
+		/* ...and so must the allocating form, NUL-terminated */
+		uint8_t *p16 = NULL;
+		size_t n16 = 0;
+		if (utf16_from_utf8_alloc(s, strlen(s), &p16, &n16) != 0 || n16 != size ||
+		    memcmp(p16, data, size) != 0 || p16[size] != 0 || p16[size + 1] != 0)
+			abort();
+		free(p16);
 		free(s);
 	}
 	if (size >= 4)

@@ -242,13 +242,13 @@ static void *server_main(void *arg)
 			/* walk the chain: 8-aligned NextCommand, consecutive
 			 * MessageIds, each message signed on its own */
 			size_t off = 0;
-			uint64_t mid0 = le64_load(reqs[0] + 24);
+			uint64_t mid0 = smb2_hdr_message_id(reqs[0]);
 			for (int i = 0; i < 3; i++) {
-				uint32_t next = le32_load(reqs[0] + off + 20);
+				uint32_t next = smb2_hdr_next_command(reqs[0] + off);
 				size_t mlen = next ? next : lens[0] - off;
 				bool ok = (i < 2 ? next % 8 == 0 && next >= 64 : next == 0) &&
 					  off + mlen <= lens[0] &&
-					  le64_load(reqs[0] + off + 24) == mid0 + (uint64_t)i &&
+					  smb2_hdr_message_id(reqs[0] + off) == mid0 + (uint64_t)i &&
 					  smb2_verify_msg(SMB2_SIGN_AES_CMAC, sign_key, reqs[0] + off, mlen) == 0;
 				s->chain_ok += ok;
 				if (!ok || off + SMB2_HDR_SIZE > lens[0])
@@ -343,7 +343,7 @@ static int echo_call(struct smb2_conn *c, size_t payload, uint32_t *status, uint
 		if (mid)
 			*mid = rep.hdr.message_id;
 		/* the reply must be the one for this request */
-		CHECK_EQ(rep.hdr.message_id, le64_load(w.p + 24));
+		CHECK_EQ(rep.hdr.message_id, smb2_hdr_message_id(w.p));
 		smb2_reply_free(&rep);
 	}
 	wbuf_free(&w);
@@ -595,7 +595,7 @@ static void test_compound_chain(void)
 	for (int i = 2; i >= 0; i--) {
 		struct smb2_reply rep;
 		CHECK_EQ(smb2_conn_wait(c, q[i], &rep), 0);
-		CHECK_EQ(rep.hdr.message_id, le64_load(w[i].p + 24));
+		CHECK_EQ(rep.hdr.message_id, smb2_hdr_message_id(w[i].p));
 		smb2_reply_free(&rep);
 	}
 	for (int i = 0; i < 3; i++)

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "smb2fs/auth.h"
+#include "smb2fs/buf.h"
 #include "smb2fs/crypto.h"
 
 static uint8_t *unhex(const char *s, size_t *n)
@@ -31,16 +32,10 @@ static uint8_t *unhex(const char *s, size_t *n)
 		CHECK_MEM((buf), want_, wn_);                                        \
 	} while (0)
 
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Returns a pointer to an AUTHENTICATE_MESSAGE field's payload, checked. */
 static const uint8_t *auth_field(const uint8_t *m, size_t len, size_t at, size_t *n)
 {
-	size_t flen = ld16(m + at), off = ld32(m + at + 4);
+	size_t flen = le16_load(m + at), off = le32_load(m + at + 4);
 	CHECK(off <= len && flen <= len - off);
 	if (!(off <= len && flen <= len - off)) {
 		*n = 0;
@@ -124,7 +119,7 @@ static void walk_av(const uint8_t *p, size_t n, struct av_walk *w)
 	memset(w, 0, sizeof(*w));
 	w->last_id = -1;
 	while (n - pos >= 4) {
-		uint16_t id = ld16(p + pos), len = ld16(p + pos + 2);
+		uint16_t id = le16_load(p + pos), len = le16_load(p + pos + 2);
 		if (len > n - pos - 4)
 			return;
 		if (id == 0) {
@@ -135,7 +130,7 @@ static void walk_av(const uint8_t *p, size_t n, struct av_walk *w)
 		w->last_id = id;
 		if (id == 6 && len == 4) {
 			w->flags_pairs++;
-			w->flags = ld32(p + pos + 4);
+			w->flags = le32_load(p + pos + 4);
 		}
 		if (id == 9) {
 			w->target_pairs++;
@@ -231,11 +226,11 @@ static void test_nlmp_424(void)
 	CHECK(msg != NULL && len >= 64);
 	if (msg && len >= 64) {
 		CHECK_MEM(msg, "NTLMSSP", 8);
-		CHECK_EQ(ld32(msg + 8), 3);
+		CHECK_EQ(le32_load(msg + 8), 3);
 		/* No MsvAvTimestamp, so no MIC: no Version/MIC fields, the
 		 * payload (DomainName first) starts at 64. */
 		CHECK(!ntlm_mic_sent(ctx));
-		CHECK_EQ(ld32(msg + 32), 64);
+		CHECK_EQ(le32_load(msg + 32), 64);
 		/* 4.2.4.2.1 LMv2 response (no MsvAvTimestamp in this challenge) */
 		f = auth_field(msg, len, 12, &n);
 		CHECK_EQ(n, 24);
@@ -264,7 +259,7 @@ static void test_nlmp_424(void)
 		/* KEY_EXCH|128|56|EXTENDED_SESSIONSECURITY|ALWAYS_SIGN|NTLM|SIGN|
 		 * UNICODE: ours masked by the server's 0xe28a8233 (which has no
 		 * REQUEST_TARGET, a client-only request bit) */
-		CHECK_EQ(ld32(msg + 60), 0xe0088211u);
+		CHECK_EQ(le32_load(msg + 60), 0xe0088211u);
 	}
 	CHECK_EQ(ntlm_session_key(ctx, key), 0);
 	CHECK_MEM(key, rsk, 16);
@@ -516,9 +511,9 @@ static void test_blog_spnego_ntlm(void)
 		static const uint8_t z24[24], z16[16];
 		/* Version (64..72) zero: NTLMSSP_NEGOTIATE_VERSION is not set;
 		 * the payload (DomainName first) starts after the MIC. */
-		CHECK(!(ld32(out + 60) & 0x02000000u));
+		CHECK(!(le32_load(out + 60) & 0x02000000u));
 		CHECK_MEM(out + 64, z16, 8);
-		CHECK_EQ(ld32(out + 32), 88);
+		CHECK_EQ(le32_load(out + 32), 88);
 		/* MIC at 72, recomputed independently over the three messages */
 		CHECK(memcmp(out + 72, z16, 16) != 0);
 		ref_mic(exported, neg, neg_len, tok, tok_len, out, nlen, want);
@@ -822,7 +817,7 @@ static void test_mic_rules(void)
 	CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
 	CHECK(!ntlm_mic_sent(ctx));
 	if (out) {
-		CHECK_EQ(ld32(out + 32), 64);
+		CHECK_EQ(le32_load(out + 32), 64);
 		auth_avs(out, ol, &w);
 		CHECK_EQ(w.flags_pairs, 0);
 		CHECK_EQ(w.target_pairs, 1);
@@ -881,7 +876,7 @@ static void test_mic_rules(void)
 		CHECK_EQ(ntlm_authenticate(ctx, chal, cl, &out, &ol), 0);
 		CHECK(!ntlm_mic_sent(ctx));
 		if (out)
-			CHECK_EQ(ld32(out + 32), 64);
+			CHECK_EQ(le32_load(out + 32), 64);
 		CHECK_EQ(ntlm_sign_mech_list(ctx, types, tl, sig), -ENOKEY);
 		CHECK_EQ(ntlm_verify_mech_list(ctx, types, tl, sig, 16), -ENOKEY);
 		free(out);
@@ -1007,9 +1002,9 @@ static void test_negotiate_and_guest(void)
 	CHECK_EQ(len, 32);
 	if (m && len == 32) {
 		CHECK_MEM(m, "NTLMSSP", 8);
-		CHECK_EQ(ld32(m + 8), 1);
+		CHECK_EQ(le32_load(m + 8), 1);
 		/* UNICODE|REQUEST_TARGET|SIGN|NTLM|ALWAYS_SIGN|ESS|128|KEY_EXCH|56 */
-		CHECK_EQ(ld32(m + 12), 0xe0088215u);
+		CHECK_EQ(le32_load(m + 12), 0xe0088215u);
 	}
 	free(m);
 	chal = unhex(nlmp_challenge, &clen);
@@ -1026,8 +1021,8 @@ static void test_negotiate_and_guest(void)
 		CHECK_EQ(n, 0);
 		auth_field(m, len, 52, &n);
 		CHECK_EQ(n, 0);
-		CHECK(ld32(m + 60) & 0x00000800u);   /* NEGOTIATE_ANONYMOUS */
-		CHECK(!(ld32(m + 60) & 0x40000000u)); /* no KEY_EXCH */
+		CHECK(le32_load(m + 60) & 0x00000800u);   /* NEGOTIATE_ANONYMOUS */
+		CHECK(!(le32_load(m + 60) & 0x40000000u)); /* no KEY_EXCH */
 	}
 	CHECK_EQ(ntlm_session_key(ctx, key), -ENOKEY);
 	free(m);

@@ -240,8 +240,28 @@ static void test_utf16(void)
 		CHECK_EQ(utf16_from_utf8(&w, bad8[i].s, bad8[i].n), -EILSEQ);
 		CHECK_EQ(w.len, 1);
 		CHECK_EQ(w.err, -EILSEQ);  /* sticky: the message cannot be sent */
+		uint8_t *p16 = (uint8_t *)1;
+		size_t n16 = 7;
+		CHECK_EQ(utf16_from_utf8_alloc(bad8[i].s, bad8[i].n, &p16, &n16), -EILSEQ);
+		CHECK(p16 == NULL && n16 == 0);
 	}
 	CHECK(utf8_valid("a\xC3\xA9\xF0\x9F\x98\x80", 7));
+
+	/* The allocating form: same bytes, then a 2-byte NUL not counted */
+	uint8_t *p16 = NULL;
+	size_t n16 = 0;
+	CHECK_EQ(utf16_from_utf8_alloc("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 10, &p16, &n16), 0);
+	hex2bin("6100e900ac20 3dd800de 0000", exp, sizeof(exp));
+	CHECK_EQ(n16, 10);
+	CHECK(p16 && memcmp(p16, exp, 12) == 0);
+	free(p16);
+	CHECK_EQ(utf16_from_utf8_alloc("", 0, &p16, &n16), 0);
+	CHECK(p16 && n16 == 0 && p16[0] == 0 && p16[1] == 0);
+	free(p16);
+	CHECK_EQ(utf16_from_utf8_alloc(NULL, 0, &p16, &n16), 0);  /* NULL, 0 is "" */
+	free(p16);
+	CHECK_EQ(utf16_from_utf8_alloc(NULL, 1, &p16, &n16), -EINVAL);
+	CHECK(p16 == NULL);
 	CHECK(utf8_valid("", 0) && utf8_valid(NULL, 0));
 
 	/* Bad UTF-16: odd length, lone high at end, lone low, high + non-low, NUL */
@@ -352,6 +372,29 @@ static void test_hdr(void)
 	CHECK_EQ(smb2_hdr_decode(w.p, w.len, &d), 0);
 	CHECK(memcmp(&d, &h, sizeof(h)) == 0);
 	TRUNC_ALL(dec_hdr, &w);
+
+	/* The field accessors read and patch the same bytes */
+	CHECK_EQ(smb2_hdr_command(w.p), SMB2_CREATE);
+	CHECK_EQ(smb2_hdr_flags(w.p), SMB2_FLAGS_SIGNED);
+	CHECK_EQ(smb2_hdr_next_command(w.p), 0);
+	CHECK_EQ(smb2_hdr_message_id(w.p), 0x0102030405060708ull);
+	CHECK_EQ(smb2_hdr_tree_id(w.p), 0xAABBCCDD);
+	CHECK_EQ(smb2_hdr_session_id(w.p), 0x1122334455667788ull);
+	CHECK_MEM(w.p + SMB2_HDR_SIGNATURE_OFF, h.signature, SMB2_HDR_SIGNATURE_LEN);
+	CHECK_EQ(SMB2_HDR_SIGNATURE_OFF + SMB2_HDR_SIGNATURE_LEN, SMB2_HDR_SIZE);
+	smb2_hdr_set_credit_charge(w.p, 0x0302);
+	smb2_hdr_set_credit_request(w.p, 0x0504);
+	smb2_hdr_set_flags(w.p, SMB2_FLAGS_RELATED_OPERATIONS);
+	smb2_hdr_add_flags(w.p, SMB2_FLAGS_SIGNED);
+	smb2_hdr_set_next_command(w.p, 0x88);
+	smb2_hdr_set_message_id(w.p, 0x1112131415161718ull);
+	hex2bin("fe534d42 4000 0203 00000000 0500 0405 0c000000 88000000"
+		"1817161514131211 fffe0000 ddccbbaa 8877665544332211", exp, sizeof(exp));
+	CHECK_MEM(w.p, exp, 48);
+	CHECK_EQ(smb2_hdr_decode(w.p, w.len, &d), 0);
+	CHECK(d.credit_charge == 0x0302 && d.credits == 0x0504 && d.next_command == 0x88 &&
+	      d.flags == (SMB2_FLAGS_RELATED_OPERATIONS | SMB2_FLAGS_SIGNED) &&
+	      d.message_id == 0x1112131415161718ull);
 
 	/* async form */
 	wbuf_reset(&w);
@@ -908,6 +951,76 @@ static void test_ioctl(void)
 	wbuf_free(&w);
 }
 
+/* ---------- VALIDATE_NEGOTIATE_INFO (2.2.31.4 / 2.2.32.6) ---------- */
+
+static int dec_vneg(const uint8_t *m, size_t n)
+{
+	struct smb2_validate_negotiate_rsp r;
+	return smb2_validate_negotiate_decode(m, n, &r);
+}
+
+static void test_validate_negotiate(void)
+{
+	static const uint16_t dialects[] = { SMB2_DIALECT_202, SMB2_DIALECT_210, SMB2_DIALECT_300,
+					     SMB2_DIALECT_302 };
+	struct smb2_validate_negotiate_req q = {
+		.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU,
+		.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED | SMB2_NEGOTIATE_SIGNING_REQUIRED,
+		.dialects = dialects,
+		.n_dialects = 4,
+	};
+	unsigned char exp[64];
+	struct wbuf w;
+
+	for (int i = 0; i < 16; i++)
+		q.guid[i] = (uint8_t)(0x10 + i);
+	wbuf_init(&w);
+	CHECK_EQ(smb2_validate_negotiate_encode(&w, &q), 0);
+	/* Capabilities, Guid, SecurityMode, DialectCount, Dialects */
+	size_t n = hex2bin("04000000 101112131415161718191a1b1c1d1e1f 0300 0400"
+			   "0202 1002 0003 0203", exp, sizeof(exp));
+	CHECK_EQ(n, 32);
+	CHECK_EQ(w.len, n);
+	CHECK_MEM(w.p, exp, n);
+
+	/* appends: the payload goes after what the buffer holds */
+	wbuf_reset(&w);
+	wbuf_u8(&w, 0xAA);
+	q.n_dialects = 1;
+	CHECK_EQ(smb2_validate_negotiate_encode(&w, &q), 0);
+	CHECK_EQ(w.len, 1 + 26);
+	CHECK_EQ(le16_load(w.p + 1 + 22), 1);
+	CHECK_EQ(le16_load(w.p + 1 + 24), SMB2_DIALECT_202);
+
+	/* no dialects: refused, and the buffer poisoned */
+	wbuf_reset(&w);
+	q.n_dialects = 0;
+	CHECK_EQ(smb2_validate_negotiate_encode(&w, &q), -EINVAL);
+	CHECK_EQ(w.err, -EINVAL);
+	wbuf_reset(&w);
+	q.n_dialects = 0x10000;
+	CHECK_EQ(smb2_validate_negotiate_encode(&w, &q), -EOVERFLOW);
+	CHECK_EQ(w.err, -EOVERFLOW);
+	CHECK_EQ(w.len, 0);
+	wbuf_free(&w);
+
+	/* Response: Capabilities, Guid, SecurityMode, Dialect */
+	struct smb2_validate_negotiate_rsp r;
+	n = hex2bin("47000000 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 0100 0203", exp, sizeof(exp));
+	CHECK_EQ(n, SMB2_VALIDATE_NEGOTIATE_RSP_SIZE);
+	CHECK_EQ(smb2_validate_negotiate_decode(exp, n, &r), 0);
+	CHECK_EQ(r.capabilities, 0x47);
+	CHECK_MEM(r.guid, exp + 4, 16);
+	CHECK_EQ(r.security_mode, SMB2_NEGOTIATE_SIGNING_ENABLED);
+	CHECK_EQ(r.dialect, SMB2_DIALECT_302);
+	/* every shorter output is rejected, without reading past it */
+	trunc_all(dec_vneg, exp, n, __LINE__);
+	CHECK_EQ(smb2_validate_negotiate_decode(NULL, 0, &r), -EBADMSG);
+	/* trailing bytes are not the decoder's business */
+	CHECK_EQ(smb2_validate_negotiate_decode(exp, n + 4, &r), 0);
+	CHECK_EQ(r.dialect, SMB2_DIALECT_302);
+}
+
 /* ---------- ERROR (2.2.2) ---------- */
 
 static void test_error(void)
@@ -1053,6 +1166,7 @@ int main(void)
 	test_rw();
 	test_query();
 	test_ioctl();
+	test_validate_negotiate();
 	test_error();
 	test_encoder_errors();
 	return check_done("test_wire");
