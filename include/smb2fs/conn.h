@@ -99,6 +99,15 @@ int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, 
  * Returns 0 with *rep (any NT status) or a negative errno (no reply: the
  * connection died, or this request timed out, which kills it). */
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep);
+/* Asks the server to stop working on a submitted request (FUSE
+ * interrupts).  The request still ends through smb2_conn_wait, usually
+ * with STATUS_CANCELLED.  0, or a transport error. */
+int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q);
+/* Server-initiated messages (MessageId 0xFFFFFFFFFFFFFFFF: oplock and lease
+ * breaks) are handed to fn, from the receiver thread with no lock held;
+ * msg is valid during the call only.  Without fn they are dropped. */
+typedef void (*smb2_notify_fn)(void *arg, const uint8_t *msg, size_t len);
+void smb2_conn_set_notify(struct smb2_conn *c, smb2_notify_fn fn, void *arg);
 /* Whether smb2_conn_wait on q would return at once (reply in, or failed). */
 bool smb2_conn_done(struct smb2_conn *c, struct smb2_req *q);
 

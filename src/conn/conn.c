@@ -69,6 +69,8 @@ struct smb2_conn {
 	enum smb2_sign_alg sign_alg;
 	uint8_t sign_key[16];
 	struct smb2_req *pending; /* in-flight requests, newest first */
+	smb2_notify_fn notify;   /* server-initiated messages go here */
+	void *notify_arg;
 
 	pthread_mutex_t send_mu; /* serializes writes to fd */
 };
@@ -245,9 +247,14 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 
 	pthread_mutex_lock(&c->mu);
 	if (h.message_id == MID_UNSOLICITED) {
-		/* Oplock/lease break: we request neither yet, so nothing to do. */
+		/* Oplock/lease break notification (MS-SMB2 2.2.23): the
+		 * client's to handle, outside our lock. */
+		smb2_notify_fn fn = c->notify;
+		void *arg = c->notify_arg;
 		pthread_mutex_unlock(&c->mu);
-		smb2_log_debug("< %s unsolicited, ignored", smb2_cmd_name(h.command));
+		smb2_log_debug("< %s unsolicited%s", smb2_cmd_name(h.command), fn ? "" : ", ignored");
+		if (fn)
+			fn(arg, msg, len);
 		free(msg);
 		return 0;
 	}
@@ -671,6 +678,61 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	q->rep.msg = NULL;
 	req_free(q);
 	return 0;
+}
+
+void smb2_conn_set_notify(struct smb2_conn *c, smb2_notify_fn fn, void *arg)
+{
+	pthread_mutex_lock(&c->mu);
+	c->notify = fn;
+	c->notify_arg = arg;
+	pthread_mutex_unlock(&c->mu);
+}
+
+int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q)
+{
+	/* MS-SMB2 3.2.4.24: same MessageId (no credit, no sequence number),
+	 * the AsyncId once an interim reply gave one, signed as the session
+	 * signs; the server sends no reply of its own to a CANCEL. */
+	pthread_mutex_lock(&c->mu);
+	if (q->done || c->dead) {
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	struct smb2_hdr h = {
+		.command = SMB2_CANCEL,
+		.message_id = q->mid,
+		.session_id = q->sid,
+		.tree_id = q->tid,
+		.process_id = 0xFEFF,
+		.async_id = q->async_id,
+		.flags = q->async_id ? SMB2_FLAGS_ASYNC_COMMAND : 0,
+	};
+	bool sign = c->signing && q->sid != 0;
+	enum smb2_sign_alg alg = c->sign_alg;
+	uint8_t key[16];
+	memcpy(key, c->sign_key, sizeof(key));
+	pthread_mutex_unlock(&c->mu);
+
+	struct wbuf w;
+	wbuf_init(&w);
+	int r = wbuf_check(&w, smb2_hdr_encode(&w, &h));
+	if (r == 0)
+		r = wbuf_check(&w, smb2_cancel_encode(&w));
+	if (r == 0 && sign)
+		r = smb2_sign_msg(alg, key, w.p, w.len);
+	smb2_secure_zero(key, sizeof(key));
+	if (r == 0) {
+		smb2_log_debug("> CANCEL mid=%llu async_id=0x%llx", (unsigned long long)h.message_id,
+			       (unsigned long long)h.async_id);
+		uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
+		pthread_mutex_lock(&c->send_mu);
+		r = transport_write2(c->fd, nb, 4, w.p, w.len);
+		pthread_mutex_unlock(&c->send_mu);
+		if (r < 0)
+			smb2_conn_kill(c, r);
+	}
+	wbuf_free(&w);
+	return r;
 }
 
 bool smb2_conn_done(struct smb2_conn *c, struct smb2_req *q)

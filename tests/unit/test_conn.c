@@ -33,6 +33,8 @@ enum script {
 	S_UNSIGNED_PENDING, /* unsigned interims: first with 10 credits + signed final;
 			     * then only unsigned interims for 2.5 s */
 	S_COMPOUND,        /* one frame of 3 chained signed messages: check, answer each */
+	S_CANCEL,          /* interim reply, then expect a signed async CANCEL, answer CANCELLED */
+	S_NOTIFY,          /* an oplock break notification before the reply */
 };
 
 struct server {
@@ -48,6 +50,7 @@ struct server {
 	uint64_t max_mid_seen;
 	int mid_collision;
 	int chain_ok;              /* S_COMPOUND: messages seen well-formed */
+	int cancel_ok;             /* S_CANCEL: the CANCEL was well-formed */
 };
 
 static const uint8_t sign_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -256,6 +259,31 @@ static void *server_main(void *arg)
 				send_reply(fd, reqs[0] + off, STATUS_SUCCESS, 1, false, true, false);
 				off += mlen;
 			}
+			free(reqs[0]);
+		}
+		break;
+	case S_CANCEL:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_PENDING, 4, true, true, false);
+			if (read_msg(fd, &reqs[1], &lens[1]) == 0) {
+				const uint8_t *m = reqs[1];
+				s->cancel_ok = lens[1] >= SMB2_HDR_SIZE + 4 && smb2_hdr_command(m) == SMB2_CANCEL &&
+					       smb2_hdr_message_id(m) == smb2_hdr_message_id(reqs[0]) &&
+					       (smb2_hdr_flags(m) & SMB2_FLAGS_ASYNC_COMMAND) &&
+					       le64_load(m + SMB2_HDR_ASYNC_ID_OFF) == 0x77 &&
+					       smb2_verify_msg(SMB2_SIGN_AES_CMAC, sign_key, m, lens[1]) == 0;
+				free(reqs[1]);
+			}
+			send_reply(fd, reqs[0], STATUS_CANCELLED, 1, true, true, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_NOTIFY:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			forge_mid = UINT64_MAX;
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 0, false, false, false);
+			forge_mid = 0;
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, false, false, false);
 			free(reqs[0]);
 		}
 		break;
@@ -605,6 +633,50 @@ static void test_compound_chain(void)
 	CHECK_EQ(s.chain_ok, 3);
 }
 
+/* CANCEL (MS-SMB2 3.2.4.24): same MessageId, the AsyncId of the interim
+ * reply, signed; the request then ends with the server's final reply. */
+static void test_cancel(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	c = connect_scripted(&s, S_CANCEL, 1);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	struct wbuf w;
+	echo_msg(&w);
+	struct smb2_req *q;
+	CHECK_EQ(smb2_conn_submit(c, &w, 0, 5, &q), 0);
+	usleep(200 * 1000); /* let the interim reply (and its AsyncId) arrive */
+	CHECK_EQ(smb2_conn_cancel(c, q), 0);
+	struct smb2_reply rep;
+	CHECK_EQ(smb2_conn_wait(c, q, &rep), 0);
+	CHECK_EQ(rep.hdr.status, STATUS_CANCELLED);
+	smb2_reply_free(&rep);
+	wbuf_free(&w);
+	disconnect_scripted(&s, c);
+	CHECK_EQ(s.cancel_ok, 1);
+}
+
+static int notified;
+static void on_notify(void *arg, const uint8_t *msg, size_t len)
+{
+	(void)arg;
+	if (len >= SMB2_HDR_SIZE && smb2_hdr_message_id(msg) == UINT64_MAX)
+		notified++;
+}
+
+/* Server-initiated messages reach the client's callback. */
+static void test_notify(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st;
+	c = connect_scripted(&s, S_NOTIFY, 1);
+	smb2_conn_set_notify(c, on_notify, NULL);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(notified, 1);
+	disconnect_scripted(&s, c);
+}
+
 static void test_refused(void)
 {
 	struct server s;
@@ -635,6 +707,8 @@ int main(void)
 	test_multi_credit();
 	test_credit_trust();
 	test_compound_chain();
+	test_cancel();
+	test_notify();
 	test_unsigned_session_deleted_is_forged();
 	test_endless_pending_is_capped();
 	test_unsigned_interim();

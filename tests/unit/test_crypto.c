@@ -296,11 +296,11 @@ static void gmac_expect(const uint8_t key[16], const uint8_t *msg, size_t len, u
 {
 	uint8_t nonce[12], zmsg[256], none[16];
 	int outl = 0;
-	memcpy(nonce, msg + 24, 8);
+	le64_store(nonce, smb2_hdr_message_id(msg));
 	nonce[8] = (uint8_t)role_bits;
 	nonce[9] = nonce[10] = nonce[11] = 0;
 	memcpy(zmsg, msg, len);
-	memset(zmsg + 48, 0, 16);
+	memset(zmsg + SMB2_HDR_SIGNATURE_OFF, 0, SMB2_HDR_SIGNATURE_LEN);
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	CHECK(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, nonce) == 1);
 	CHECK(EVP_EncryptUpdate(c, NULL, &outl, zmsg, (int)len) == 1);
@@ -316,27 +316,27 @@ static void test_gmac_nonce(void)
 		key[i] = (uint8_t)(0x30 + 5 * i);
 	for (size_t i = 0; i < sizeof(msg); i++)
 		msg[i] = (uint8_t)(i * 11 + 1);
-	le32_store(msg + 16, SMB2_FLAGS_SIGNED);          /* a client request */
-	le16_store(msg + 12, SMB2_READ);
-	le64_store(msg + 24, 0x0102030405060708ull);
+	smb2_hdr_set_flags(msg, SMB2_FLAGS_SIGNED);          /* a client request */
+	le16_store(msg + SMB2_HDR_COMMAND_OFF, SMB2_READ);
+	smb2_hdr_set_message_id(msg, 0x0102030405060708ull);
 	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
 	gmac_expect(key, msg, sizeof(msg), 0, tag);
-	CHECK_MEM(msg + 48, tag, 16);
+	CHECK_MEM(msg + SMB2_HDR_SIGNATURE_OFF, tag, 16);
 
-	le32_store(msg + 16, SMB2_FLAGS_SIGNED | SMB2_FLAGS_SERVER_TO_REDIR); /* a reply */
+	smb2_hdr_set_flags(msg, SMB2_FLAGS_SIGNED | SMB2_FLAGS_SERVER_TO_REDIR); /* a reply */
 	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
 	gmac_expect(key, msg, sizeof(msg), 1, tag);
-	CHECK_MEM(msg + 48, tag, 16);
+	CHECK_MEM(msg + SMB2_HDR_SIGNATURE_OFF, tag, 16);
 
-	le32_store(msg + 16, SMB2_FLAGS_SIGNED);          /* a CANCEL request */
-	le16_store(msg + 12, SMB2_CANCEL);
+	smb2_hdr_set_flags(msg, SMB2_FLAGS_SIGNED);          /* a CANCEL request */
+	le16_store(msg + SMB2_HDR_COMMAND_OFF, SMB2_CANCEL);
 	CHECK_EQ(smb2_sign_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
 	gmac_expect(key, msg, sizeof(msg), 2, tag);
-	CHECK_MEM(msg + 48, tag, 16);
+	CHECK_MEM(msg + SMB2_HDR_SIGNATURE_OFF, tag, 16);
 	CHECK_EQ(smb2_verify_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), 0);
 	/* The same bytes claimed by the other side do not verify: the role
 	 * is in the nonce, so a request cannot be reflected as a reply. */
-	le32_store(msg + 16, SMB2_FLAGS_SIGNED | SMB2_FLAGS_SERVER_TO_REDIR);
+	smb2_hdr_set_flags(msg, SMB2_FLAGS_SIGNED | SMB2_FLAGS_SERVER_TO_REDIR);
 	CHECK_EQ(smb2_verify_msg(SMB2_SIGN_AES_GMAC, key, msg, sizeof(msg)), -EBADMSG);
 }
 
