@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,13 @@ int main(int argc, char **argv)
 
 	/* sockets: a dead server must give EPIPE, not kill us */
 	signal(SIGPIPE, SIG_IGN);
+	/* Reply frames (up to 8 MiB) and write-behind chunks (1 MiB) are
+	 * allocated and freed all the time: keep them on the heap, instead of
+	 * a fresh mmap that the kernel must fault in and zero each time (6% of
+	 * the CPU of a cold sequential read).  Bounded by the frame limit and
+	 * the write-behind queues, within the RSS budget. */
+	mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 	/* The password lives in this process for reconnects: no core dumps,
 	 * and no ptrace by other processes of the same (non-root) user. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
