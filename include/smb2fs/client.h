@@ -79,23 +79,35 @@ int smb2_fsync(struct smb2_client *c, struct smb2_file *f);
 int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st);
 int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size);
 
+/* Attributes an operation learned on the way, without a request of its
+ * own (a CREATE or CLOSE reply, a QUERY_INFO compounded after a SET_INFO):
+ * valid says whether it did. */
+struct smb2_attrs {
+	bool valid;
+	struct fscc_stat st;
+};
+
+/* Path operations are one compound each (CREATE + act + CLOSE: one round
+ * trip); a listing that fits two QUERY_DIRECTORY replies too. */
 int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st);
 /* Lists a directory ("." and ".." are passed through as the server sends them). */
 int smb2_readdir(struct smb2_client *c, const char *path,
 		 int (*cb)(const struct fscc_dirent *e, void *arg), void *arg);
-int smb2_mkdir(struct smb2_client *c, const char *path);
+/* st (may be NULL): the new directory's attributes. */
+int smb2_mkdir(struct smb2_client *c, const char *path, struct smb2_attrs *st);
 int smb2_rmdir(struct smb2_client *c, const char *path);
 int smb2_unlink(struct smb2_client *c, const char *path);
 /* Replaces an existing target when replace is true (POSIX rename). */
 int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace);
 /* truncate and set_times act through a handle of ours that can write to
  * the path when one is open (f first, may be NULL), else open their own. */
-int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size);
+/* after (may be NULL): the attributes the change left, when known. */
+int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size, struct smb2_attrs *after);
 /* FILETIME values; 0 leaves a time unchanged.  A write through the same
  * handle after an explicit mtime sets mtime to the write's time again at
  * close (POSIX; the server stops stamping that handle's writes). */
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
-		   uint64_t atime, uint64_t mtime);
+		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after);
 int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);
 
 #endif

@@ -182,6 +182,10 @@ void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd);
  * in error) is never sent; its errno is returned.  Frees w. */
 int req_call(struct smb2_client *c, struct wbuf *w, int enc, size_t payload,
 	     struct smb2_reply *rep, uint32_t ok2, uint32_t *status_out);
+/* The mapping req_call applies to what smb2_conn_call / smb2_conn_wait
+ * returned (r) and the reply, for callers that send requests themselves. */
+int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok2,
+	       uint32_t *status_out);
 /* Errors that mean "the connection or session is gone, retry after
  * reconnect" rather than "the operation failed". */
 bool err_is_transport(int err);
@@ -243,5 +247,71 @@ int file_query_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t
 		    uint32_t *buf_len);
 int file_set_info(struct smb2_client *c, const struct smb2_fileid *id, uint8_t cls,
 		  const struct wbuf *data);
+
+/* compound.c: several requests in one frame (MS-SMB2 3.2.4.1.4).  A
+ * related message (SMB2_FLAGS_RELATED_OPERATIONS) acts on the handle the
+ * message before it opened or named: it carries SMB2_FILEID_RELATED. */
+#define SMB2_FILEID_RELATED ((struct smb2_fileid){UINT64_MAX, UINT64_MAX})
+
+struct cmpd_msg {
+	struct wbuf w;
+	size_t payload;        /* READ/QUERY size, for the CreditCharge */
+	uint32_t ok2;          /* a second status that counts as success (0: none) */
+	/* after cmpd_run: r as req_call maps it, rep valid when r == 0 */
+	int r;
+	uint32_t status;       /* the reply's NT status; 0 when none came */
+	struct smb2_reply rep;
+};
+
+struct cmpd {
+	struct smb2_client *c;
+	unsigned n;
+	int err;               /* first failed encoding: nothing is sent */
+	struct cmpd_msg m[SMB2_CHAIN_MAX];
+	struct wbuf spare;     /* handed out past SMB2_CHAIN_MAX */
+};
+
+void cmpd_init(struct cmpd *k, struct smb2_client *c);
+/* Appends a message for cmd with the client's ids (related: flag set) and
+ * returns the buffer to encode its body into; then cmpd_enc(k, encoder's
+ * result).  Past SMB2_CHAIN_MAX it returns a spare buffer and the chain
+ * fails with -E2BIG. */
+struct wbuf *cmpd_add(struct cmpd *k, uint16_t cmd, bool related, size_t payload, uint32_t ok2);
+void cmpd_enc(struct cmpd *k, int enc);
+/* Sends the chain as one frame and waits for every reply.  Returns the
+ * encoding error (nothing sent), or a transport error when the chain could
+ * not be sent; otherwise 0, and each m[i].r tells that message's fate (a
+ * transport error there: its reply was lost). */
+int cmpd_run(struct cmpd *k);
+/* Frees the buffers and the replies still held. */
+void cmpd_free(struct cmpd *k);
+
+/* A path operation in one round trip: CREATE of a path, related acts on the
+ * new handle, and CLOSE (or not: then the caller gets the FileId). */
+struct pchain {
+	struct cmpd k;
+	unsigned n_acts;
+	struct smb2_create_rsp cr;  /* after pchain_run returned 0; no contexts */
+	bool closed_attrs;          /* CLOSE had POSTQUERY_ATTRIB and the server filled it */
+	struct fscc_stat after;     /* ... the attributes at close */
+};
+void pchain_start(struct pchain *p, struct smb2_client *c, const char *smbpath, uint32_t access,
+		  uint32_t disposition, uint32_t options, uint32_t attrs);
+/* Appends a related act; encode its body with file_id SMB2_FILEID_RELATED,
+ * then cmpd_enc(&p->k, result). */
+struct wbuf *pchain_act(struct pchain *p, uint16_t cmd, size_t payload, uint32_t ok2);
+/* Act i's outcome (r, status, rep) after pchain_run. */
+struct cmpd_msg *pchain_result(struct pchain *p, unsigned i);
+/* Appends CLOSE when close (with close_flags: SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
+ * fills p->after), sends, waits.  Returns:
+ *  - the CREATE's error when it failed (the related acts fail with it);
+ *  - a transport error (rerun the chain) when the CREATE's or an act's reply
+ *    was lost; a lost CLOSE reply is no error (the server closes the
+ *    handles of a dropped connection itself);
+ *  - -EIO for a malformed CREATE reply;
+ *  - 0: the CREATE succeeded; the acts' outcomes are in pchain_result.
+ * A CLOSE that failed otherwise is sent again on the real FileId. */
+int pchain_run(struct pchain *p, bool close, uint16_t close_flags);
+void pchain_free(struct pchain *p);
 
 #endif

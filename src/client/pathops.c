@@ -1,12 +1,15 @@
 /* Path-based operations: each opens the path with just the access it needs,
- * does one thing on the handle, and closes it.  (Compounding these into one
- * round trip is a later step; the shape already is open/act/close.) */
+ * does one thing on the handle, and closes it, all in ONE compound
+ * (compound.c): CREATE + CLOSE for stat and mkdir, CREATE + SET_INFO +
+ * CLOSE for delete, rename, truncate and times, CREATE + QUERY_INFO +
+ * CLOSE for statfs, CREATE + QUERY_DIRECTORY x2 + CLOSE for listings. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_i.h"
+#include "smb2fs/conn.h"
 #include "smb2fs/fscc.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
@@ -15,14 +18,17 @@
 struct path_op {
 	const char *path;          /* share-relative SMB path */
 	uint32_t access, disposition, options, attrs;
-	/* the action on the open handle; NULL = open and close only */
-	int (*act)(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po);
+	/* adds the related acts between CREATE and CLOSE; NULL = none */
+	void (*add_acts)(struct pchain *p, struct path_op *po);
+	/* reads the acts' replies; NULL = the first act's result (or 0) */
+	int (*take)(struct pchain *p, struct path_op *po);
+	uint16_t close_flags;      /* POSTQUERY_ATTRIB: attributes after the act */
 	struct smb2_create_rsp cr;
+	struct smb2_attrs *after;  /* may be NULL: what the reply chain told */
 	/* action arguments */
-	uint8_t set_class;         /* act_set_info: class and prebuilt buffer */
+	uint8_t set_class;         /* SET_INFO: class and prebuilt buffer */
 	const struct wbuf *set_data;
 	struct fscc_fs_full_size *fs;
-	struct wbuf *listing;      /* readdir: concatenated raw listings */
 	const char *rename_to;     /* rename: SMB path of the target */
 	/* Act on a handle of ours that can write to the path, if one is
 	 * open (prefer first), instead of opening one more. */
@@ -33,34 +39,104 @@ struct path_op {
 	int attempts;              /* how often op_path ran (retries after reconnect) */
 };
 
+static void set_after(struct path_op *po, const struct fscc_stat *st)
+{
+	if (po->after) {
+		po->after->valid = true;
+		po->after->st = *st;
+	}
+}
+
+/* SET_INFO of po's buffer on file_id (SMB2_FILEID_RELATED in a chain). */
+static void add_set_info(struct cmpd *k, bool related, const struct smb2_fileid *id,
+			 const struct path_op *po)
+{
+	const struct wbuf *d = po->set_data;
+	struct smb2_set_info_req q = {
+		.info_type = SMB2_0_INFO_FILE,
+		.file_info_class = po->set_class,
+		.file_id = *id,
+		.buf = d->p,
+		.buf_len = (uint32_t)d->len,
+	};
+	struct wbuf *w = cmpd_add(k, SMB2_SET_INFO, related, 0, 0);
+	cmpd_enc(k, d->err ? d->err : d->len > UINT32_MAX ? -EOVERFLOW : smb2_set_info_encode(w, &q));
+}
+
+static void acts_set_info(struct pchain *p, struct path_op *po)
+{
+	p->n_acts++;
+	add_set_info(&p->k, true, &SMB2_FILEID_RELATED, po);
+}
+
+/* SET_INFO through our own writing handle, and a related QUERY_INFO in the
+ * same frame, so the caller learns the attributes the change left (the
+ * getattr FUSE sends after every setattr then needs no round trip). */
+static int writer_set_info(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
+{
+	struct cmpd k;
+	cmpd_init(&k, c);
+	add_set_info(&k, false, id, po);
+	struct smb2_query_info_req q = {
+		.info_type = SMB2_0_INFO_FILE,
+		.file_info_class = FileNetworkOpenInformation,
+		.output_buffer_length = 56,
+		.file_id = SMB2_FILEID_RELATED,
+	};
+	struct wbuf *w = cmpd_add(&k, SMB2_QUERY_INFO, true, 0, 0);
+	cmpd_enc(&k, smb2_query_info_encode(w, &q));
+	int r = cmpd_run(&k);
+	if (r == 0)
+		r = k.m[0].r;
+	struct smb2_query_info_rsp qr;
+	struct fscc_stat st;
+	if (r == 0 && k.m[1].r == 0 && smb2_query_info_decode(k.m[1].rep.msg, k.m[1].rep.len, &qr) == 0 &&
+	    fscc_parse_network_open(qr.buf, qr.buf_len, &st) == 0)
+		set_after(po, &st);
+	cmpd_free(&k);
+	return r;
+}
+
 static int op_path(struct smb2_client *c, void *arg)
 {
 	struct path_op *po = arg;
 	struct smb2_fileid id;
 	po->attempts++;
+	if (po->after)
+		po->after->valid = false;
 	if (po->via_writer && files_writer_id(c, po->path, po->prefer, &id)) {
-		int r = po->act(c, &id, po);
+		int r = writer_set_info(c, &id, po);
 		if (r == 0 && (po->sets_mtime || po->changes_data))
 			files_note_id(c, &id, po->sets_mtime);
 		/* -EBADF: closed under us (STATUS_FILE_CLOSED); use our own. */
 		if (r != -EBADF)
 			return r;
+		if (po->after)
+			po->after->valid = false;
 	}
-	int r = file_create(c, po->path, po->access, po->disposition, po->options, po->attrs, &id, &po->cr);
-	if (r < 0)
-		return r;
-	if (po->act)
-		r = po->act(c, &id, po);
+	struct pchain p;
+	pchain_start(&p, c, po->path, po->access, po->disposition, po->options, po->attrs);
+	if (po->add_acts)
+		po->add_acts(&p, po);
+	/* The act's result is what counts; a CLOSE whose reply was lost with
+	 * the connection is not a failure (pchain_run): the server closes the
+	 * handle itself (and then deletes a file marked for deletion), and
+	 * rerunning the operation would turn a done rename or mkdir into an
+	 * error. */
+	int r = pchain_run(&p, true, po->close_flags);
+	if (r == 0) {
+		po->cr = p.cr;
+		if (po->take)
+			r = po->take(&p, po);
+		else if (p.n_acts)
+			r = pchain_result(&p, 0)->r;
+	}
+	if (r == 0 && p.closed_attrs)
+		set_after(po, &p.after);
 	if (r == 0 && po->rename_to)
 		files_renamed(c, po->path, po->rename_to);
-	int rc = file_close_id(c, &id);
-	/* The action's result is what counts.  A CLOSE lost with the
-	 * connection is not a failure: the server closes the handle itself
-	 * (and then deletes a file marked for deletion); retrying the whole
-	 * operation would turn a done rename or mkdir into an error. */
-	if (r < 0)
-		return r;
-	return err_is_transport(rc) ? 0 : rc;
+	pchain_free(&p);
+	return r;
 }
 
 /* After a reconnect an operation may run a second time although the first
@@ -107,57 +183,139 @@ int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 #define LIST_MAX_ROUNDS 20000
 #define LIST_MAX_BYTES (256u * 1024 * 1024)
 
-/* Entries are collected first and handed to the callback only after the
- * whole listing arrived, so a retry after reconnect never repeats any. */
-static int act_list(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
+struct list_op {
+	const char *path;
+	struct wbuf *listing;      /* concatenated raw listings */
+	bool big;                  /* did not fit one compound: go the long way */
+	int attempts;
+};
+
+/* Largest QUERY_DIRECTORY output to ask for: the negotiated maximum
+ * (1 MiB with multi-credit requests, 64 KiB without; about 8,000 entries
+ * of short names per reply), less while the server's credit window is
+ * small: a chain of two of them must leave room for other requests. */
+static uint32_t list_buf_len(struct smb2_client *c)
 {
-	wbuf_reset(po->listing);
+	uint32_t len = c->max_trans;
+	uint32_t window = smb2_conn_window(c->conn);
+	while (len > 65536 && 2 * ((len + 65535) / 65536) + 2 > window / 2)
+		len /= 2;
+	return len > 65536 ? len & ~65535u : len;
+}
+
+static void add_query_dir(struct cmpd *k, bool related, const struct smb2_fileid *id, bool first,
+			  uint32_t len)
+{
+	struct smb2_query_directory_req q = {
+		.info_class = FileIdBothDirectoryInformation,
+		.flags = first ? SMB2_RESTART_SCANS : 0,
+		.file_id = *id,
+		.pattern = "*",
+		.output_buffer_length = len,
+	};
+	struct wbuf *w = cmpd_add(k, SMB2_QUERY_DIRECTORY, related, len, STATUS_NO_MORE_FILES);
+	cmpd_enc(k, smb2_query_directory_encode(w, &q));
+}
+
+/* Takes one QUERY_DIRECTORY reply into the listing: 1 = the listing is
+ * complete, 0 = more may follow, or -errno. */
+static int list_take(struct list_op *lo, const struct cmpd_msg *m, bool first)
+{
+	struct smb2_query_directory_rsp qr;
+	/* The first round may say STATUS_NO_SUCH_FILE: nothing matched "*"
+	 * (an empty volume root has no "." or ".."). */
+	if (m->r < 0 && first && m->status == STATUS_NO_SUCH_FILE)
+		return 1;
+	if (m->r < 0)
+		return m->r;
+	if (m->status == STATUS_NO_MORE_FILES)
+		return 1;
+	if (lo->listing->len > LIST_MAX_BYTES) {
+		smb2_log_error("directory %s: the server's listing does not end (%zu bytes); giving up",
+			       lo->path, lo->listing->len);
+		return -EIO;
+	}
+	if (smb2_query_directory_decode(m->rep.msg, m->rep.len, &qr) < 0) {
+		smb2_log_error("malformed QUERY_DIRECTORY reply for %s", lo->path);
+		return -EIO;
+	}
+	if (qr.buf_len == 0)
+		return 1;
+	/* length-prefixed chunks: [u32 len][4 zero bytes][listing bytes][pad to 8] */
+	wbuf_u32(lo->listing, qr.buf_len);
+	wbuf_zero(lo->listing, 4);
+	wbuf_bytes(lo->listing, qr.buf, qr.buf_len);
+	wbuf_align(lo->listing, 8);
+	return lo->listing->err ? lo->listing->err : 0;
+}
+
+/* The rest of a listing that outgrew the first chain, on an open handle. */
+static int list_more(struct smb2_client *c, const struct smb2_fileid *id, struct list_op *lo,
+		     uint32_t len)
+{
 	for (int round = 0;; round++) {
-		int first = round == 0;
-		if (round >= LIST_MAX_ROUNDS || po->listing->len > LIST_MAX_BYTES) {
+		if (round >= LIST_MAX_ROUNDS) {
 			smb2_log_error("directory %s: the server's listing does not end "
-				       "(%d rounds, %zu bytes); giving up", po->path, round, po->listing->len);
+				       "(%d rounds, %zu bytes); giving up", lo->path, round, lo->listing->len);
 			return -EIO;
 		}
-		struct smb2_query_directory_req q = {
-			.info_class = FileIdBothDirectoryInformation,
-			.flags = first ? SMB2_RESTART_SCANS : 0,
-			.file_id = *id,
-			.pattern = "*",
-			.output_buffer_length = c->max_trans < 65536 ? c->max_trans : 65536,
-		};
-		struct smb2_reply rep;
-		struct smb2_query_directory_rsp qr;
-		struct wbuf w;
-		uint32_t st = 0;
-		req_start(c, &w, SMB2_QUERY_DIRECTORY);
-		int r = req_call(c, &w, smb2_query_directory_encode(&w, &q), q.output_buffer_length, &rep,
-				 STATUS_NO_MORE_FILES, &st);
-		/* The first round may say STATUS_NO_SUCH_FILE: nothing matched
-		 * "*" (an empty volume root has no "." or ".."). */
-		if (r < 0 && first && st == STATUS_NO_SUCH_FILE)
-			return 0;
-		if (r < 0)
-			return r;
-		if (st == STATUS_NO_MORE_FILES) {
-			smb2_reply_free(&rep);
-			return 0;
+		struct cmpd k;
+		cmpd_init(&k, c);
+		add_query_dir(&k, false, id, false, len);
+		int r = cmpd_run(&k);
+		if (r == 0)
+			r = err_is_transport(k.m[0].r) ? k.m[0].r : list_take(lo, &k.m[0], false);
+		cmpd_free(&k);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+}
+
+/* A directory's listing in one round trip when it fits two replies:
+ * CREATE + QUERY_DIRECTORY + QUERY_DIRECTORY + CLOSE.  When the second
+ * reply does not end the listing, the handle is already closed and a
+ * listing cannot be resumed on another one (no position to resume at), so
+ * it is read again the long way: CREATE + QUERY_DIRECTORY x2 kept open,
+ * QUERY_DIRECTORY on the real FileId until STATUS_NO_MORE_FILES, CLOSE.
+ * That costs a big directory (over about 16,000 short names) one extra
+ * round trip among many, and a rerun after reconnect goes the long way
+ * at once.  Entries are collected first and handed to the callback only
+ * after the whole listing arrived, so a rerun never repeats any. */
+static int op_list(struct smb2_client *c, void *arg)
+{
+	struct list_op *lo = arg;
+	lo->attempts++;
+	for (;;) {
+		wbuf_reset(lo->listing);
+		uint32_t len = list_buf_len(c);
+		struct pchain p;
+		pchain_start(&p, c, lo->path, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+			     FILE_OPEN, FILE_DIRECTORY_FILE, 0);
+		p.n_acts = 2;
+		add_query_dir(&p.k, true, &SMB2_FILEID_RELATED, true, len);
+		add_query_dir(&p.k, true, &SMB2_FILEID_RELATED, false, len);
+		bool keep = lo->big;
+		int r = pchain_run(&p, !keep, 0);
+		bool opened = keep && r == 0; /* a handle we must close */
+		if (r == 0) {
+			r = list_take(lo, pchain_result(&p, 0), true);
+			if (r == 0)
+				r = list_take(lo, pchain_result(&p, 1), false);
 		}
-		r = smb2_query_directory_decode(rep.msg, rep.len, &qr);
-		if (r < 0 || qr.buf_len == 0) {
-			smb2_reply_free(&rep);
-			if (r < 0)
-				smb2_log_error("malformed QUERY_DIRECTORY reply for %s", po->path);
-			return r < 0 ? -EIO : 0;
+		if (opened) {
+			struct smb2_fileid id = p.cr.file_id;
+			if (r == 0)
+				r = list_more(c, &id, lo, len);
+			int rc = file_close_id(c, &id);
+			if (r >= 0 && rc < 0 && !err_is_transport(rc))
+				r = rc;
 		}
-		/* length-prefixed chunks: [u32 len][listing bytes][pad to 8] */
-		wbuf_u32(po->listing, qr.buf_len);
-		wbuf_zero(po->listing, 4);
-		wbuf_bytes(po->listing, qr.buf, qr.buf_len);
-		wbuf_align(po->listing, 8);
-		smb2_reply_free(&rep);
-		if (po->listing->err)
-			return po->listing->err;
+		pchain_free(&p);
+		if (r != 0 || keep)
+			return r < 0 ? r : 0;
+		lo->big = true;
+		smb2_log_debug("directory %s: more than two replies; listing it again on a kept handle",
+			       lo->path);
 	}
 }
 
@@ -193,14 +351,14 @@ int smb2_readdir(struct smb2_client *c, const char *path,
 {
 	struct wbuf listing;
 	wbuf_init(&listing);
-	struct path_op po = {
-		.access = FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-		.disposition = FILE_OPEN,
-		.options = FILE_DIRECTORY_FILE,
-		.act = act_list,
-		.listing = &listing,
-	};
-	int r = run_path(c, path, &po);
+	struct list_op lo = {.listing = &listing};
+	char *p;
+	int r = smb_path(path, &p);
+	if (r == 0) {
+		lo.path = p;
+		r = client_run(c, op_list, &lo);
+		free(p);
+	}
 	size_t off = 0;
 	struct list_walk lw = {cb, arg, path};
 	while (*lw.dir == '/')
@@ -221,7 +379,7 @@ int smb2_readdir(struct smb2_client *c, const char *path,
 
 /* ---- create / delete ---- */
 
-int smb2_mkdir(struct smb2_client *c, const char *path)
+int smb2_mkdir(struct smb2_client *c, const char *path, struct smb2_attrs *st)
 {
 	struct path_op po = {
 		.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
@@ -233,20 +391,20 @@ int smb2_mkdir(struct smb2_client *c, const char *path)
 	if (r == -EEXIST && po.attempts > 1)
 		smb2_log_info("mkdir %s: the connection dropped during the first attempt and the "
 			      "directory now exists; it cannot be proved ours: reporting EEXIST", path);
+	if (st) {
+		st->valid = r == 0;
+		if (r == 0)
+			fill_stat_from_create(&po.cr, &st->st);
+	}
 	return r;
 }
 
-/* SET_INFO of a buffer the caller built (disposition, rename, end of
- * file, basic times) on the freshly opened handle. */
-static int act_set_info(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
-{
-	return file_set_info(c, id, po->set_class, po->set_data);
-}
-
+/* CREATE + SET_INFO of a buffer the caller built (disposition, rename,
+ * end of file, basic times) + CLOSE. */
 static int run_set_info(struct smb2_client *c, const char *path, struct path_op *po, uint8_t cls,
 			struct wbuf *data, int built)
 {
-	po->act = act_set_info;
+	po->add_acts = acts_set_info;
 	po->set_class = cls;
 	po->set_data = data;
 	int r = wbuf_check(data, built);
@@ -302,7 +460,7 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 	return rerun_saw_own_removal(&po, r) ? 0 : r;
 }
 
-int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
+int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size, struct smb2_attrs *after)
 {
 	int wr = wb_settle_path(c, path);
 	if (wr < 0)
@@ -313,6 +471,8 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 		.options = FILE_NON_DIRECTORY_FILE,
 		.via_writer = true,
 		.changes_data = true,
+		.close_flags = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB,
+		.after = after,
 	};
 	struct wbuf d;
 	wbuf_init(&d);
@@ -321,7 +481,7 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size)
 }
 
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
-		   uint64_t atime, uint64_t mtime)
+		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after)
 {
 	int wr = wb_settle_path(c, path);
 	if (wr < 0)
@@ -338,23 +498,39 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		.via_writer = true,
 		.prefer = f,
 		.sets_mtime = mtime != 0,
+		.close_flags = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB,
+		.after = after,
 	};
 	return run_set_info(c, path, &po, FileBasicInformation, &d, built);
 }
 
 /* ---- statfs ---- */
 
-static int act_statfs(struct smb2_client *c, const struct smb2_fileid *id, struct path_op *po)
+static void acts_statfs(struct pchain *p, struct path_op *po)
 {
-	struct smb2_reply rep;
-	const uint8_t *b;
-	uint32_t bl;
-	int r = file_query_info(c, id, SMB2_0_INFO_FILESYSTEM, FileFsFullSizeInformation, 32, &rep, &b, &bl);
-	if (r < 0)
-		return r;
-	r = fscc_parse_fs_full_size(b, bl, po->fs);
-	smb2_reply_free(&rep);
-	return r < 0 ? -EIO : 0;
+	(void)po;
+	struct smb2_query_info_req q = {
+		.info_type = SMB2_0_INFO_FILESYSTEM,
+		.file_info_class = FileFsFullSizeInformation,
+		.output_buffer_length = 32,
+		.file_id = SMB2_FILEID_RELATED,
+	};
+	struct wbuf *w = pchain_act(p, SMB2_QUERY_INFO, 0, 0);
+	cmpd_enc(&p->k, smb2_query_info_encode(w, &q));
+}
+
+static int take_statfs(struct pchain *p, struct path_op *po)
+{
+	struct cmpd_msg *m = pchain_result(p, 0);
+	struct smb2_query_info_rsp qr;
+	if (m->r < 0)
+		return m->r;
+	if (smb2_query_info_decode(m->rep.msg, m->rep.len, &qr) < 0 ||
+	    fscc_parse_fs_full_size(qr.buf, qr.buf_len, po->fs) < 0) {
+		smb2_log_error("malformed QUERY_INFO reply (class 0x%02x)", FileFsFullSizeInformation);
+		return -EIO;
+	}
+	return 0;
 }
 
 int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out)
@@ -362,7 +538,8 @@ int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out)
 	struct path_op po = {
 		.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
-		.act = act_statfs,
+		.add_acts = acts_statfs,
+		.take = take_statfs,
 		.fs = out,
 	};
 	return run_path(c, "/", &po);

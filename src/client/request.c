@@ -55,6 +55,12 @@ int req_call(struct smb2_client *c, struct wbuf *w, int enc, size_t payload,
 	}
 	int r = smb2_conn_call(c->conn, w, payload, c->timeout_sec, rep);
 	wbuf_free(w);
+	return req_result(c, r, rep, ok2, status_out);
+}
+
+int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok2,
+	       uint32_t *status_out)
+{
 	if (r < 0) {
 		/* A dead connection is the transport's failure whatever the
 		 * cause (bad signature, malformed frame): reconnect and retry. */

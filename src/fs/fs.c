@@ -2,6 +2,7 @@
 #include "fs.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "smb2fs/fscc.h"
 #include "smb2fs/wire.h"
@@ -40,11 +41,24 @@ void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, stru
 	/* st_ino left 0: use_ino is off, libfuse numbers nodes itself. */
 }
 
+void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r)
+{
+	struct timespec now;
+
+	if (r < 0) {
+		attrcache_forget_parent(ctx->cache, path);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	attrcache_touch_parent(ctx->cache, path, fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec));
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
 	uint32_t mw = smb2_client_max_write(ctx->client);
 
+	ctx->cache = attrcache_new(ctx->actimeo, ATTRCACHE_MAX_ENTRIES);
 	cfg->attr_timeout = ctx->actimeo;
 	cfg->entry_timeout = ctx->actimeo;
 	cfg->negative_timeout = ctx->actimeo;
@@ -72,8 +86,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return ctx;
 }
 
+void fs_destroy(void *private_data)
+{
+	struct smb2fs_ctx *ctx = private_data;
+	attrcache_free(ctx->cache);
+	ctx->cache = NULL;
+}
+
 const struct fuse_operations smb2fs_ops = {
 	.init = fs_init,
+	.destroy = fs_destroy,
 	.getattr = fs_getattr,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,

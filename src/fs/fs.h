@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "smb2fs/client.h"
+#include "attrcache.h"
 
 /* Filesystem state, passed as fuse_new()'s private_data. */
 struct smb2fs_ctx {
@@ -20,6 +21,15 @@ struct smb2fs_ctx {
 	gid_t gid;          /* gid= */
 	double actimeo;     /* attribute/entry cache seconds */
 	const char *mountpoint; /* absolute, as mounted */
+	/* The daemon's attribute and name cache (attrcache.h), made in init
+	 * for actimeo seconds; NULL when actimeo is 0.  The fs layer is its
+	 * only owner: every operation that learns attributes fills it, every
+	 * local change invalidates or sets what it changed. */
+	struct attrcache *cache;
+	/* Handles open for writing (atomic).  While there are any, replies
+	 * that do not wait for queued writes (listings, plain opens) fill
+	 * the cache with nothing: they may predate data still queued. */
+	int writers;
 };
 
 /* readahead.c: sets the kernel's readahead window for the mount on
@@ -28,6 +38,11 @@ void fs_raise_readahead(const char *mountpoint, unsigned kib);
 
 /* The operations table (fs.c). */
 extern const struct fuse_operations smb2fs_ops;
+
+/* After a create, removal or rename in path's parent (r: its result):
+ * the parent's cached times move to now on success; after a failure,
+ * whose effect is unknown, its entry is dropped (fs.c). */
+void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r);
 
 /* Fills st from the SMB attributes (fs.c). */
 void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, struct stat *st);
@@ -41,6 +56,8 @@ static inline struct smb2_file *fs_file(const struct fuse_file_info *fi)
 {
 	return fi ? (struct smb2_file *)(uintptr_t)fi->fh : NULL;
 }
+
+void fs_destroy(void *private_data);
 
 /* ops_attr.c: attributes and namespace */
 int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);

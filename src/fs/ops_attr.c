@@ -9,6 +9,8 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "smb2fs/wire.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
@@ -16,41 +18,117 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+/* libfuse's high-level API asks getattr after every create, mkdir and
+ * setattr, and the kernel after its own caches lapse: the attribute cache
+ * (attrcache.h) answers those without a round trip when a reply already
+ * told.  With a handle (fi) the cached attributes of its path are as good:
+ * every write, flush and truncate through this mount drops them. */
 int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_file *f = fs_file(fi);
 	struct fscc_stat s;
+	int hit = attrcache_get(ctx->cache, path, &s);
+
+	if (hit > 0) {
+		fs_fill_stat(ctx, &s, st);
+		return 0;
+	}
+	if (hit == 0 && !f)
+		return -ENOENT;
+	uint64_t t = attrcache_ticket(ctx->cache);
 	int r = f ? smb2_fstat(ctx->client, f, &s) : smb2_stat(ctx->client, path, &s);
 
+	if (r == -ENOENT && !f)
+		attrcache_fill(ctx->cache, path, NULL, t);
 	if (r < 0)
 		return r;
+	attrcache_fill(ctx->cache, path, &s, t);
 	fs_fill_stat(ctx, &s, st);
 	return 0;
 }
 
 int fs_mkdir(const char *path, mode_t mode)
 {
+	struct smb2fs_ctx *ctx = fs_ctx();
+	struct smb2_attrs a;
+	uint64_t t = attrcache_ticket(ctx->cache);
+
 	(void)mode; /* no POSIX modes on the share */
-	return smb2_mkdir(fs_ctx()->client, path);
+	int r = smb2_mkdir(ctx->client, path, &a);
+	fs_parent_changed(ctx, path, r);
+	if (r == 0 && a.valid)
+		attrcache_set(ctx->cache, path, &a.st, t);
+	else
+		attrcache_forget(ctx->cache, path);
+	return r;
+}
+
+/* After a removal the name is known to be gone. */
+static int removed(struct smb2fs_ctx *ctx, const char *path, uint64_t t, int r, bool tree)
+{
+	fs_parent_changed(ctx, path, r);
+	if (tree)
+		attrcache_forget_tree(ctx->cache, path);
+	if (r == 0 && !tree)
+		attrcache_set(ctx->cache, path, NULL, t);
+	else
+		attrcache_forget(ctx->cache, path);
+	return r;
 }
 
 int fs_rmdir(const char *path)
 {
-	return smb2_rmdir(fs_ctx()->client, path);
+	struct smb2fs_ctx *ctx = fs_ctx();
+	uint64_t t = attrcache_ticket(ctx->cache);
+	int r = smb2_rmdir(ctx->client, path);
+
+	/* (an empty directory may still have cached negative entries) */
+	return removed(ctx, path, t, r, r == 0);
 }
 
 int fs_unlink(const char *path)
 {
-	return smb2_unlink(fs_ctx()->client, path);
+	struct smb2fs_ctx *ctx = fs_ctx();
+	uint64_t t = attrcache_ticket(ctx->cache);
+
+	return removed(ctx, path, t, smb2_unlink(ctx->client, path), false);
 }
 
 int fs_rename(const char *from, const char *to, unsigned int flags)
 {
+	struct smb2fs_ctx *ctx = fs_ctx();
+	struct fscc_stat s;
+
 	/* SMB2 rename can only replace or refuse; no atomic exchange. */
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL;
-	return smb2_rename(fs_ctx()->client, from, to, !(flags & RENAME_NOREPLACE));
+	/* A file has no subtree to forget; anything else (or unknown) may. */
+	bool file = attrcache_get(ctx->cache, from, &s) > 0 &&
+		    !(s.file_attributes & FILE_ATTRIBUTE_DIRECTORY);
+	int r = smb2_rename(ctx->client, from, to, !(flags & RENAME_NOREPLACE));
+
+	fs_parent_changed(ctx, from, r);
+	fs_parent_changed(ctx, to, r);
+	if (file) {
+		attrcache_forget(ctx->cache, from);
+		attrcache_forget(ctx->cache, to);
+	} else {
+		attrcache_forget_tree(ctx->cache, from);
+		attrcache_forget_tree(ctx->cache, to);
+	}
+	return r;
+}
+
+/* A setattr's result: stored when the reply chain told it, else dropped. */
+static int changed(struct smb2fs_ctx *ctx, const char *path, uint64_t t, int r,
+		   const struct smb2_attrs *after)
+{
+	if (r == 0 && after && after->valid)
+		attrcache_set(ctx->cache, path, &after->st, t);
+	else
+		attrcache_forget(ctx->cache, path);
+	return r;
 }
 
 int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -60,9 +138,12 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 	if (size < 0)
 		return -EINVAL;
+	uint64_t t = attrcache_ticket(ctx->cache);
 	if (f)
-		return smb2_ftruncate(ctx->client, f, (uint64_t)size);
-	return smb2_truncate(ctx->client, path, (uint64_t)size);
+		return changed(ctx, path, t, smb2_ftruncate(ctx->client, f, (uint64_t)size), NULL);
+	struct smb2_attrs a;
+	int r = smb2_truncate(ctx->client, path, (uint64_t)size, &a);
+	return changed(ctx, path, t, r, &a);
 }
 
 /* FILETIME for one utimens slot; 0 tells the server "leave unchanged".
@@ -103,7 +184,10 @@ int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_i
 	}
 	if (!at && !mt)
 		return 0;
-	return smb2_set_times(ctx->client, path, fs_file(fi), at, mt);
+	struct smb2_attrs a;
+	uint64_t t = attrcache_ticket(ctx->cache);
+	int r = smb2_set_times(ctx->client, path, fs_file(fi), at, mt, &a);
+	return changed(ctx, path, t, r, &a);
 }
 
 int fs_statfs(const char *path, struct statvfs *sv)

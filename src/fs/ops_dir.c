@@ -9,6 +9,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,42 @@ static void dir_clear(struct fs_dir *d)
 struct load_state {
 	struct smb2fs_ctx *ctx;
 	struct fs_dir *d;
+	const char *dir;        /* the directory's path */
+	uint64_t ticket;        /* attrcache: taken before the listing */
+	bool fill;              /* no handle open for writing when it began */
+	char *child;            /* scratch for "dir/name" */
+	size_t child_cap;
 };
+
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/* Every entry's attributes go into the attribute cache: a stat or lookup
+ * right after a listing needs no round trip ("." is the directory). */
+static void cache_entry(struct load_state *ls, const struct fscc_dirent *e)
+{
+	const char *name = e->name;
+	if (!ls->fill || (is_dot(name) && name[1]))
+		return;
+	if (name[0] == '.' && !name[1]) {
+		attrcache_fill(ls->ctx->cache, ls->dir, &e->st, ls->ticket);
+		return;
+	}
+	size_t dl = strlen(ls->dir), nl = strlen(name);
+	bool root = dl == 1 && ls->dir[0] == '/';
+	size_t need = dl + nl + 2;
+	if (need > ls->child_cap) {
+		char *p = realloc(ls->child, need);
+		if (!p)
+			return;
+		ls->child = p;
+		ls->child_cap = need;
+	}
+	snprintf(ls->child, need, "%s/%s", root ? "" : ls->dir, name);
+	attrcache_fill(ls->ctx->cache, ls->child, &e->st, ls->ticket);
+}
 
 static int load_cb(const struct fscc_dirent *e, void *arg)
 {
@@ -56,6 +92,7 @@ static int load_cb(const struct fscc_dirent *e, void *arg)
 		return -ENOMEM;
 	fs_fill_stat(ls->ctx, &e->st, &d->ents[d->n].st);
 	d->n++;
+	cache_entry(ls, e);
 	return 0;
 }
 
@@ -70,11 +107,6 @@ int fs_opendir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static bool is_dot(const char *name)
-{
-	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
-}
-
 int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -85,11 +117,16 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		return -EBADF;
 	/* offset 0 is opendir or rewinddir: POSIX wants fresh contents */
 	if (off == 0 || !d->loaded) {
-		struct load_state ls = { fs_ctx(), d };
+		struct load_state ls = { .ctx = fs_ctx(), .d = d, .dir = path };
 		int r;
 
+		ls.ticket = attrcache_ticket(ls.ctx->cache);
+		/* a file with writes still queued is listed with the size
+		 * the server has: do not keep that */
+		ls.fill = ls.ctx->cache && __atomic_load_n(&ls.ctx->writers, __ATOMIC_RELAXED) == 0;
 		dir_clear(d);
 		r = smb2_readdir(ls.ctx->client, path, load_cb, &ls);
+		free(ls.child);
 		if (r < 0) {
 			dir_clear(d);
 			return r;

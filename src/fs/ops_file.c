@@ -9,13 +9,39 @@
  * SMB meaning. */
 #define FS_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_SYNC | O_DSYNC | O_DIRECT)
 
+static bool can_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* The CREATE reply carries the attributes: they go into the cache, so the
+ * getattr libfuse sends right after a create needs no round trip. */
 static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 {
+	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_file *f = NULL;
-	int r = smb2_open(fs_ctx()->client, path, flags & FS_OPEN_FLAGS, &f, NULL);
+	struct fscc_stat st;
+	uint64_t t = attrcache_ticket(ctx->cache);
+	bool quiet = __atomic_load_n(&ctx->writers, __ATOMIC_RELAXED) == 0;
+	int r = smb2_open(ctx->client, path, flags & FS_OPEN_FLAGS, &f, &st);
 
-	if (r < 0)
+	if (flags & O_CREAT)
+		fs_parent_changed(ctx, path, r);
+	if (r < 0) {
+		if (flags & (O_CREAT | O_TRUNC))
+			attrcache_forget(ctx->cache, path);
 		return r;
+	}
+	/* An exclusive create made a new file: nothing of ours is queued
+	 * for it.  Otherwise another handle of ours may have writes queued
+	 * that the reply does not show yet. */
+	bool exact = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || quiet;
+	if (flags & (O_CREAT | O_TRUNC))
+		attrcache_set(ctx->cache, path, exact ? &st : NULL, t);
+	else if (exact)
+		attrcache_fill(ctx->cache, path, &st, t);
+	if (can_write(flags))
+		__atomic_add_fetch(&ctx->writers, 1, __ATOMIC_RELAXED);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
 }
@@ -46,29 +72,37 @@ int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
-	(void)path;
 	if (off < 0)
 		return -EINVAL;
 	ssize_t r = smb2_pwrite(fs_ctx()->client, fs_file(fi), buf, size, (uint64_t)off);
+	/* size and times changed (or will, when queued data lands) */
+	attrcache_forget(fs_ctx()->cache, path);
 	return (int)r;
 }
 
 int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	/* close(2): queued writes go out now, and their errors are close()'s. */
-	(void)path;
 	struct smb2_file *f = fs_file(fi);
-	return f ? smb2_flush(fs_ctx()->client, f) : 0;
+	int r = f ? smb2_flush(fs_ctx()->client, f) : 0;
+	if (f && can_write(fi->flags))
+		attrcache_forget(fs_ctx()->cache, path);
+	return r;
 }
 
 int fs_release(const char *path, struct fuse_file_info *fi)
 {
+	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_file *f = fs_file(fi);
 
-	(void)path;
 	/* The kernel ignores release errors; smb2_close frees f regardless. */
 	if (f)
-		smb2_close(fs_ctx()->client, f);
+		smb2_close(ctx->client, f);
+	if (f && can_write(fi->flags)) {
+		/* CLOSE may set the time of late writes (client.h) */
+		attrcache_forget(ctx->cache, path);
+		__atomic_sub_fetch(&ctx->writers, 1, __ATOMIC_RELAXED);
+	}
 	fi->fh = 0;
 	return 0;
 }

@@ -579,9 +579,13 @@ class Bench:
         """Requests smb2fs sends for single operations (counted in its
         -o debug log: one '> COMMAND' line per request)."""
         out = []
-        for name in ("rt-stat", "rt-rm", "rt-rm2"):
+        for name in ("rt-stat", "rt-rm", "rt-rm2", "rt-ren"):
             with open(os.path.join(self.share, name), "w") as f:
                 f.write("x")
+            os.chmod(os.path.join(self.share, name), 0o666)
+        os.makedirs(os.path.join(self.share, "rt-ls"), exist_ok=True)
+        for i in range(10):
+            open(os.path.join(self.share, "rt-ls", "f%d" % i), "w").close()
         tarball = os.path.join(self.work, "one.tar")
         src = os.path.join(self.work, "one")
         os.makedirs(src, exist_ok=True)
@@ -610,6 +614,14 @@ class Bench:
                 ("rm (not cached)", None, lambda: sh("rm", p("rt-rm"))),
                 ("rm of a file just stat'ed", lambda: os.stat(p("rt-rm2")),
                  lambda: sh("rm", p("rt-rm2"))),
+                ("mkdir", None, lambda: os.mkdir(p("rt-mkdir"))),
+                ("rename (names looked up)",
+                 lambda: (os.stat(p("rt-ren")), os.path.exists(p("rt-ren2"))),
+                 lambda: os.rename(p("rt-ren"), p("rt-ren2"))),
+                ("ls of a 10-entry directory (looked up)",
+                 lambda: os.stat(p("rt-ls")),
+                 lambda: os.listdir(p("rt-ls"))),
+                ("statfs", None, lambda: os.statvfs(root)),
             ]
             for label, prep, op in ops:
                 time.sleep(1.2)      # let smb2fs's and the kernel's 1 s caches lapse
@@ -626,11 +638,18 @@ class Bench:
                 counts = {}
                 for c in cmds:
                     counts[c] = counts.get(c, 0) + 1
-                out.append((label, len(cmds), counts))
+                # round trips: a request sent alone is one; a compound
+                # frame is announced by one "compound of N:" line
+                alone = len(re.findall(r" > [A-Z_]+ mid=\S+ sid=\S+ tid=\S+\n",
+                                       text))
+                trips = alone + len(re.findall(r"compound of \d+: ", text))
+                out.append((label, len(cmds), counts, trips))
         for name in ("rt-stat", "rt-rm", "rt-rm2", "rt-new", "rt-touch",
-                     "rt-write", "rt-tar"):
+                     "rt-write", "rt-tar", "rt-ren", "rt-ren2"):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(self.share, name))
+        for name in ("rt-mkdir", "rt-ls"):
+            shutil.rmtree(os.path.join(self.share, name), ignore_errors=True)
         return out
 
 
@@ -885,11 +904,12 @@ def main():
         print(line)
     if rtt:
         print()
-        print("smb2fs requests per operation (from -o debug; a request inside "
-              "a compound counts as one):")
-        for label, n, counts in rtt:
+        print("smb2fs requests and round trips per operation (from -o debug; "
+              "a request inside a compound counts as one request):")
+        for label, n, counts, trips in rtt:
             detail = ", ".join("%s %d" % kv for kv in sorted(counts.items()))
-            print("  %-42s %3d  (%s)" % (label, n, detail))
+            print("  %-42s %3d requests, %2d round trips  (%s)"
+                  % (label, n, trips, detail))
     return 0
 
 

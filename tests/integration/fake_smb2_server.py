@@ -122,6 +122,10 @@ STATUS_NETWORK_SESSION_EXPIRED = 0xC000035C
 
 SMB2_FLAGS_ASYNC_COMMAND = 0x00000002
 SMB2_FLAGS_SIGNED = 0x00000008
+SMB2_FLAGS_RELATED_OPERATIONS = 0x00000004
+# where each command that names an open keeps its FileId (body offset)
+FILEID_OFFSET = {6: 8, 7: 8, 8: 16, 9: 16, 14: 8, 16: 24, 17: 16}
+RELATED_FID = b"\xff" * 16
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
 SMB2_SESSION_FLAG_IS_NULL = 0x0002
 SMB2_NEGOTIATE_SIGNING_ENABLED = 0x0001
@@ -822,6 +826,7 @@ class _Handler(socketserver.BaseRequestHandler):
         self.ntlm_challenge = None     # ours, as sent
         self.mech_types = None         # DER MechTypeList from NegTokenInit
         self.opens = {}  # (persistent, volatile) FileId -> open state
+        self.fired_in_frame = False
         try:
             while True:
                 nb = self.recv_exact(4)
@@ -835,16 +840,27 @@ class _Handler(socketserver.BaseRequestHandler):
                     fake._note("garbage", pkt[:8])
                     break
                 off = 0
+                self.chain_fid = None   # the open a related request means
+                self.chain_err = None   # the failed CREATE's status
                 while True:  # walk a compound chain, answer each separately
                     req = parse_header(pkt[off:])
                     end = off + req["next"] if req["next"] else len(pkt)
                     body = pkt[off + 64:end]
                     self.check_request_signature(req, pkt[off:end])
-                    if not self.dispatch(req, body):
+                    body = self.related(req, body)
+                    if body is None:
+                        pass  # answered with the CREATE's error
+                    elif not self.dispatch(req, body):
                         return
                     if not req["next"]:
                         break
                     off = end
+                if self.fired_in_frame:
+                    # the rest of a compound went out with the trigger
+                    # request: it is not sent "after" the reply
+                    self.fired_in_frame = False
+                    with fake._lock:
+                        self.rec.trigger_at = len(self.rec.commands)
         except (ConnectionError, socket.timeout, OSError):
             pass
         finally:
@@ -852,6 +868,29 @@ class _Handler(socketserver.BaseRequestHandler):
             with fake._lock:
                 self.rec.closed = time.monotonic()
             fake._note("disconnect", None)
+
+    def related(self, req, body):
+        """MS-SMB2 3.3.5.2.7.2: a related request (flag set, FileId all
+        0xFF) acts on the open the request before it created or named; if
+        that was a failed CREATE, it fails with the CREATE's status (as
+        Samba does).  Returns the body to dispatch, or None when answered
+        here."""
+        fake = self.server.fake
+        off = FILEID_OFFSET.get(req["command"])
+        if off is None or len(body) < off + 16:
+            return body
+        if req["flags"] & SMB2_FLAGS_RELATED_OPERATIONS:
+            with fake._lock:
+                fake.related.append(COMMAND_NAMES.get(req["command"]))
+            if self.chain_err is not None:
+                self._err(req, self.chain_err)
+                return None
+            if body[off:off + 16] == RELATED_FID and self.chain_fid:
+                body = body[:off] + struct.pack("<QQ", *self.chain_fid) + \
+                    body[off + 16:]
+        elif body[off:off + 16] != RELATED_FID:
+            self.chain_fid = struct.unpack_from("<QQ", body, off)
+        return body
 
     def send(self, payload, req=None, sign=None):
         """Frames and sends one reply.  sign=None: sign when this session
@@ -1047,6 +1086,7 @@ class _Handler(socketserver.BaseRequestHandler):
         with fake._lock:
             self.rec.trigger_time = time.monotonic()
             self.rec.trigger_at = len(self.rec.commands)
+        self.fired_in_frame = True
         if trigger == "drop":
             self.request.shutdown(socket.SHUT_RDWR)
             return False
@@ -1080,6 +1120,8 @@ class _Handler(socketserver.BaseRequestHandler):
     # -- the share ("fs" modes) -------------------------------------------
 
     def _err(self, req, status):
+        if req["command"] == CREATE:
+            self.chain_fid, self.chain_err = None, status
         self.send(make_header(req, status) + error_body(), req)
         return True
 
@@ -1131,6 +1173,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 fake._next_fid += 1
                 fid = (fake._next_fid, fake._next_fid ^ 0x5A5A0000)
             attrs, eof = fs_attrs(name)
+            self.chain_fid, self.chain_err = fid, None
             rsp = create_rsp_body(attrs, eof, fid)
             if name == "bad" and hostile == "create_bad_size":
                 rsp = struct.pack("<H", 88) + rsp[2:]
@@ -1244,7 +1287,8 @@ class ConnRecord:
         self.opened = time.monotonic()
         self.closed = None              # time.monotonic() at disconnect
         self.trigger_time = None        # when the trigger fired here
-        self.trigger_at = None          # len(commands) at that moment
+        self.trigger_at = None          # len(commands) after the frame
+        #                                 that carried it
         self.interims_sent = 0
         self.unsigned = []              # requests after SESSION_SETUP
         #                                 that were not signed
@@ -1318,6 +1362,7 @@ class FakeSMB2Server:
         self.tree_paths = []
         self.client_dialects = []
         self.opened = []            # CREATE names, in order ("fs" modes)
+        self.related = []           # commands that came as related ops
         self.problems = []          # requests with wrong tree/session ids
         self.strays_sent = 0
         self.hostile_sent = 0       # replies broken on purpose
