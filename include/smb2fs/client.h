@@ -8,7 +8,7 @@
  * Paths are POSIX-style, relative to the share root ("/", "/dir/file");
  * the client converts separators.  Every function returns 0 (or a byte
  * count) on success and a negative errno on failure, mapped from the NT
- * status through nt_status_to_errno() plus per-operation overrides. */
+ * status through nt_status_err() plus per-operation overrides. */
 #ifndef SMB2FS_CLIENT_H
 #define SMB2FS_CLIENT_H
 

@@ -94,8 +94,12 @@
 const char *nt_status_name(uint32_t status);
 /* Writes "STATUS_X" or "NT status 0xC00000XX" into buf; returns buf. */
 const char *nt_status_str(uint32_t status, char *buf, unsigned buflen);
-/* Positive errno for a failure status (EIO for unknown), 0 for success. */
-int nt_status_to_errno(uint32_t status);
+/* -errno for a failure status (-EIO for an unknown one), 0 for success
+ * and for warning or informational codes the table calls harmless. */
+int nt_status_err(uint32_t status);
+/* For a reply whose status the caller did not accept: always a -errno,
+ * -EIO where nt_status_err would say 0 (never success without data). */
+int nt_status_fail_err(uint32_t status);
 /* Warnings (0x8...) and informational (0x4...) are not errors. */
 /* Table introspection (for tests): returns the number of table rows and,
  * when idx < that number, fills row idx (rows are sorted by code). */

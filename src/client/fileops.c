@@ -52,7 +52,7 @@ static int op_read(struct smb2_client *c, void *arg)
 		uint32_t st = 0;
 		req_start(c, &w, SMB2_READ);
 		int r = req_call(c, &w, smb2_read_encode(&w, &q), want, &rep, 0, &st);
-		if (r == -nt_status_to_errno(STATUS_END_OF_FILE) && st == STATUS_END_OF_FILE)
+		if (r == nt_status_err(STATUS_END_OF_FILE) && st == STATUS_END_OF_FILE)
 			return 0;
 		if (r < 0)
 			return r;

@@ -66,6 +66,12 @@ int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok
 		 * cause (bad signature, malformed frame): reconnect and retry. */
 		if (!smb2_conn_alive(c->conn))
 			return -ECONNRESET;
+		if (r == -ENOBUFS) {
+			/* A live connection the server grants too few credits:
+			 * reconnecting would not change that. */
+			smb2_log_error("the server grants too few credits for this request");
+			return -EIO;
+		}
 		return r;
 	}
 	uint32_t st = rep->hdr.status;
@@ -78,8 +84,7 @@ int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok
 		return ERR_SESSION_GONE;
 	/* A status the operation did not expect is a failure even when the
 	 * table calls it informational: never report success without data. */
-	int e = nt_status_to_errno(st);
-	return e ? -e : -EIO;
+	return nt_status_fail_err(st);
 }
 
 int smb_path(const char *p, char **out)

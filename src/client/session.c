@@ -548,9 +548,7 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 		break;
 	default:
 		snprintf(msg, len, "cannot connect to %s as '%s': %s", c->unc, who, status_desc(st, sb, sizeof(sb)));
-		r = -nt_status_to_errno(st);
-		if (r == 0)
-			r = -EIO;
+		r = nt_status_fail_err(st);
 	}
 	smb2_reply_free(&rep);
 	return r;

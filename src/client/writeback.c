@@ -159,11 +159,11 @@ static int collect(struct smb2_client *c, struct wb_queue *q, struct wb_chunk *k
 		return ERR_SESSION_GONE;
 	}
 	if (st != STATUS_SUCCESS) {
-		int e = nt_status_to_errno(st);
+		int e = nt_status_fail_err(st);
 		smb2_reply_free(&rep);
 		smb2_log_debug("write-behind at %llu: %s; reported on the next call",
-			       (unsigned long long)k->off, strerror(e ? e : EIO));
-		keep_error(q, e ? -e : -EIO);
+			       (unsigned long long)k->off, strerror(-e));
+		keep_error(q, e);
 	} else if (smb2_write_decode(rep.msg, rep.len, &wr) < 0 || wr.count > k->len || wr.count == 0) {
 		smb2_reply_free(&rep);
 		smb2_log_error("malformed WRITE reply (offset %llu)", (unsigned long long)k->off);

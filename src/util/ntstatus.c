@@ -143,13 +143,19 @@ const char *nt_status_str(uint32_t status, char *buf, unsigned buflen)
 	return buf;
 }
 
-int nt_status_to_errno(uint32_t status)
+int nt_status_err(uint32_t status)
 {
 	const struct nt_status_entry *e = lookup(status);
 	if (e)
-		return e->err;
+		return -e->err;
 	/* Unknown success/informational codes are not failures. */
 	if ((status >> 30) < 2)
 		return 0;
-	return EIO;
+	return -EIO;
+}
+
+int nt_status_fail_err(uint32_t status)
+{
+	int e = nt_status_err(status);
+	return e ? e : -EIO;
 }

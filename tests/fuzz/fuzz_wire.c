@@ -122,6 +122,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 	}
 	if (size >= 4)
-		(void)nt_status_to_errno(le32_load(data));
+		(void)nt_status_err(le32_load(data));
 	return 0;
 }

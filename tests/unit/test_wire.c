@@ -291,33 +291,35 @@ static void test_ntstatus(void)
 			CHECK(code > prev);  /* sorted, no duplicates: bsearch relies on it */
 		CHECK(name != NULL && strncmp(name, "STATUS_", 7) == 0);
 		CHECK(nt_status_name(code) == name);
-		CHECK_EQ(nt_status_to_errno(code), err);
+		CHECK_EQ(nt_status_err(code), -err);
 		if (nt_status_is_error(code))
 			CHECK(err > 0);
 		prev = code;
 	}
-	CHECK_EQ(nt_status_to_errno(STATUS_SUCCESS), 0);
-	CHECK_EQ(nt_status_to_errno(STATUS_OBJECT_NAME_NOT_FOUND), ENOENT);
-	CHECK_EQ(nt_status_to_errno(STATUS_OBJECT_PATH_NOT_FOUND), ENOENT);
-	CHECK_EQ(nt_status_to_errno(STATUS_OBJECT_NAME_COLLISION), EEXIST);
-	CHECK_EQ(nt_status_to_errno(STATUS_ACCESS_DENIED), EACCES);
-	CHECK_EQ(nt_status_to_errno(STATUS_DIRECTORY_NOT_EMPTY), ENOTEMPTY);
-	CHECK_EQ(nt_status_to_errno(STATUS_FILE_IS_A_DIRECTORY), EISDIR);
-	CHECK_EQ(nt_status_to_errno(STATUS_NOT_A_DIRECTORY), ENOTDIR);
-	CHECK_EQ(nt_status_to_errno(STATUS_SHARING_VIOLATION), EBUSY);
-	CHECK_EQ(nt_status_to_errno(STATUS_DISK_FULL), ENOSPC);
-	CHECK_EQ(nt_status_to_errno(STATUS_DELETE_PENDING), ENOENT);
-	CHECK_EQ(nt_status_to_errno(STATUS_NETWORK_SESSION_EXPIRED), ECONNRESET);
-	CHECK_EQ(nt_status_to_errno(STATUS_USER_SESSION_DELETED), ECONNRESET);
-	CHECK_EQ(nt_status_to_errno(STATUS_NETWORK_NAME_DELETED), ECONNRESET);
-	CHECK_EQ(nt_status_to_errno(STATUS_LOGON_FAILURE), EACCES);
-	CHECK_EQ(nt_status_to_errno(STATUS_BAD_NETWORK_NAME), ENOENT);
-	CHECK_EQ(nt_status_to_errno(STATUS_NOT_SUPPORTED), EOPNOTSUPP);
-	CHECK_EQ(nt_status_to_errno(STATUS_NOT_IMPLEMENTED), EOPNOTSUPP);
-	CHECK_EQ(nt_status_to_errno(STATUS_INVALID_DEVICE_REQUEST), EOPNOTSUPP);
-	CHECK_EQ(nt_status_to_errno(STATUS_NAME_TOO_LONG), ENAMETOOLONG);
-	CHECK_EQ(nt_status_to_errno(0xC0FFEE00u), EIO);
-	CHECK_EQ(nt_status_to_errno(0x00001234u), 0);
+	CHECK_EQ(nt_status_err(STATUS_SUCCESS), 0);
+	CHECK_EQ(nt_status_err(STATUS_OBJECT_NAME_NOT_FOUND), -ENOENT);
+	CHECK_EQ(nt_status_err(STATUS_OBJECT_PATH_NOT_FOUND), -ENOENT);
+	CHECK_EQ(nt_status_err(STATUS_OBJECT_NAME_COLLISION), -EEXIST);
+	CHECK_EQ(nt_status_err(STATUS_ACCESS_DENIED), -EACCES);
+	CHECK_EQ(nt_status_err(STATUS_DIRECTORY_NOT_EMPTY), -ENOTEMPTY);
+	CHECK_EQ(nt_status_err(STATUS_FILE_IS_A_DIRECTORY), -EISDIR);
+	CHECK_EQ(nt_status_err(STATUS_NOT_A_DIRECTORY), -ENOTDIR);
+	CHECK_EQ(nt_status_err(STATUS_SHARING_VIOLATION), -EBUSY);
+	CHECK_EQ(nt_status_err(STATUS_DISK_FULL), -ENOSPC);
+	CHECK_EQ(nt_status_err(STATUS_DELETE_PENDING), -ENOENT);
+	CHECK_EQ(nt_status_err(STATUS_NETWORK_SESSION_EXPIRED), -ECONNRESET);
+	CHECK_EQ(nt_status_err(STATUS_USER_SESSION_DELETED), -ECONNRESET);
+	CHECK_EQ(nt_status_err(STATUS_NETWORK_NAME_DELETED), -ECONNRESET);
+	CHECK_EQ(nt_status_err(STATUS_LOGON_FAILURE), -EACCES);
+	CHECK_EQ(nt_status_err(STATUS_BAD_NETWORK_NAME), -ENOENT);
+	CHECK_EQ(nt_status_err(STATUS_NOT_SUPPORTED), -EOPNOTSUPP);
+	CHECK_EQ(nt_status_err(STATUS_NOT_IMPLEMENTED), -EOPNOTSUPP);
+	CHECK_EQ(nt_status_err(STATUS_INVALID_DEVICE_REQUEST), -EOPNOTSUPP);
+	CHECK_EQ(nt_status_err(STATUS_NAME_TOO_LONG), -ENAMETOOLONG);
+	CHECK_EQ(nt_status_err(0xC0FFEE00u), -EIO);
+	CHECK_EQ(nt_status_err(0x00001234u), 0);
+	CHECK_EQ(nt_status_fail_err(0x00001234u), -EIO); /* unexpected: never success */
+	CHECK_EQ(nt_status_fail_err(STATUS_ACCESS_DENIED), -EACCES);
 	CHECK(nt_status_name(0xC0FFEE00u) == NULL);
 	char buf[48];
 	CHECK(strcmp(nt_status_str(STATUS_ACCESS_DENIED, buf, sizeof(buf)), "STATUS_ACCESS_DENIED") == 0);
