@@ -10,6 +10,15 @@
 
 #include "smb2fs/buf.h"
 
+/* file attributes (MS-FSCC 2.6) */
+#define FILE_ATTRIBUTE_READONLY 0x00000001u
+#define FILE_ATTRIBUTE_HIDDEN 0x00000002u
+#define FILE_ATTRIBUTE_SYSTEM 0x00000004u
+#define FILE_ATTRIBUTE_DIRECTORY 0x00000010u
+#define FILE_ATTRIBUTE_ARCHIVE 0x00000020u
+#define FILE_ATTRIBUTE_NORMAL 0x00000080u
+#define FILE_ATTRIBUTE_REPARSE_POINT 0x00000400u
+
 /* File information classes (MS-FSCC 2.4) */
 #define FileDirectoryInformation 0x01
 #define FileFullDirectoryInformation 0x02

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "smb2fs/buf.h"
+#include "smb2fs/fscc.h" /* FILE_ATTRIBUTE_* for CREATE */
 
 #define SMB2_HDR_SIZE 64
 #define SMB2_PROTOCOL_ID 0x424d53feu /* "\xfeSMB" read as LE u32 */
@@ -346,14 +347,6 @@ int smb2_tree_connect_decode(const uint8_t *msg, size_t len, struct smb2_tree_co
 #define FILE_OPENED 1u
 #define FILE_CREATED 2u
 #define FILE_OVERWRITTEN 3u
-/* file attributes (MS-FSCC 2.6) */
-#define FILE_ATTRIBUTE_READONLY 0x00000001u
-#define FILE_ATTRIBUTE_HIDDEN 0x00000002u
-#define FILE_ATTRIBUTE_SYSTEM 0x00000004u
-#define FILE_ATTRIBUTE_DIRECTORY 0x00000010u
-#define FILE_ATTRIBUTE_ARCHIVE 0x00000020u
-#define FILE_ATTRIBUTE_NORMAL 0x00000080u
-#define FILE_ATTRIBUTE_REPARSE_POINT 0x00000400u
 
 struct smb2_create_context {
 	char name[5];         /* 4-char tag ("MxAc", "QFid", "DH2Q", "RqLs"), NUL-terminated */

@@ -9,7 +9,6 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
-#include "smb2fs/wire.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
