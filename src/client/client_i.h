@@ -198,6 +198,9 @@ bool err_is_transport(int err);
 int smb_path(const char *posix_path, char **out);
 
 /* files: open with a CREATE, close */
+/* The CREATE request every open of ours sends (no oplock, share all). */
+void file_create_req(struct smb2_create_req *q, const char *smbpath, uint32_t access,
+		     uint32_t disposition, uint32_t options, uint32_t attrs);
 int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,
 		uint32_t options, uint32_t attrs, struct smb2_fileid *id, struct smb2_create_rsp *out);
 int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);

@@ -105,18 +105,8 @@ void pchain_start(struct pchain *p, struct smb2_client *c, const char *smbpath, 
 {
 	memset(p, 0, sizeof(*p));
 	cmpd_init(&p->k, c);
-	struct smb2_create_req q = {
-		.oplock_level = SMB2_OPLOCK_LEVEL_NONE,
-		.impersonation_level = SMB2_IMPERSONATION_IMPERSONATION,
-		.desired_access = access,
-		.file_attributes = attrs,
-		/* as file_create: POSIX expects other opens, rename and unlink
-		 * of an open file to keep working */
-		.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-		.create_disposition = disposition,
-		.create_options = options,
-		.name = smbpath,
-	};
+	struct smb2_create_req q;
+	file_create_req(&q, smbpath, access, disposition, options, attrs);
 	struct wbuf *w = cmpd_add(&p->k, SMB2_CREATE, false, 0, 0);
 	cmpd_enc(&p->k, smb2_create_encode(w, &q));
 }

@@ -45,14 +45,10 @@ static int take_qfid(const struct smb2_create_context *cc, void *arg)
 	return 0;
 }
 
-int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
-		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
-		      struct smb2_create_rsp *out, struct file_identity *ident)
+void file_create_req(struct smb2_create_req *q, const char *smbpath, uint32_t access,
+		     uint32_t disposition, uint32_t options, uint32_t attrs)
 {
-	/* QFid asks the server for the file's on-disk identity, so a reopen
-	 * after reconnect can tell it reached the same file. */
-	static const struct smb2_create_context qfid = {.name = "QFid"};
-	struct smb2_create_req q = {
+	*q = (struct smb2_create_req){
 		.oplock_level = SMB2_OPLOCK_LEVEL_NONE,
 		.impersonation_level = SMB2_IMPERSONATION_IMPERSONATION,
 		.desired_access = access,
@@ -63,9 +59,20 @@ int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t acces
 		.create_disposition = disposition,
 		.create_options = options,
 		.name = smbpath,
-		.contexts = ident ? &qfid : NULL,
-		.n_contexts = ident ? 1 : 0,
 	};
+}
+
+int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
+		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		      struct smb2_create_rsp *out, struct file_identity *ident)
+{
+	/* QFid asks the server for the file's on-disk identity, so a reopen
+	 * after reconnect can tell it reached the same file. */
+	static const struct smb2_create_context qfid = {.name = "QFid"};
+	struct smb2_create_req q;
+	file_create_req(&q, smbpath, access, disposition, options, attrs);
+	q.contexts = ident ? &qfid : NULL;
+	q.n_contexts = ident ? 1 : 0;
 	struct smb2_reply rep;
 	struct smb2_create_rsp cr;
 	struct wbuf w;
