@@ -39,6 +39,9 @@ struct smb2_config {
 	unsigned timeout_sec;     /* per request; 0 = 30 */
 	unsigned connect_timeout_sec; /* 0 = 10 */
 	bool no_write_behind;     /* cache=none: every write waits for the server */
+	bool read_for_write;      /* cache=loose: open O_WRONLY with read access too
+				   * (the kernel's writeback cache reads partial pages);
+				   * without it when the server refuses */
 };
 
 /* Connects, negotiates, logs in and connects the tree.  On failure returns a
@@ -109,5 +112,15 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size, struct
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after);
 int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);
+
+/* Whether f may READ: opened for reading, or O_WRONLY that got read access
+ * through read_for_write. */
+bool smb2_file_can_read(struct smb2_client *c, const struct smb2_file *f);
+/* smb2_flush for every handle of ours on f's file; returns f's kept
+ * failure, else one another handle kept (left for that handle to report
+ * too).  The kernel's writeback cache sends a file's dirty pages through
+ * whichever writing handle it picks, so closing or syncing one descriptor
+ * has to wait for all of them. */
+int smb2_flush_file(struct smb2_client *c, struct smb2_file *f);
 
 #endif

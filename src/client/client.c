@@ -63,6 +63,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->require_signing = cfg->require_signing || (!cfg->no_signing && !cfg->guest);
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
 	c->write_behind = !cfg->no_write_behind;
+	c->read_for_write = cfg->read_for_write;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);

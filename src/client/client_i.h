@@ -127,6 +127,7 @@ struct smb2_client {
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;
 	bool write_behind;     /* config: queue writes (writeback.c) */
+	bool read_for_write;   /* config: O_WRONLY opens ask for read access too */
 	int wb_files;          /* open files with write-behind (atomic) */
 	/* writeback.c's flusher: sends data queued for too long */
 	pthread_t wb_flusher;

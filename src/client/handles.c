@@ -21,6 +21,7 @@ struct open_args {
 	int flags;
 	struct smb2_create_rsp cr;
 	int attempts;
+	bool read_added; /* O_WRONLY asked as O_RDWR (read_for_write) */
 };
 
 /* CREATE and, in the same read-locked section, put the handle on the
@@ -47,12 +48,23 @@ static int op_open(struct smb2_client *c, void *arg)
 	}
 	if (a->flags & O_DIRECTORY)
 		opts |= FILE_DIRECTORY_FILE;
-	uint32_t access = file_access_for_flags(a->flags);
-	if (a->flags & O_TRUNC)
-		access |= FILE_WRITE_DATA; /* FILE_OVERWRITE needs write access */
-	int r = file_create_ident(c, a->f->path, access, disp, opts,
-				  (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id, &a->cr,
-				  &a->f->ident);
+	int r;
+	for (;;) {
+		uint32_t access = file_access_for_flags(a->flags);
+		if (a->flags & O_TRUNC)
+			access |= FILE_WRITE_DATA; /* FILE_OVERWRITE needs write access */
+		r = file_create_ident(c, a->f->path, access, disp, opts,
+				      (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
+				      &a->cr, &a->f->ident);
+		if (r != -EACCES || !a->read_added)
+			break;
+		/* A write-only file (or share): open as asked.  A refused
+		 * CREATE created and truncated nothing, so asking again is
+		 * safe; the handle records what was granted, for reopen. */
+		a->read_added = false;
+		a->flags = (a->flags & ~O_ACCMODE) | O_WRONLY;
+		a->f->flags = (a->f->flags & ~O_ACCMODE) | O_WRONLY;
+	}
 	if (r < 0)
 		return r;
 	struct smb2_file *f = a->f;
@@ -85,6 +97,13 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	wb_init(&f->wb);
 	f->write_behind = c->write_behind && wb_enabled_for(flags);
 	struct open_args a = {.f = f, .flags = flags};
+	if (c->read_for_write && (flags & O_ACCMODE) == O_WRONLY && !(flags & O_DIRECTORY)) {
+		/* The kernel's writeback cache reads the rest of a page that
+		 * a write covers only in part, through this handle. */
+		a.read_added = true;
+		a.flags = (flags & ~O_ACCMODE) | O_RDWR;
+		f->flags = (f->flags & ~O_ACCMODE) | O_RDWR;
+	}
 	r = client_run(c, op_open, &a);
 	/* The first run's reply was lost with the connection, so we never
 	 * learned which file (if any) it made: the one found now cannot be
@@ -147,6 +166,50 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	free(f->path);
 	free(f);
 	return wr ? wr : r;
+}
+
+bool smb2_file_can_read(struct smb2_client *c, const struct smb2_file *f)
+{
+	pthread_mutex_lock(&c->files_mu);
+	bool r = (f->flags & O_ACCMODE) != O_WRONLY;
+	pthread_mutex_unlock(&c->files_mu);
+	return r;
+}
+
+struct kept_err_args {
+	const char *smbpath;
+	int err;
+};
+
+/* Looks at (does not take) the failure another handle on the path kept. */
+static bool peek_kept_err(struct smb2_client *c, struct smb2_file *f, void *arg)
+{
+	(void)c;
+	struct kept_err_args *a = arg;
+	if (!f->write_behind || strcmp(f->path, a->smbpath) != 0)
+		return true;
+	pthread_mutex_lock(&f->wb.mu);
+	a->err = f->wb.err;
+	pthread_mutex_unlock(&f->wb.mu);
+	return a->err == 0;
+}
+
+int smb2_flush_file(struct smb2_client *c, struct smb2_file *f)
+{
+	int r = smb2_flush(c, f);
+	if (r < 0 || __atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) <= 1)
+		return r;
+	char *p = files_path_copy(c, f);
+	if (!p)
+		return -ENOMEM;
+	r = wb_drain_path(c, p);
+	if (r == 0) {
+		struct kept_err_args a = {p, 0};
+		files_each(c, peek_kept_err, &a);
+		r = a.err;
+	}
+	free(p);
+	return r;
 }
 
 bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,

@@ -356,9 +356,43 @@ out:
 	return r;
 }
 
+struct others_args {
+	struct smb2_file *self;
+	int r;
+};
+
+static bool drain_other(struct smb2_client *c, struct smb2_file *g, void *arg)
+{
+	struct others_args *a = arg;
+	if (g == a->self || !g->write_behind || strcmp(g->path, a->self->path) != 0)
+		return true;
+	pthread_mutex_lock(&g->wb.mu);
+	if (g->wb.head || g->wb.buf_len)
+		a->r = pump(c, g, true);
+	pthread_mutex_unlock(&g->wb.mu);
+	return a->r == 0;
+}
+
+static int op_drain_others(struct smb2_client *c, void *arg)
+{
+	struct others_args *a = arg;
+	a->r = 0;
+	files_each(c, drain_other, a);
+	return a->r;
+}
+
 ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
 		 uint64_t off)
 {
+	/* Each handle's queue keeps its own writes in order; across handles
+	 * on the same file, a write must not overtake one another handle of
+	 * ours accepted earlier: that one goes out first. */
+	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) > 1) {
+		struct others_args o = {f, 0};
+		int dr = client_run(c, op_drain_others, &o);
+		if (dr < 0 && (err_is_transport(dr) || dr == -EIO || dr == -EHOSTDOWN))
+			return dr;
+	}
 	struct wb_args a = {.f = f, .buf = buf, .len = len, .off = off};
 	int r = client_run(c, op_wb_write, &a);
 	/* Accepted data is the queue's now: it goes out after a reconnect,

@@ -72,6 +72,19 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 
+	/* cache=loose: write() fills the page cache and the kernel sends
+	 * dirty pages in WRITEs of up to max_write (ops_file.c covers what
+	 * that needs: read access on O_WRONLY handles, flushing every
+	 * handle).  The kernel keeps size and mtime itself and sends mtime
+	 * back with SETATTR; SMB times have 100 ns steps. */
+	ctx->writeback_cache = ctx->want_writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE);
+	if (ctx->writeback_cache) {
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		conn->time_gran = 100;
+	} else {
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	}
+
 	if (mw == 0 || mw > FS_MAX_WRITE)
 		mw = FS_MAX_WRITE;
 	conn->max_write = mw;

@@ -30,6 +30,10 @@ struct smb2fs_ctx {
 	 * that do not wait for queued writes (listings, plain opens) fill
 	 * the cache with nothing: they may predate data still queued. */
 	int writers;
+	/* cache=loose: ask for the kernel's writeback cache; writeback_cache
+	 * says whether init got it. */
+	bool want_writeback_cache;
+	bool writeback_cache;
 };
 
 /* readahead.c: sets the kernel's readahead window for the mount on

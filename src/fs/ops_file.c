@@ -42,6 +42,11 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 		attrcache_fill(ctx->cache, path, &st, t);
 	if (can_write(flags))
 		__atomic_add_fetch(&ctx->writers, 1, __ATOMIC_RELAXED);
+	/* A write-only file the server would not open for reading: the page
+	 * cache could not fill partial pages, so this descriptor's I/O
+	 * bypasses it. */
+	if (ctx->writeback_cache && !smb2_file_can_read(ctx->client, f))
+		fi->direct_io = 1;
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
 }
@@ -84,9 +89,13 @@ int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	/* close(2): queued writes go out now, and their errors are close()'s. */
 	struct smb2_file *f = fs_file(fi);
-	int r = f ? smb2_flush(fs_ctx()->client, f) : 0;
+	struct smb2fs_ctx *ctx = fs_ctx();
+	/* With the writeback cache this descriptor's pages may have gone out
+	 * through another writing handle of the file. */
+	int r = !f ? 0 : ctx->writeback_cache ? smb2_flush_file(ctx->client, f)
+					       : smb2_flush(ctx->client, f);
 	if (f && can_write(fi->flags))
-		attrcache_forget(fs_ctx()->cache, path);
+		attrcache_forget(ctx->cache, path);
 	return r;
 }
 
@@ -112,5 +121,13 @@ int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	(void)path;
 	(void)datasync;
 	struct smb2_file *f = fs_file(fi);
-	return f ? smb2_fsync(fs_ctx()->client, f) : 0;
+	struct smb2fs_ctx *ctx = fs_ctx();
+	if (!f)
+		return 0;
+	if (ctx->writeback_cache) {
+		int r = smb2_flush_file(ctx->client, f); /* as in fs_flush */
+		if (r < 0)
+			return r;
+	}
+	return smb2_fsync(ctx->client, f);
 }

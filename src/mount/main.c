@@ -97,9 +97,11 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.no_signing = o->nosign,
 		.timeout_sec = o->timeout,
 		.no_write_behind = o->cache_none,
+		.read_for_write = o->cache_loose,
 		.debug = o->debug,
 	};
-	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo, .mountpoint = mnt };
+	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo, .mountpoint = mnt,
+				  .want_writeback_cache = o->cache_loose };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *fuse = NULL;
 	char errmsg[512] = "";

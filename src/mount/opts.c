@@ -276,11 +276,9 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		o->sign = false;
 	} else if (IS("cache")) {
 		NEED_VAL;
-		if (strcmp(val, "strict") == 0 || strcmp(val, "loose") == 0)
-			o->cache_none = false;
-		else if (strcmp(val, "none") == 0)
-			o->cache_none = true;
-		else
+		o->cache_none = strcmp(val, "none") == 0;
+		o->cache_loose = strcmp(val, "loose") == 0;
+		if (!o->cache_none && !o->cache_loose && strcmp(val, "strict") != 0)
 			return fail(err, errlen, "bad cache '%s' (expected strict, loose or none)", val);
 	} else if (IS("timeout")) {
 		NEED_VAL;
@@ -436,7 +434,9 @@ void opts_usage(FILE *out, const char *prog)
 		"                        untrusted networks (default: every authenticated\n"
 		"                        session signs every message)\n"
 		"  cache=strict|loose|none  none: every write waits for the server (no\n"
-		"                        write-behind); strict and loose queue writes\n"
+		"                        write-behind); strict and loose queue writes;\n"
+		"                        loose also lets the kernel cache writes in its\n"
+		"                        page cache (faster small writes, less coherent)\n"
 		"  timeout=SECONDS       wait for a reply (default 30); interim replies extend\n"
 		"                        it, up to 10 x SECONDS in all\n"
 		"  uid=USER  gid=GROUP   owner shown for every file (default: mounting user)\n"

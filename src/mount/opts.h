@@ -25,6 +25,7 @@ struct smb2fs_opts {
 	bool nosign;          /* sign only when the server requires it */
 	unsigned timeout;     /* request timeout, seconds; 0 = client default */
 	bool cache_none;      /* cache=none: no write-behind */
+	bool cache_loose;     /* cache=loose: the kernel's writeback cache */
 	uid_t uid;
 	gid_t gid;
 	double actimeo;       /* seconds */

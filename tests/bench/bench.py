@@ -23,6 +23,7 @@ Workloads (--only takes these names; the default runs all of them):
   ls       ls -l of N entries, cold                        <= 1.5 x passthrough_ll
   rss      peak RSS of the smb2fs daemon in a write+read    <= 64 MiB
   nosign   read and write again with smb2fs -o nosign (the cost of signing)
+           (write and write4k also run smb2fs -o cache=loose, for information)
   rtt      requests per operation, from the -o debug log
 
 Each figure is the median of --repeat runs (3).  Every run has a time cap
@@ -59,8 +60,9 @@ SIZES = {
 WORKLOADS = ["read", "write", "write4k", "create", "tar", "stat", "ls",
              "rss", "nosign", "rtt"]
 
-SMB2FS, NOSIGN, SMBCLIENT, PT, SMBNETFS = (
-    "smb2fs", "smb2fs-nosign", "smbclient", "passthrough_ll", "smbnetfs")
+SMB2FS, NOSIGN, LOOSE, SMBCLIENT, PT, SMBNETFS = (
+    "smb2fs", "smb2fs-nosign", "smb2fs-loose", "smbclient", "passthrough_ll",
+    "smbnetfs")
 COLUMNS = [SMB2FS, SMBCLIENT, PT, SMBNETFS]
 
 
@@ -305,10 +307,12 @@ class Bench:
         before = {x["pid"] for x in self.srv.sessions()} \
             if system not in self.sessions and system in (SMB2FS, NOSIGN, SMBNETFS) \
             else set()
-        if system in (SMB2FS, NOSIGN):
+        if system in (SMB2FS, NOSIGN, LOOSE):
             opts = ["port=%d" % self.srv.port]
             if system == NOSIGN:
                 opts.append("nosign")
+            if system == LOOSE:
+                opts.append("cache=loose")
             if debug:
                 opts.append("debug")
             wd = os.path.join(self.work, "m%d" % self.nmount)
@@ -700,7 +704,8 @@ ROW_GROUP = {"read": "read", "write": "write", "write4k": "write4k",
              "create": "create", "delete": "create", "tar x": "tar",
              "rm -rf": "tar", "stat": "stat", "stat-name": "stat", "ls": "ls",
              "rss": "rss",
-             "read-nosign": "read", "write-nosign": "write"}
+             "read-nosign": "read", "write-nosign": "write",
+             "write-loose": "write", "write4k-loose": "write4k"}
 
 
 def report(bench, results, selected):
@@ -714,6 +719,10 @@ def report(bench, results, selected):
          SMB2FS, SMBCLIENT, "ge", 1.0, fmt_rate),
         ("write4k", "write4k", "write %d MiB, dd bs=4k" % mib,
          SMB2FS, SMBCLIENT, "ge", 0.8, fmt_rate),
+        ("write", "write-loose", "write %d MiB, dd bs=1M, loose" % mib,
+         LOOSE, SMBCLIENT, "info", None, fmt_rate),
+        ("write4k", "write4k-loose", "write %d MiB, dd bs=4k, loose" % mib,
+         LOOSE, SMBCLIENT, "info", None, fmt_rate),
         ("create", "create", "create %d empty files" % s["create"],
          SMB2FS, PT, "le", 2.5, fmt_time),
         ("create", "delete", "delete %d files" % s["create"],
@@ -741,8 +750,8 @@ def report(bench, results, selected):
     for group, row, label, mine, ref, kind, target, fmt in rows:
         if group not in selected:
             continue
-        key = row.replace("-nosign", "")
-        src_row = key if mine == NOSIGN else row
+        key = row.replace("-nosign", "").replace("-loose", "")
+        src_row = key if mine in (NOSIGN, LOOSE) else row
         my_txt, my_v = cell(results, src_row, mine, fmt, notes)
         peers = []
         for sysname in COLUMNS[1:]:
@@ -780,9 +789,12 @@ def report(bench, results, selected):
             if my_v and ref_v:
                 ratio_txt = "%.2f" % (my_v / ref_v)
             tgt_txt = "(info) vs smbclient"
-            if my_v and signed_v:
+            if my_v and signed_v and mine == NOSIGN:
                 summary.append("signing costs %s: smb2fs default is %.2f x slower "
                                "than -o nosign" % (key, my_v / signed_v))
+            elif my_v and signed_v:
+                summary.append("cache=loose %s: %.2f x the default (cache=strict)"
+                               % (key, my_v / signed_v))
         lines.append("  ".join(c.ljust(w) for c, w in zip(
             (label, my_txt) + tuple(peers) + (ratio_txt, tgt_txt, res),
             widths)).rstrip())
@@ -846,8 +858,10 @@ def main():
         nosign = [NOSIGN] if "nosign" in selected else []
         groups = [
             ("read", bench.w_read, [SMB2FS, SMBCLIENT, PT, SMBNETFS], nosign),
-            ("write", bench.w_write, [SMB2FS, SMBCLIENT, PT, SMBNETFS], nosign),
-            ("write4k", bench.w_write4k, [SMB2FS, SMBCLIENT, PT, SMBNETFS], []),
+            ("write", bench.w_write, [SMB2FS, SMBCLIENT, PT, SMBNETFS],
+             nosign + ([LOOSE] if "write" in selected else [])),
+            ("write4k", bench.w_write4k, [SMB2FS, SMBCLIENT, PT, SMBNETFS],
+             [LOOSE] if "write4k" in selected else []),
             ("create", bench.w_create, [SMB2FS, PT, SMBNETFS], []),
             ("tar", bench.w_tar, [SMB2FS, PT, SMBNETFS], []),
             ("stat", bench.w_stat, [SMB2FS, PT, SMBNETFS], []),

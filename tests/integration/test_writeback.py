@@ -41,6 +41,23 @@ def test_rewrites_of_the_same_bytes_keep_the_last(mnt, share_dir):
     assert got[1024 * 1024 + 199:1024 * 1024 + 209] == bytes([199]) * 10
 
 
+def test_writes_through_two_descriptors_keep_their_order(mnt, share_dir):
+    # write() through fd a returned before the same bytes were written
+    # through fd b: b's data must be what the server keeps.
+    p = os.path.join(mnt, "two.bin")
+    a = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    b = os.open(p, os.O_WRONLY)
+    try:
+        for i in range(50):
+            os.pwrite(a, bytes([i]) * 300_000, 0)
+            os.pwrite(b, bytes([100 + i]) * 300_000, 0)
+    finally:
+        os.close(a)
+        os.close(b)
+    with open(os.path.join(share_dir, "two.bin"), "rb") as f:
+        assert f.read() == bytes([149]) * 300_000
+
+
 def test_read_after_write_sees_the_data(mnt, share_dir):
     p = os.path.join(mnt, "raw.bin")
     fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -218,7 +218,14 @@ static void test_sign_timeout_cache(void)
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nosign,sign,cache=none,cache=strict")),
 		 OPTS_OK);
-	CHECK(o.sign && !o.nosign && !o.cache_none);
+	CHECK(o.sign && !o.nosign && !o.cache_none && !o.cache_loose);
+	opts_free(&o);
+	/* the last cache= wins */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "cache=none,cache=loose")), OPTS_OK);
+	CHECK(!o.cache_none && o.cache_loose);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "cache=loose,cache=strict")), OPTS_OK);
+	CHECK(!o.cache_none && !o.cache_loose);
 	opts_free(&o);
 }
 
