@@ -15,7 +15,10 @@
  * Locking: `lock` is a writer-preferring rwlock.  Every operation holds it
  * for reading while it uses conn / session_id / tree_id / file ids; the
  * reconnect path holds it for writing, so no operation sees a half-rebuilt
- * session.  `files_mu` protects the open-file list and nests inside `lock`. */
+ * session.  `files_mu` protects the open-file list and nests inside `lock`;
+ * a file's `wb.mu` (writeback.c) nests inside `files_mu` when both are held,
+ * and may be held while waiting for a reply.  Order: lock -> files_mu ->
+ * wb.mu -> conn.mu -> conn.send_mu. */
 #ifndef SMB2FS_CLIENT_I_H
 #define SMB2FS_CLIENT_I_H
 
