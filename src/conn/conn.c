@@ -30,6 +30,10 @@
  * a server that answers "pending" for ever cannot hold a caller for ever. */
 #define PENDING_CAP_FACTOR 10
 #define MID_UNSOLICITED UINT64_MAX
+/* Final replies at least this big (READ data, large listings) are verified
+ * by the thread that waits for them, not by the receiver: the MACs of
+ * concurrent reads then run in parallel, and the receiver keeps reading. */
+#define VERIFY_IN_WAITER_MIN (64u * 1024)
 
 /* One request from submit to the end of its wait (conn.h). */
 struct smb2_req {
@@ -48,6 +52,8 @@ struct smb2_req {
 	unsigned timeout_sec;
 	uint16_t interim_credits;  /* granted by interim replies not yet trusted */
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
+	bool verify_in_waiter;     /* done, but the signature is the waiter's to check */
+	uint32_t reply_credits;    /* ...and the credits it grants wait for that */
 	struct smb2_req *next;
 };
 
@@ -230,8 +236,12 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 	 * always fatal.  (SessionId 0 replies are checked against the
 	 * request below: only the first SESSION_SETUP may carry it.) */
 	bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
-	bool verified = false;
-	if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED) {
+	bool verified = false, deferred = false;
+	bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
+	if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED &&
+	    !interim && len >= VERIFY_IN_WAITER_MIN) {
+		deferred = true; /* smb2_conn_wait verifies before anything is used */
+	} else if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED) {
 		if (smb2_verify_msg(alg, key, msg, len) < 0) {
 			smb2_secure_zero(key, sizeof(key));
 			/* debug level: the caller reports the failure (at mount
@@ -290,8 +300,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 	 * signs (no exception for "session deleted/expired": unsigned, those
 	 * are the words an attacker would use to force a new login). */
 	bool must_sign = signing && p->sid != 0;
-	bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
-	bool trusted = !must_sign || verified;
+	bool trusted = !must_sign || verified || deferred;
 
 	if (interim) {
 		/* The final reply follows with the same MessageId (MS-SMB2
@@ -331,7 +340,12 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		free(msg);
 		return -EBADMSG;
 	}
-	add_credits_locked(c, (uint32_t)h.credits + p->interim_credits, p->charge);
+	if (deferred) {
+		p->verify_in_waiter = true;
+		p->reply_credits = (uint32_t)h.credits + p->interim_credits;
+	} else {
+		add_credits_locked(c, (uint32_t)h.credits + p->interim_credits, p->charge);
+	}
 	p->rep.msg = msg;
 	p->rep.len = len;
 	p->rep.hdr = h;
@@ -656,6 +670,23 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 		}
 	}
 	int err = q->err;
+	if (!err && q->verify_in_waiter) {
+		enum smb2_sign_alg alg = c->sign_alg;
+		uint8_t key[16];
+		memcpy(key, c->sign_key, sizeof(key));
+		pthread_mutex_unlock(&c->mu);
+		bool ok = smb2_verify_msg(alg, key, q->rep.msg, q->rep.len) == 0;
+		smb2_secure_zero(key, sizeof(key));
+		pthread_mutex_lock(&c->mu);
+		if (ok) {
+			add_credits_locked(c, q->reply_credits, q->charge);
+		} else {
+			smb2_log_debug("bad signature on %s reply (mid=%llu): dropping the connection",
+				       smb2_cmd_name(q->command), (unsigned long long)q->mid);
+			kill_locked(c, -EBADMSG);
+			err = -EBADMSG;
+		}
+	}
 	unlink_pending(c, q);
 	c->inflight -= q->charge;
 	pthread_mutex_unlock(&c->mu);

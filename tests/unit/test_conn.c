@@ -35,6 +35,7 @@ enum script {
 	S_COMPOUND,        /* one frame of 3 chained signed messages: check, answer each */
 	S_CANCEL,          /* interim reply, then expect a signed async CANCEL, answer CANCELLED */
 	S_NOTIFY,          /* an oplock break notification before the reply */
+	S_BIG_SIGNED,      /* 100 KiB signed replies (verified by the waiter), the second corrupted */
 };
 
 struct server {
@@ -79,6 +80,7 @@ static int read_msg(int fd, uint8_t **msg, size_t *len)
 }
 
 static bool forge_sid;
+static size_t reply_pad; /* extra body bytes, for replies the waiter verifies */
 static uint64_t forge_mid; /* nonzero: reply with this MessageId instead */
 
 static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t credits, bool async,
@@ -103,11 +105,12 @@ static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cred
 	/* ECHO response body (StructureSize 4) */
 	wbuf_u16(&w, 4);
 	wbuf_u16(&w, 0);
+	wbuf_zero(&w, reply_pad);
 	if (sign)
 		smb2_sign_msg(SMB2_SIGN_AES_CMAC, sign_key, w.p, w.len);
 	if (corrupt)
 		w.p[w.len - 1] ^= 1;
-	uint8_t nb[4] = {0, 0, (uint8_t)(w.len >> 8), (uint8_t)w.len};
+	uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
 	int r = 0;
 	/* MSG_NOSIGNAL: the client may be gone (scripts that never finish) */
 	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
@@ -261,6 +264,14 @@ static void *server_main(void *arg)
 			}
 			free(reqs[0]);
 		}
+		break;
+	case S_BIG_SIGNED:
+		reply_pad = 100 * 1024;
+		for (int i = 0; i < 2 && read_msg(fd, &reqs[0], &lens[0]) == 0; i++) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 8, false, true, i == 1);
+			free(reqs[0]);
+		}
+		reply_pad = 0;
 		break;
 	case S_CANCEL:
 		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
@@ -677,6 +688,22 @@ static void test_notify(void)
 	disconnect_scripted(&s, c);
 }
 
+/* Large replies are verified by their waiter: a good one is delivered and
+ * its credits counted only then; a bad one kills the connection. */
+static void test_big_reply_verified_by_waiter(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	uint32_t st;
+	c = connect_scripted(&s, S_BIG_SIGNED, 2);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	CHECK_EQ(smb2_conn_window(c), 8);
+	CHECK_EQ(echo_call(c, 0, &st, NULL), -EBADMSG);
+	CHECK(!smb2_conn_alive(c));
+	disconnect_scripted(&s, c);
+}
+
 static void test_refused(void)
 {
 	struct server s;
@@ -708,6 +735,7 @@ int main(void)
 	test_credit_trust();
 	test_compound_chain();
 	test_cancel();
+	test_big_reply_verified_by_waiter();
 	test_notify();
 	test_unsigned_session_deleted_is_forged();
 	test_endless_pending_is_capped();
