@@ -22,6 +22,12 @@ if [ "${1:-}" = "--list" ]; then
   printf '%s\n' "${PKGS[@]}"
   exit 0
 fi
+# --only PKG...: install these packages instead (same idempotent check and
+# lock handling; tests/bench/install-bench-deps.sh uses it).
+if [ "${1:-}" = "--only" ]; then
+  shift
+  PKGS=("$@")
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -28,7 +28,7 @@ import time
 import pytest
 
 import test_times
-from test_writeback import small_fs  # noqa: F401 (fixture)
+from test_writeback import errors_writing_past_full, small_fs  # noqa: F401 (fixture)
 
 LOOSE = ["cache=loose"]
 
@@ -193,25 +193,7 @@ def test_fsync_puts_data_on_the_server(lmnt, share_dir, rand_bytes):
 def test_enospc_is_reported_by_fsync_or_close(lmnt, small_fs):  # noqa: F811
     """3 MiB into 1 MiB: write() only fills the page cache, so the failure
     comes from fsync() (or close()), never lost."""
-    errs = []
-    fd = os.open(os.path.join(lmnt, "small", "big.bin"),
-                 os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        for _ in range(3 * 256):
-            try:
-                os.write(fd, b"z" * 4096)
-            except OSError as e:
-                errs.append(e.errno)
-                break
-        try:
-            os.fsync(fd)
-        except OSError as e:
-            errs.append(e.errno)
-    finally:
-        try:
-            os.close(fd)
-        except OSError as e:
-            errs.append(e.errno)
+    errs = errors_writing_past_full(os.path.join(lmnt, "small", "big.bin"))
     assert errs and errs[0] == errno.ENOSPC, errs
 
 

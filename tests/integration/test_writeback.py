@@ -132,8 +132,9 @@ def small_fs(share_dir):
         os.rmdir(d)
 
 
-def test_queued_write_failure_is_reported(mnt, small_fs):
-    p = os.path.join(mnt, "small", "big.bin")
+def errors_writing_past_full(p):
+    """Writes 3 MiB in 4 KiB writes into p (on a 1 MiB filesystem), then
+    fsync and close; returns the errnos they raised, in order."""
     errs = []
     fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
@@ -152,6 +153,11 @@ def test_queued_write_failure_is_reported(mnt, small_fs):
             os.close(fd)
         except OSError as e:
             errs.append(e.errno)
+    return errs
+
+
+def test_queued_write_failure_is_reported(mnt, small_fs):
+    errs = errors_writing_past_full(os.path.join(mnt, "small", "big.bin"))
     assert errs and errs[0] == errno.ENOSPC, errs
 
 
