@@ -158,6 +158,9 @@ int wb_drain(struct smb2_client *c, struct smb2_file *f);
  * stat, truncate or times change, or a read through another handle). */
 int wb_drain_path(struct smb2_client *c, const char *smbpath);
 bool wb_pending(struct smb2_file *f);
+/* Before another handle's write or any handle's read of f's file: sends
+ * what our handles on that file queued (f's own too if include_self). */
+int wb_settle_file(struct smb2_client *c, struct smb2_file *f, bool include_self);
 /* wb_drain_path for a POSIX path, cheap when nothing is queued anywhere:
  * called first by the path operations whose result queued writes change
  * (stat's size, truncate, times). */
@@ -238,8 +241,6 @@ void files_wrote(struct smb2_client *c, struct smb2_file *f);
 int files_reopen_all(struct smb2_client *c);
 /* At destroy: frees every handle still open (CLOSE first if send_close). */
 void files_close_all(struct smb2_client *c, bool send_close);
-/* A copy of f's current path (it follows renames); NULL without memory. */
-char *files_path_copy(struct smb2_client *c, const struct smb2_file *f);
 /* Calls fn for each open file under files_mu until fn returns false. */
 void files_each(struct smb2_client *c, bool (*fn)(struct smb2_client *c, struct smb2_file *f, void *arg),
 		void *arg);

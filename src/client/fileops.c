@@ -77,19 +77,9 @@ static int op_read(struct smb2_client *c, void *arg)
  * would not see it. */
 static int drain_before_read(struct smb2_client *c, struct smb2_file *f)
 {
-	if (f->write_behind && wb_pending(f)) {
-		int r = wb_drain(c, f);
-		if (r < 0)
-			return r;
-	}
 	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
-		return 0;
-	char *path = files_path_copy(c, f);
-	if (!path)
-		return -ENOMEM;
-	int r = wb_drain_path(c, path);
-	free(path);
-	return r;
+		return 0; /* nothing can be queued anywhere */
+	return wb_settle_file(c, f, true);
 }
 
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off)

@@ -177,20 +177,21 @@ bool smb2_file_can_read(struct smb2_client *c, const struct smb2_file *f)
 }
 
 struct kept_err_args {
-	const char *smbpath;
+	struct smb2_file *self;
 	int err;
 };
 
-/* Looks at (does not take) the failure another handle on the path kept. */
-static bool peek_kept_err(struct smb2_client *c, struct smb2_file *f, void *arg)
+/* A failure another handle of ours on self's file kept (self's path is
+ * read under files_mu, in files_each). */
+static bool peek_kept_err(struct smb2_client *c, struct smb2_file *g, void *arg)
 {
 	(void)c;
 	struct kept_err_args *a = arg;
-	if (!f->write_behind || strcmp(f->path, a->smbpath) != 0)
+	if (g == a->self || !g->write_behind || strcmp(g->path, a->self->path) != 0)
 		return true;
-	pthread_mutex_lock(&f->wb.mu);
-	a->err = f->wb.err;
-	pthread_mutex_unlock(&f->wb.mu);
+	pthread_mutex_lock(&g->wb.mu);
+	a->err = g->wb.err;
+	pthread_mutex_unlock(&g->wb.mu);
 	return a->err == 0;
 }
 
@@ -199,16 +200,12 @@ int smb2_flush_file(struct smb2_client *c, struct smb2_file *f)
 	int r = smb2_flush(c, f);
 	if (r < 0 || __atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) <= 1)
 		return r;
-	char *p = files_path_copy(c, f);
-	if (!p)
-		return -ENOMEM;
-	r = wb_drain_path(c, p);
+	r = wb_settle_file(c, f, false);
 	if (r == 0) {
-		struct kept_err_args a = {p, 0};
+		struct kept_err_args a = {f, 0};
 		files_each(c, peek_kept_err, &a);
 		r = a.err;
 	}
-	free(p);
 	return r;
 }
 
@@ -349,14 +346,6 @@ void files_close_all(struct smb2_client *c, bool send_close)
 		free(f);
 		f = next;
 	}
-}
-
-char *files_path_copy(struct smb2_client *c, const struct smb2_file *f)
-{
-	pthread_mutex_lock(&c->files_mu);
-	char *p = strdup(f->path);
-	pthread_mutex_unlock(&c->files_mu);
-	return p;
 }
 
 void files_each(struct smb2_client *c, bool (*fn)(struct smb2_client *c, struct smb2_file *f, void *arg),

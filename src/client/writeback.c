@@ -7,7 +7,7 @@
  * so a writer keeps the connection busy instead of waiting a round trip per
  * write() (dd bs=4k, cp, tar).  A chunk is freed only when the server has
  * acknowledged all of it.  An error of a chunk is kept and reported on the
- * file's next write, flush (close), fsync or read; a transport failure is
+ * handle's next write, flush (close) or fsync; a transport failure is
  * not an error: the chunk is sent again after the reconnect, through the
  * reopened handle.  Chunks that overlap one in flight wait for it, so the
  * server never sees two writes to the same bytes in a different order.
@@ -356,31 +356,6 @@ out:
 	return r;
 }
 
-struct others_args {
-	struct smb2_file *self;
-	int r;
-};
-
-static bool drain_other(struct smb2_client *c, struct smb2_file *g, void *arg)
-{
-	struct others_args *a = arg;
-	if (g == a->self || !g->write_behind || strcmp(g->path, a->self->path) != 0)
-		return true;
-	pthread_mutex_lock(&g->wb.mu);
-	if (g->wb.head || g->wb.buf_len)
-		a->r = pump(c, g, true);
-	pthread_mutex_unlock(&g->wb.mu);
-	return a->r == 0;
-}
-
-static int op_drain_others(struct smb2_client *c, void *arg)
-{
-	struct others_args *a = arg;
-	a->r = 0;
-	files_each(c, drain_other, a);
-	return a->r;
-}
-
 ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
 		 uint64_t off)
 {
@@ -388,9 +363,8 @@ ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, si
 	 * on the same file, a write must not overtake one another handle of
 	 * ours accepted earlier: that one goes out first. */
 	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) > 1) {
-		struct others_args o = {f, 0};
-		int dr = client_run(c, op_drain_others, &o);
-		if (dr < 0 && (err_is_transport(dr) || dr == -EIO || dr == -EHOSTDOWN))
+		int dr = wb_settle_file(c, f, false);
+		if (dr < 0)
 			return dr;
 	}
 	struct wb_args a = {.f = f, .buf = buf, .len = len, .off = off};
@@ -435,35 +409,54 @@ bool wb_pending(struct smb2_file *f)
 	return p;
 }
 
-struct drain_path_args {
-	const char *smbpath;
+/* Sends what this mount's handles on one file have queued: the file named
+ * by path, or self's (read under files_mu: it follows renames). */
+struct settle_args {
+	const char *path;
+	struct smb2_file *self;
+	bool include_self;
 	int r;
 };
 
-static bool drain_one_path(struct smb2_client *c, struct smb2_file *f, void *arg)
+static bool settle_one(struct smb2_client *c, struct smb2_file *g, void *arg)
 {
-	struct drain_path_args *a = arg;
-	if (strcmp(f->path, a->smbpath) != 0)
+	struct settle_args *a = arg;
+	const char *path = a->self ? a->self->path : a->path;
+	if ((g == a->self && !a->include_self) || !g->write_behind || strcmp(g->path, path) != 0)
 		return true;
-	pthread_mutex_lock(&f->wb.mu);
-	if (f->wb.head || f->wb.buf_len)
-		a->r = pump(c, f, true);
-	pthread_mutex_unlock(&f->wb.mu);
+	pthread_mutex_lock(&g->wb.mu);
+	if (g->wb.head || g->wb.buf_len)
+		a->r = pump(c, g, true);
+	pthread_mutex_unlock(&g->wb.mu);
 	return a->r == 0;
 }
 
-static int op_wb_drain_path(struct smb2_client *c, void *arg)
+static int op_settle(struct smb2_client *c, void *arg)
 {
-	struct drain_path_args a = {arg, 0};
-	files_each(c, drain_one_path, &a);
-	return a.r;
+	struct settle_args *a = arg;
+	a->r = 0;
+	files_each(c, settle_one, a);
+	return a->r;
+}
+
+/* Errors of queued data stay with the handles that wrote it (pump keeps
+ * them for their owners); only a failure to reach the server is ours. */
+static int settle(struct smb2_client *c, struct settle_args *a)
+{
+	int r = client_run(c, op_settle, a);
+	return err_is_transport(r) || r == -EIO || r == -EHOSTDOWN ? r : 0;
 }
 
 int wb_drain_path(struct smb2_client *c, const char *smbpath)
 {
-	/* Errors stay with the handles that wrote (reported to their owner). */
-	int r = client_run(c, op_wb_drain_path, (void *)smbpath);
-	return err_is_transport(r) || r == -EIO ? r : 0;
+	struct settle_args a = {.path = smbpath};
+	return settle(c, &a);
+}
+
+int wb_settle_file(struct smb2_client *c, struct smb2_file *f, bool include_self)
+{
+	struct settle_args a = {.self = f, .include_self = include_self};
+	return settle(c, &a);
 }
 
 static bool older_than(const struct timespec *t, long ms)
