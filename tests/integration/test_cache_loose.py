@@ -28,7 +28,7 @@ import time
 import pytest
 
 import test_times
-from test_writeback import errors_writing_past_full, small_fs  # noqa: F401 (fixture)
+from test_writeback import errors_writing_past_full, read_after_write, small_fs  # noqa: F401 (fixture)
 
 LOOSE = ["cache=loose"]
 
@@ -123,21 +123,7 @@ def test_o_append_from_two_descriptors(lmnt, share_dir):
 
 
 def test_read_after_write(lmnt, share_dir):
-    p = os.path.join(lmnt, "raw.bin")
-    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-    other = None
-    try:
-        os.write(fd, b"hello world")
-        assert os.pread(fd, 11, 0) == b"hello world"
-        os.pwrite(fd, b"HELLO", 0)
-        other = os.open(p, os.O_RDONLY)
-        assert os.pread(other, 11, 0) == b"HELLO world"
-        assert os.fstat(fd).st_size == 11
-        assert os.stat(p).st_size == 11
-    finally:
-        os.close(fd)
-        if other is not None:
-            os.close(other)
+    read_after_write(lmnt)
     assert on_disk(share_dir, "raw.bin") == b"HELLO world"
 
 

@@ -317,41 +317,40 @@ def test_unsigned_session_gone_is_forged(fake_server, mount_factory, mode):
 # G: bounded waits
 
 
-def test_signed_interim_replies_are_capped(fake_server, mount_factory):
-    """The CREATE of f (first connection only) gets a signed interim
-    STATUS_PENDING every 0.3 s and never a final reply.  With timeout=1
-    each interim extends the wait, but only to 10 x 1 s after the request
-    was sent: the connection is dropped after ~10 s (not ~1 s, not never)
-    and the retry on a new connection succeeds."""
-    srv, m = mount_fake(fake_server, mount_factory, "pend_signed",
+def _pending_run(fake_server, mount_factory, mode):
+    """Mounts with timeout=1 against a server that answers the CREATE of f
+    (first connection only) with interim STATUS_PENDING replies every
+    0.3 s and never a final one; stats f.  Returns the first connection's
+    record, how long after that CREATE it was dropped, the stat's result
+    and how long the stat took."""
+    srv, m = mount_fake(fake_server, mount_factory, mode,
                         options=["vers=2.1", "timeout=1"])
     assert fs_op(m, "statvfs", "")[0][0] == "ok"
     res, took = fs_op(m, "stat", "f", timeout=40)
     assert srv.wait_closed(1, timeout=5), srv.conns
     c1 = srv.conns[0]
     assert c1.trigger_time is not None, srv.conns
-    waited = c1.closed - c1.trigger_time
+    assert res == ("ok", [oct(0o100644), 10]), (res, m.stderr()[-4000:])
+    return m, c1, c1.closed - c1.trigger_time, took
+
+
+def test_signed_interim_replies_are_capped(fake_server, mount_factory):
+    """Signed interims: each extends the wait, but only to 10 x 1 s after
+    the request was sent: the connection is dropped after ~10 s (not ~1 s,
+    not never) and the retry on a new connection succeeds."""
+    m, c1, waited, took = _pending_run(fake_server, mount_factory, "pend_signed")
     assert 6 <= waited <= 16, "first connection dropped after %.1f s" % \
         waited
     assert c1.interims_sent >= 10, c1.interims_sent
-    assert res == ("ok", [oct(0o100644), 10]), (res, m.stderr()[-4000:])
     assert took < 25, took
     still_mounted(m)
 
 
 def test_unsigned_interim_replies_do_not_extend(fake_server, mount_factory):
-    """The same, but the interim replies are NOT signed on the signed
-    session: they do not extend the wait, so the first attempt ends after
-    about timeout=1 s."""
-    srv, m = mount_fake(fake_server, mount_factory, "pend_unsigned",
-                        options=["vers=2.1", "timeout=1"])
-    assert fs_op(m, "statvfs", "")[0][0] == "ok"
-    res, took = fs_op(m, "stat", "f", timeout=40)
-    assert srv.wait_closed(1, timeout=5), srv.conns
-    c1 = srv.conns[0]
-    assert c1.trigger_time is not None, srv.conns
-    waited = c1.closed - c1.trigger_time
+    """The interim replies are NOT signed on the signed session: they do
+    not extend the wait, so the first attempt ends after about
+    timeout=1 s."""
+    m, c1, waited, took = _pending_run(fake_server, mount_factory, "pend_unsigned")
     assert waited < 4, "first connection dropped after %.1f s" % waited
-    assert res == ("ok", [oct(0o100644), 10]), (res, m.stderr()[-4000:])
     assert took < 15, took
     still_mounted(m)

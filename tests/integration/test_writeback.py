@@ -58,8 +58,11 @@ def test_writes_through_two_descriptors_keep_their_order(mnt, share_dir):
         assert f.read() == bytes([149]) * 300_000
 
 
-def test_read_after_write_sees_the_data(mnt, share_dir):
-    p = os.path.join(mnt, "raw.bin")
+def read_after_write(mountpoint):
+    """Writes through one descriptor, reads through it and through a second
+    one (its pages dropped, so the read goes to the filesystem), and stats:
+    every view must show the write at once.  Leaves raw.bin behind."""
+    p = os.path.join(mountpoint, "raw.bin")
     fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
     other = None
     try:
@@ -69,11 +72,16 @@ def test_read_after_write_sees_the_data(mnt, share_dir):
         other = os.open(p, os.O_RDONLY)
         os.posix_fadvise(other, 0, 0, os.POSIX_FADV_DONTNEED)
         assert os.pread(other, 11, 0) == b"HELLO world"     # another handle
+        assert os.fstat(fd).st_size == 11
         assert os.stat(p).st_size == 11
     finally:
         os.close(fd)
         if other is not None:
             os.close(other)
+
+
+def test_read_after_write_sees_the_data(mnt, share_dir):
+    read_after_write(mnt)
 
 
 def test_fsync_puts_data_on_the_server(mnt, share_dir, rand_bytes):
