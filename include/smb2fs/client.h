@@ -39,6 +39,7 @@ struct smb2_config {
 	unsigned timeout_sec;     /* per request; 0 = 30 */
 	unsigned connect_timeout_sec; /* 0 = 10 */
 	bool no_write_behind;     /* cache=none: every write waits for the server */
+	bool no_leases;           /* cache=none: ask for no leases */
 	bool read_for_write;      /* cache=loose: open O_WRONLY with read access too
 				   * (the kernel's writeback cache reads partial pages);
 				   * without it when the server refuses */
@@ -112,6 +113,20 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size, struct
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after);
 int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);
+
+/* Leases (SMB 2.1+; off with cache=none): fn is called, from a thread of
+ * the client's with no lock held, when the server takes caching of the
+ * file at path (POSIX form) away from us, or a reconnect lost it: lost has
+ * SMB2_LEASE_READ_CACHING (the kernel's pages and cached attributes of
+ * the file may be stale: drop them) and/or SMB2_LEASE_WRITE_CACHING
+ * (another client wants the data: a kernel writeback cache must send its
+ * dirty pages now; the client sends what it queued itself after fn
+ * returns).  fn NULL uninstalls; it waits for a call in progress. */
+typedef void (*smb2_lease_cb)(void *arg, const char *path, uint32_t lost);
+void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg);
+/* The kernel's cached pages of f's file were still valid when f opened:
+ * a read lease has been held by another handle of ours since it opened. */
+bool smb2_file_keep_cache(const struct smb2_file *f);
 
 /* Whether f may READ: opened for reading, or O_WRONLY that got read access
  * through read_for_write. */

@@ -105,7 +105,9 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q);
 /* Server-initiated messages (MessageId 0xFFFFFFFFFFFFFFFF: oplock and lease
  * breaks) are handed to fn, from the receiver thread with no lock held;
- * msg is valid during the call only.  Without fn they are dropped. */
+ * msg is valid during the call only.  Without fn they are dropped.  When
+ * the connection ends, fn is called once more with msg NULL (from the
+ * receiver thread, before smb2_conn_free returns). */
 typedef void (*smb2_notify_fn)(void *arg, const uint8_t *msg, size_t len);
 void smb2_conn_set_notify(struct smb2_conn *c, smb2_notify_fn fn, void *arg);
 /* Whether smb2_conn_wait on q would return at once (reply in, or failed). */

@@ -387,6 +387,49 @@ int smb2_create_decode(const uint8_t *msg, size_t len, struct smb2_create_rsp *r
 int smb2_create_contexts_walk(const uint8_t *chain, size_t len,
 			      int (*cb)(const struct smb2_create_context *c, void *arg), void *arg);
 
+/* ---- Leases: the RqLs create context (2.2.13.2.8, 2.2.13.2.10,
+ * 2.2.14.2.10, 2.2.14.2.11), the break notification (2.2.23), its
+ * acknowledgment (2.2.24.2) and the server's response (2.2.25.2) ---- */
+#define SMB2_CREATE_LEASE_TAG "RqLs"
+#define SMB2_LEASE_NONE 0x00u
+#define SMB2_LEASE_READ_CACHING 0x01u
+#define SMB2_LEASE_HANDLE_CACHING 0x02u
+#define SMB2_LEASE_WRITE_CACHING 0x04u
+#define SMB2_LEASE_FLAG_BREAK_IN_PROGRESS 0x02u
+#define SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET 0x04u
+#define SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED 0x01u
+#define SMB2_LEASE_V1_SIZE 32
+#define SMB2_LEASE_V2_SIZE 52
+struct smb2_lease_ctx {
+	uint8_t key[16];
+	uint32_t state;          /* SMB2_LEASE_* caching bits */
+	uint32_t flags;
+	bool v2;                 /* 3.x form: parent key and epoch */
+	uint8_t parent_key[16];
+	uint16_t epoch;
+};
+/* The RqLs context data (v1: 32 bytes, v2: 52) into out; returns its length. */
+size_t smb2_lease_ctx_encode(const struct smb2_lease_ctx *l, uint8_t out[SMB2_LEASE_V2_SIZE]);
+/* An RqLs response context's data: 32 bytes are v1, 52 are v2, anything
+ * else -EBADMSG. */
+int smb2_lease_ctx_decode(const uint8_t *data, size_t len, struct smb2_lease_ctx *l);
+struct smb2_lease_break {
+	uint16_t new_epoch;
+	uint32_t flags;          /* SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED */
+	uint8_t key[16];
+	uint32_t current_state, new_state;
+	uint32_t reason, access_mask_hint, share_mask_hint;
+};
+/* An OPLOCK_BREAK message from the server (header + body): 1 with *b for
+ * a lease break notification, 0 for an oplock break notification
+ * (StructureSize 24; we never ask for oplocks, so nothing is filled),
+ * -EBADMSG for anything else. */
+int smb2_break_notify_decode(const uint8_t *msg, size_t len, struct smb2_lease_break *b);
+/* Lease Break Acknowledgment body: the state the client keeps. */
+SMB2FS_MUST_CHECK int smb2_lease_ack_encode(struct wbuf *w, const uint8_t key[16], uint32_t state);
+/* Lease Break Response (the reply to the acknowledgment). */
+int smb2_lease_ack_rsp_decode(const uint8_t *msg, size_t len, uint8_t key[16], uint32_t *state);
+
 /* ---- CLOSE (2.2.15 / 2.2.16) ---- */
 #define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
 struct smb2_close_req {

@@ -24,6 +24,7 @@ static void client_free(struct smb2_client *c)
 	free(c->unc);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->files_mu);
+	lease_destroy(c);
 	free(c);
 }
 
@@ -47,6 +48,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	pthread_rwlock_init(&c->lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&c->files_mu, NULL);
+	lease_init(c);
 
 	c->server = strdup(cfg->server);
 	c->share = strdup(cfg->share);
@@ -64,6 +66,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
 	c->write_behind = !cfg->no_write_behind;
 	c->read_for_write = cfg->read_for_write;
+	c->leasing = !cfg->no_leases;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);
@@ -101,6 +104,8 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->state = CLIENT_UP;
 	if (c->write_behind && wb_flusher_start(c) < 0)
 		c->write_behind = false; /* without the flusher, writes go out at once */
+	if (c->leasing && lease_worker_start(c) < 0)
+		c->leasing = false; /* nobody would answer a break: ask for none */
 	*out = c;
 	return 0;
 }
@@ -110,6 +115,7 @@ void smb2_client_destroy(struct smb2_client *c)
 	if (!c)
 		return;
 	wb_flusher_stop(c);
+	lease_worker_stop(c);
 	pthread_rwlock_wrlock(&c->lock);
 	/* Close what the filesystem layer left open (FUSE releases every
 	 * handle before unmount, so normally nothing). */

@@ -18,7 +18,7 @@
  * session.  `files_mu` protects the open-file list and nests inside `lock`;
  * a file's `wb.mu` (writeback.c) nests inside `files_mu` when both are held,
  * and may be held while waiting for a reply.  Order: lock -> files_mu ->
- * wb.mu -> conn.mu -> conn.send_mu. */
+ * wb.mu -> conn.mu -> conn.send_mu.  lease_mu (lease.c) is a leaf. */
 #ifndef SMB2FS_CLIENT_I_H
 #define SMB2FS_CLIENT_I_H
 
@@ -59,6 +59,31 @@ struct wb_queue {
 	struct timespec since;     /* when the queue last went from empty to not */
 };
 
+/* lease.c: one lease per file path with open handles of ours (see the
+ * file's top comment).  Fields under the client's lease_mu. */
+struct smb2_lease {
+	uint8_t key[16];
+	char *path;            /* SMB path it is found by; follows renames;
+				* NULL once the name leads to another file */
+	uint32_t state;        /* caching granted and not broken since */
+	uint32_t broken_to;    /* the last break's new state */
+	uint64_t breaks;       /* breaks (and connection losses) applied */
+	uint16_t epoch;
+	unsigned refs;         /* handles of ours using the key (record lifetime) */
+	unsigned live;         /* ... of which granted and not closing: while
+				* there are any, the server keeps the lease */
+	struct smb2_lease *next;
+};
+
+struct lease_work;
+
+/* What an open asks for, and what it needs to judge the grant. */
+struct lease_ask {
+	struct smb2_lease_ctx ctx;
+	bool had_read;         /* another handle of ours held R when we asked */
+	uint64_t breaks;
+};
+
 struct smb2_file {
 	char *path;            /* share-relative, '\\'-separated, for reopen;
 				* follows renames; read and changed under
@@ -75,6 +100,8 @@ struct smb2_file {
 	uint64_t write_after_mtime_set; /* FILETIME of that write; 0 = none */
 	bool write_behind;     /* writes go through wb (writeback.c) */
 	struct wb_queue wb;
+	struct smb2_lease *lease; /* NULL: none asked (lease.c) */
+	bool keep_cache;       /* the kernel's pages were valid at open */
 	struct smb2_file *prev, *next;
 };
 
@@ -137,6 +164,18 @@ struct smb2_client {
 	bool wb_flusher_running, wb_flusher_stop;
 	pthread_mutex_t wb_flusher_mu;
 	pthread_cond_t wb_flusher_cond;
+
+	/* lease.c */
+	bool leasing;          /* config: ask for leases (not cache=none) */
+	pthread_mutex_t lease_mu; /* a leaf: guards what follows */
+	struct smb2_lease *leases;
+	struct lease_work *lease_head, *lease_tail; /* breaks for the worker */
+	pthread_cond_t lease_cond;
+	pthread_t lease_worker;
+	bool lease_worker_running, lease_stop;
+	pthread_mutex_t lease_cb_mu; /* held while the callback runs */
+	smb2_lease_cb lease_cb;
+	void *lease_cb_arg;
 };
 
 /* session.c: builds conn + session + tree.  Called with lock held for
@@ -172,6 +211,33 @@ void wb_flusher_stop(struct smb2_client *c);
 /* reconnect, before the old connection goes: collect what is in flight;
  * whatever was not acknowledged is sent again on the new one. */
 void wb_conn_lost(struct smb2_client *c);
+
+/* lease.c (see its top comment) */
+void lease_init(struct smb2_client *c);
+void lease_destroy(struct smb2_client *c);
+int lease_worker_start(struct smb2_client *c);
+void lease_worker_stop(struct smb2_client *c);
+/* The lease record for an open of smbpath (shared with our other handles
+ * on it), referenced; NULL when leasing is off.  lease_drop at close. */
+struct smb2_lease *lease_hold(struct smb2_client *c, const char *smbpath);
+void lease_drop(struct smb2_client *c, struct smb2_lease *l);
+/* Fills *ask for a CREATE; false when this connection has no leases. */
+bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask *ask);
+/* Records the CREATE reply's lease (got NULL: none granted) for a new
+ * handle (or a reopen: new_handle false).  Returns whether the kernel's
+ * cached pages of the file are still valid. */
+bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
+		   const struct smb2_lease_ctx *got, bool new_handle);
+/* A handle that was granted is about to be closed: with the last one the
+ * server ends the lease, so opens in flight cannot count on it. */
+void lease_closing(struct smb2_client *c, struct smb2_lease *l);
+/* The name smbpath now leads to another file (unlinked, replaced). */
+void lease_forget_path(struct smb2_client *c, const char *smbpath);
+void leases_renamed(struct smb2_client *c, const char *from, const char *to);
+/* The connection's notify callback (server-initiated messages). */
+void lease_notify(void *arg, const uint8_t *msg, size_t len);
+/* reconnect, with the client lock held for writing: every lease is gone. */
+void leases_conn_lost(struct smb2_client *c);
 
 /* reconnect.c */
 /* Runs op(c, arg) with the read lock held, reconnecting and retrying when
@@ -215,6 +281,12 @@ int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);
 int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
 		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
 		      struct smb2_create_rsp *out, struct file_identity *ident);
+/* file_create_ident that also asks for a lease (ask NULL: none); *got
+ * receives the lease the reply granted, or state 0 when none. */
+int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t access,
+		       uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		       struct smb2_create_rsp *out, struct file_identity *ident,
+		       const struct lease_ask *ask, struct smb2_lease_ctx *got);
 /* SET_INFO of a prebuilt buffer on an open file, reconnect-safe; frees data.
  * built is the builder's result: a failed build is not sent. */
 int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data,

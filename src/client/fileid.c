@@ -62,22 +62,55 @@ void file_create_req(struct smb2_create_req *q, const char *smbpath, uint32_t ac
 	};
 }
 
-int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
-		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
-		      struct smb2_create_rsp *out, struct file_identity *ident)
+/* What the reply's create contexts say: the identity and the lease. */
+struct reply_ctx {
+	struct file_identity *ident;
+	struct smb2_lease_ctx *lease;
+	bool lease_ok;
+};
+
+static int take_reply_ctx(const struct smb2_create_context *cc, void *arg)
+{
+	struct reply_ctx *x = arg;
+	if (x->ident)
+		take_qfid(cc, x->ident);
+	if (x->lease && strcmp(cc->name, SMB2_CREATE_LEASE_TAG) == 0) {
+		if (smb2_lease_ctx_decode(cc->data, cc->data_len, x->lease) < 0)
+			return -EBADMSG;
+		x->lease_ok = true;
+	}
+	return 0;
+}
+
+int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t access,
+		       uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		       struct smb2_create_rsp *out, struct file_identity *ident,
+		       const struct lease_ask *ask, struct smb2_lease_ctx *got)
 {
 	/* QFid asks the server for the file's on-disk identity, so a reopen
 	 * after reconnect can tell it reached the same file. */
-	static const struct smb2_create_context qfid = {.name = "QFid"};
+	struct smb2_create_context ctxs[2];
+	uint8_t lease_data[SMB2_LEASE_V2_SIZE];
+	unsigned n = 0;
+	if (ident)
+		ctxs[n++] = (struct smb2_create_context){.name = "QFid"};
+	if (ask) {
+		ctxs[n] = (struct smb2_create_context){.name = SMB2_CREATE_LEASE_TAG, .data = lease_data};
+		ctxs[n++].data_len = smb2_lease_ctx_encode(&ask->ctx, lease_data);
+	}
 	struct smb2_create_req q;
 	file_create_req(&q, smbpath, access, disposition, options, attrs);
-	q.contexts = ident ? &qfid : NULL;
-	q.n_contexts = ident ? 1 : 0;
+	q.contexts = n ? ctxs : NULL;
+	q.n_contexts = n;
+	if (ask)
+		q.oplock_level = SMB2_OPLOCK_LEVEL_LEASE;
 	struct smb2_reply rep;
 	struct smb2_create_rsp cr;
 	struct wbuf w;
 	if (ident)
 		memset(ident, 0, sizeof(*ident));
+	if (got)
+		memset(got, 0, sizeof(*got));
 	req_start(c, &w, SMB2_CREATE);
 	int r = req_call(c, &w, smb2_create_encode(&w, &q), 0, &rep, 0, NULL);
 	if (r < 0)
@@ -88,13 +121,18 @@ int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t acces
 		smb2_reply_free(&rep);
 		return -EIO;
 	}
-	if (ident && cr.contexts_len &&
-	    smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_qfid, ident) < 0) {
+	struct reply_ctx x = {.ident = ident, .lease = ask ? got : NULL};
+	if (n && cr.contexts_len &&
+	    smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_reply_ctx, &x) < 0) {
 		smb2_log_error("malformed create contexts in the CREATE reply for %s", smbpath);
 		smb2_reply_free(&rep);
 		file_close_id(c, &cr.file_id); /* the server did open it */
 		return -EIO;
 	}
+	/* A lease counts only when the reply says so and names our key. */
+	if (got && (!ask || !x.lease_ok || cr.oplock_level != SMB2_OPLOCK_LEVEL_LEASE ||
+		    memcmp(got->key, ask->ctx.key, sizeof(got->key)) != 0))
+		memset(got, 0, sizeof(*got));
 	*id = cr.file_id;
 	if (ident)
 		ident->creation_time = cr.creation_time;
@@ -105,6 +143,14 @@ int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t acces
 	}
 	smb2_reply_free(&rep);
 	return 0;
+}
+
+int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
+		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+		      struct smb2_create_rsp *out, struct file_identity *ident)
+{
+	return file_create_leased(c, smbpath, access, disposition, options, attrs, id, out, ident,
+				  NULL, NULL);
 }
 
 int file_create(struct smb2_client *c, const char *smbpath, uint32_t access, uint32_t disposition,

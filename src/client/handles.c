@@ -22,6 +22,7 @@ struct open_args {
 	struct smb2_create_rsp cr;
 	int attempts;
 	bool read_added; /* O_WRONLY asked as O_RDWR (read_for_write) */
+	bool fresh_key;  /* the lease key was replaced once already */
 };
 
 /* CREATE and, in the same read-locked section, put the handle on the
@@ -53,9 +54,23 @@ static int op_open(struct smb2_client *c, void *arg)
 		uint32_t access = file_access_for_flags(a->flags);
 		if (a->flags & O_TRUNC)
 			access |= FILE_WRITE_DATA; /* FILE_OVERWRITE needs write access */
-		r = file_create_ident(c, a->f->path, access, disp, opts,
-				      (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
-				      &a->cr, &a->f->ident);
+		struct lease_ask ask;
+		struct smb2_lease_ctx got;
+		bool leased = lease_request(c, a->f->lease, &ask);
+		r = file_create_leased(c, a->f->path, access, disp, opts,
+				       (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
+				       &a->cr, &a->f->ident, leased ? &ask : NULL, &got);
+		if (r == 0 && leased)
+			a->f->keep_cache = lease_granted(c, a->f->lease, &ask, &got, true);
+		if (r == -EINVAL && leased && !a->fresh_key) {
+			/* The server ties a key to one file: ours still names
+			 * a file that this path no longer is.  A new key. */
+			lease_forget_path(c, a->f->path);
+			lease_drop(c, a->f->lease);
+			a->f->lease = lease_hold(c, a->f->path);
+			a->fresh_key = true;
+			continue;
+		}
 		if (r != -EACCES || !a->read_added)
 			break;
 		/* A write-only file (or share): open as asked.  A refused
@@ -104,6 +119,10 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 		a.flags = (flags & ~O_ACCMODE) | O_RDWR;
 		f->flags = (f->flags & ~O_ACCMODE) | O_RDWR;
 	}
+	/* Files only: directories are not leased by SMB2 servers without
+	 * directory leasing, and are not read through the page cache. */
+	if (!(flags & O_DIRECTORY))
+		f->lease = lease_hold(c, p);
 	r = client_run(c, op_open, &a);
 	/* The first run's reply was lost with the connection, so we never
 	 * learned which file (if any) it made: the one found now cannot be
@@ -113,6 +132,7 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 			      "attempt and the file now exists; it may be ours, but cannot be "
 			      "proved to be: reporting EEXIST", p);
 	if (r < 0) {
+		lease_drop(c, f->lease);
 		wb_destroy(&f->wb);
 		free(f);
 		free(p);
@@ -141,6 +161,7 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 		f->next->prev = f->prev;
 	uint64_t wrote = f->write_after_mtime_set;
 	pthread_mutex_unlock(&c->files_mu);
+	lease_closing(c, f->lease);
 	int r = 0;
 	if (c->state == CLIENT_UP && !f->stale) {
 		if (wrote) {
@@ -162,10 +183,16 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	pthread_rwlock_unlock(&c->lock);
 	if (f->write_behind)
 		__atomic_sub_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
+	lease_drop(c, f->lease);
 	wb_destroy(&f->wb);
 	free(f->path);
 	free(f);
 	return wr ? wr : r;
+}
+
+bool smb2_file_keep_cache(const struct smb2_file *f)
+{
+	return f->keep_cache;
 }
 
 bool smb2_file_can_read(struct smb2_client *c, const struct smb2_file *f)
@@ -285,6 +312,7 @@ void files_renamed(struct smb2_client *c, const char *from, const char *to)
 		f->path = p;
 	}
 	pthread_mutex_unlock(&c->files_mu);
+	leases_renamed(c, from, to);
 }
 
 /* Reopens every open file on the new session.  A file the server no longer
@@ -299,8 +327,13 @@ int files_reopen_all(struct smb2_client *c)
 		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
 		struct file_identity now;
 		struct smb2_fileid id;
-		int r = file_create_ident(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
-					  &id, NULL, &now);
+		struct lease_ask ask;
+		struct smb2_lease_ctx got;
+		bool leased = lease_request(c, f->lease, &ask);
+		int r = file_create_leased(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
+					   &id, NULL, &now, leased ? &ask : NULL, &got);
+		if (r == 0 && leased)
+			(void)lease_granted(c, f->lease, &ask, &got, false);
 		if (err_is_transport(r)) {
 			err = r;
 			break;
@@ -341,6 +374,7 @@ void files_close_all(struct smb2_client *c, bool send_close)
 		struct smb2_file *next = f->next;
 		if (send_close && !f->stale)
 			file_close_id(c, &f->id);
+		lease_drop(c, f->lease);
 		wb_destroy(&f->wb);
 		free(f->path);
 		free(f);

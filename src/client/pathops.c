@@ -30,6 +30,7 @@ struct path_op {
 	const struct wbuf *set_data;
 	struct fscc_fs_full_size *fs;
 	const char *rename_to;     /* rename: SMB path of the target */
+	bool removes;              /* delete: the name goes (lease.c forgets it) */
 	/* Act on a handle of ours that can write to the path, if one is
 	 * open (prefer first), instead of opening one more. */
 	bool via_writer;
@@ -133,8 +134,14 @@ static int op_path(struct smb2_client *c, void *arg)
 	}
 	if (r == 0 && p.closed_attrs)
 		set_after(po, &p.after);
-	if (r == 0 && po->rename_to)
+	/* A lease key stays with its file: the name that went, or that a
+	 * rename replaced, no longer leads to the key's file. */
+	if (r == 0 && po->removes)
+		lease_forget_path(c, po->path);
+	if (r == 0 && po->rename_to) {
+		lease_forget_path(c, po->rename_to);
 		files_renamed(c, po->path, po->rename_to);
+	}
 	pchain_free(&p);
 	return r;
 }
@@ -423,6 +430,7 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_OPEN,
 		.options = options,
+		.removes = true,
 	};
 	struct wbuf d;
 	wbuf_init(&d);

@@ -47,6 +47,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	if (c->session_id)
 		c->prev_session_id = c->session_id;
 	wb_conn_lost(c); /* no request object may outlive its connection */
+	leases_conn_lost(c);
 	client_teardown(c);
 
 	/* Back off from 100 ms to 2 s, for up to the request timeout. */

@@ -104,7 +104,7 @@ static void make_offer(const struct smb2_client *c, struct neg_offer *o)
 			o->dialects[o->n++] = all_dialects[i];
 	o->security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			   (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
-	o->capabilities = SMB2_GLOBAL_CAP_LARGE_MTU;
+	o->capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | (c->leasing ? SMB2_GLOBAL_CAP_LEASING : 0);
 }
 
 static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct smb2_preauth *pa,
@@ -632,6 +632,7 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 		c->conn = NULL;
 		return r;
 	}
+	smb2_conn_set_notify(c->conn, lease_notify, c);
 	make_offer(c, &offer);
 	r = negotiate(c, &offer, &pa, &neg, &nrep, msg, len);
 	if (r == 0) {

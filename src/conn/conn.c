@@ -423,6 +423,13 @@ static void *reader_main(void *arg)
 	if (err == -ENODATA)
 		err = -ECONNRESET; /* orderly EOF: the server went away */
 	smb2_conn_kill(c, err);
+	/* What the server granted on this connection (leases) ended with it. */
+	pthread_mutex_lock(&c->mu);
+	smb2_notify_fn fn = c->notify;
+	void *fn_arg = c->notify_arg;
+	pthread_mutex_unlock(&c->mu);
+	if (fn)
+		fn(fn_arg, NULL, 0);
 	return NULL;
 }
 

@@ -53,10 +53,28 @@ void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r)
 	attrcache_touch_parent(ctx->cache, path, fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec));
 }
 
+/* A lease break or a reconnect took caching of path away (client.h).
+ * Called from the client's lease thread, never from a FUSE operation, so
+ * the kernel may call back into us (to write dirty pages) meanwhile. */
+static void fs_lease_lost(void *arg, const char *path, uint32_t lost)
+{
+	struct smb2fs_ctx *ctx = arg;
+	attrcache_forget(ctx->cache, path);
+	/* Pages and attributes: another client may change the data now.
+	 * With the writeback cache, losing W also makes the kernel send its
+	 * dirty pages (invalidation writes them back first).  -ENOENT: the
+	 * kernel does not know the path, so it caches nothing of it. */
+	if ((lost & SMB2_LEASE_READ_CACHING) ||
+	    (ctx->writeback_cache && (lost & SMB2_LEASE_WRITE_CACHING)))
+		(void)fuse_invalidate_path(ctx->fuse, path);
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
 	uint32_t mw = smb2_client_max_write(ctx->client);
+
+	ctx->fuse = fuse_get_context()->fuse;
 
 	ctx->cache = attrcache_new(ctx->actimeo, ATTRCACHE_MAX_ENTRIES);
 	cfg->attr_timeout = ctx->actimeo;
@@ -96,12 +114,15 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		mr = FS_MAX_WRITE;
 	conn->max_readahead = 2 * mr;
 	fs_raise_readahead(ctx->mountpoint, 2 * mr / 1024);
+	smb2_client_set_lease_cb(ctx->client, fs_lease_lost, ctx);
 	return ctx;
 }
 
 void fs_destroy(void *private_data)
 {
 	struct smb2fs_ctx *ctx = private_data;
+	/* before the cache and the fuse object go */
+	smb2_client_set_lease_cb(ctx->client, NULL, NULL);
 	attrcache_free(ctx->cache);
 	ctx->cache = NULL;
 }

@@ -34,6 +34,7 @@ struct smb2fs_ctx {
 	 * says whether init got it. */
 	bool want_writeback_cache;
 	bool writeback_cache;
+	struct fuse *fuse;  /* for invalidations a lease break asks for (init) */
 };
 
 /* readahead.c: sets the kernel's readahead window for the mount on
@@ -87,6 +88,7 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
 int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi);
+int fs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fuse_file_info *fi);
 int fs_flush(const char *path, struct fuse_file_info *fi);
 int fs_release(const char *path, struct fuse_file_info *fi);
 int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi);

@@ -47,6 +47,11 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	 * bypasses it. */
 	if (ctx->writeback_cache && !smb2_file_can_read(ctx->client, f))
 		fi->direct_io = 1;
+	/* Otherwise the kernel drops the file's cached pages at every open;
+	 * a read lease held since another handle's open says they are
+	 * current (a break drops them: fs_lease_lost). */
+	if (smb2_file_keep_cache(f) && !(flags & O_TRUNC))
+		fi->keep_cache = 1;
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;
 }

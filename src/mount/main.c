@@ -97,6 +97,7 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.no_signing = o->nosign,
 		.timeout_sec = o->timeout,
 		.no_write_behind = o->cache_none,
+		.no_leases = o->cache_none,
 		.read_for_write = o->cache_loose,
 		.debug = o->debug,
 	};

@@ -72,6 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)smb2_create_contexts_walk(cr.contexts, cr.contexts_len, ctx_cb, NULL);
 	}
 	(void)smb2_close_decode(data, size, &cl);
+	struct smb2_lease_break lb;
+	struct smb2_lease_ctx lc;
+	uint8_t lkey[16];
+	uint32_t lstate;
+	if (smb2_break_notify_decode(data, size, &lb) == 1)
+		touch(lb.key, sizeof(lb.key));
+	(void)smb2_lease_ack_rsp_decode(data, size, lkey, &lstate);
+	(void)smb2_lease_ctx_decode(data, size, &lc);
 	if (smb2_read_decode(data, size, &rd) == 0)
 		touch(rd.data, rd.data_len);
 	(void)smb2_write_decode(data, size, &wr);

@@ -218,18 +218,18 @@ def test_mtime_is_the_last_write_not_the_close(smbd, lmnt, share_dir):
     assert t - 1 <= m <= t + 1, m - t
 
 
-def test_other_clients_changes(lmnt, share_dir):
+def test_other_clients_changes(lmnt, share_dir, sclient):
     """What cache=loose gives up (docs/options.md): the kernel keeps a
     cached file's size itself.  Contents within that size are read again
-    at each open; the server's new size shows once the kernel dropped the
-    inode (here: drop_caches with the file closed)."""
+    at each open (or kept while a read lease says they are current: the
+    other client's write breaks it); the server's new size shows once the
+    kernel dropped the inode (here: drop_caches with the file closed)."""
     p = os.path.join(lmnt, "c.txt")
     with open(p, "wb") as f:
         f.write(b"a" * 100)
     with open(p, "rb") as f:
         assert f.read() == b"a" * 100
-    with open(os.path.join(share_dir, "c.txt"), "r+b") as g:
-        g.write(b"b" * 100)  # same size, by another client
+    sclient.put_bytes("c.txt", b"b" * 100)  # same size, by another client
     with open(p, "rb") as f:
         assert f.read() == b"b" * 100
     with open(os.path.join(share_dir, "c.txt"), "ab") as g:

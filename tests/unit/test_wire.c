@@ -819,6 +819,106 @@ static void test_close_flush(void)
 	wbuf_free(&w);
 }
 
+/* ---------- leases (2.2.13.2.8/10, 2.2.14.2.10/11, 2.2.23-2.2.25) ---------- */
+
+static int dec_break(const uint8_t *m, size_t n)
+{
+	struct smb2_lease_break b;
+	int r = smb2_break_notify_decode(m, n, &b);
+	return r == 1 ? 0 : r == 0 ? 1 : r;
+}
+static int dec_ack_rsp(const uint8_t *m, size_t n)
+{
+	uint8_t key[16];
+	uint32_t st;
+	return smb2_lease_ack_rsp_decode(m, n, key, &st);
+}
+
+static void test_lease(void)
+{
+	struct smb2_lease_ctx l = { .state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING |
+					     SMB2_LEASE_WRITE_CACHING };
+	uint8_t out[SMB2_LEASE_V2_SIZE], want[64];
+	for (int i = 0; i < 16; i++)
+		l.key[i] = (uint8_t)(0xA0 + i);
+
+	/* v1 request: key, state, flags 0, duration 0 */
+	CHECK_EQ(smb2_lease_ctx_encode(&l, out), 32);
+	size_t n = hex2bin("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 07000000 00000000 0000000000000000",
+			   want, sizeof(want));
+	CHECK_EQ(n, 32);
+	CHECK_MEM(out, want, 32);
+
+	/* v2 request: + parent key, epoch, reserved; only the parent flag may be set */
+	l.v2 = true;
+	l.flags = SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET | SMB2_LEASE_FLAG_BREAK_IN_PROGRESS;
+	memset(l.parent_key, 0x5A, 16);
+	l.epoch = 0x0102;
+	CHECK_EQ(smb2_lease_ctx_encode(&l, out), 52);
+	n = hex2bin("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 07000000 04000000 0000000000000000"
+		    "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 0201 0000",
+		    want, sizeof(want));
+	CHECK_EQ(n, 52);
+	CHECK_MEM(out, want, 52);
+
+	/* responses: v1 and v2 by length, anything else refused */
+	struct smb2_lease_ctx d;
+	n = hex2bin("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 03000000 02000000 0000000000000000"
+		    "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 0700 0000",
+		    want, sizeof(want));
+	CHECK_EQ(smb2_lease_ctx_decode(want, 32, &d), 0);
+	CHECK(!d.v2);
+	CHECK_MEM(d.key, l.key, 16);
+	CHECK_EQ(d.state, SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING);
+	CHECK_EQ(d.flags, SMB2_LEASE_FLAG_BREAK_IN_PROGRESS);
+	CHECK_EQ(smb2_lease_ctx_decode(want, 52, &d), 0);
+	CHECK(d.v2);
+	CHECK_EQ(d.epoch, 7);
+	CHECK_MEM(d.parent_key, l.parent_key, 16);
+	for (size_t bad = 0; bad < 60; bad++)
+		if (bad != 32 && bad != 52)
+			CHECK_EQ(smb2_lease_ctx_decode(want, bad, &d), -EBADMSG);
+	CHECK_EQ(smb2_lease_ctx_decode(NULL, 32, &d), -EBADMSG);
+
+	/* lease break notification */
+	struct wbuf w;
+	struct smb2_lease_break b;
+	wbuf_init(&w);
+	start(&w, SMB2_OPLOCK_BREAK, true);
+	hexput(&w, "2c00 0300 01000000 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 07000000 01000000"
+		   "00000000 00000000 00000000");
+	CHECK_EQ(smb2_break_notify_decode(w.p, w.len, &b), 1);
+	CHECK_EQ(b.new_epoch, 3);
+	CHECK_EQ(b.flags, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED);
+	CHECK_MEM(b.key, l.key, 16);
+	CHECK_EQ(b.current_state, 7);
+	CHECK_EQ(b.new_state, SMB2_LEASE_READ_CACHING);
+	TRUNC_ALL(dec_break, &w);
+	/* an oplock break notification: recognised, not a lease break */
+	start(&w, SMB2_OPLOCK_BREAK, true);
+	hexput(&w, "1800 01 00 00000000 0100000000000000 0200000000000000");
+	CHECK_EQ(smb2_break_notify_decode(w.p, w.len, &b), 0);
+	/* another StructureSize is refused */
+	start(&w, SMB2_OPLOCK_BREAK, true);
+	hexput(&w, "2400 0000 00000000 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 01000000 0000000000000000");
+	CHECK_EQ(smb2_break_notify_decode(w.p, w.len, &b), -EBADMSG);
+
+	/* acknowledgment: StructureSize 36, reserved, flags 0, key, state, duration 0 */
+	start(&w, SMB2_OPLOCK_BREAK, false);
+	CHECK_EQ(smb2_lease_ack_encode(&w, l.key, SMB2_LEASE_READ_CACHING), 0);
+	CHECK_BODY(&w, "2400 0000 00000000 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 01000000 0000000000000000");
+	/* the server's response has the same shape */
+	uint8_t key[16];
+	uint32_t st = 99;
+	start(&w, SMB2_OPLOCK_BREAK, true);
+	hexput(&w, "2400 0000 00000000 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 01000000 0000000000000000");
+	CHECK_EQ(smb2_lease_ack_rsp_decode(w.p, w.len, key, &st), 0);
+	CHECK_MEM(key, l.key, 16);
+	CHECK_EQ(st, SMB2_LEASE_READ_CACHING);
+	TRUNC_ALL(dec_ack_rsp, &w);
+	wbuf_free(&w);
+}
+
 /* ---------- READ / WRITE (2.2.19-2.2.22) ---------- */
 
 static void test_rw(void)
@@ -1165,6 +1265,7 @@ int main(void)
 	test_tree();
 	test_create();
 	test_close_flush();
+	test_lease();
 	test_rw();
 	test_query();
 	test_ioctl();

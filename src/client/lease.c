@@ -1,0 +1,434 @@
+/* Leases (SMB 2.1+): the one owner of lease state.
+ *
+ * Every file open of ours asks for a read+write lease (MS-SMB2 3.2.4.3.8)
+ * with one key per file path, shared by all our handles on that file, so
+ * our own opens never break each other.  What a lease buys:
+ *  - write caching: another client's open of the file makes the server
+ *    break our W first, and we send the data write-behind still holds
+ *    before acknowledging, so the other client sees it;
+ *  - read caching: while R is held nobody else changes the data, so the
+ *    kernel's pages stay valid across our opens of the file; when another
+ *    client writes, the server breaks R and the kernel's pages and our
+ *    cached attributes for the file are dropped.
+ * Handle caching (H, deferred CLOSE) is not asked for.
+ *
+ * Breaks arrive on the connection's receiver thread (smb2_conn_set_notify)
+ * and are handled by one worker thread here, which may wait (for queued
+ * writes, for the kernel) without stalling replies.  A break notification
+ * is not signed (MS-SMB2 3.3.4.7: SessionId 0); a forged one can only make
+ * us cache less, never weaken anything.
+ *
+ * Locking: lease_mu guards the table, the queue and every record's fields;
+ * it is a leaf (nothing else is taken while it is held).  The worker calls
+ * the cache callback and sends acknowledgments holding no lock. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_i.h"
+#include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
+
+#define LEASE_WANT (SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING)
+
+/* A break (or, with ack false and key unused, a reconnect's loss) waiting
+ * for the worker. */
+struct lease_work {
+	struct smb2_lease_break b;
+	bool from_server;         /* false: synthetic, after a reconnect */
+	char *path;               /* synthetic: the path that lost its lease */
+	uint32_t lost;            /* synthetic: what it lost */
+	struct lease_work *next;
+};
+
+static bool leasing_now(const struct smb2_client *c)
+{
+	return c->leasing && c->dialect >= SMB2_DIALECT_210 &&
+	       (c->server_caps & SMB2_GLOBAL_CAP_LEASING);
+}
+
+struct smb2_lease *lease_hold(struct smb2_client *c, const char *smbpath)
+{
+	if (!c->leasing)
+		return NULL;
+	pthread_mutex_lock(&c->lease_mu);
+	struct smb2_lease *l;
+	for (l = c->leases; l; l = l->next)
+		if (l->path && strcmp(l->path, smbpath) == 0)
+			break;
+	if (l) {
+		l->refs++;
+		pthread_mutex_unlock(&c->lease_mu);
+		return l;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l)
+		l->path = strdup(smbpath);
+	if (!l || !l->path) {
+		free(l);
+		pthread_mutex_unlock(&c->lease_mu);
+		return NULL; /* no lease: the open works without caching */
+	}
+	smb2_random(l->key, sizeof(l->key));
+	l->refs = 1;
+	l->next = c->leases;
+	c->leases = l;
+	pthread_mutex_unlock(&c->lease_mu);
+	return l;
+}
+
+void lease_drop(struct smb2_client *c, struct smb2_lease *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&c->lease_mu);
+	if (--l->refs == 0) {
+		/* The server ends the lease with the key's last handle. */
+		for (struct smb2_lease **pp = &c->leases; *pp; pp = &(*pp)->next) {
+			if (*pp == l) {
+				*pp = l->next;
+				break;
+			}
+		}
+		free(l->path);
+		free(l);
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+}
+
+bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask *ask)
+{
+	memset(ask, 0, sizeof(*ask));
+	if (!l || !leasing_now(c))
+		return false;
+	pthread_mutex_lock(&c->lease_mu);
+	memcpy(ask->ctx.key, l->key, sizeof(l->key));
+	ask->had_read = l->live > 0 && (l->state & SMB2_LEASE_READ_CACHING);
+	ask->breaks = l->breaks;
+	pthread_mutex_unlock(&c->lease_mu);
+	ask->ctx.state = LEASE_WANT;
+	/* MS-SMB2 3.2.4.3.8: the v2 form on 3.x */
+	ask->ctx.v2 = c->dialect >= SMB2_DIALECT_300;
+	return true;
+}
+
+bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
+		   const struct smb2_lease_ctx *got, bool new_handle)
+{
+	uint32_t state = got ? got->state & LEASE_WANT : 0;
+	pthread_mutex_lock(&c->lease_mu);
+	/* A break the worker applied while this CREATE was out may be older
+	 * or newer than the grant: keep only what both allow. */
+	if (l->breaks != ask->breaks)
+		state &= l->broken_to;
+	l->state = state;
+	if (got && got->v2)
+		l->epoch = got->epoch;
+	if (new_handle)
+		l->live++;
+	/* The kernel's pages for the file stay valid if R was held all along
+	 * since another handle of ours opened it (which dropped them): no
+	 * break, no reconnect, no moment without a handle (lease_closing). */
+	bool keep = ask->had_read && l->breaks == ask->breaks && (state & SMB2_LEASE_READ_CACHING);
+	pthread_mutex_unlock(&c->lease_mu);
+	return keep;
+}
+
+void lease_closing(struct smb2_client *c, struct smb2_lease *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&c->lease_mu);
+	if (l->live > 0 && --l->live == 0)
+		l->breaks++; /* the lease may end: as good as a break */
+	pthread_mutex_unlock(&c->lease_mu);
+}
+
+void lease_forget_path(struct smb2_client *c, const char *smbpath)
+{
+	pthread_mutex_lock(&c->lease_mu);
+	for (struct smb2_lease *l = c->leases; l; l = l->next) {
+		if (l->path && strcmp(l->path, smbpath) == 0) {
+			/* The name now leads elsewhere; the key stays the old
+			 * file's (the server refuses one key on two files). */
+			free(l->path);
+			l->path = NULL;
+		}
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+}
+
+void leases_renamed(struct smb2_client *c, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	pthread_mutex_lock(&c->lease_mu);
+	for (struct smb2_lease *l = c->leases; l; l = l->next) {
+		if (!l->path || strncmp(l->path, from, fl) != 0 ||
+		    (l->path[fl] != '\0' && l->path[fl] != '\\'))
+			continue;
+		size_t rest = strlen(l->path + fl);
+		char *p = malloc(tl + rest + 1);
+		if (p) {
+			memcpy(p, to, tl);
+			memcpy(p + tl, l->path + fl, rest + 1);
+		}
+		free(l->path);
+		l->path = p; /* NULL: no longer found by name, still by key */
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+}
+
+/* ---- breaks ---- */
+
+static void enqueue(struct smb2_client *c, struct lease_work *w)
+{
+	pthread_mutex_lock(&c->lease_mu);
+	if (c->lease_tail)
+		c->lease_tail->next = w;
+	else
+		c->lease_head = w;
+	c->lease_tail = w;
+	pthread_cond_signal(&c->lease_cond);
+	pthread_mutex_unlock(&c->lease_mu);
+}
+
+void lease_notify(void *arg, const uint8_t *msg, size_t len)
+{
+	struct smb2_client *c = arg;
+	struct smb2_hdr h;
+	if (!msg) {
+		leases_conn_lost(c); /* the connection ended */
+		return;
+	}
+	if (smb2_hdr_decode(msg, len, &h) < 0 || h.command != SMB2_OPLOCK_BREAK) {
+		smb2_log_debug("unsolicited message that is not a break: ignored");
+		return;
+	}
+	struct lease_work *w = calloc(1, sizeof(*w));
+	if (!w)
+		return; /* the server times the break out: slow, not wrong */
+	int r = smb2_break_notify_decode(msg, len, &w->b);
+	if (r != 1) {
+		/* We ask for no oplocks, so an oplock break is not ours. */
+		smb2_log_debug("%s break notification ignored", r == 0 ? "oplock" : "malformed");
+		free(w);
+		return;
+	}
+	w->from_server = true;
+	enqueue(c, w);
+}
+
+void leases_conn_lost(struct smb2_client *c)
+{
+	/* The server dropped every lease with the connection: from now on
+	 * anyone can write, so what the kernel cached goes, at once (a reader
+	 * served from the page cache would not even notice the reconnect).
+	 * The worker does it: reconnect calls this with the client lock held
+	 * for writing, and the kernel may need our FUSE threads to let go of
+	 * its pages. */
+	pthread_mutex_lock(&c->lease_mu);
+	struct lease_work *head = NULL;
+	for (struct smb2_lease *l = c->leases; l; l = l->next) {
+		uint32_t lost = l->state;
+		l->state = 0;
+		l->broken_to = 0;
+		l->breaks++;
+		if (!lost || !l->path)
+			continue;
+		struct lease_work *w = calloc(1, sizeof(*w));
+		if (!w || !(w->path = strdup(l->path))) {
+			free(w);
+			continue;
+		}
+		w->lost = lost;
+		w->next = head;
+		head = w;
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+	while (head) {
+		struct lease_work *n = head->next;
+		head->next = NULL;
+		enqueue(c, head);
+		head = n;
+	}
+}
+
+/* SMB path -> the POSIX path the filesystem layer knows. */
+static char *posix_path(const char *smbpath)
+{
+	size_t n = strlen(smbpath);
+	char *p = malloc(n + 2);
+	if (!p)
+		return NULL;
+	p[0] = '/';
+	for (size_t i = 0; i <= n; i++)
+		p[i + 1] = smbpath[i] == '\\' ? '/' : smbpath[i];
+	return p;
+}
+
+static void tell_cache(struct smb2_client *c, const char *smbpath, uint32_t lost)
+{
+	char *p = posix_path(smbpath);
+	if (!p)
+		return;
+	pthread_mutex_lock(&c->lease_cb_mu);
+	if (c->lease_cb)
+		c->lease_cb(c->lease_cb_arg, p, lost);
+	pthread_mutex_unlock(&c->lease_cb_mu);
+	free(p);
+}
+
+struct ack_args {
+	const uint8_t *key;
+	uint32_t state;
+};
+
+static int op_ack(struct smb2_client *c, void *arg)
+{
+	struct ack_args *a = arg;
+	struct smb2_reply rep;
+	struct wbuf w;
+	uint32_t status = 0;
+	req_start(c, &w, SMB2_OPLOCK_BREAK);
+	int r = req_call(c, &w, smb2_lease_ack_encode(&w, a->key, a->state), 0, &rep, 0, &status);
+	if (r == 0)
+		smb2_reply_free(&rep);
+	else
+		/* e.g. the lease already ended with its last handle */
+		smb2_log_debug("lease break acknowledgment: %s", nt_status_name(status));
+	return r;
+}
+
+static void handle_break(struct smb2_client *c, struct lease_work *w)
+{
+	char *path = NULL;
+	uint32_t lost = 0;
+	if (w->from_server) {
+		pthread_mutex_lock(&c->lease_mu);
+		struct smb2_lease *l = c->leases;
+		while (l && memcmp(l->key, w->b.key, sizeof(l->key)) != 0)
+			l = l->next;
+		if (l) {
+			lost = l->state & ~w->b.new_state;
+			l->state &= w->b.new_state;
+			l->broken_to = w->b.new_state;
+			l->breaks++;
+			l->epoch = w->b.new_epoch;
+			path = l->path ? strdup(l->path) : NULL;
+		}
+		pthread_mutex_unlock(&c->lease_mu);
+		smb2_log_debug("lease break %s: 0x%x -> 0x%x%s", path ? path : "(no open file)",
+			       w->b.current_state, w->b.new_state,
+			       (w->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED) ? ", ack" : "");
+	} else {
+		path = w->path;
+		w->path = NULL;
+		lost = w->lost;
+	}
+	if (path && lost) {
+		/* Losing W: what the kernel holds dirty (cache=loose) comes to
+		 * us first, then everything queued goes to the server, before
+		 * the acknowledgment lets the other client in. */
+		tell_cache(c, path, lost);
+		if (lost & SMB2_LEASE_WRITE_CACHING) {
+			int r = wb_drain_path(c, path);
+			if (r < 0)
+				smb2_log_debug("lease break %s: queued writes: %d", path, r);
+		}
+	}
+	if (w->from_server && (w->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED)) {
+		/* Once, on this connection: after a reconnect the lease is gone
+		 * anyway, and a retry would only ack a lease we no longer hold. */
+		struct ack_args a = {w->b.key, w->b.new_state};
+		pthread_rwlock_rdlock(&c->lock);
+		if (c->state == CLIENT_UP)
+			(void)op_ack(c, &a);
+		pthread_rwlock_unlock(&c->lock);
+	}
+	free(path);
+}
+
+static void *lease_main(void *arg)
+{
+	struct smb2_client *c = arg;
+	pthread_mutex_lock(&c->lease_mu);
+	for (;;) {
+		while (!c->lease_head && !c->lease_stop)
+			pthread_cond_wait(&c->lease_cond, &c->lease_mu);
+		if (c->lease_stop)
+			break;
+		struct lease_work *w = c->lease_head;
+		c->lease_head = w->next;
+		if (!c->lease_head)
+			c->lease_tail = NULL;
+		pthread_mutex_unlock(&c->lease_mu);
+		handle_break(c, w);
+		free(w->path);
+		free(w);
+		pthread_mutex_lock(&c->lease_mu);
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+	return NULL;
+}
+
+void lease_init(struct smb2_client *c)
+{
+	pthread_mutex_init(&c->lease_mu, NULL);
+	pthread_mutex_init(&c->lease_cb_mu, NULL);
+	pthread_cond_init(&c->lease_cond, NULL);
+}
+
+int lease_worker_start(struct smb2_client *c)
+{
+	int r = pthread_create(&c->lease_worker, NULL, lease_main, c);
+	if (r != 0)
+		return -r;
+	c->lease_worker_running = true;
+	return 0;
+}
+
+void lease_worker_stop(struct smb2_client *c)
+{
+	if (c->lease_worker_running) {
+		pthread_mutex_lock(&c->lease_mu);
+		c->lease_stop = true;
+		pthread_cond_signal(&c->lease_cond);
+		pthread_mutex_unlock(&c->lease_mu);
+		pthread_join(c->lease_worker, NULL);
+		c->lease_worker_running = false;
+	}
+	/* what the worker did not get to */
+	for (struct lease_work *w = c->lease_head, *n; w; w = n) {
+		n = w->next;
+		free(w->path);
+		free(w);
+	}
+	c->lease_head = c->lease_tail = NULL;
+}
+
+void lease_destroy(struct smb2_client *c)
+{
+	for (struct lease_work *w = c->lease_head, *n; w; w = n) {
+		n = w->next; /* queued after the worker stopped */
+		free(w->path);
+		free(w);
+	}
+	c->lease_head = c->lease_tail = NULL;
+	for (struct smb2_lease *l = c->leases, *n; l; l = n) {
+		n = l->next;
+		free(l->path);
+		free(l);
+	}
+	c->leases = NULL;
+	pthread_cond_destroy(&c->lease_cond);
+	pthread_mutex_destroy(&c->lease_cb_mu);
+	pthread_mutex_destroy(&c->lease_mu);
+}
+
+void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg)
+{
+	pthread_mutex_lock(&c->lease_cb_mu);
+	c->lease_cb = fn;
+	c->lease_cb_arg = arg;
+	pthread_mutex_unlock(&c->lease_cb_mu);
+}

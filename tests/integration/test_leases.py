@@ -1,0 +1,202 @@
+"""Leases (src/client/lease.c): every file open asks for a read+write
+lease; another client's open or write breaks it, and smb2fs then sends the
+data it still queues and drops what the kernel caches of the file, so two
+mounts of one share see each other's writes at once, also through
+descriptors that stay open.  While the lease holds, a second open of the
+file keeps the kernel's pages (no READ goes out)."""
+
+import os
+import re
+import time
+
+import pytest
+
+from test_compound import Log, requests
+from test_robustness import _kill_session
+
+
+def _locks(smbd, name):
+    """The Oplock column of `smbstatus -L` for the open files called name."""
+    out = smbd.smbstatus("-L")
+    return [ln for ln in out.splitlines() if ln.rstrip().endswith(name) or
+            (" %s " % name) in ln]
+
+
+def _lease_of(smbd, name):
+    m = [re.search(r"LEASE\(([RWH]*)\)", ln) for ln in _locks(smbd, name)]
+    return [x.group(1) for x in m if x]
+
+
+def _poll(fn, want, timeout=5.0):
+    deadline = time.time() + timeout
+    got = fn()
+    while got != want and time.time() < deadline:
+        time.sleep(0.05)
+        got = fn()
+    return got
+
+
+def _put(share_dir, name, data):
+    """Makes a file on the server's disk that both users may write."""
+    p = os.path.join(share_dir, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    os.chmod(p, 0o666)
+
+
+def _two_mounts(smbd, mount_factory, a_opts=(), b_opts=()):
+    # A long attribute timeout: without a lease break nothing would make
+    # A look at the server again within these tests.
+    a = mount_factory(smbd, options=["debug", "actimeo=30"] + list(a_opts))
+    b = mount_factory(smbd, options=list(b_opts))
+    return a, b
+
+
+def test_open_file_holds_a_read_write_lease(smbd, share_dir, mount_factory):
+    m = mount_factory(smbd)
+    p = os.path.join(m.mountpoint, "held.txt")
+    with open(p, "w") as f:
+        f.write("x")
+        f.flush()
+        assert _lease_of(smbd, "held.txt") == ["RW"]
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        assert _lease_of(smbd, "held.txt") == ["RW"]
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("opts", [["cache=none"], ["vers=2.0"]])
+def test_no_lease_without_caching_or_before_smb21(smbd, share_dir,
+                                                  mount_factory, opts):
+    m = mount_factory(smbd, options=opts)
+    p = os.path.join(m.mountpoint, "plain.txt")
+    with open(p, "w") as f:
+        f.write("abc")
+        f.flush()
+        assert _locks(smbd, "plain.txt"), "the open file is not listed"
+        assert _lease_of(smbd, "plain.txt") == []
+    with open(p) as f:
+        assert f.read() == "abc"
+
+
+def test_other_clients_write_reaches_an_open_reader(smbd, share_dir,
+                                                    mount_factory):
+    a, b = _two_mounts(smbd, mount_factory)
+    pa = os.path.join(a.mountpoint, "shared.txt")
+    with open(os.path.join(b.mountpoint, "shared.txt"), "w") as f:
+        f.write("version-1")
+    fd = os.open(pa, os.O_RDONLY)
+    try:
+        assert os.pread(fd, 100, 0) == b"version-1"  # now in A's page cache
+        log = Log(a)
+        log.mark()
+        with open(os.path.join(b.mountpoint, "shared.txt"), "r+") as f:
+            f.write("version-2")  # same size: only the data tells
+        # the break drops A's pages; its next read goes to the server
+        assert _poll(lambda: os.pread(fd, 100, 0), b"version-2") == b"version-2"
+        assert "lease break shared.txt" in log.since()
+    finally:
+        os.close(fd)
+
+
+def test_second_open_keeps_the_cached_pages(smbd, share_dir, mount_factory,
+                                            rand_bytes):
+    a, b = _two_mounts(smbd, mount_factory)
+    data = rand_bytes(256 * 1024, seed=5)
+    _put(share_dir, "pages.bin", data)
+    pa = os.path.join(a.mountpoint, "pages.bin")
+    log = Log(a)
+    fd1 = os.open(pa, os.O_RDONLY)
+    try:
+        assert os.pread(fd1, len(data), 0) == data
+        log.mark()
+        fd2 = os.open(pa, os.O_RDONLY)
+        try:
+            assert os.pread(fd2, len(data), 0) == data
+            assert "READ" not in requests(log.since()), \
+                "the second open re-read pages the lease kept valid"
+            # Another client writes: the pages go, the next read is READ.
+            new = bytes(reversed(data))
+            with open(os.path.join(b.mountpoint, "pages.bin"), "r+b") as f:
+                f.write(new)
+            assert _poll(lambda: os.pread(fd2, len(new), 0), new) == new
+            assert "READ" in requests(log.since())
+        finally:
+            os.close(fd2)
+    finally:
+        os.close(fd1)
+
+
+def test_queued_writes_reach_another_client_at_once(smbd, share_dir,
+                                                    mount_factory):
+    a, b = _two_mounts(smbd, mount_factory)
+    _put(share_dir, "wb.txt", b"old-data")
+    fd = os.open(os.path.join(a.mountpoint, "wb.txt"), os.O_WRONLY)
+    try:
+        os.pwrite(fd, b"new-data", 0)  # queued by write-behind in A
+        t0 = time.time()
+        # B's open breaks A's write lease; A sends the data, then acks
+        with open(os.path.join(b.mountpoint, "wb.txt")) as f:
+            assert f.read() == "new-data"
+        assert time.time() - t0 < 5, "the break was not acknowledged promptly"
+    finally:
+        os.close(fd)
+    with open(os.path.join(share_dir, "wb.txt")) as f:
+        assert f.read() == "new-data"
+
+
+def test_reopen_after_the_name_moved_to_another_file(smbd, share_dir,
+                                                     mount_factory):
+    # A's lease key belongs to the file A has open.  When another client
+    # renames it away and makes a new file under the name, A's next open
+    # of the name must not reuse that key (the server refuses a key on
+    # two files): it gets a new one and reads the new file.
+    a, b = _two_mounts(smbd, mount_factory)
+    _put(share_dir, "name.txt", b"first")
+    fd = os.open(os.path.join(a.mountpoint, "name.txt"), os.O_RDONLY)
+    try:
+        assert os.pread(fd, 100, 0) == b"first"
+        os.rename(os.path.join(b.mountpoint, "name.txt"),
+                  os.path.join(b.mountpoint, "moved.txt"))
+        with open(os.path.join(b.mountpoint, "name.txt"), "w") as f:
+            f.write("second")
+        # A's entry for the name is cached for 30 s; the open itself
+        # goes to the server.
+        log = Log(a)
+        log.mark()
+        with open(os.path.join(a.mountpoint, "name.txt"), "rb") as f:
+            assert f.read() == b"second"
+        # the server refused the old key once; the new one worked
+        assert re.search(r"< CREATE .*STATUS_INVALID_PARAMETER.*\n.*> CREATE .*\n"
+                         r".*< CREATE .*STATUS_SUCCESS", log.since())
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.slow
+def test_lease_is_asked_again_after_a_reconnect(smbd, share_dir,
+                                                mount_factory):
+    b = mount_factory(smbd)
+    before = {s["pid"] for s in smbd.sessions()}
+    a = mount_factory(smbd, options=["actimeo=30", "debug"])
+    pa = os.path.join(a.mountpoint, "again.txt")
+    # made through SMB, so Samba keeps its creation time (the reopen
+    # after the reconnect checks it)
+    with open(os.path.join(b.mountpoint, "again.txt"), "w") as f:
+        f.write("before-1")
+    fd = os.open(pa, os.O_RDONLY)
+    try:
+        assert os.pread(fd, 100, 0) == b"before-1"
+        _kill_session(smbd, before)
+        # While A was away, B changed the file: A's pages must not survive.
+        with open(os.path.join(b.mountpoint, "again.txt"), "r+") as f:
+            f.write("after--2")
+        assert _poll(lambda: os.pread(fd, 100, 0), b"after--2") == b"after--2"
+        assert _poll(lambda: _lease_of(smbd, "again.txt"), ["RW"]) == ["RW"]
+        # ... and the new lease breaks like the first one did
+        with open(os.path.join(b.mountpoint, "again.txt"), "r+") as f:
+            f.write("after--3")
+        assert _poll(lambda: os.pread(fd, 100, 0), b"after--3") == b"after--3"
+    finally:
+        os.close(fd)
