@@ -40,6 +40,7 @@ struct smb2_config {
 	unsigned connect_timeout_sec; /* 0 = 10 */
 	bool no_write_behind;     /* cache=none: every write waits for the server */
 	bool no_leases;           /* cache=none: ask for no leases */
+	unsigned close_timeout_ms; /* deferred close under a lease; 0 = none */
 	bool read_for_write;      /* cache=loose: open O_WRONLY with read access too
 				   * (the kernel's writeback cache reads partial pages);
 				   * without it when the server refuses */
@@ -67,7 +68,10 @@ uint32_t smb2_client_max_write(const struct smb2_client *c);
  * attributes from the CREATE reply. */
 int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_file **out,
 	      struct fscc_stat *st);
-/* Closes and frees f (also when the close fails on the wire). */
+/* Closes and frees f (also when the close fails on the wire).  A
+ * read-only handle under a read+handle lease stays open on the server for
+ * closetimeo, so the lease (and the kernel's pages) last until the next
+ * open of the file. */
 int smb2_close(struct smb2_client *c, struct smb2_file *f);
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,

@@ -67,6 +67,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->write_behind = !cfg->no_write_behind;
 	c->read_for_write = cfg->read_for_write;
 	c->leasing = !cfg->no_leases;
+	c->close_timeout_ms = cfg->close_timeout_ms;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);

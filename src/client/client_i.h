@@ -102,6 +102,10 @@ struct smb2_file {
 	struct wb_queue wb;
 	struct smb2_lease *lease; /* NULL: none asked (lease.c) */
 	bool keep_cache;       /* the kernel's pages were valid at open */
+	/* closed by FUSE, kept open under a read+handle lease (handles.c,
+	 * deferred close); under files_mu */
+	bool deferred;
+	struct timespec deferred_at;
 	struct smb2_file *prev, *next;
 };
 
@@ -156,6 +160,8 @@ struct smb2_client {
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;
+	int deferred;          /* handles on the list whose close is deferred (atomic) */
+	unsigned close_timeout_ms; /* config: how long; 0 = never defer */
 	bool write_behind;     /* config: queue writes (writeback.c) */
 	bool read_for_write;   /* config: O_WRONLY opens ask for read access too */
 	int wb_files;          /* open files with write-behind (atomic) */
@@ -228,6 +234,8 @@ bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask
  * cached pages of the file are still valid. */
 bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
 		   const struct smb2_lease_ctx *got, bool new_handle);
+/* The lease lets a closed handle stay open (R and H). */
+bool lease_caches_handle(struct smb2_client *c, struct smb2_lease *l);
 /* A handle that was granted is about to be closed: with the last one the
  * server ends the lease, so opens in flight cannot count on it. */
 void lease_closing(struct smb2_client *c, struct smb2_lease *l);
@@ -311,6 +319,12 @@ void files_wrote(struct smb2_client *c, struct smb2_file *f);
  * file with its first access; one that is gone or became another file is
  * marked stale.  Returns a transport error to start over, else 0. */
 int files_reopen_all(struct smb2_client *c);
+/* Deferred closes (handles.c): close now the deferred handles of lease l
+ * (it was broken), at or below smbpath (before we remove or rename it),
+ * or deferred for longer than the limit.  Take the client lock themselves. */
+void files_close_deferred_lease(struct smb2_client *c, const struct smb2_lease *l);
+void files_close_deferred_below(struct smb2_client *c, const char *smbpath);
+void files_close_deferred_expired(struct smb2_client *c);
 /* At destroy: frees every handle still open (CLOSE first if send_close). */
 void files_close_all(struct smb2_client *c, bool send_close);
 /* Calls fn for each open file under files_mu until fn returns false. */

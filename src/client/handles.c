@@ -94,6 +94,145 @@ static int op_open(struct smb2_client *c, void *arg)
 	return 0;
 }
 
+/* ---- deferred close ----
+ *
+ * A read-only handle whose file we hold a read+handle lease on is not
+ * closed at once: it stays on the list for closetimeo (default 5 s, as
+ * cifs), so the lease outlives the close and the next open of the file
+ * (its own CREATE, with the lease's key) keeps the kernel's pages instead
+ * of reading the file again.  The new open is not served from the kept
+ * handle: only a CREATE proves the name still leads to that file (another
+ * client may have renamed it, or a directory above it, which breaks no
+ * lease; the server refuses our key on another file).  One kept handle per
+ * lease: deferring a newer one closes the older.  Closed when the time is
+ * up, at any break of the lease (another client opens, writes, renames or
+ * deletes the file: lease.c), before we remove or rename the path or a
+ * directory above it, and at a reconnect (the server closed it already). */
+#define DEFER_CLOSE_MAX 64
+
+static bool can_defer(int flags)
+{
+	return (flags & O_ACCMODE) == O_RDONLY &&
+	       !(flags & (O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY));
+}
+
+static void list_unlink(struct smb2_client *c, struct smb2_file *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else if (c->files == f)
+		c->files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void file_free(struct smb2_client *c, struct smb2_file *f)
+{
+	lease_drop(c, f->lease);
+	wb_destroy(&f->wb);
+	free(f->path);
+	free(f);
+}
+
+struct defer_match {
+	const struct smb2_lease *lease; /* NULL: any */
+	const char *path;               /* at or below; NULL: any */
+	long age_ms;                    /* deferred at least this long */
+};
+
+static bool defer_matches(const struct smb2_file *f, const struct defer_match *m,
+			  const struct timespec *now)
+{
+	if (!f->deferred)
+		return false;
+	if (m->lease && f->lease != m->lease)
+		return false;
+	if (m->path) {
+		size_t n = strlen(m->path);
+		if (n && (strncmp(f->path, m->path, n) != 0 ||
+			  (f->path[n] != '\0' && f->path[n] != '\\')))
+			return false;
+	}
+	long age = (now->tv_sec - f->deferred_at.tv_sec) * 1000L +
+		   (now->tv_nsec - f->deferred_at.tv_nsec) / 1000000L;
+	return age >= m->age_ms;
+}
+
+static void close_deferred(struct smb2_client *c, const struct defer_match *m)
+{
+	if (!__atomic_load_n(&c->deferred, __ATOMIC_RELAXED))
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct smb2_file *gone = NULL;
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files, *n; f; f = n) {
+		n = f->next;
+		if (!defer_matches(f, m, &now))
+			continue;
+		list_unlink(c, f);
+		f->deferred = false;
+		__atomic_sub_fetch(&c->deferred, 1, __ATOMIC_RELAXED);
+		f->next = gone;
+		gone = f;
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	if (!gone)
+		return;
+	/* One attempt on this connection: a handle on a lost connection is
+	 * closed by the server already. */
+	pthread_rwlock_rdlock(&c->lock);
+	for (struct smb2_file *f = gone, *n; f; f = n) {
+		n = f->next;
+		lease_closing(c, f->lease);
+		if (c->state == CLIENT_UP && !f->stale)
+			(void)file_close_id(c, &f->id);
+		file_free(c, f);
+	}
+	pthread_rwlock_unlock(&c->lock);
+}
+
+void files_close_deferred_lease(struct smb2_client *c, const struct smb2_lease *l)
+{
+	struct defer_match m = {.lease = l};
+	close_deferred(c, &m);
+}
+
+void files_close_deferred_below(struct smb2_client *c, const char *smbpath)
+{
+	struct defer_match m = {.path = smbpath};
+	close_deferred(c, &m);
+}
+
+void files_close_deferred_expired(struct smb2_client *c)
+{
+	struct defer_match m = {.age_ms = (long)c->close_timeout_ms};
+	close_deferred(c, &m);
+}
+
+/* smb2_close's alternative: keep f open for a while (see above). */
+static bool defer_close(struct smb2_client *c, struct smb2_file *f)
+{
+	if (!c->close_timeout_ms || !f->lease || f->stale || !can_defer(f->flags) || f->write_behind ||
+	    !lease_caches_handle(c, f->lease))
+		return false;
+	/* the older kept handle of the file goes (one per lease) */
+	files_close_deferred_lease(c, f->lease);
+	bool ok = false;
+	pthread_rwlock_rdlock(&c->lock);
+	pthread_mutex_lock(&c->files_mu);
+	if (c->state == CLIENT_UP && __atomic_load_n(&c->deferred, __ATOMIC_RELAXED) < DEFER_CLOSE_MAX) {
+		clock_gettime(CLOCK_MONOTONIC, &f->deferred_at);
+		f->deferred = true;
+		__atomic_add_fetch(&c->deferred, 1, __ATOMIC_RELAXED);
+		ok = true;
+	}
+	pthread_mutex_unlock(&c->files_mu);
+	pthread_rwlock_unlock(&c->lock);
+	return ok;
+}
+
 int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_file **out,
 	      struct fscc_stat *st)
 {
@@ -151,14 +290,11 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	/* What write() accepted goes out before the handle closes; its
 	 * failure is close()'s (FUSE reports it from flush, this is the net). */
 	int wr = f->write_behind ? wb_drain(c, f) : 0;
+	if (defer_close(c, f))
+		return 0;
 	pthread_rwlock_rdlock(&c->lock);
 	pthread_mutex_lock(&c->files_mu);
-	if (f->prev)
-		f->prev->next = f->next;
-	else if (c->files == f)
-		c->files = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	list_unlink(c, f);
 	uint64_t wrote = f->write_after_mtime_set;
 	pthread_mutex_unlock(&c->files_mu);
 	lease_closing(c, f->lease);
@@ -183,10 +319,7 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	pthread_rwlock_unlock(&c->lock);
 	if (f->write_behind)
 		__atomic_sub_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
-	lease_drop(c, f->lease);
-	wb_destroy(&f->wb);
-	free(f->path);
-	free(f);
+	file_free(c, f);
 	return wr ? wr : r;
 }
 
@@ -321,7 +454,16 @@ int files_reopen_all(struct smb2_client *c)
 {
 	int err = 0;
 	pthread_mutex_lock(&c->files_mu);
-	for (struct smb2_file *f = c->files; f; f = f->next) {
+	for (struct smb2_file *f = c->files, *next; f; f = next) {
+		next = f->next;
+		if (f->deferred) {
+			/* closed with the old connection; nobody uses it */
+			list_unlink(c, f);
+			__atomic_sub_fetch(&c->deferred, 1, __ATOMIC_RELAXED);
+			lease_closing(c, f->lease);
+			file_free(c, f);
+			continue;
+		}
 		if (f->stale)
 			continue;
 		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
@@ -374,10 +516,7 @@ void files_close_all(struct smb2_client *c, bool send_close)
 		struct smb2_file *next = f->next;
 		if (send_close && !f->stale)
 			file_close_id(c, &f->id);
-		lease_drop(c, f->lease);
-		wb_destroy(&f->wb);
-		free(f->path);
-		free(f);
+		file_free(c, f);
 		f = next;
 	}
 }

@@ -10,7 +10,10 @@
  *    kernel's pages stay valid across our opens of the file; when another
  *    client writes, the server breaks R and the kernel's pages and our
  *    cached attributes for the file are dropped.
- * Handle caching (H, deferred CLOSE) is not asked for.
+ *  - handle caching: a read-only handle is not closed at once, so the
+ *    lease, and with it the kernel's pages, outlive close() until the
+ *    next open (handles.c, deferred close); any break closes such
+ *    handles.
  *
  * Breaks arrive on the connection's receiver thread (smb2_conn_set_notify)
  * and are handled by one worker thread here, which may wait (for queued
@@ -29,7 +32,8 @@
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
 
-#define LEASE_WANT (SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING)
+#define LEASE_TICK_MS 500
+#define LEASE_WANT (SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING | SMB2_LEASE_HANDLE_CACHING)
 
 /* A break (or, with ack false and key unused, a reconnect's loss) waiting
  * for the worker. */
@@ -132,6 +136,21 @@ bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lea
 	bool keep = ask->had_read && l->breaks == ask->breaks && (state & SMB2_LEASE_READ_CACHING);
 	pthread_mutex_unlock(&c->lease_mu);
 	return keep;
+}
+
+static bool lease_has(struct smb2_client *c, struct smb2_lease *l, uint32_t bits)
+{
+	if (!l)
+		return false;
+	pthread_mutex_lock(&c->lease_mu);
+	bool r = (l->state & bits) == bits;
+	pthread_mutex_unlock(&c->lease_mu);
+	return r;
+}
+
+bool lease_caches_handle(struct smb2_client *c, struct smb2_lease *l)
+{
+	return lease_has(c, l, SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING);
 }
 
 void lease_closing(struct smb2_client *c, struct smb2_lease *l)
@@ -303,6 +322,7 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 {
 	char *path = NULL;
 	uint32_t lost = 0;
+	const struct smb2_lease *broken = NULL;
 	if (w->from_server) {
 		pthread_mutex_lock(&c->lease_mu);
 		struct smb2_lease *l = c->leases;
@@ -315,6 +335,7 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 			l->breaks++;
 			l->epoch = w->b.new_epoch;
 			path = l->path ? strdup(l->path) : NULL;
+			broken = l;
 		}
 		pthread_mutex_unlock(&c->lease_mu);
 		smb2_log_debug("lease break %s: 0x%x -> 0x%x%s", path ? path : "(no open file)",
@@ -325,6 +346,15 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 		w->path = NULL;
 		lost = w->lost;
 	}
+	/* Handles kept after close() go at any break: another client is at
+	 * the file (opening it, to write, rename or delete it: Samba breaks
+	 * only W when another client opens to delete, and a kept handle
+	 * would then leave the file delete-pending).  Closing the last may
+	 * end the lease before the acknowledgment; the server then refuses
+	 * the acknowledgment, which is harmless.  (Compared by address only:
+	 * the record stays while any handle uses it.) */
+	if (broken)
+		files_close_deferred_lease(c, broken);
 	if (path && lost) {
 		/* Losing W: what the kernel holds dirty (cache=loose) comes to
 		 * us first, then everything queued goes to the server, before
@@ -353,8 +383,22 @@ static void *lease_main(void *arg)
 	struct smb2_client *c = arg;
 	pthread_mutex_lock(&c->lease_mu);
 	for (;;) {
-		while (!c->lease_head && !c->lease_stop)
-			pthread_cond_wait(&c->lease_cond, &c->lease_mu);
+		while (!c->lease_head && !c->lease_stop) {
+			/* also the clock for deferred closes */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += LEASE_TICK_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			int r = pthread_cond_timedwait(&c->lease_cond, &c->lease_mu, &ts);
+			if (r == ETIMEDOUT && !c->lease_head && !c->lease_stop) {
+				pthread_mutex_unlock(&c->lease_mu);
+				files_close_deferred_expired(c);
+				pthread_mutex_lock(&c->lease_mu);
+			}
+		}
 		if (c->lease_stop)
 			break;
 		struct lease_work *w = c->lease_head;

@@ -432,6 +432,13 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 		.options = options,
 		.removes = true,
 	};
+	/* Our own deferred handles would keep a file delete-pending (and a
+	 * directory with open files below from going). */
+	char *sp;
+	if (smb_path(path, &sp) == 0) {
+		files_close_deferred_below(c, sp);
+		free(sp);
+	}
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_disposition(&d, true);
@@ -460,6 +467,14 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 		.disposition = FILE_OPEN,
 		.rename_to = target,
 	};
+	/* A directory with open files below cannot be renamed, nor can a
+	 * file replace one that is open: none of ours only deferred. */
+	char *sp;
+	if (smb_path(from, &sp) == 0) {
+		files_close_deferred_below(c, sp);
+		free(sp);
+	}
+	files_close_deferred_below(c, target);
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_rename(&d, replace, target);

@@ -98,6 +98,7 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.timeout_sec = o->timeout,
 		.no_write_behind = o->cache_none,
 		.no_leases = o->cache_none,
+		.close_timeout_ms = o->closetimeo * 1000,
 		.read_for_write = o->cache_loose,
 		.debug = o->debug,
 	};

@@ -288,6 +288,14 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		if (errno || *end || !*val || t < 1 || t > 3600)
 			return fail(err, errlen, "bad timeout '%s' (expected seconds, 1 to 3600)", val);
 		o->timeout = (unsigned)t;
+	} else if (IS("closetimeo")) {
+		NEED_VAL;
+		char *end;
+		errno = 0;
+		unsigned long t = strtoul(val, &end, 10);
+		if (errno || *end || !*val || t > 3600)
+			return fail(err, errlen, "bad closetimeo '%s' (expected seconds, 0 to 3600)", val);
+		o->closetimeo = (unsigned)t;
 	} else if (IS("uid")) {
 		NEED_VAL;
 		if (parse_uid(val, &o->uid))
@@ -441,6 +449,8 @@ void opts_usage(FILE *out, const char *prog)
 		"                        it, up to 10 x SECONDS in all\n"
 		"  uid=USER  gid=GROUP   owner shown for every file (default: mounting user)\n"
 		"  actimeo=SECONDS       attribute cache time (default 1)\n"
+		"  closetimeo=SECONDS    keep a closed read-only file open under a lease\n"
+		"                        for reuse (default 5; 0: close at once)\n"
 		"  ro                    mount read-only\n"
 		"  allow_other           let other users access the mount\n"
 		"  debug                 log every SMB request and reply to stderr\n"
@@ -461,6 +471,7 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 	o->uid = getuid();
 	o->gid = getgid();
 	o->actimeo = 1.0; /* cifs default */
+	o->closetimeo = 5; /* cifs default */
 	if (errlen)
 		err[0] = '\0';
 

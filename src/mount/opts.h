@@ -29,6 +29,7 @@ struct smb2fs_opts {
 	uid_t uid;
 	gid_t gid;
 	double actimeo;       /* seconds */
+	unsigned closetimeo;  /* deferred close, seconds; 0 = none */
 	bool debug;           /* SMB request log */
 	bool ro;
 	bool allow_other;

@@ -1,9 +1,11 @@
-"""Leases (src/client/lease.c): every file open asks for a read+write
+"""Leases (src/client/lease.c): every file open asks for a read+write+handle
 lease; another client's open or write breaks it, and smb2fs then sends the
 data it still queues and drops what the kernel caches of the file, so two
 mounts of one share see each other's writes at once, also through
 descriptors that stay open.  While the lease holds, a second open of the
-file keeps the kernel's pages (no READ goes out)."""
+file keeps the kernel's pages (no READ goes out), and a read-only handle
+stays open for closetimeo seconds after close() for the next open to take
+back without a request (deferred close, src/client/handles.c)."""
 
 import os
 import re
@@ -52,18 +54,21 @@ def _two_mounts(smbd, mount_factory, a_opts=(), b_opts=()):
     return a, b
 
 
-def test_open_file_holds_a_read_write_lease(smbd, share_dir, mount_factory):
-    m = mount_factory(smbd)
+def test_open_file_holds_a_read_write_handle_lease(smbd, share_dir,
+                                                   mount_factory):
+    m = mount_factory(smbd, options=["closetimeo=0"])
     p = os.path.join(m.mountpoint, "held.txt")
     with open(p, "w") as f:
         f.write("x")
         f.flush()
-        assert _lease_of(smbd, "held.txt") == ["RW"]
+        assert _lease_of(smbd, "held.txt") == ["RWH"]
     fd = os.open(p, os.O_RDONLY)
     try:
-        assert _lease_of(smbd, "held.txt") == ["RW"]
+        assert _lease_of(smbd, "held.txt") == ["RWH"]
     finally:
         os.close(fd)
+    # closetimeo=0: nothing stays open
+    assert _poll(lambda: _locks(smbd, "held.txt"), []) == []
 
 
 @pytest.mark.parametrize("opts", [["cache=none"], ["vers=2.0"]])
@@ -193,10 +198,137 @@ def test_lease_is_asked_again_after_a_reconnect(smbd, share_dir,
         with open(os.path.join(b.mountpoint, "again.txt"), "r+") as f:
             f.write("after--2")
         assert _poll(lambda: os.pread(fd, 100, 0), b"after--2") == b"after--2"
-        assert _poll(lambda: _lease_of(smbd, "again.txt"), ["RW"]) == ["RW"]
+        assert _poll(lambda: _lease_of(smbd, "again.txt"), ["RWH"]) == ["RWH"]
         # ... and the new lease breaks like the first one did
         with open(os.path.join(b.mountpoint, "again.txt"), "r+") as f:
             f.write("after--3")
         assert _poll(lambda: os.pread(fd, 100, 0), b"after--3") == b"after--3"
     finally:
         os.close(fd)
+
+
+# ---- deferred close ----
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_reopen_after_close_reads_nothing(smbd, share_dir, mount_factory,
+                                          rand_bytes):
+    m = mount_factory(smbd, options=["debug", "actimeo=30"])
+    data = rand_bytes(300_000, seed=9)
+    p = os.path.join(m.mountpoint, "again.bin")
+    with open(p, "wb") as f:
+        f.write(data)
+    log = Log(m)
+    assert _read(p) == data
+    # closed by us, still open on the server, under the lease
+    assert _lease_of(smbd, "again.bin") == ["RWH"]
+    log.mark()
+    for _ in range(3):
+        assert _read(p) == data
+    # each open proves the name with a CREATE; the pages stay
+    got = requests(log.since())
+    assert got.count("CREATE") == 3 and "READ" not in got, got
+
+
+@pytest.mark.parametrize("moved", ["file", "parent"])
+def test_name_reused_by_another_client_after_a_deferred_close(
+        smbd, share_dir, mount_factory, moved):
+    # Another client moves the file (or the directory above it, which
+    # breaks no lease) and makes a new one under the old name: our next
+    # open must read the new file, not the one our kept handle has.
+    a, b = _two_mounts(smbd, mount_factory, a_opts=["actimeo=0"])
+    os.mkdir(os.path.join(b.mountpoint, "d"))
+    with open(os.path.join(b.mountpoint, "d", "f.txt"), "w") as f:
+        f.write("old file")
+    pa = os.path.join(a.mountpoint, "d", "f.txt")
+    assert _read(pa) == b"old file"  # kept under the lease
+    if moved == "file":
+        os.rename(os.path.join(b.mountpoint, "d", "f.txt"),
+                  os.path.join(b.mountpoint, "d", "g.txt"))
+    else:
+        os.rename(os.path.join(b.mountpoint, "d"),
+                  os.path.join(b.mountpoint, "d2"))
+        os.mkdir(os.path.join(b.mountpoint, "d"))
+    with open(os.path.join(b.mountpoint, "d", "f.txt"), "w") as f:
+        f.write("new file")
+    assert _read(pa) == b"new file"
+
+
+def test_deferred_close_ends_after_closetimeo(smbd, share_dir, mount_factory):
+    m = mount_factory(smbd, options=["closetimeo=1"])
+    p = os.path.join(m.mountpoint, "timed.txt")
+    with open(p, "w") as f:
+        f.write("t")
+    assert _read(p) == b"t"
+    assert _lease_of(smbd, "timed.txt") == ["RWH"]
+    assert _poll(lambda: _locks(smbd, "timed.txt"), [], timeout=4) == []
+
+
+def test_other_clients_write_after_a_deferred_close(smbd, share_dir,
+                                                    mount_factory):
+    a, b = _two_mounts(smbd, mount_factory)
+    pa = os.path.join(a.mountpoint, "dc.txt")
+    with open(os.path.join(b.mountpoint, "dc.txt"), "w") as f:
+        f.write("version-1")
+    assert _read(pa) == b"version-1"  # handle deferred, pages kept
+    with open(os.path.join(b.mountpoint, "dc.txt"), "r+") as f:
+        f.write("version-2")
+    assert _poll(lambda: _read(pa), b"version-2") == b"version-2"
+
+
+def test_other_client_removes_a_file_we_keep(smbd, share_dir, mount_factory):
+    # The server breaks H to let the other client's delete through: the
+    # kept handle must go then, or the file would stay delete-pending and
+    # its name taken until our timer.
+    a, b = _two_mounts(smbd, mount_factory)
+    pb = os.path.join(b.mountpoint, "del.txt")
+    with open(pb, "w") as f:
+        f.write("one")
+    assert _read(os.path.join(a.mountpoint, "del.txt")) == b"one"  # kept
+    assert _lease_of(smbd, "del.txt") == ["RWH"]
+    t0 = time.time()
+    os.unlink(pb)
+    with open(pb, "w") as f:  # the name is free again at once
+        f.write("two")
+    assert time.time() - t0 < 3
+    assert _read(os.path.join(share_dir, "del.txt")) == b"two"
+
+
+def test_remove_and_rename_right_after_reading(smbd, share_dir,
+                                               mount_factory):
+    # Our own deferred handles must not keep a removed file delete-pending
+    # or stop a directory with a file just read from being renamed.
+    m = mount_factory(smbd)
+    mp = m.mountpoint
+    os.mkdir(os.path.join(mp, "d"))
+    for name in ("d/x.txt", "gone.txt", "dst.txt", "src.txt"):
+        with open(os.path.join(mp, name), "w") as f:
+            f.write(name)
+        assert _read(os.path.join(mp, name)) == name.encode()
+    os.unlink(os.path.join(mp, "gone.txt"))
+    assert not os.path.exists(os.path.join(share_dir, "gone.txt"))
+    with open(os.path.join(mp, "gone.txt"), "w") as f:  # the name is free
+        f.write("new")
+    os.rename(os.path.join(mp, "src.txt"), os.path.join(mp, "dst.txt"))
+    assert _read(os.path.join(share_dir, "dst.txt")) == b"src.txt"
+    os.rename(os.path.join(mp, "d"), os.path.join(mp, "d2"))
+    assert _read(os.path.join(share_dir, "d2", "x.txt")) == b"d/x.txt"
+    os.unlink(os.path.join(mp, "d2", "x.txt"))
+    os.rmdir(os.path.join(mp, "d2"))
+    assert not os.path.exists(os.path.join(share_dir, "d2"))
+
+
+@pytest.mark.slow
+def test_deferred_handle_after_a_reconnect(smbd, share_dir, mount_factory):
+    before = {s["pid"] for s in smbd.sessions()}
+    m = mount_factory(smbd)
+    p = os.path.join(m.mountpoint, "rc.txt")
+    with open(p, "w") as f:
+        f.write("kept")
+    assert _read(p) == b"kept"  # deferred
+    _kill_session(smbd, before)
+    assert _read(p) == b"kept"  # a new handle on the new connection
+    assert _poll(lambda: _lease_of(smbd, "rc.txt"), ["RWH"]) == ["RWH"]

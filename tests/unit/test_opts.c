@@ -60,6 +60,7 @@ static void test_basic(void)
 	CHECK_EQ(o.uid, getuid());
 	CHECK_EQ(o.gid, getgid());
 	CHECK(o.actimeo == 1.0);
+	CHECK_EQ(o.closetimeo, 5);
 	/* the secret is gone from argv (what /proc/PID/cmdline shows) */
 	CHECK(STREQ(av[4], "username=alice,password=xxxxxx,domain=CORP,port=4445,sign"));
 	opts_wipe_password(&o);
@@ -158,6 +159,7 @@ static void test_bad_values(void)
 		"port=abc", "port=0", "port=65536", "port=", "port", "actimeo=-1", "actimeo=x",
 		"uid=no_such_user_xyz", "gid=no_such_group_xyz", "uid=", "guest=1", "cred=",
 		"nosign=1", "timeout=0", "timeout=3601", "timeout=5s", "cache=weird", "cache",
+		"closetimeo=-1", "closetimeo=3601", "closetimeo=", "closetimeo=1.5",
 	};
 	struct smb2fs_opts o;
 	char err[256];
@@ -186,10 +188,11 @@ static void test_flags_and_noise(void)
 			    "rw,_netdev,nofail,auto,noauto,user,users,nouser,exec,noexec,suid,"
 			    "nosuid,dev,nodev,defaults,noatime,x-systemd.automount,"
 			    "x-systemd.idle-timeout=60,comment=x,actimeo=0,uid=root,gid=0,debug,"
-			    "allow_other", "-f")),
+			    "allow_other,closetimeo=0", "-f")),
 		 OPTS_OK);
 	CHECK(!o.ro && o.debug && o.allow_other && o.foreground && !o.fuse_debug);
 	CHECK(o.actimeo == 0.0);
+	CHECK_EQ(o.closetimeo, 0);
 	CHECK_EQ(o.uid, 0);
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("-o", "ro", "//s/x", "-d", "m")), OPTS_OK);
