@@ -25,6 +25,15 @@ Workloads (--only takes these names; the default runs all of them):
   nosign   read and write again with smb2fs -o nosign (the cost of signing)
            (write and write4k also run smb2fs -o cache=loose, for information)
   rtt      requests per operation, from the -o debug log
+  profile  where the time of create, tar, stat and ls goes: after each of
+           those groups, one more smb2fs run on an -o debug mount; per
+           row, requests and round trips per file, the time waited on the
+           server by kind of round trip (e.g. CREATE+SET_INFO+CLOSE),
+           the CPU time of the smbd serving the mount, and the "floor" (the
+           round trips no SMB2 client can avoid) against passthrough_ll's
+           time and the target.  Profiles the selected ones of those four
+           groups; `--only profile` alone runs all four.  See
+           tests/bench/smbprofile.py.
 
 Each figure is the median of --repeat runs (3).  Every run has a time cap
 (--run-timeout); a run that hits it reports the rate it reached, marked
@@ -49,6 +58,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import smbenv  # noqa: E402
+import smbprofile  # noqa: E402
 
 PASSTHROUGH_SRC = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
 
@@ -58,7 +68,8 @@ SIZES = {
     "quick": dict(mib=64, create=200, tar=300, stat=200, ls=1000),
 }
 WORKLOADS = ["read", "write", "write4k", "create", "tar", "stat", "ls",
-             "rss", "nosign", "rtt"]
+             "rss", "nosign", "rtt", "profile"]
+PROFILED = ["create", "tar", "stat", "ls"]   # the groups `profile` covers
 
 SMB2FS, NOSIGN, LOOSE, SMBCLIENT, PT, SMBNETFS = (
     "smb2fs", "smb2fs-nosign", "smb2fs-loose", "smbclient", "passthrough_ll",
@@ -200,6 +211,8 @@ class Bench:
         self.nmount = 0
         self.hwm = []              # VmHWM (KiB) of smb2fs mounts, per run
         self.notes = []
+        self.probe = None          # a Probe while a profile run is on
+        self.profiles = {}         # group -> finished Probe, or an error string
 
     # -- setup ---------------------------------------------------------
     def build_passthrough(self):
@@ -304,9 +317,12 @@ class Bench:
             raise Unavailable(self.unavailable[system])
         self.nmount += 1
         mnt = os.path.join(self.work, "mnt%d" % self.nmount)
+        probe = self.probe if system == SMB2FS else None
         before = {x["pid"] for x in self.srv.sessions()} \
-            if system not in self.sessions and system in (SMB2FS, NOSIGN, SMBNETFS) \
+            if probe or (system not in self.sessions
+                         and system in (SMB2FS, NOSIGN, SMBNETFS)) \
             else set()
+        debug = debug or probe is not None
         if system in (SMB2FS, NOSIGN, LOOSE):
             opts = ["port=%d" % self.srv.port]
             if system == NOSIGN:
@@ -324,6 +340,9 @@ class Bench:
             except smbenv.MountError as e:
                 raise Unavailable("mount failed: %s" % str(e).strip()[-300:])
             try:
+                if probe:
+                    new = self.srv.new_sessions(before, timeout=3)
+                    probe.attach(m, new[0]["pid"] if len(new) == 1 else None)
                 self._probe_session(system, before)
                 yield mnt, m
             finally:
@@ -382,6 +401,35 @@ class Bench:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+    # -- profile -------------------------------------------------------
+    def phase(self, row, n, dirs=1):
+        """Around the timed part of a workload: in a profile run, records
+        the span of the debug log, the CPU time of smbd and smb2fs and
+        smbd's system calls for the row (n files in dirs directories);
+        otherwise nothing."""
+        if self.probe is None or self.probe.mount is None:
+            return contextlib.nullcontext()
+        return self.probe.phase(row, n, dirs)
+
+    def profile_run(self, name, fn):
+        """One more smb2fs run of group `name` on an -o debug mount, after
+        the timed runs; kept in self.profiles[name]."""
+        log("%s: smb2fs -o debug run (profile)" % name)
+        rows = [r for r, g in ROW_GROUP.items() if g == name]
+        self.probe = probe = smbprofile.Probe(name, rows, self.args.syscalls)
+        try:
+            out = fn(SMB2FS, "profile")
+            probe.walls = {row: v[0] for row, v in out.items()}
+            probe.close()
+            probe.finish()
+            self.profiles[name] = probe
+        except Exception as e:  # noqa: BLE001 -- reported, the bench goes on
+            self.profiles[name] = "%s: %s" % (type(e).__name__, str(e)[:200])
+            log("%s: profile run failed: %s" % (name, e))
+        finally:
+            probe.close()
+            self.probe = None
 
     # -- primitives ----------------------------------------------------
     def deadline(self):
@@ -474,31 +522,37 @@ class Bench:
 
     def w_create(self, system, rep):
         n = self.size["create"]
-        d = "bench-create-%s-%d" % (system, rep)
+        d = "bench-create-%s-%s" % (system, rep)
         try:
             with self.mounted(system) as (root, _):
                 top = os.path.join(root, d)
                 os.mkdir(top)
                 paths = [os.path.join(top, "f%05d" % i) for i in range(n)]
                 flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
-                t_create = self.timed_loop(
-                    paths, lambda p: os.close(os.open(p, flags, 0o644)))
-                t_delete = self.timed_loop(paths, os.unlink)
+                with self.phase("create", n):
+                    t_create = self.timed_loop(
+                        paths, lambda p: os.close(os.open(p, flags, 0o644)))
+                with self.phase("delete", n):
+                    t_delete = self.timed_loop(paths, os.unlink)
                 os.rmdir(top)
         finally:
             shutil.rmtree(os.path.join(self.share, d), ignore_errors=True)
         return {"create": (t_create, False), "delete": (t_delete, False)}
 
     def w_tar(self, system, rep):
-        d = "bench-tar-%s-%d" % (system, rep)
+        d = "bench-tar-%s-%s" % (system, rep)
         tarball = os.path.join(self.work, "tree.tar")
         try:
             with self.mounted(system) as (root, _):
                 top = os.path.join(root, d)
                 os.mkdir(top)
-                t_x = self.timed_cmd(["tar", "-x", "--no-same-owner", "-f",
-                                      tarball, "-C", top])
-                t_rm = self.timed_cmd(["rm", "-rf", os.path.join(top, "src")])
+                n = self.size["tar"]
+                dirs = (n + 99) // 100 + 1          # src/ and its d000, d001, ...
+                with self.phase("tar x", n, dirs):
+                    t_x = self.timed_cmd(["tar", "-x", "--no-same-owner", "-f",
+                                          tarball, "-C", top])
+                with self.phase("rm -rf", n, dirs):
+                    t_rm = self.timed_cmd(["rm", "-rf", os.path.join(top, "src")])
                 os.rmdir(top)
         finally:
             shutil.rmtree(os.path.join(self.share, d), ignore_errors=True)
@@ -519,17 +573,20 @@ class Bench:
             # past the 1 s attribute and entry timeouts of both smb2fs
             # (actimeo) and passthrough_ll (timeout=1.0)
             time.sleep(gap)
-            t_list = list_and_stat()
+            with self.phase("stat", self.size["stat"]):
+                t_list = list_and_stat()
             time.sleep(gap)
             paths = [os.path.join(d, "f%05d" % i) for i in range(self.size["stat"])]
-            t_name = self.timed_loop(paths, os.lstat)
+            with self.phase("stat-name", self.size["stat"]):
+                t_name = self.timed_loop(paths, os.lstat)
         return {"stat": (t_list, False), "stat-name": (t_name, False)}
 
     def w_ls(self, system, rep):
         drop_caches()
         with self.mounted(system) as (root, _):
-            t = self.timed_cmd(["sh", "-c", 'ls -l "$1" > /dev/null', "sh",
-                                os.path.join(root, "bench-ls")])
+            with self.phase("ls", self.size["ls"]):
+                t = self.timed_cmd(["sh", "-c", 'ls -l "$1" > /dev/null', "sh",
+                                    os.path.join(root, "bench-ls")])
         return {"ls": (t, False)}
 
     def w_rss(self, system, rep):
@@ -708,11 +765,11 @@ ROW_GROUP = {"read": "read", "write": "write", "write4k": "write4k",
              "write-loose": "write", "write4k-loose": "write4k"}
 
 
-def report(bench, results, selected):
-    s = bench.size
+def table_rows(s):
+    """The report's rows for sizes s: (group, row, label, smb2fs system,
+    reference system, kind, target, formatter)."""
     mib = s["mib"]
-    # row, label, systems shown, smb2fs system, ref, kind, target, fmt
-    rows = [
+    return [
         ("read", "read", "read %d MiB cold, dd bs=1M" % mib,
          SMB2FS, SMBCLIENT, "ge", 1.0, fmt_rate),
         ("write", "write", "write %d MiB, dd bs=1M" % mib,
@@ -741,6 +798,10 @@ def report(bench, results, selected):
         ("nosign", "write-nosign", "write %d MiB, -o nosign" % mib, NOSIGN,
          SMBCLIENT, "info", None, fmt_rate),
     ]
+
+
+def report(bench, results, selected):
+    rows = table_rows(bench.size)
     widths = (30, 11, 11, 14, 11, 6, 24, 6)
     notes = []
     head = ("workload", "smb2fs", "smbclient", "passthrough_ll", "smbnetfs",
@@ -802,7 +863,10 @@ def report(bench, results, selected):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__[__doc__.index("Workloads (--only"):],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="small sizes (64 MiB, 200 files...), about a minute")
     ap.add_argument("--only", nargs="+", choices=WORKLOADS, metavar="WORKLOAD",
@@ -815,6 +879,11 @@ def main():
     ap.add_argument("--stat-gap", type=float, default=1.2,
                     help="stat warm: seconds between the warm-up pass and the "
                     "timed pass (past the 1 s attribute caches)")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="profile: also count the system calls of the smbd "
+                    "serving the mount (perf stat on its syscall tracepoints; "
+                    "slows smbd's system calls a little, so the floor reads "
+                    "a few %% high)")
     ap.add_argument("--no-install", action="store_true",
                     help="do not run tests/bench/install-bench-deps.sh")
     args = ap.parse_args()
@@ -822,6 +891,8 @@ def main():
     if args.run_timeout is None:
         args.run_timeout = 60 if args.quick else 180
     selected = set(args.only or WORKLOADS)
+    if "profile" in selected and not selected & set(PROFILED):
+        selected |= set(PROFILED)   # the floor is read against their runs
 
     if os.geteuid() != 0:
         print("bench: run as root (FUSE mounts, a private smbd, drop_caches)",
@@ -871,6 +942,8 @@ def main():
         for name, fn, systems, extra in groups:
             if name in selected:
                 bench.run_group(name, fn, systems + extra, results)
+                if "profile" in selected and name in PROFILED:
+                    bench.profile_run(name, fn)
             elif extra:   # nosign alone: smb2fs default and -o nosign
                 bench.run_group(name, fn, [SMB2FS, SMBCLIENT] + extra, results)
         rtt = bench.rtt() if "rtt" in selected else None
@@ -916,6 +989,23 @@ def main():
           "(a slow peer is not repeated)" % args.run_timeout)
     for line in summary + notes:
         print(line)
+    if bench.profiles:
+        print()
+        print("profile: one more smb2fs run per workload, with -o debug; a round "
+              "trip's wait is from its first request line to its last reply line "
+              "in the log (send -> reply read); the floor is the wait of the "
+              "round trips no SMB2 client can avoid, count x median per kind")
+        def med(row, system):
+            v = results.get((row, system))
+            return median([x[0] for x in v]) if isinstance(v, list) else None
+        for group, row, label, mine, ref, kind, target, fmt in table_rows(bench.size):
+            probe = bench.profiles.get(group)
+            if isinstance(probe, str):
+                print("  %s: n/a (%s)" % (label, probe))
+            elif probe is not None and mine == SMB2FS:
+                for line in smbprofile.report_lines(probe, row, label, med(row, SMB2FS),
+                                                    med(row, PT), target):
+                    print(line)
     if rtt:
         print()
         print("smb2fs requests and round trips per operation (from -o debug; "
