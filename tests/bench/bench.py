@@ -647,6 +647,8 @@ class Bench:
         os.makedirs(os.path.join(self.share, "rt-ls"), exist_ok=True)
         for i in range(10):
             open(os.path.join(self.share, "rt-ls", "f%d" % i), "w").close()
+        with open(os.path.join(self.share, "rt-cat"), "wb") as f:
+            f.write(os.urandom(256 * 1024))
         tarball = os.path.join(self.work, "one.tar")
         src = os.path.join(self.work, "one")
         os.makedirs(src, exist_ok=True)
@@ -683,6 +685,9 @@ class Bench:
                  lambda: os.stat(p("rt-ls")),
                  lambda: os.listdir(p("rt-ls"))),
                 ("statfs", None, lambda: os.statvfs(root)),
+                ("cat of a 256 KiB file read just before",
+                 lambda: _read_file(p("rt-cat")),
+                 lambda: _read_file(p("rt-cat"))),
             ]
             for label, prep, op in ops:
                 time.sleep(1.2)      # let smb2fs's and the kernel's 1 s caches lapse
@@ -706,12 +711,17 @@ class Bench:
                 trips = alone + len(re.findall(r"compound of \d+: ", text))
                 out.append((label, len(cmds), counts, trips))
         for name in ("rt-stat", "rt-rm", "rt-rm2", "rt-new", "rt-touch",
-                     "rt-write", "rt-tar", "rt-ren", "rt-ren2"):
+                     "rt-write", "rt-tar", "rt-ren", "rt-ren2", "rt-cat"):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(self.share, name))
         for name in ("rt-mkdir", "rt-ls"):
             shutil.rmtree(os.path.join(self.share, name), ignore_errors=True)
         return out
+
+
+def _read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _write_file(path, data):

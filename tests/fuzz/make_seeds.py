@@ -12,6 +12,7 @@ seeds/auth/*.bin  first byte selects the parser in fuzz_auth.c (byte % 3):
                   NegTokenResp (here carrying a CHALLENGE).
 
 Layouts: MS-SMB2 2.2.1.2, 2.2.2, 2.2.4, 2.2.6, 2.2.10, 2.2.14, 2.2.20,
+2.2.23.2, 2.2.25.2,
 2.2.32, 2.2.34, 2.2.38; MS-FSCC 2.4.17, 2.4.2, 2.5.4; MS-NLMP 2.2.1.2;
 RFC 4178.
 """
@@ -245,6 +246,18 @@ def wire_seeds():
         (b"DH2Q", struct.pack("<IIQ", 0, 0, 0) + b"\x11" * 16),
     ])
     s["create_dir"] = create()
+    # a CREATE granting a v2 lease (2.2.14.2.11), a lease break
+    # notification (2.2.23.2) and the response to its acknowledgment
+    # (2.2.25.2)
+    s["create_lease"] = create(attrs=0x20, eof=10, ctxs=[
+        (b"RqLs", b"\x5a" * 16 + struct.pack("<IIQ", 7, 0, 0) +
+         b"\0" * 16 + struct.pack("<HH", 1, 0)),
+    ])
+    s["lease_break"] = hdr(18, mid=0xFFFFFFFFFFFFFFFF, tree_id=0,
+                           session_id=0) + struct.pack(
+        "<HHI16sIIIII", 44, 2, 1, b"\x5a" * 16, 7, 1, 0, 0, 0)
+    s["lease_break_rsp"] = hdr(18) + struct.pack("<HHI16sIQ", 36, 0, 0,
+                                                 b"\x5a" * 16, 1, 0)
     s["close"] = close()
     s["read"] = read(b"0123456789")
     s["write"] = write(4096)
