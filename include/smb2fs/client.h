@@ -76,6 +76,13 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f);
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
 		    uint64_t off);
+/* smb2_pwrite with the data taken from fill: called for consecutive pieces
+ * in order, each byte once (copy the next n bytes into dst; 0 or -errno),
+ * so queued data goes straight into write-behind's own buffers (a FUSE
+ * write that arrived in a pipe is copied once). */
+typedef int (*smb2_fill_fn)(void *arg, void *dst, size_t n);
+ssize_t smb2_pwrite_fill(struct smb2_client *c, struct smb2_file *f, size_t len, uint64_t off,
+			 smb2_fill_fn fill, void *arg);
 /* Writes are queued (write-behind, unless the handle is O_SYNC/O_DIRECT
  * or the mount says cache=none): smb2_pwrite returns once the data is
  * queued, and an error of queued data is returned by the next pwrite,

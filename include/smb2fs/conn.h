@@ -4,12 +4,14 @@
  *
  * Request lifecycle (each a separate step, so encryption can be added
  * without touching the others):
- *   build  - the caller encodes header + body into a wbuf (wire.h)
+ *   build  - the caller encodes header + body into a wbuf (wire.h); a
+ *            WRITE's data may stay in the caller's buffer (submit_data)
  *   admit  - submit waits for enough credits for the message or chain and
  *            assigns MessageId(s); a chain is padded and linked
  *   sign   - when signing is on for the session, each message is signed
- *   send   - framed and written under the send lock; the caller gets one
- *            request object per message
+ *   send   - framed and written under the send lock (one gathered
+ *            sendmsg, nothing joined); the caller gets one request object
+ *            per message
  *   match  - the receiver thread verifies the signature (outside conn.mu),
  *            matches the reply by MessageId, only then takes its credits
  *            (total capped) and completes the request object.  Interim
@@ -71,6 +73,8 @@ uint32_t smb2_conn_window(struct smb2_conn *c);
 struct smb2_reply {
 	uint8_t *msg;        /* malloc'ed reply message (header + body) */
 	size_t len;
+	size_t tail_len;     /* the message goes on with this many bytes in the
+			      * buffer given to smb2_conn_submit_read (READ data) */
 	struct smb2_hdr hdr; /* decoded header */
 };
 void smb2_reply_free(struct smb2_reply *r);
@@ -95,6 +99,20 @@ int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const 
 			   unsigned n, unsigned timeout_sec, struct smb2_req **out);
 int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, unsigned timeout_sec,
 		     struct smb2_req **out);
+/* smb2_conn_submit for a message whose last data_len bytes are kept apart
+ * (WRITE data: smb2_write_encode_head): they are signed with req and
+ * written after it from data, never copied.  They are on the socket when
+ * this returns, so data may be reused at once. */
+int smb2_conn_submit_data(struct smb2_conn *c, struct wbuf *req, const void *data, size_t data_len,
+			  size_t payload_len, unsigned timeout_sec, struct smb2_req **out);
+/* smb2_conn_submit for a READ: when its reply succeeds and carries the data
+ * right after the 16-byte READ response body, the data (up to dst_len) is
+ * received straight into dst, verified with the rest of the message by
+ * smb2_conn_wait, and the reply's tail_len says how much (decode it with
+ * smb2_read_decode_split); otherwise the reply is whole in rep.msg.  dst
+ * is written only until smb2_conn_wait returns (even after a failure). */
+int smb2_conn_submit_read(struct smb2_conn *c, struct wbuf *req, size_t payload_len, void *dst,
+			  size_t dst_len, unsigned timeout_sec, struct smb2_req **out);
 /* Waits for the final reply of a submitted request and frees the handle.
  * Returns 0 with *rep (any NT status) or a negative errno (no reply: the
  * connection died, or this request timed out, which kills it). */

@@ -34,9 +34,19 @@ enum smb2_sign_alg { SMB2_SIGN_HMAC_SHA256 = 0, SMB2_SIGN_AES_CMAC = 1, SMB2_SIG
  * SMB2_FLAGS_SIGNED, zeroes the Signature field, computes and writes it.
  * len covers the message only (for compounds: up to NextCommand). */
 int smb2_sign_msg(enum smb2_sign_alg alg, const uint8_t key[16], uint8_t *msg, size_t len);
+/* The same for a message held in two pieces: msg[0..len) (header and the
+ * start of the body) followed by tail[0..tail_len) (WRITE data sent from the
+ * caller's buffer, never copied).  The signature is the one over the joined
+ * bytes; only msg is written. */
+int smb2_sign_msg_tail(enum smb2_sign_alg alg, const uint8_t key[16], uint8_t *msg, size_t len,
+		       const uint8_t *tail, size_t tail_len);
 /* Verifies a received message's signature in constant time without
  * modifying it.  Returns 0 if valid, -EBADMSG if not. */
 int smb2_verify_msg(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg, size_t len);
+/* The same for a message received in two pieces (READ data placed straight
+ * into the caller's buffer): msg[0..len) followed by tail[0..tail_len). */
+int smb2_verify_msg_tail(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg,
+			 size_t len, const uint8_t *tail, size_t tail_len);
 
 /* The raw MACs behind signing, exposed for RFC 4231 / RFC 4493 vector tests
  * and for callers that MAC something other than an SMB2 message. */

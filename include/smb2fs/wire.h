@@ -465,6 +465,11 @@ struct smb2_read_rsp {
 	uint32_t data_remaining;
 };
 int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r);
+/* A READ reply whose last tail_len bytes were received into the caller's
+ * buffer (smb2_conn_submit_read): those must be the data, all of it
+ * (r->data is NULL: the data is in that buffer). */
+int smb2_read_decode_split(const uint8_t *msg, size_t len, size_t tail_len,
+			   struct smb2_read_rsp *r);
 
 /* ---- WRITE (2.2.21 / 2.2.22) ---- */
 #define SMB2_WRITEFLAG_WRITE_THROUGH 0x00000001u
@@ -476,6 +481,10 @@ struct smb2_write_req {
 	uint32_t flags;
 };
 SMB2FS_MUST_CHECK int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q);
+/* The same without the data (q->data is not read): DataOffset and Length
+ * say data_len bytes follow the body, which the caller sends from its own
+ * buffer (smb2_conn_submit_data), so the data is not copied. */
+SMB2FS_MUST_CHECK int smb2_write_encode_head(struct wbuf *w, const struct smb2_write_req *q);
 struct smb2_write_rsp {
 	uint32_t count;
 };

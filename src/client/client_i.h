@@ -168,6 +168,7 @@ struct smb2_client {
 	/* writeback.c's flusher: sends data queued for too long */
 	pthread_t wb_flusher;
 	bool wb_flusher_running, wb_flusher_stop;
+	bool wb_kick;          /* writers left full chunks to send (wb_flusher_mu) */
 	pthread_mutex_t wb_flusher_mu;
 	pthread_cond_t wb_flusher_cond;
 
@@ -194,8 +195,14 @@ void client_teardown(struct smb2_client *c);
 bool wb_enabled_for(int flags);
 void wb_init(struct wb_queue *q);
 void wb_destroy(struct wb_queue *q);
+/* The data of a write: a fill function (client.h), or else a buffer. */
+struct wb_src {
+	const uint8_t *mem;
+	smb2_fill_fn fill;
+	void *arg;
+};
 /* Queues the data and returns len, or an error kept from earlier writes. */
-ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
+ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const struct wb_src *src, size_t len,
 		 uint64_t off);
 /* Sends everything queued and waits for it; returns the first kept error. */
 int wb_drain(struct smb2_client *c, struct smb2_file *f);

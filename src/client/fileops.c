@@ -48,22 +48,35 @@ static int op_read(struct smb2_client *c, void *arg)
 		};
 		struct smb2_reply rep;
 		struct smb2_read_rsp rr;
+		struct smb2_req *rq;
 		struct wbuf w;
 		uint32_t st = 0;
 		req_start(c, &w, SMB2_READ);
-		int r = req_call(c, &w, smb2_read_encode(&w, &q), want, &rep, 0, &st);
+		/* the data is received straight into the caller's buffer when
+		 * it can be (conn.h), instead of being copied from the reply */
+		int r = wbuf_check(&w, smb2_read_encode(&w, &q));
+		if (r == 0) {
+			r = smb2_conn_submit_read(c->conn, &w, want, a->buf + a->done, want,
+						  c->timeout_sec, &rq);
+			if (r == 0)
+				r = smb2_conn_wait(c->conn, rq, &rep);
+			r = req_result(c, r, &rep, 0, &st);
+		}
+		wbuf_free(&w);
 		if (r == nt_status_err(STATUS_END_OF_FILE) && st == STATUS_END_OF_FILE)
 			return 0;
 		if (r < 0)
 			return r;
-		r = smb2_read_decode(rep.msg, rep.len, &rr);
+		r = rep.tail_len ? smb2_read_decode_split(rep.msg, rep.len, rep.tail_len, &rr)
+				 : smb2_read_decode(rep.msg, rep.len, &rr);
 		if (r < 0 || rr.data_len > want) {
 			smb2_reply_free(&rep);
 			smb2_log_error("malformed READ reply (offset %llu)",
 				       (unsigned long long)(a->off + a->done));
 			return -EIO;
 		}
-		memcpy(a->buf + a->done, rr.data, rr.data_len);
+		if (!rep.tail_len && rr.data_len)
+			memcpy(a->buf + a->done, rr.data, rr.data_len);
 		a->done += rr.data_len;
 		smb2_reply_free(&rep);
 		if (rr.data_len < want)
@@ -111,9 +124,18 @@ static int op_write(struct smb2_client *c, void *arg)
 		};
 		struct smb2_reply rep;
 		struct smb2_write_rsp wr;
+		struct smb2_req *rq;
 		struct wbuf w;
 		req_start(c, &w, SMB2_WRITE);
-		int r = req_call(c, &w, smb2_write_encode(&w, &q), n, &rep, 0, NULL);
+		/* the data is sent from the caller's buffer, not copied */
+		int r = wbuf_check(&w, smb2_write_encode_head(&w, &q));
+		if (r == 0) {
+			r = smb2_conn_submit_data(c->conn, &w, q.data, n, n, c->timeout_sec, &rq);
+			if (r == 0)
+				r = smb2_conn_wait(c->conn, rq, &rep);
+			r = req_result(c, r, &rep, 0, NULL);
+		}
+		wbuf_free(&w);
 		if (r < 0)
 			return r;
 		r = smb2_write_decode(rep.msg, rep.len, &wr);
@@ -130,20 +152,45 @@ static int op_write(struct smb2_client *c, void *arg)
 	return 0;
 }
 
-ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
-		    uint64_t off)
+static ssize_t pwrite_src(struct smb2_client *c, struct smb2_file *f, const struct wb_src *src,
+			  size_t len, uint64_t off)
 {
 	if (f->write_behind) {
-		ssize_t n = wb_write(c, f, buf, len, off);
+		ssize_t n = wb_write(c, f, src, len, off);
 		if (n > 0)
 			files_wrote(c, f);
 		return n;
 	}
-	struct io_args a = {.f = f, .cbuf = buf, .len = len, .off = off};
+	/* a synchronous write sends from one buffer */
+	uint8_t *tmp = NULL;
+	if (src->fill) {
+		int r = -ENOMEM;
+		tmp = malloc(len ? len : 1);
+		if (!tmp || (r = src->fill(src->arg, tmp, len)) < 0) {
+			free(tmp);
+			return r;
+		}
+	}
+	struct io_args a = {.f = f, .cbuf = tmp ? tmp : src->mem, .len = len, .off = off};
 	int r = client_run(c, op_write, &a);
+	free(tmp);
 	if (a.done)
 		files_wrote(c, f);
 	return r < 0 && a.done == 0 ? r : (ssize_t)a.done;
+}
+
+ssize_t smb2_pwrite(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
+		    uint64_t off)
+{
+	struct wb_src src = {.mem = buf};
+	return pwrite_src(c, f, &src, len, off);
+}
+
+ssize_t smb2_pwrite_fill(struct smb2_client *c, struct smb2_file *f, size_t len, uint64_t off,
+			 smb2_fill_fn fill, void *arg)
+{
+	struct wb_src src = {.fill = fill, .arg = arg};
+	return pwrite_src(c, f, &src, len, off);
 }
 
 /* ---- flush, fstat, ftruncate ---- */

@@ -5,7 +5,11 @@
  * sequential writes are gathered into one chunk of up to the WRITE size;
  * full chunks go out at once, up to WB_INFLIGHT of them per file at a time,
  * so a writer keeps the connection busy instead of waiting a round trip per
- * write() (dd bs=4k, cp, tar).  A chunk is freed only when the server has
+ * write() (dd bs=4k, cp, tar).  The flusher thread signs and sends the
+ * full chunks (WB_AHEAD at most) while the writer's next write() is being
+ * copied; a writer further ahead sends and waits itself.  The data is
+ * copied once: into the chunk, which the WRITE is sent from in place
+ * (smb2_conn_submit_data).  A chunk is freed only when the server has
  * acknowledged all of it.  An error of a chunk is kept and reported on the
  * handle's next write, flush (close) or fsync; a transport failure is
  * not an error: the chunk is sent again after the reconnect, through the
@@ -33,6 +37,12 @@
 /* In flight per file: with 1 MiB chunks, 4 MiB on the wire keeps a
  * loopback or LAN link busy; the queue stays far below the RSS budget. */
 #define WB_INFLIGHT 4
+/* Full chunks a writer leaves to the flusher thread to send, beyond
+ * those in flight, before it sends and waits itself. */
+#define WB_AHEAD 2
+/* Writes at least this big are copied before the queue's lock is taken
+ * (with 1 MiB chunks, those that become a chunk of their own). */
+#define WB_PRECOPY_MIN (512u * 1024)
 /* Queued data is sent at the latest this long after it was accepted, so
  * other clients see it soon even when the writer goes quiet. */
 #define WB_MAX_AGE_MS 1000
@@ -87,21 +97,37 @@ static size_t chunk_size(const struct smb2_client *c)
 	return c->max_write;
 }
 
-/* Appends a chunk holding a copy of [data, data+len) at off. */
-static int enqueue(struct wb_queue *q, const uint8_t *data, size_t len, uint64_t off, bool take)
+/* Copies the next n bytes of the write's data (pieces are taken in order)
+ * to dst; *done counts what was taken. */
+static int src_take(const struct wb_src *s, size_t *done, uint8_t *dst, size_t n)
+{
+	int r = 0;
+	if (s->fill)
+		r = s->fill(s->arg, dst, n);
+	else if (n)
+		memcpy(dst, s->mem + *done, n);
+	if (r == 0)
+		*done += n;
+	return r;
+}
+
+/* Appends a chunk of len bytes at off: data itself (the chunk takes it)
+ * or, without data, the next len bytes of src. */
+static int enqueue(struct wb_queue *q, uint8_t *data, const struct wb_src *src, size_t *done,
+		   size_t len, uint64_t off)
 {
 	struct wb_chunk *k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
-	if (take) {
-		k->data = (uint8_t *)data;
-	} else {
+	k->data = data;
+	if (!data) {
+		int r = -ENOMEM;
 		k->data = malloc(len);
-		if (!k->data) {
+		if (!k->data || (r = src_take(src, done, k->data, len)) < 0) {
+			free(k->data);
 			free(k);
-			return -ENOMEM;
+			return r;
 		}
-		memcpy(k->data, data, len);
 	}
 	k->off = off;
 	k->len = len;
@@ -119,7 +145,7 @@ static int seal_buffer(struct wb_queue *q)
 {
 	if (!q->buf_len)
 		return 0;
-	int r = enqueue(q, q->buf, q->buf_len, q->buf_off, true);
+	int r = enqueue(q, q->buf, NULL, NULL, q->buf_len, q->buf_off);
 	if (r < 0)
 		return r;
 	q->buf = NULL;
@@ -198,20 +224,27 @@ static int submit(struct smb2_client *c, struct smb2_file *f, struct wb_chunk *k
 	};
 	struct wbuf w;
 	req_start(c, &w, SMB2_WRITE);
-	int r = wbuf_check(&w, smb2_write_encode(&w, &wq));
+	/* the data goes out from the chunk itself, not copied after the header */
+	int r = wbuf_check(&w, smb2_write_encode_head(&w, &wq));
 	if (r == 0)
-		r = smb2_conn_submit(c->conn, &w, k->len, c->timeout_sec, &k->req);
+		r = smb2_conn_submit_data(c->conn, &w, k->data, k->len, k->len, c->timeout_sec, &k->req);
 	wbuf_free(&w);
 	if (r < 0 && !smb2_conn_alive(c->conn))
 		r = -ECONNRESET;
 	return r;
 }
 
-/* Sends what is ready and collects what has come back.  all: also the
- * gathering buffer, and wait until nothing is left.  Returns 0 or a
+enum pump_mode {
+	PUMP_NOWAIT, /* send what fits, collect what came back, never wait */
+	PUMP_ROOM,   /* the same, waiting for replies until every full chunk is sent */
+	PUMP_ALL,    /* also the gathering buffer, and wait until nothing is left */
+};
+
+/* Sends what is ready and collects what has come back.  Returns 0 or a
  * transport error (client_run reconnects and calls again). */
-static int pump(struct smb2_client *c, struct smb2_file *f, bool all)
+static int pump(struct smb2_client *c, struct smb2_file *f, enum pump_mode mode)
 {
+	bool all = mode == PUMP_ALL;
 	struct wb_queue *q = &f->wb;
 	int r;
 	if (f->stale) {
@@ -289,6 +322,8 @@ static int pump(struct smb2_client *c, struct smb2_file *f, bool all)
 				return 0;
 			continue;
 		}
+		if (mode == PUMP_NOWAIT)
+			return 0;
 		/* block for the oldest (or the overlapping) chunk */
 		while (wait_for && !wait_for->req)
 			wait_for = wait_for->next;
@@ -297,12 +332,23 @@ static int pump(struct smb2_client *c, struct smb2_file *f, bool all)
 	}
 }
 
+/* Wakes the flusher thread to send the full chunks writers left it. */
+static void kick_sender(struct smb2_client *c)
+{
+	pthread_mutex_lock(&c->wb_flusher_mu);
+	c->wb_kick = true;
+	pthread_cond_signal(&c->wb_flusher_cond);
+	pthread_mutex_unlock(&c->wb_flusher_mu);
+}
+
 struct wb_args {
 	struct smb2_file *f;
-	const uint8_t *buf;
+	const struct wb_src *src;
 	size_t len;
 	uint64_t off;
 	bool accepted;
+	bool kick;     /* full chunks left for the sender thread */
+	uint8_t *pre;  /* the data, copied before wb.mu was taken (wb_write) */
 };
 
 static int op_wb_write(struct smb2_client *c, void *arg)
@@ -319,29 +365,37 @@ static int op_wb_write(struct smb2_client *c, void *arg)
 			q->err = 0;
 			goto out;
 		}
-		size_t cs = chunk_size(c);
-		if (q->buf_len && a->off == q->buf_off + q->buf_len && q->buf_len + a->len <= cs) {
-			memcpy(q->buf + q->buf_len, a->buf, a->len);
+		size_t cs = chunk_size(c), done = 0;
+		if (q->buf_len && a->off == q->buf_off + q->buf_len && q->buf_len + a->len <= q->buf_cap) {
+			if ((r = src_take(a->src, &done, q->buf + q->buf_len, a->len)) < 0)
+				goto out;
 			q->buf_len += a->len;
 		} else {
 			if ((r = seal_buffer(q)) < 0)
 				goto out;
-			if (a->len >= cs / 2) {
+			if (a->pre && a->len >= cs / 2 && a->len <= cs) {
+				/* one chunk: it takes the buffer copied before */
+				if ((r = enqueue(q, a->pre, NULL, NULL, a->len, a->off)) < 0)
+					goto out;
+				a->pre = NULL;
+			} else if (a->len >= cs / 2) {
 				/* big writes are chunks of their own */
-				for (size_t done = 0; done < a->len && r == 0; done += cs) {
+				while (done < a->len && r == 0) {
 					size_t n = a->len - done < cs ? a->len - done : cs;
-					r = enqueue(q, a->buf + done, n, a->off + done, false);
+					r = enqueue(q, NULL, a->src, &done, n, a->off + done);
 				}
 				if (r < 0)
 					goto out;
 			} else {
+				free(q->buf); /* left by a stale handle's pump */
 				q->buf = malloc(cs);
 				if (!q->buf) {
 					r = -ENOMEM;
 					goto out;
 				}
 				q->buf_cap = cs;
-				memcpy(q->buf, a->buf, a->len);
+				if ((r = src_take(a->src, &done, q->buf, a->len)) < 0)
+					goto out;
 				q->buf_len = a->len;
 				q->buf_off = a->off;
 			}
@@ -350,13 +404,22 @@ static int op_wb_write(struct smb2_client *c, void *arg)
 			goto out;
 		a->accepted = true;
 	}
-	r = pump(c, a->f, false);
+	/* A few full chunks are left to the sender thread, so this write is
+	 * answered while they are signed and sent; past that the writer
+	 * sends (and waits for replies) itself, which bounds the queue. */
+	unsigned unsent = 0;
+	for (struct wb_chunk *k = q->head; k; k = k->next)
+		unsent += !k->req;
+	if (c->wb_flusher_running && unsent <= WB_AHEAD)
+		a->kick = unsent > 0;
+	else
+		r = pump(c, a->f, PUMP_ROOM);
 out:
 	pthread_mutex_unlock(&q->mu);
 	return r;
 }
 
-ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, size_t len,
+ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const struct wb_src *src, size_t len,
 		 uint64_t off)
 {
 	/* Each handle's queue keeps its own writes in order; across handles
@@ -367,8 +430,26 @@ ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const void *buf, si
 		if (dr < 0)
 			return dr;
 	}
-	struct wb_args a = {.f = f, .buf = buf, .len = len, .off = off};
+	/* A big write is copied before wb.mu is taken, so the copy overlaps
+	 * the sender thread signing and sending the previous chunk (which
+	 * holds wb.mu); the queue then takes the buffer as a chunk. */
+	struct wb_src pre_src;
+	uint8_t *pre = NULL;
+	if (len >= WB_PRECOPY_MIN && c->wb_flusher_running) {
+		size_t done = 0;
+		int pr = -ENOMEM;
+		if (!(pre = malloc(len)) || (pr = src_take(src, &done, pre, len)) < 0) {
+			free(pre);
+			return pr;
+		}
+		pre_src = (struct wb_src){.mem = pre};
+		src = &pre_src;
+	}
+	struct wb_args a = {.f = f, .src = src, .len = len, .off = off, .pre = pre};
 	int r = client_run(c, op_wb_write, &a);
+	free(a.pre); /* unless the queue took it */
+	if (a.kick)
+		kick_sender(c); /* after wb.mu is released, for the sender to take */
 	/* Accepted data is the queue's now: it goes out after a reconnect,
 	 * or its failure is reported by a later call (pump keeps errors). */
 	return a.accepted ? (ssize_t)len : r;
@@ -378,7 +459,7 @@ static int op_wb_drain(struct smb2_client *c, void *arg)
 {
 	struct smb2_file *f = arg;
 	pthread_mutex_lock(&f->wb.mu);
-	int r = pump(c, f, true);
+	int r = pump(c, f, PUMP_ALL);
 	pthread_mutex_unlock(&f->wb.mu);
 	return r;
 }
@@ -426,7 +507,7 @@ static bool settle_one(struct smb2_client *c, struct smb2_file *g, void *arg)
 		return true;
 	pthread_mutex_lock(&g->wb.mu);
 	if (g->wb.head || g->wb.buf_len)
-		a->r = pump(c, g, true);
+		a->r = pump(c, g, PUMP_ALL);
 	pthread_mutex_unlock(&g->wb.mu);
 	return a->r == 0;
 }
@@ -459,6 +540,22 @@ int wb_settle_file(struct smb2_client *c, struct smb2_file *f, bool include_self
 	return settle(c, &a);
 }
 
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec != b->tv_sec ? a->tv_sec < b->tv_sec : a->tv_nsec < b->tv_nsec;
+}
+
+/* The next tick: ms after now. */
+static void tick_after(struct timespec *t, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_nsec += ms * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 static bool older_than(const struct timespec *t, long ms)
 {
 	struct timespec now;
@@ -474,7 +571,7 @@ static bool flush_one_old(struct smb2_client *c, struct smb2_file *f, void *arg)
 	if (!f->write_behind || pthread_mutex_trylock(&f->wb.mu) != 0)
 		return true;
 	if ((f->wb.head || f->wb.buf_len) && older_than(&f->wb.since, WB_MAX_AGE_MS))
-		*r = pump(c, f, true);
+		*r = pump(c, f, PUMP_ALL);
 	pthread_mutex_unlock(&f->wb.mu);
 	return *r == 0;
 }
@@ -487,23 +584,57 @@ static int op_flush_old(struct smb2_client *c, void *arg)
 	return r;
 }
 
+/* The sender's round: full chunks writers left (kick_sender) go out, and
+ * what came back is collected, without waiting for replies.  A file whose
+ * writer is busy is left to it: that writer kicks again when it is done. */
+static bool send_one_ready(struct smb2_client *c, struct smb2_file *f, void *arg)
+{
+	int *r = arg;
+	if (!f->write_behind || pthread_mutex_trylock(&f->wb.mu) != 0)
+		return true;
+	if (f->wb.head)
+		*r = pump(c, f, PUMP_NOWAIT);
+	pthread_mutex_unlock(&f->wb.mu);
+	return *r == 0;
+}
+
+static int op_send_ready(struct smb2_client *c, void *arg)
+{
+	(void)arg;
+	int r = 0;
+	files_each(c, send_one_ready, &r);
+	return r;
+}
+
+/* The flusher thread: sends what writers handed it at once, and every
+ * WB_TICK_MS whatever waited too long. */
 static void *flusher_main(void *arg)
 {
 	struct smb2_client *c = arg;
+	struct timespec tick;
+	tick_after(&tick, WB_TICK_MS);
 	pthread_mutex_lock(&c->wb_flusher_mu);
 	while (!c->wb_flusher_stop) {
-		struct timespec t;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		t.tv_nsec += WB_TICK_MS * 1000000L;
-		if (t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000L;
+		bool due = false;
+		while (!c->wb_kick && !c->wb_flusher_stop && !due)
+			due = pthread_cond_timedwait(&c->wb_flusher_cond, &c->wb_flusher_mu, &tick) ==
+			      ETIMEDOUT;
+		if (!due) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			due = !ts_before(&now, &tick);
 		}
-		pthread_cond_timedwait(&c->wb_flusher_cond, &c->wb_flusher_mu, &t);
+		if (due)
+			tick_after(&tick, WB_TICK_MS);
+		bool kicked = c->wb_kick;
+		c->wb_kick = false;
 		if (c->wb_flusher_stop || __atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
 			continue;
 		pthread_mutex_unlock(&c->wb_flusher_mu);
-		(void)client_run(c, op_flush_old, NULL);
+		if (kicked)
+			(void)client_run(c, op_send_ready, NULL);
+		if (due)
+			(void)client_run(c, op_flush_old, NULL);
 		pthread_mutex_lock(&c->wb_flusher_mu);
 	}
 	pthread_mutex_unlock(&c->wb_flusher_mu);
@@ -519,6 +650,7 @@ int wb_flusher_start(struct smb2_client *c)
 	pthread_cond_init(&c->wb_flusher_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	c->wb_flusher_stop = false;
+	c->wb_kick = false;
 	int r = pthread_create(&c->wb_flusher, NULL, flusher_main, c);
 	c->wb_flusher_running = r == 0;
 	return -r;

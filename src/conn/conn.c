@@ -54,6 +54,11 @@ struct smb2_req {
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
 	bool verify_in_waiter;     /* done, but the signature is the waiter's to check */
 	uint32_t reply_credits;    /* ...and the credits it grants wait for that */
+	uint8_t *dst;              /* a READ's data may be received here (submit_read) */
+	size_t dst_len;
+	size_t dst_used;           /* ...this much was */
+	bool filling;              /* the receiver is writing into dst: the waiter
+				    * does not return (and dst stays ours) until it is done */
 	struct smb2_req *next;
 };
 
@@ -101,6 +106,7 @@ void smb2_reply_free(struct smb2_reply *r)
 	free(r->msg);
 	r->msg = NULL;
 	r->len = 0;
+	r->tail_len = 0;
 }
 
 bool smb2_conn_alive(struct smb2_conn *c)
@@ -210,7 +216,7 @@ static void add_credits_locked(struct smb2_conn *c, uint32_t n, uint32_t retirin
  * Nothing a reply says is acted on before it is matched to a request and,
  * on a signed session, verified: credits, a longer wait and the reply
  * itself are all taken only from trusted replies. */
-static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
+static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_len)
 {
 	struct smb2_hdr h;
 	int r = smb2_hdr_decode(msg, len, &h);
@@ -239,7 +245,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 	bool verified = false, deferred = false;
 	bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
 	if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED &&
-	    !interim && len >= VERIFY_IN_WAITER_MIN) {
+	    !interim && len + tail_len >= VERIFY_IN_WAITER_MIN) {
 		deferred = true; /* smb2_conn_wait verifies before anything is used */
 	} else if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED) {
 		if (smb2_verify_msg(alg, key, msg, len) < 0) {
@@ -279,7 +285,9 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 		free(msg);
 		return 0;
 	}
-	if (h.command != p->command) {
+	/* A message whose data went into the request's buffer (read_big_frame)
+	 * belongs to that request and no other. */
+	if (h.command != p->command || (tail_len && p->dst_used != tail_len)) {
 		pthread_mutex_unlock(&c->mu);
 		free(msg);
 		return -EPROTO;
@@ -348,6 +356,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len)
 	}
 	p->rep.msg = msg;
 	p->rep.len = len;
+	p->rep.tail_len = tail_len;
 	p->rep.hdr = h;
 	p->done = true;
 	p->err = 0;
@@ -373,20 +382,76 @@ static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
 			return -EBADMSG;
 		}
 		if (off == 0 && !next)
-			return dispatch(c, frame, len);
+			return dispatch(c, frame, len, 0);
 		uint8_t *m = malloc(mlen);
 		if (!m) {
 			free(frame);
 			return -ENOMEM;
 		}
 		memcpy(m, frame + off, mlen);
-		int r = dispatch(c, m, mlen);
+		int r = dispatch(c, m, mlen, 0);
 		if (r < 0 || !next) {
 			free(frame);
 			return r;
 		}
 		off += mlen;
 	}
+}
+
+/* A frame of VERIFY_IN_WAITER_MIN bytes or more (the length header read).
+ * When it is the successful reply to a READ submitted with a buffer of its
+ * own (smb2_conn_submit_read) and its data is all of the rest of the
+ * frame, the data is received straight into that buffer: no copy from a
+ * frame buffer later.  Anything else is read whole, as a small frame is. */
+#define READ_RSP_HEAD (SMB2_HDR_SIZE + 16)
+static int read_big_frame(struct smb2_conn *c, size_t len)
+{
+	uint8_t head[READ_RSP_HEAD];
+	int err = transport_read_full(c->fd, head, sizeof(head));
+	if (err < 0)
+		return err;
+	size_t n = len - sizeof(head);
+	struct smb2_hdr h;
+	struct smb2_req *p = NULL;
+	if (smb2_hdr_decode(head, sizeof(head), &h) == 0 && h.command == SMB2_READ &&
+	    h.next_command == 0 && h.status == STATUS_SUCCESS &&
+	    (h.flags & SMB2_FLAGS_SERVER_TO_REDIR) && le16_load(head + SMB2_HDR_SIZE) == 17 &&
+	    head[SMB2_HDR_SIZE + 2] == sizeof(head) && le32_load(head + SMB2_HDR_SIZE + 4) == n) {
+		pthread_mutex_lock(&c->mu);
+		p = find_pending(c, h.message_id);
+		if (p && p->dst && p->command == SMB2_READ && n <= p->dst_len)
+			p->filling = true;
+		else
+			p = NULL;
+		pthread_mutex_unlock(&c->mu);
+	}
+	if (p) {
+		/* nothing in the data is acted on before the waiter verifies it */
+		err = transport_read_full(c->fd, p->dst, n);
+		pthread_mutex_lock(&c->mu);
+		p->filling = false;
+		p->dst_used = err < 0 ? 0 : n;
+		pthread_cond_broadcast(&p->cond); /* a waiter may wait for dst */
+		pthread_mutex_unlock(&c->mu);
+		/* p is the waiter's again: not touched below */
+		if (err < 0)
+			return err;
+		uint8_t *msg = malloc(sizeof(head));
+		if (!msg)
+			return -ENOMEM;
+		memcpy(msg, head, sizeof(head));
+		return dispatch(c, msg, sizeof(head), n);
+	}
+	uint8_t *frame = malloc(len);
+	if (!frame)
+		return -ENOMEM;
+	memcpy(frame, head, sizeof(head));
+	err = transport_read_full(c->fd, frame + sizeof(head), n);
+	if (err < 0) {
+		free(frame);
+		return err;
+	}
+	return dispatch_frame(c, frame, len);
 }
 
 static void *reader_main(void *arg)
@@ -405,6 +470,11 @@ static void *reader_main(void *arg)
 		if (nb[0] != 0 || len < SMB2_HDR_SIZE || len > MAX_FRAME) {
 			err = -EBADMSG;
 			break;
+		}
+		if (len >= VERIFY_IN_WAITER_MIN) {
+			if ((err = read_big_frame(c, len)) < 0)
+				break;
+			continue;
 		}
 		uint8_t *frame = malloc(len);
 		if (!frame) {
@@ -534,10 +604,13 @@ static int admit_locked(struct smb2_conn *c, uint32_t charge, const struct times
 	return c->dead ? (c->dead_err ? c->dead_err : -ECONNRESET) : 0;
 }
 
-int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
-			   unsigned n, unsigned timeout_sec, struct smb2_req **out)
+/* smb2_conn_submit_chain, and smb2_conn_submit_data: the last message
+ * continues with tail (sent and signed from the caller's buffer). */
+static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
+			unsigned n, const uint8_t *tail, size_t tail_len, uint8_t *dst, size_t dst_len,
+			unsigned timeout_sec, struct smb2_req **out)
 {
-	if (n == 0 || n > SMB2_CHAIN_MAX)
+	if (n == 0 || n > SMB2_CHAIN_MAX || (!tail && tail_len) || (dst && n != 1))
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++)
 		if (msgs[i]->err || msgs[i]->len < SMB2_HDR_SIZE)
@@ -554,6 +627,8 @@ int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const 
 			return -ENOMEM;
 		}
 	}
+	q[0]->dst = dst;
+	q[0]->dst_len = dst ? dst_len : 0;
 	struct timespec limit;
 	deadline_after(&limit, timeout_sec * PENDING_CAP_FACTOR);
 
@@ -587,7 +662,7 @@ int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const 
 	pthread_mutex_unlock(&c->mu);
 
 	/* fill the header fields the connection owns, chain, sign */
-	size_t frame_len = 0;
+	size_t frame_len = tail_len;
 	for (unsigned i = 0; i < n && !err; i++) {
 		struct wbuf *w = msgs[i];
 		/* MS-SMB2 3.2.4.1.4: every message but the last is padded to
@@ -604,43 +679,34 @@ int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const 
 		smb2_hdr_set_next_command(w->p, i + 1 < n ? (uint32_t)w->len : 0);
 		smb2_hdr_set_message_id(w->p, q[i]->mid);
 		bool sign = sign_all || (have_key && (smb2_hdr_flags(w->p) & SMB2_FLAGS_SIGNED));
+		const uint8_t *t = i + 1 == n ? tail : NULL;
+		size_t tl = i + 1 == n ? tail_len : 0;
 		if (sign && q[i]->sid != 0 && q[i]->command != SMB2_NEGOTIATE &&
 		    q[i]->command != SMB2_SESSION_SETUP)
-			err = smb2_sign_msg(alg, key, w->p, w->len);
+			err = smb2_sign_msg_tail(alg, key, w->p, w->len, t, tl);
 		frame_len += w->len;
 	}
 	smb2_secure_zero(key, sizeof(key));
 	if (!err && frame_len > 0xFFFFFF)
 		err = -EMSGSIZE; /* the direct-TCP length field has 24 bits */
 
-	/* send: one frame, one write (a chain is copied into one buffer:
-	 * chains are small requests, a single message is written in place) */
-	uint8_t *joined = NULL;
-	const uint8_t *body = msgs[0]->p;
-	if (!err && n > 1) {
-		joined = malloc(frame_len);
-		if (!joined) {
-			err = -ENOMEM;
-		} else {
-			size_t off = 0;
-			for (unsigned i = 0; i < n; i++) {
-				memcpy(joined + off, msgs[i]->p, msgs[i]->len);
-				off += msgs[i]->len;
-			}
-			body = joined;
-		}
-	}
+	/* send: one frame, written from the messages and the tail in place */
 	if (!err) {
 		for (unsigned i = 0; i < n; i++)
 			smb2_log_debug("> %s mid=%llu sid=0x%llx tid=0x%x%s", smb2_cmd_name(q[i]->command),
 				       (unsigned long long)q[i]->mid, (unsigned long long)q[i]->sid, q[i]->tid,
 				       n > 1 ? " (compound)" : "");
 		uint8_t nb[4] = {0, (uint8_t)(frame_len >> 16), (uint8_t)(frame_len >> 8), (uint8_t)frame_len};
+		struct iovec iov[SMB2_CHAIN_MAX + 2];
+		int cnt = 0;
+		iov[cnt++] = (struct iovec){nb, 4};
+		for (unsigned i = 0; i < n; i++)
+			iov[cnt++] = (struct iovec){msgs[i]->p, msgs[i]->len};
+		iov[cnt++] = (struct iovec){(void *)tail, tail_len};
 		pthread_mutex_lock(&c->send_mu);
-		err = transport_write2(c->fd, nb, 4, body, frame_len);
+		err = transport_writev(c->fd, iov, cnt);
 		pthread_mutex_unlock(&c->send_mu);
 	}
-	free(joined);
 
 	/* the wait starts when the request is on the wire */
 	pthread_mutex_lock(&c->mu);
@@ -656,10 +722,28 @@ int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const 
 	return 0;
 }
 
+int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
+			   unsigned n, unsigned timeout_sec, struct smb2_req **out)
+{
+	return submit_frame(c, msgs, payload_len, n, NULL, 0, NULL, 0, timeout_sec, out);
+}
+
 int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, unsigned timeout_sec,
 		     struct smb2_req **out)
 {
-	return smb2_conn_submit_chain(c, &req, &payload_len, 1, timeout_sec, out);
+	return submit_frame(c, &req, &payload_len, 1, NULL, 0, NULL, 0, timeout_sec, out);
+}
+
+int smb2_conn_submit_read(struct smb2_conn *c, struct wbuf *req, size_t payload_len, void *dst,
+			  size_t dst_len, unsigned timeout_sec, struct smb2_req **out)
+{
+	return submit_frame(c, &req, &payload_len, 1, NULL, 0, dst, dst_len, timeout_sec, out);
+}
+
+int smb2_conn_submit_data(struct smb2_conn *c, struct wbuf *req, const void *data, size_t data_len,
+			  size_t payload_len, unsigned timeout_sec, struct smb2_req **out)
+{
+	return submit_frame(c, &req, &payload_len, 1, data, data_len, NULL, 0, timeout_sec, out);
 }
 
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep)
@@ -676,13 +760,18 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 			kill_locked(c, -ETIMEDOUT); /* sets q->err */
 		}
 	}
+	/* the caller's buffer is not given back while the receiver writes to
+	 * it (a dead connection's read ends at once: kill shuts the socket) */
+	while (q->filling)
+		pthread_cond_wait(&q->cond, &c->mu);
 	int err = q->err;
 	if (!err && q->verify_in_waiter) {
 		enum smb2_sign_alg alg = c->sign_alg;
 		uint8_t key[16];
 		memcpy(key, c->sign_key, sizeof(key));
 		pthread_mutex_unlock(&c->mu);
-		bool ok = smb2_verify_msg(alg, key, q->rep.msg, q->rep.len) == 0;
+		bool ok = smb2_verify_msg_tail(alg, key, q->rep.msg, q->rep.len, q->dst,
+					       q->rep.tail_len) == 0;
 		smb2_secure_zero(key, sizeof(key));
 		pthread_mutex_lock(&c->mu);
 		if (ok) {
@@ -763,8 +852,9 @@ int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q)
 		smb2_log_debug("> CANCEL mid=%llu async_id=0x%llx", (unsigned long long)h.message_id,
 			       (unsigned long long)h.async_id);
 		uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
+		struct iovec iov[2] = {{nb, 4}, {w.p, w.len}};
 		pthread_mutex_lock(&c->send_mu);
-		r = transport_write2(c->fd, nb, 4, w.p, w.len);
+		r = transport_writev(c->fd, iov, 2);
 		pthread_mutex_unlock(&c->send_mu);
 		if (r < 0)
 			smb2_conn_kill(c, r);

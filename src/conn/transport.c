@@ -106,12 +106,14 @@ int transport_read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-int transport_write2(int fd, const void *a, size_t alen, const void *b, size_t blen)
+int transport_writev(int fd, struct iovec *iov, int cnt)
 {
-	struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
 	struct iovec *v = iov;
-	int cnt = 2;
 
+	while (cnt && v->iov_len == 0) {
+		v++;
+		cnt--;
+	}
 	while (cnt) {
 		struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)cnt};
 		ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL);

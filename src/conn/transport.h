@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Returns a connected socket, or -errno with "cannot reach HOST:PORT: why"
  * in err. */
@@ -11,7 +12,8 @@ int transport_connect(const char *host, uint16_t port, unsigned timeout_sec, cha
 		      size_t errlen);
 /* Reads exactly n bytes: 0, -ENODATA on EOF, or -errno. */
 int transport_read_full(int fd, void *buf, size_t n);
-/* Writes a then b completely (no SIGPIPE): 0 or -errno. */
-int transport_write2(int fd, const void *a, size_t alen, const void *b, size_t blen);
+/* Writes the cnt pieces of iov completely, in order, with as few sendmsg
+ * calls as the socket allows (no SIGPIPE); iov is used up.  0 or -errno. */
+int transport_writev(int fd, struct iovec *iov, int cnt);
 
 #endif

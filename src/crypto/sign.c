@@ -138,28 +138,31 @@ int smb2_aes_cmac(const uint8_t key[16], const uint8_t *data, size_t len, uint8_
 	return mac_segs(SMB2_SIGN_AES_CMAC, key, 16, &s, 1, out, 16);
 }
 
-/* MAC over msg with the signature field treated as zeros, without writing to
- * msg (so verify can run on a const, possibly shared, buffer). */
+/* MAC over msg followed by tail (the message's last bytes, kept apart: WRITE
+ * data), the signature field treated as zeros, without writing to msg (so
+ * verify can run on a const, possibly shared, buffer). */
 static int compute_sig(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg,
-		       size_t len, uint8_t sig[SMB2_HDR_SIGNATURE_LEN])
+		       size_t len, const uint8_t *tail, size_t tail_len,
+		       uint8_t sig[SMB2_HDR_SIGNATURE_LEN])
 {
 	static const uint8_t zeros[SMB2_HDR_SIGNATURE_LEN];
 	uint8_t full[32];
-	struct seg segs[3] = {
+	int rc;
+
+	if (!key || !msg || len < SMB2_HDR_SIZE || (!tail && tail_len))
+		return -EINVAL;
+	struct seg segs[4] = {
 		{ msg, SMB2_HDR_SIGNATURE_OFF },
 		{ zeros, SMB2_HDR_SIGNATURE_LEN },
 		{ msg + SMB2_HDR_SIZE, len - SMB2_HDR_SIZE },
+		{ tail, tail_len },
 	};
-	int rc;
-
-	if (!key || !msg || len < SMB2_HDR_SIZE)
-		return -EINVAL;
 	if (alg == SMB2_SIGN_AES_GMAC) {
 		uint8_t nonce[12];
 		gmac_nonce(msg, nonce);
-		rc = gmac_segs(key, nonce, segs, 3, full);
+		rc = gmac_segs(key, nonce, segs, 4, full);
 	} else {
-		rc = mac_segs(alg, key, 16, segs, 3, full, sizeof(full));
+		rc = mac_segs(alg, key, 16, segs, 4, full, sizeof(full));
 	}
 	if (rc == 0)
 		memcpy(sig, full, SMB2_HDR_SIGNATURE_LEN); /* HMAC-SHA256 is truncated to 16 */
@@ -169,14 +172,20 @@ static int compute_sig(enum smb2_sign_alg alg, const uint8_t key[16], const uint
 
 int smb2_sign_msg(enum smb2_sign_alg alg, const uint8_t key[16], uint8_t *msg, size_t len)
 {
+	return smb2_sign_msg_tail(alg, key, msg, len, NULL, 0);
+}
+
+int smb2_sign_msg_tail(enum smb2_sign_alg alg, const uint8_t key[16], uint8_t *msg, size_t len,
+		       const uint8_t *tail, size_t tail_len)
+{
 	uint8_t sig[SMB2_HDR_SIGNATURE_LEN];
 	int rc;
 
-	if (!msg || len < SMB2_HDR_SIZE)
+	if (!msg || len < SMB2_HDR_SIZE || (!tail && tail_len))
 		return -EINVAL;
 	/* The flag is part of the signed data, so it must be set first. */
 	smb2_hdr_add_flags(msg, SMB2_FLAGS_SIGNED);
-	rc = compute_sig(alg, key, msg, len, sig);
+	rc = compute_sig(alg, key, msg, len, tail, tail_len, sig);
 	if (rc)
 		return rc;
 	memcpy(msg + SMB2_HDR_SIGNATURE_OFF, sig, SMB2_HDR_SIGNATURE_LEN);
@@ -185,8 +194,14 @@ int smb2_sign_msg(enum smb2_sign_alg alg, const uint8_t key[16], uint8_t *msg, s
 
 int smb2_verify_msg(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg, size_t len)
 {
+	return smb2_verify_msg_tail(alg, key, msg, len, NULL, 0);
+}
+
+int smb2_verify_msg_tail(enum smb2_sign_alg alg, const uint8_t key[16], const uint8_t *msg,
+			 size_t len, const uint8_t *tail, size_t tail_len)
+{
 	uint8_t sig[SMB2_HDR_SIGNATURE_LEN];
-	int rc = compute_sig(alg, key, msg, len, sig);
+	int rc = compute_sig(alg, key, msg, len, tail, tail_len, sig);
 
 	if (rc)
 		return rc == -EINVAL && msg && len < SMB2_HDR_SIZE ? -EBADMSG : rc;

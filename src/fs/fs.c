@@ -147,6 +147,7 @@ const struct fuse_operations smb2fs_ops = {
 	.create = fs_create,
 	.read = fs_read,
 	.write = fs_write,
+	.write_buf = fs_write_buf,
 	.flush = fs_flush,
 	.release = fs_release,
 	.fsync = fs_fsync,

@@ -90,6 +90,35 @@ int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	return (int)r;
 }
 
+/* Copies the next n bytes of a FUSE write into dst (from the pipe libfuse
+ * spliced a large write into: the one copy of the data in this process). */
+static int fill_from_bufvec(void *arg, void *dst, size_t n)
+{
+	struct fuse_bufvec *src = arg;
+	struct fuse_bufvec d = FUSE_BUFVEC_INIT(n);
+	d.buf[0].mem = dst;
+	ssize_t r = fuse_buf_copy(&d, src, 0);
+	return r < 0 ? (int)r : (size_t)r == n ? 0 : -EIO;
+}
+
+/* As fs_write; a large write arrives in a pipe (splice, FUSE_CAP_SPLICE_READ
+ * is on with write_buf) and write-behind reads it straight into its own
+ * buffer, instead of libfuse reading it into a buffer we copy from. */
+int fs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fuse_file_info *fi)
+{
+	if (off < 0)
+		return -EINVAL;
+	size_t size = fuse_buf_size(buf);
+	ssize_t r;
+	if (buf->count == 1 && !(buf->buf[0].flags & FUSE_BUF_IS_FD))
+		r = smb2_pwrite(fs_ctx()->client, fs_file(fi), buf->buf[0].mem, size, (uint64_t)off);
+	else
+		r = smb2_pwrite_fill(fs_ctx()->client, fs_file(fi), size, (uint64_t)off, fill_from_bufvec,
+				     buf);
+	attrcache_forget(fs_ctx()->cache, path);
+	return (int)r;
+}
+
 int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	/* close(2): queued writes go out now, and their errors are close()'s. */

@@ -46,13 +46,35 @@ int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r)
 	return 0;
 }
 
-/* MS-SMB2 2.2.21 */
-int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q)
+int smb2_read_decode_split(const uint8_t *msg, size_t len, size_t tail_len,
+			   struct smb2_read_rsp *r)
+{
+	struct rbuf b;
+
+	if (!r)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	if (wire_body_begin(&b, msg, len, 17) < 0)
+		return -EBADMSG;
+	uint8_t off = rbuf_u8(&b);
+	rbuf_skip(&b, 1);
+	uint32_t n = rbuf_u32(&b);
+	r->data_remaining = rbuf_u32(&b);
+	/* the data is the tail, all of it, right after msg */
+	if (b.err || off != len || n != tail_len)
+		return -EBADMSG;
+	r->data_len = n;
+	return 0;
+}
+
+/* MS-SMB2 2.2.21.  with_data: append the data; else the caller sends
+ * data_len bytes right after the body (smb2_write_encode_head). */
+static int write_encode(struct wbuf *w, const struct smb2_write_req *q, bool with_data)
 {
 	uint16_t data_off;
 	if (!w)
 		return -EINVAL;
-	if (!q || (q->data_len && !q->data))
+	if (!q || (with_data && q->data_len && !q->data))
 		return wire_fail(w, -EINVAL);
 	if (wire_off16(w, w->len + 48, &data_off) < 0)
 		return w->err;
@@ -67,11 +89,21 @@ int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q)
 	wbuf_u16(w, 0);                      /* WriteChannelInfoOffset */
 	wbuf_u16(w, 0);                      /* WriteChannelInfoLength */
 	wbuf_u32(w, q->flags);
-	if (q->data_len)
+	if (!q->data_len)
+		wbuf_u8(w, 0); /* Buffer: one byte required */
+	else if (with_data)
 		wbuf_bytes(w, q->data, q->data_len);
-	else
-		wbuf_u8(w, 0);
 	return wire_done(w);
+}
+
+int smb2_write_encode(struct wbuf *w, const struct smb2_write_req *q)
+{
+	return write_encode(w, q, true);
+}
+
+int smb2_write_encode_head(struct wbuf *w, const struct smb2_write_req *q)
+{
+	return write_encode(w, q, false);
 }
 
 /* MS-SMB2 2.2.22 */

@@ -1,7 +1,9 @@
 /* Connection layer against a scripted in-process server on loopback:
  * MessageId matching with replies out of order, interim STATUS_PENDING,
- * credit windows, multi-credit charges, signing verification, and hostile
- * frames killing the connection instead of being read out of bounds. */
+ * credit windows, multi-credit charges, signing verification, a WRITE
+ * sent with its data apart, READ data received into the caller's buffer,
+ * and hostile frames killing the connection
+ * instead of being read out of bounds. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,6 +38,10 @@ enum script {
 	S_CANCEL,          /* interim reply, then expect a signed async CANCEL, answer CANCELLED */
 	S_NOTIFY,          /* an oplock break notification before the reply */
 	S_BIG_SIGNED,      /* 100 KiB signed replies (verified by the waiter), the second corrupted */
+	S_WRITE_DATA,      /* one signed WRITE whose data was sent apart: check it, answer */
+	S_READ_DATA,       /* signed READ replies: data right after the body, then
+			    * 8 bytes further on, then too long, then corrupted */
+	S_READ_STALL,      /* a READ reply that stops halfway through its data */
 };
 
 struct server {
@@ -52,7 +58,15 @@ struct server {
 	int mid_collision;
 	int chain_ok;              /* S_COMPOUND: messages seen well-formed */
 	int cancel_ok;             /* S_CANCEL: the CANCEL was well-formed */
+	int write_ok;              /* S_WRITE_DATA: the WRITE arrived whole and signed */
 };
+
+/* S_WRITE_DATA: the data the client sends, and its byte pattern. */
+#define WRITE_DATA_LEN (3u * 1024 * 1024 + 17)
+static uint8_t write_byte(size_t i)
+{
+	return (uint8_t)(i * 31 + (i >> 12));
+}
 
 static const uint8_t sign_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -115,6 +129,46 @@ static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cred
 	/* MSG_NOSIGNAL: the client may be gone (scripts that never finish) */
 	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
 		r = -1;
+	wbuf_free(&w);
+	return r;
+}
+
+/* A signed READ reply carrying n pattern bytes at DataOffset 80 + pad;
+ * corrupt flips a data byte after signing; stall: send half and stop. */
+static int send_read_reply(int fd, const uint8_t *req, size_t n, size_t pad, bool corrupt,
+			   bool stall)
+{
+	struct smb2_hdr h;
+	smb2_hdr_decode(req, SMB2_HDR_SIZE, &h);
+	h.next_command = 0;
+	h.flags = SMB2_FLAGS_SERVER_TO_REDIR;
+	h.status = STATUS_SUCCESS;
+	h.credits = 8;
+	memset(h.signature, 0, 16);
+	struct wbuf w;
+	wbuf_init(&w);
+	if (smb2_hdr_encode(&w, &h) < 0)
+		abort();
+	wbuf_u16(&w, 17);
+	wbuf_u8(&w, (uint8_t)(SMB2_HDR_SIZE + 16 + pad)); /* DataOffset */
+	wbuf_u8(&w, 0);
+	wbuf_u32(&w, (uint32_t)n);
+	wbuf_u32(&w, 0);
+	wbuf_u32(&w, 0);
+	wbuf_zero(&w, pad);
+	for (size_t i = 0; i < n; i++)
+		wbuf_u8(&w, write_byte(i));
+	smb2_sign_msg(SMB2_SIGN_AES_CMAC, sign_key, w.p, w.len);
+	if (corrupt)
+		w.p[w.len - 7] ^= 1;
+	uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
+	size_t send_len = stall ? w.len / 2 : w.len;
+	int r = 0;
+	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 ||
+	    send(fd, w.p, send_len, MSG_NOSIGNAL) != (ssize_t)send_len)
+		r = -1;
+	if (stall)
+		sleep(3);
 	wbuf_free(&w);
 	return r;
 }
@@ -272,6 +326,38 @@ static void *server_main(void *arg)
 			free(reqs[0]);
 		}
 		reply_pad = 0;
+		break;
+	case S_WRITE_DATA:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			/* one message: header, the 48-byte body, the data at
+			 * DataOffset, all under one signature */
+			const uint8_t *m = reqs[0];
+			bool ok = lens[0] == SMB2_HDR_SIZE + 48 + WRITE_DATA_LEN &&
+				  smb2_hdr_command(m) == SMB2_WRITE &&
+				  le16_load(m + SMB2_HDR_SIZE) == 49 &&
+				  le16_load(m + SMB2_HDR_SIZE + 2) == SMB2_HDR_SIZE + 48 &&
+				  le32_load(m + SMB2_HDR_SIZE + 4) == WRITE_DATA_LEN &&
+				  le64_load(m + SMB2_HDR_SIZE + 8) == 4096 &&
+				  smb2_verify_msg(SMB2_SIGN_AES_CMAC, sign_key, m, lens[0]) == 0;
+			for (size_t i = 0; ok && i < WRITE_DATA_LEN; i++)
+				ok = m[SMB2_HDR_SIZE + 48 + i] == write_byte(i);
+			s->write_ok = ok;
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, false, true, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_READ_DATA:
+		for (int i = 0; i < 4 && read_msg(fd, &reqs[0], &lens[0]) == 0; i++) {
+			static const size_t sizes[4] = {200000, 100000, 300000, 150000};
+			send_read_reply(fd, reqs[0], sizes[i], i == 1 ? 8 : 0, i == 3, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_READ_STALL:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_read_reply(fd, reqs[0], 200000, 0, false, true);
+			free(reqs[0]);
+		}
 		break;
 	case S_CANCEL:
 		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
@@ -704,6 +790,124 @@ static void test_big_reply_verified_by_waiter(void)
 	disconnect_scripted(&s, c);
 }
 
+/* A WRITE whose data is sent from the caller's buffer (no copy after the
+ * header): one frame, the data in place, signed as one message; megabytes,
+ * so the socket takes it in several pieces. */
+static void test_write_data_apart(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	c = connect_scripted(&s, S_WRITE_DATA, 1);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	uint8_t *data = malloc(WRITE_DATA_LEN);
+	for (size_t i = 0; i < WRITE_DATA_LEN; i++)
+		data[i] = write_byte(i);
+	struct smb2_hdr h = {.command = SMB2_WRITE, .session_id = 0x1234};
+	struct smb2_write_req wq = {.offset = 4096, .data_len = WRITE_DATA_LEN};
+	struct wbuf w;
+	wbuf_init(&w);
+	CHECK_EQ(smb2_hdr_encode(&w, &h), 0);
+	CHECK_EQ(smb2_write_encode_head(&w, &wq), 0);
+	CHECK_EQ(w.len, SMB2_HDR_SIZE + 48);
+	struct smb2_req *q;
+	CHECK_EQ(smb2_conn_submit_data(c, &w, data, WRITE_DATA_LEN, WRITE_DATA_LEN, 5, &q), 0);
+	memset(data, 0, WRITE_DATA_LEN); /* on the socket already: ours again */
+	struct smb2_reply rep;
+	CHECK_EQ(smb2_conn_wait(c, q, &rep), 0);
+	CHECK_EQ(rep.hdr.status, STATUS_SUCCESS);
+	smb2_reply_free(&rep);
+	CHECK(smb2_conn_alive(c));
+	wbuf_free(&w);
+	free(data);
+	disconnect_scripted(&s, c);
+	CHECK_EQ(s.write_ok, 1);
+}
+
+static int read_call(struct smb2_conn *c, uint8_t *dst, size_t dst_len, unsigned timeout,
+		     struct smb2_reply *rep)
+{
+	struct smb2_hdr h = {.command = SMB2_READ, .session_id = 0x1234};
+	struct smb2_read_req rq = {.length = (uint32_t)dst_len};
+	struct wbuf w;
+	wbuf_init(&w);
+	CHECK_EQ(smb2_hdr_encode(&w, &h), 0);
+	CHECK_EQ(smb2_read_encode(&w, &rq), 0);
+	struct smb2_req *q;
+	int r = smb2_conn_submit_read(c, &w, dst_len, dst, dst_len, timeout, &q);
+	if (r == 0)
+		r = smb2_conn_wait(c, q, rep);
+	wbuf_free(&w);
+	return r;
+}
+
+static bool is_pattern(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != write_byte(i))
+			return false;
+	return true;
+}
+
+/* READ data is received straight into the caller's buffer when the reply
+ * has it right after the body (and it fits), verified with the message;
+ * any other layout arrives whole; a bad signature still fails. */
+static void test_read_into_buffer(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	struct smb2_reply rep;
+	struct smb2_read_rsp rr;
+	enum { CAP = 256 * 1024 };
+	uint8_t *dst = calloc(1, CAP);
+	c = connect_scripted(&s, S_READ_DATA, 4);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	/* data in place: received into dst */
+	CHECK_EQ(read_call(c, dst, CAP, 5, &rep), 0);
+	CHECK_EQ(rep.tail_len, 200000);
+	CHECK_EQ(rep.len, SMB2_HDR_SIZE + 16);
+	CHECK_EQ(smb2_read_decode_split(rep.msg, rep.len, rep.tail_len, &rr), 0);
+	CHECK_EQ(rr.data_len, 200000);
+	CHECK(is_pattern(dst, 200000));
+	CHECK_EQ(smb2_read_decode(rep.msg, rep.len, &rr), -EBADMSG); /* not whole */
+	smb2_reply_free(&rep);
+	/* padding before the data: the reply is whole, dst untouched */
+	memset(dst, 0, CAP);
+	CHECK_EQ(read_call(c, dst, CAP, 5, &rep), 0);
+	CHECK_EQ(rep.tail_len, 0);
+	CHECK_EQ(smb2_read_decode(rep.msg, rep.len, &rr), 0);
+	CHECK_EQ(rr.data_len, 100000);
+	CHECK(is_pattern(rr.data, 100000));
+	CHECK_EQ(dst[0], 0);
+	smb2_reply_free(&rep);
+	/* more than dst holds: whole, for the caller to refuse */
+	CHECK_EQ(read_call(c, dst, 200000, 5, &rep), 0);
+	CHECK_EQ(rep.tail_len, 0);
+	CHECK_EQ(rep.len, SMB2_HDR_SIZE + 16 + 300000);
+	CHECK_EQ(dst[0], 0);
+	smb2_reply_free(&rep);
+	/* a corrupted one received into dst fails verification */
+	CHECK_EQ(read_call(c, dst, CAP, 5, &rep), -EBADMSG);
+	CHECK(!smb2_conn_alive(c));
+	disconnect_scripted(&s, c);
+	free(dst);
+}
+
+/* A reply that stops in the middle of its data: the wait times out and
+ * returns only once the receiver has stopped writing into the buffer. */
+static void test_read_stall(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	struct smb2_reply rep;
+	uint8_t *dst = calloc(1, 256 * 1024);
+	c = connect_scripted(&s, S_READ_STALL, 1);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(read_call(c, dst, 256 * 1024, 1, &rep), -ETIMEDOUT);
+	CHECK(!smb2_conn_alive(c));
+	free(dst); /* ours again: the receiver is done with it */
+	disconnect_scripted(&s, c);
+}
+
 static void test_refused(void)
 {
 	struct server s;
@@ -736,6 +940,9 @@ int main(void)
 	test_compound_chain();
 	test_cancel();
 	test_big_reply_verified_by_waiter();
+	test_write_data_apart();
+	test_read_into_buffer();
+	test_read_stall();
 	test_notify();
 	test_unsigned_session_deleted_is_forged();
 	test_endless_pending_is_capped();

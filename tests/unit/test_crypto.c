@@ -287,6 +287,46 @@ static void test_sign_roundtrip(void)
 	CHECK_EQ(smb2_verify_msg(SMB2_SIGN_AES_CMAC, key, msg, 10), -EBADMSG);
 }
 
+/* A message signed in two pieces (header + start of the body, then the
+ * data kept apart: a WRITE sent without copying its data) carries the
+ * signature of the joined bytes, for every algorithm and any split, and
+ * verifies in two pieces too (READ data received into the caller's buffer). */
+static void test_sign_tail(void)
+{
+	static const enum smb2_sign_alg algs[3] = { SMB2_SIGN_HMAC_SHA256, SMB2_SIGN_AES_CMAC,
+						    SMB2_SIGN_AES_GMAC };
+	enum { LEN = 64 + 48 + 3000 };
+	static const size_t heads[] = { 64, 64 + 48, 64 + 49, LEN };
+	uint8_t key[16], joined[LEN], head[LEN];
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x11 * i + 5);
+	for (int a = 0; a < 3; a++) {
+		for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+			size_t hl = heads[h];
+			for (size_t i = 0; i < LEN; i++)
+				joined[i] = (uint8_t)(i * 13 + 7);
+			joined[16] = 0;
+			memcpy(head, joined, hl);
+			CHECK_EQ(smb2_sign_msg_tail(algs[a], key, head, hl, joined + hl, LEN - hl), 0);
+			CHECK_EQ(smb2_sign_msg(algs[a], key, joined, LEN), 0);
+			CHECK_MEM(head, joined, hl); /* same flags, same signature */
+			/* and the receiver accepts it in one buffer or in two */
+			memcpy(joined, head, hl);
+			CHECK_EQ(smb2_verify_msg(algs[a], key, joined, LEN), 0);
+			CHECK_EQ(smb2_verify_msg_tail(algs[a], key, head, hl, joined + hl, LEN - hl), 0);
+			/* the tail is covered: a flipped data byte fails */
+			joined[LEN - 1] ^= 0x40;
+			CHECK_EQ(smb2_verify_msg(algs[a], key, joined, LEN), -EBADMSG);
+			if (hl < LEN)
+				CHECK_EQ(smb2_verify_msg_tail(algs[a], key, head, hl, joined + hl, LEN - hl),
+					 -EBADMSG);
+		}
+	}
+	CHECK_EQ(smb2_sign_msg_tail(SMB2_SIGN_AES_GMAC, key, head, 64, NULL, 5), -EINVAL);
+	CHECK_EQ(smb2_sign_msg_tail(SMB2_SIGN_AES_GMAC, key, head, 63, joined, 5), -EINVAL);
+}
+
 /* AES-128-GMAC signature computed independently with OpenSSL: GCM tag,
  * no plaintext, the message (signature zeroed) as AAD, nonce per MS-SMB2
  * 3.1.4.1 = MessageId || LE32(bit 0: sent by the server, bit 1: CANCEL
@@ -383,6 +423,7 @@ int main(void)
 	test_verify_blog();
 	test_sign_roundtrip();
 	test_gmac_nonce();
+	test_sign_tail();
 	test_legacy();
 	test_random();
 	return check_done("test_crypto");
