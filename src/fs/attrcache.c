@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "smb2fs/utf16.h"
+
 struct ac_ent {
 	struct ac_ent *hnext;          /* bucket chain */
 	struct ac_ent *lprev, *lnext;  /* LRU list, most recent first */
@@ -26,6 +28,47 @@ struct ac_inval {
 	bool all;                      /* a subtree: matches every path */
 };
 
+/* A set of names, hashed by their fold (so a name and every name the
+ * server may take for it share a bucket); exact names are kept, so our
+ * own removal of one takes out exactly it. */
+struct ac_name {
+	struct ac_name *next;
+	uint64_t fold;                 /* fold_hash of the name */
+	char name[];
+};
+
+struct ac_names {
+	struct ac_name **b;
+	size_t nb, n;                  /* buckets (a power of two), names */
+};
+
+/* What the cache knows of one directory's names (attrcache.h, "dir
+ * records"), and the misses that decide when to list it. */
+struct ac_dir {
+	struct ac_dir *prev, *next;    /* LRU list, most recent first */
+	uint64_t hash;                 /* of the folded path */
+	bool complete;                 /* names holds a listing ... */
+	int64_t expires_ns;            /* ... until then (0: never had one) */
+	struct ac_names names;
+	int64_t window_ns;             /* start of the current miss window */
+	unsigned misses;               /* server ENOENTs in the window */
+	unsigned answered;             /* lookups the last record answered */
+	unsigned cost;                 /* its last listing's size, in misses */
+	unsigned backoff;              /* after listings that were not kept */
+	bool listing;                  /* an adaptive listing is on the wire */
+	char path[];
+};
+
+struct attrcache_listing {
+	uint64_t ticket;
+	int64_t start_ns;              /* CLOCK_MONOTONIC, before the request */
+	bool adaptive;                 /* from attrcache_list_wanted */
+	bool over;                     /* too many names, or out of memory */
+	size_t count, max;             /* names seen; the most kept */
+	struct ac_names names;
+	char dir[];
+};
+
 struct attrcache {
 	pthread_mutex_t mu;
 	int64_t ttl_ns;
@@ -35,6 +78,10 @@ struct attrcache {
 	struct ac_ent *lru_head, *lru_tail;
 	uint64_t seq;                  /* invalidations so far */
 	struct ac_inval ring[AC_RING];
+	/* dir records */
+	struct ac_dir *dir_head, *dir_tail;
+	size_t ndirs, max_dirs;
+	size_t dir_names, max_names;   /* names held in all records */
 };
 
 static int64_t now_ns(void)
@@ -45,15 +92,34 @@ static int64_t now_ns(void)
 }
 
 /* The fold: ASCII letters lowered, non-ASCII bytes left out (so names a
- * server's Unicode case rules might equate share a bucket). */
+ * server's Unicode case rules might equate share a bucket), except the
+ * letters whose simple upper or lower case is an ASCII letter: U+0130 and
+ * U+0131 (dotted capital and dotless small i), U+017F (long s) and U+212A
+ * (Kelvin sign) fold as i, i, s and k ("\u0131.txt" may be "I.TXT"). */
 static unsigned char fold_at(const char **s)
 {
-	while (**s && (unsigned char)**s >= 0x80)
+	for (;;) {
+		const unsigned char *p = (const unsigned char *)*s;
+		if (p[0] < 0x80) {
+			unsigned char ch = p[0];
+			if (ch)
+				(*s)++;
+			return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
+		}
+		if (p[0] == 0xc4 && (p[1] == 0xb0 || p[1] == 0xb1)) {
+			*s += 2;
+			return 'i';
+		}
+		if (p[0] == 0xc5 && p[1] == 0xbf) {
+			*s += 2;
+			return 's';
+		}
+		if (p[0] == 0xe2 && p[1] == 0x84 && p[2] == 0xaa) {
+			*s += 3;
+			return 'k';
+		}
 		(*s)++;
-	unsigned char ch = (unsigned char)**s;
-	if (ch)
-		(*s)++;
-	return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
+	}
 }
 
 static uint64_t fold_hash(const char *s)
@@ -108,9 +174,13 @@ struct attrcache *attrcache_new(double ttl_sec, size_t max_entries)
 	}
 	ac->ttl_ns = (int64_t)(ttl_sec * 1e9);
 	ac->max = max_entries;
+	ac->max_dirs = ATTRCACHE_MAX_DIRS;
+	ac->max_names = ATTRCACHE_MAX_DIR_NAMES;
 	pthread_mutex_init(&ac->mu, NULL);
 	return ac;
 }
+
+static void names_free(struct ac_names *t);
 
 void attrcache_free(struct attrcache *ac)
 {
@@ -119,6 +189,11 @@ void attrcache_free(struct attrcache *ac)
 	for (struct ac_ent *e = ac->lru_head, *n; e; e = n) {
 		n = e->lnext;
 		free(e);
+	}
+	for (struct ac_dir *d = ac->dir_head, *n; d; d = n) {
+		n = d->next;
+		names_free(&d->names);
+		free(d);
 	}
 	free(ac->buckets);
 	pthread_mutex_destroy(&ac->mu);
@@ -233,6 +308,422 @@ static void store(struct attrcache *ac, const char *path, uint64_t h, const stru
 		ent_remove(ac, ac->lru_tail);
 }
 
+/* ---- dir records ---- */
+
+static void names_free(struct ac_names *t)
+{
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct ac_name *x = t->b[i], *n; x; x = n) {
+			n = x->next;
+			free(x);
+		}
+	free(t->b);
+	t->b = NULL;
+	t->nb = t->n = 0;
+}
+
+static bool names_has_fold(const struct ac_names *t, uint64_t fold)
+{
+	if (!t->nb)
+		return false;
+	for (const struct ac_name *x = t->b[fold & (t->nb - 1)]; x; x = x->next)
+		if (x->fold == fold)
+			return true;
+	return false;
+}
+
+/* 1 added, 0 already there, -1 out of memory. */
+static int names_add(struct ac_names *t, const char *name, uint64_t fold)
+{
+	if (t->nb) {
+		for (const struct ac_name *x = t->b[fold & (t->nb - 1)]; x; x = x->next)
+			if (x->fold == fold && strcmp(x->name, name) == 0)
+				return 0;
+	}
+	if (t->n >= t->nb) {
+		size_t nb = t->nb ? 2 * t->nb : 16;
+		struct ac_name **b = calloc(nb, sizeof(*b));
+		if (!b)
+			return -1;
+		for (size_t i = 0; i < t->nb; i++)
+			for (struct ac_name *x = t->b[i], *n; x; x = n) {
+				n = x->next;
+				x->next = b[x->fold & (nb - 1)];
+				b[x->fold & (nb - 1)] = x;
+			}
+		free(t->b);
+		t->b = b;
+		t->nb = nb;
+	}
+	size_t len = strlen(name);
+	struct ac_name *x = malloc(sizeof(*x) + len + 1);
+	if (!x)
+		return -1;
+	memcpy(x->name, name, len + 1);
+	x->fold = fold;
+	x->next = t->b[fold & (t->nb - 1)];
+	t->b[fold & (t->nb - 1)] = x;
+	t->n++;
+	return 1;
+}
+
+/* 1 removed, 0 not there. */
+static int names_remove(struct ac_names *t, const char *name, uint64_t fold)
+{
+	if (!t->nb)
+		return 0;
+	for (struct ac_name **pp = &t->b[fold & (t->nb - 1)]; *pp; pp = &(*pp)->next) {
+		struct ac_name *x = *pp;
+		if (x->fold == fold && strcmp(x->name, name) == 0) {
+			*pp = x->next;
+			free(x);
+			t->n--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A DOS device name ("nul", "COM1.txt"), which a Windows server opens
+ * whatever the directory holds. */
+static bool dos_device(const char *name)
+{
+	static const char *const dev[] = {"con", "prn", "aux", "nul", "com", "lpt"};
+	size_t base = strcspn(name, ".");
+	for (size_t i = 0; i < sizeof(dev) / sizeof(*dev); i++) {
+		const char *s = name;
+		if (fold_at(&s) != dev[i][0] || fold_at(&s) != dev[i][1] || fold_at(&s) != dev[i][2])
+			continue;
+		if (base == 3 || (i >= 4 && base == 4 && name[3] >= '0' && name[3] <= '9'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the server's answer for name could differ from "no such name"
+ * while no listed name folds like it: names it refuses (the characters
+ * Windows forbids, control characters, no UTF-8 form, too long), names it
+ * may trim (a trailing dot or space), short-name aliases ("~") and DOS
+ * devices.  Those are always asked. */
+static bool name_answerable(const char *name)
+{
+	size_t len = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++, len++)
+		if (*p < 0x20 || strchr("\"*:<>?\\|~", *p))
+			return false;
+	if (len == 0 || len > 255 || name[len - 1] == '.' || name[len - 1] == ' ')
+		return false;
+	return utf8_valid(name, len) && !dos_device(name);
+}
+
+/* Splits "/a/b" into its parent ("/a", into buf) and name ("b"); false for
+ * "/" and parents that do not fit. */
+static bool split_parent(const char *path, char *buf, size_t cap, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || !slash[1])
+		return false;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= cap)
+		return false;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	*name = slash + 1;
+	return true;
+}
+
+static void dir_unlink(struct attrcache *ac, struct ac_dir *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		ac->dir_head = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		ac->dir_tail = d->prev;
+	d->prev = d->next = NULL;
+}
+
+static void dir_push(struct attrcache *ac, struct ac_dir *d)
+{
+	d->prev = NULL;
+	d->next = ac->dir_head;
+	if (ac->dir_head)
+		ac->dir_head->prev = d;
+	ac->dir_head = d;
+	if (!ac->dir_tail)
+		ac->dir_tail = d;
+}
+
+/* The record no longer knows the directory's names. */
+static void dir_drop_names(struct attrcache *ac, struct ac_dir *d)
+{
+	ac->dir_names -= d->names.n;
+	names_free(&d->names);
+	d->complete = false;
+}
+
+static void dir_remove(struct attrcache *ac, struct ac_dir *d)
+{
+	dir_drop_names(ac, d);
+	dir_unlink(ac, d);
+	ac->ndirs--;
+	free(d);
+}
+
+static struct ac_dir *dir_find(struct attrcache *ac, const char *dir, uint64_t h)
+{
+	for (struct ac_dir *d = ac->dir_head; d; d = d->next)
+		if (d->hash == h && strcmp(d->path, dir) == 0)
+			return d;
+	return NULL;
+}
+
+static struct ac_dir *dir_get(struct attrcache *ac, const char *dir, uint64_t h)
+{
+	struct ac_dir *d = dir_find(ac, dir, h);
+	if (d) {
+		dir_unlink(ac, d);
+		dir_push(ac, d);
+		return d;
+	}
+	size_t n = strlen(dir);
+	d = calloc(1, sizeof(*d) + n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d->path, dir, n + 1);
+	d->hash = h;
+	d->backoff = 1;
+	while (ac->ndirs >= ac->max_dirs && ac->dir_tail)
+		dir_remove(ac, ac->dir_tail);
+	dir_push(ac, d);
+	ac->ndirs++;
+	return d;
+}
+
+/* A fresh record (an expired one is emptied when met). */
+static bool dir_fresh(struct attrcache *ac, struct ac_dir *d, int64_t now)
+{
+	if (d->complete && d->expires_ns <= now)
+		dir_drop_names(ac, d);
+	return d->complete;
+}
+
+/* Room for need more names, dropping the names of the least recently
+ * used records other than keep. */
+static bool dir_make_room(struct attrcache *ac, size_t need, const struct ac_dir *keep)
+{
+	for (struct ac_dir *d = ac->dir_tail; d && ac->dir_names + need > ac->max_names; d = d->prev)
+		if (d != keep && d->complete)
+			dir_drop_names(ac, d);
+	return ac->dir_names + need <= ac->max_names;
+}
+
+/* Every record the server may take for dir (or below it, tree) forgets
+ * its names. */
+static void dir_forget(struct attrcache *ac, const char *dir, uint64_t h, bool tree)
+{
+	for (struct ac_dir *d = ac->dir_head; d; d = d->next)
+		if (d->complete &&
+		    (tree ? fold_in_tree(d->path, dir) : d->hash == h && fold_eq(d->path, dir)))
+			dir_drop_names(ac, d);
+}
+
+/* 0: path's directory has a fresh record without path's name (folded). */
+static int dir_lookup(struct attrcache *ac, const char *path)
+{
+	char dir[4096];
+	const char *name;
+	if (!ac->dir_head || !split_parent(path, dir, sizeof(dir), &name) || !name_answerable(name))
+		return -1;
+	struct ac_dir *d = dir_find(ac, dir, fold_hash(dir));
+	if (!d || !dir_fresh(ac, d, now_ns()) || names_has_fold(&d->names, fold_hash(name)))
+		return -1;
+	d->answered++;
+	dir_unlink(ac, d);
+	dir_push(ac, d);
+	return 0;
+}
+
+static struct attrcache_listing *listing_new(struct attrcache *ac, const char *dir, bool adaptive)
+{
+	size_t n = strlen(dir);
+	struct attrcache_listing *l = calloc(1, sizeof(*l) + n + 1);
+	if (!l)
+		return NULL;
+	memcpy(l->dir, dir, n + 1);
+	l->ticket = ac->seq;
+	l->start_ns = now_ns();
+	l->adaptive = adaptive;
+	l->max = ac->max_names;
+	return l;
+}
+
+struct attrcache_listing *attrcache_list_begin(struct attrcache *ac, const char *dir)
+{
+	if (!ac || !dir)
+		return NULL;
+	pthread_mutex_lock(&ac->mu);
+	struct attrcache_listing *l = listing_new(ac, dir, false);
+	pthread_mutex_unlock(&ac->mu);
+	return l;
+}
+
+const char *attrcache_list_dir(const struct attrcache_listing *l)
+{
+	return l->dir;
+}
+
+void attrcache_list_add(struct attrcache_listing *l, const char *name)
+{
+	if (!l || (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))))
+		return;
+	l->count++;
+	if (l->over)
+		return;
+	if (l->names.n >= l->max || names_add(&l->names, name, fold_hash(name)) < 0) {
+		l->over = true;
+		names_free(&l->names);
+	}
+}
+
+/* Misses a listing of n names is worth: Samba answers a lookup of a
+ * missing name in about as long as it lists 30-50 names. */
+static unsigned listing_cost(size_t n)
+{
+	size_t c = n / 32;
+	return c > 1000000 ? 1000000 : (unsigned)c;
+}
+
+void attrcache_list_end(struct attrcache *ac, struct attrcache_listing *l, int r)
+{
+	if (!ac || !l)
+		return;
+	uint64_t h = fold_hash(l->dir);
+	pthread_mutex_lock(&ac->mu);
+	struct ac_dir *d = dir_find(ac, l->dir, h);
+	if (l->adaptive && d)
+		d->listing = false;
+	bool keep = r == 0 && !l->over && !changed_since(ac, h, l->ticket);
+	int64_t expires = l->start_ns + ac->ttl_ns;
+	if (keep && !d)
+		d = dir_get(ac, l->dir, h);
+	if (d && r == 0)
+		d->cost = listing_cost(l->count);
+	/* a newer listing already in place stays */
+	if (keep && d && d->complete && d->expires_ns >= expires)
+		keep = false;
+	if (keep && d) {
+		dir_drop_names(ac, d);
+		if (dir_make_room(ac, l->names.n, d)) {
+			d->names = l->names;
+			memset(&l->names, 0, sizeof(l->names));
+			ac->dir_names += d->names.n;
+			d->complete = true;
+			d->expires_ns = expires;
+			d->answered = 0;
+			d->backoff = 1;
+		}
+	} else if (d && l->adaptive && d->backoff < 64) {
+		d->backoff *= 2; /* listed for nothing: wait for more misses */
+	}
+	pthread_mutex_unlock(&ac->mu);
+	names_free(&l->names);
+	free(l);
+}
+
+void attrcache_dir_miss(struct attrcache *ac, const char *path)
+{
+	char dir[4096];
+	const char *name;
+	if (!ac || !path || !split_parent(path, dir, sizeof(dir), &name) || !name_answerable(name))
+		return;
+	uint64_t h = fold_hash(dir);
+	int64_t now = now_ns();
+	pthread_mutex_lock(&ac->mu);
+	struct ac_dir *d = dir_get(ac, dir, h);
+	if (d) {
+		if (now - d->window_ns > ac->ttl_ns) {
+			d->window_ns = now;
+			d->misses = 0;
+		}
+		d->misses++;
+	}
+	pthread_mutex_unlock(&ac->mu);
+}
+
+struct attrcache_listing *attrcache_list_wanted(struct attrcache *ac, const char *path)
+{
+	char dir[4096];
+	const char *name;
+	if (!ac || !path || !split_parent(path, dir, sizeof(dir), &name) || !name_answerable(name))
+		return NULL;
+	uint64_t h = fold_hash(dir);
+	int64_t now = now_ns();
+	struct attrcache_listing *l = NULL;
+	pthread_mutex_lock(&ac->mu);
+	struct ac_dir *d = dir_find(ac, dir, h);
+	if (d && !d->listing && !dir_fresh(ac, d, now)) {
+		unsigned need = d->cost > ATTRCACHE_LIST_AFTER_MISSES ? d->cost
+								      : ATTRCACHE_LIST_AFTER_MISSES;
+		need *= d->backoff;
+		bool busy = now - d->window_ns <= ac->ttl_ns && d->misses >= need;
+		/* the last record answered more lookups than a listing costs,
+		 * and lapsed just now: the program is still at it */
+		bool paid = d->expires_ns && now - d->expires_ns <= ac->ttl_ns && d->answered >= need;
+		if (busy || paid) {
+			l = listing_new(ac, dir, true);
+			if (l) {
+				d->listing = true;
+				d->misses = 0;
+				d->answered = 0;
+				d->window_ns = now;
+			}
+		}
+	}
+	pthread_mutex_unlock(&ac->mu);
+	return l;
+}
+
+void attrcache_dir_remove(struct attrcache *ac, const char *path)
+{
+	char dir[4096];
+	const char *name;
+	if (!ac || !path || !split_parent(path, dir, sizeof(dir), &name))
+		return;
+	uint64_t h = fold_hash(dir), fn = fold_hash(name);
+	pthread_mutex_lock(&ac->mu);
+	struct ac_dir *d = dir_find(ac, dir, h);
+	if (d && d->complete)
+		ac->dir_names -= (size_t)names_remove(&d->names, name, fn);
+	pthread_mutex_unlock(&ac->mu);
+}
+
+int attrcache_dir_known(struct attrcache *ac, const char *dir)
+{
+	if (!ac || !dir)
+		return 0;
+	pthread_mutex_lock(&ac->mu);
+	struct ac_dir *d = dir_find(ac, dir, fold_hash(dir));
+	int r = d && dir_fresh(ac, d, now_ns());
+	pthread_mutex_unlock(&ac->mu);
+	return r;
+}
+
+void attrcache_set_dir_limits(struct attrcache *ac, size_t max_dirs, size_t max_names)
+{
+	if (!ac)
+		return;
+	pthread_mutex_lock(&ac->mu);
+	ac->max_dirs = max_dirs ? max_dirs : 1;
+	ac->max_names = max_names;
+	while (ac->ndirs > ac->max_dirs)
+		dir_remove(ac, ac->dir_tail);
+	dir_make_room(ac, 0, NULL);
+	pthread_mutex_unlock(&ac->mu);
+}
+
 int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 {
 	/* (no cache with actimeo=0; FUSE may pass no path for a removed file) */
@@ -252,6 +743,8 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 		r = e->negative ? 0 : 1;
 		if (!e->negative)
 			*st = e->st;
+	} else {
+		r = dir_lookup(ac, path);
 	}
 	pthread_mutex_unlock(&ac->mu);
 	return r;
@@ -290,6 +783,8 @@ void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_sta
 	 * last is unknown, so keep neither. */
 	bool other = changed_since(ac, h, ticket);
 	drop_variants(ac, path, h);
+	if (!st)
+		dir_forget(ac, path, h, false);
 	note_inval(ac, h, false);
 	if (!other)
 		store(ac, path, h, st);
@@ -303,6 +798,7 @@ void attrcache_forget(struct attrcache *ac, const char *path)
 	uint64_t h = fold_hash(path);
 	pthread_mutex_lock(&ac->mu);
 	drop_variants(ac, path, h);
+	dir_forget(ac, path, h, false);
 	note_inval(ac, h, false);
 	pthread_mutex_unlock(&ac->mu);
 }
@@ -317,6 +813,7 @@ void attrcache_forget_tree(struct attrcache *ac, const char *path)
 		if (fold_in_tree(e->path, path))
 			ent_remove(ac, e);
 	}
+	dir_forget(ac, path, 0, true);
 	note_inval(ac, 0, true);
 	pthread_mutex_unlock(&ac->mu);
 }
@@ -369,6 +866,23 @@ void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now
 			}
 		}
 		e = next;
+	}
+	/* its record gains the name (made, or maybe not quite removed: a
+	 * name too many only costs a lookup); a variant's forgets */
+	const char *name = slash + 1;
+	uint64_t fn = fold_hash(name);
+	for (struct ac_dir *d = ac->dir_head; d; d = d->next) {
+		if (!d->complete || d->hash != h || !fold_eq(d->path, parent))
+			continue;
+		if (strcmp(d->path, parent) != 0 || !dir_make_room(ac, 1, d)) {
+			dir_drop_names(ac, d);
+			continue;
+		}
+		int a = names_add(&d->names, name, fn);
+		if (a < 0)
+			dir_drop_names(ac, d);
+		else
+			ac->dir_names += (size_t)a;
 	}
 	/* a listing or stat of the parent already on the wire is older */
 	note_inval(ac, h, false);

@@ -18,7 +18,23 @@
  * overwrites the change.  attrcache_set is a local mutation's own result:
  * it invalidates older fills and is stored unless someone else changed the
  * path meanwhile.  Thread-safe (one mutex); a NULL cache (actimeo=0)
- * caches nothing. */
+ * caches nothing.
+ *
+ * Complete listings ("dir records"): the cache may also know every name in
+ * a directory, from a listing taken at most ttl ago (a readdir, a listing
+ * taken because lookups of missing names in the directory kept reaching
+ * the server, or an empty directory we just made).  While such a record is
+ * fresh, attrcache_get answers "no such name" (0) for a name of that
+ * directory with no entry of its own when no name of the record folds to
+ * the same name (so "A.txt" is asked of the server when "a.txt" exists).
+ * Our own changes keep the record a superset of the directory:
+ * attrcache_touch_parent (a create, removal or rename in the directory)
+ * adds the name, attrcache_dir_remove takes a removed name out, a failed
+ * change (attrcache_forget_parent) drops the record.  The time is the
+ * listing's and is never extended by our changes: another client's new
+ * name is reported missing until the record lapses (as a negative entry
+ * would be).  A listing that began before one of our changes in the
+ * directory is not stored (the ticket rule). */
 #ifndef SMB2FS_ATTRCACHE_H
 #define SMB2FS_ATTRCACHE_H
 
@@ -30,6 +46,15 @@
 struct attrcache;
 
 #define ATTRCACHE_MAX_ENTRIES 32768
+/* Dir records: a listing of more names is not kept, and all records
+ * together hold at most this many names (least recently used records
+ * dropped first); at most ATTRCACHE_MAX_DIRS directories are tracked. */
+#define ATTRCACHE_MAX_DIR_NAMES 100000
+#define ATTRCACHE_MAX_DIRS 256
+/* Lookups of missing names in one directory answered by the server within
+ * ttl after which the next one lists the directory instead (at least; more
+ * for a directory whose last listing was big, see attrcache.c). */
+#define ATTRCACHE_LIST_AFTER_MISSES 8
 
 /* NULL (and no cache) when ttl_sec <= 0 or out of memory. */
 struct attrcache *attrcache_new(double ttl_sec, size_t max_entries);
@@ -46,17 +71,50 @@ void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_st
 /* The known result of our own change of path (st NULL: it is gone). */
 void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_stat *st,
 		   uint64_t ticket);
-/* path (and the names the server may treat as it) changed. */
+/* path (and the names the server may treat as it) changed; a directory's
+ * record goes too. */
 void attrcache_forget(struct attrcache *ac, const char *path);
-/* path and everything below it. */
+/* path and everything below it (records included). */
 void attrcache_forget_tree(struct attrcache *ac, const char *path);
-/* The parent directory of path ("/a/b" -> "/a", "/a" -> "/"). */
+/* The parent directory of path ("/a/b" -> "/a", "/a" -> "/"): after a
+ * failed change in it, whose effect is unknown. */
 void attrcache_forget_parent(struct attrcache *ac, const char *path);
 /* An entry was made or removed in path's parent: its cached attributes
  * stay (the kernel re-checks a directory's permissions after every such
  * change; asking the server each time would cost a round trip per file),
- * with LastWriteTime and ChangeTime moved to now_ft (a FILETIME). */
+ * with LastWriteTime and ChangeTime moved to now_ft (a FILETIME), and its
+ * record gains path's name (a removal then calls attrcache_dir_remove). */
 void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now_ft);
+
+/* ---- complete listings (dir records) ---- */
+
+/* A listing being taken: begun before its request (ticket and time), given
+ * every name, ended with the request's result. */
+struct attrcache_listing;
+/* NULL with no cache or out of memory (then nothing is recorded). */
+struct attrcache_listing *attrcache_list_begin(struct attrcache *ac, const char *dir);
+/* The directory's path (for the request). */
+const char *attrcache_list_dir(const struct attrcache_listing *l);
+/* One name of the listing ("." and ".." are ignored). */
+void attrcache_list_add(struct attrcache_listing *l, const char *name);
+/* r == 0: the listing was complete; it becomes dir's record unless dir
+ * changed locally since begin (or it is too big).  Frees l. */
+void attrcache_list_end(struct attrcache *ac, struct attrcache_listing *l, int r);
+
+/* The server said path does not exist: counted against its directory. */
+void attrcache_dir_miss(struct attrcache *ac, const char *path);
+/* Whether the lookup of path (which has no entry) should list path's
+ * directory instead of asking for path alone: enough misses there lately,
+ * or its last record answered many lookups and lapsed.  Returns a begun
+ * listing of the directory (one at a time per directory), else NULL. */
+struct attrcache_listing *attrcache_list_wanted(struct attrcache *ac, const char *path);
+/* path was removed by us (unlink, rmdir, rename away): its exact name
+ * leaves its directory's record. */
+void attrcache_dir_remove(struct attrcache *ac, const char *path);
+/* 1: a fresh record of dir exists; 0: not (for tests). */
+int attrcache_dir_known(struct attrcache *ac, const char *dir);
+/* For tests: lower the dir record bounds. */
+void attrcache_set_dir_limits(struct attrcache *ac, size_t max_dirs, size_t max_names);
 
 /* For tests: entries held now. */
 size_t attrcache_count(struct attrcache *ac);

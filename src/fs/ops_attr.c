@@ -17,18 +17,37 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+static int list_name(const struct fscc_dirent *e, void *arg)
+{
+	attrcache_list_add(arg, e->name);
+	return 0;
+}
+
 /* libfuse's high-level API asks getattr after every create, mkdir and
  * setattr, and the kernel after its own caches lapse: the attribute cache
  * (attrcache.h) answers those without a round trip when a reply already
- * told.  With a handle (fi) the cached attributes of its path are as good:
- * every write, flush and truncate through this mount drops them. */
+ * told, and a missing name from the directory's complete listing when one
+ * is fresh.  With a handle (fi) the cached attributes of its path are as
+ * good: every write, flush and truncate through this mount drops them.
+ *
+ * A program creating many files looks each new name up first; for Samba a
+ * missing name costs a scan of the directory, and a listing costs about as
+ * much as 30-50 such lookups.  So once lookups of missing names in one
+ * directory keep reaching the server (attrcache_list_wanted), the
+ * directory is listed instead, and its record answers the next ones. */
 int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_file *f = fs_file(fi);
 	struct fscc_stat s;
 	int hit = attrcache_get(ctx->cache, path, &s);
+	struct attrcache_listing *l;
 
+	if (hit < 0 && !f && (l = attrcache_list_wanted(ctx->cache, path))) {
+		int lr = smb2_readdir(ctx->client, attrcache_list_dir(l), list_name, l);
+		attrcache_list_end(ctx->cache, l, lr);
+		hit = attrcache_get(ctx->cache, path, &s);
+	}
 	if (hit > 0) {
 		fs_fill_stat(ctx, &s, st);
 		return 0;
@@ -38,8 +57,10 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	uint64_t t = attrcache_ticket(ctx->cache);
 	int r = f ? smb2_fstat(ctx->client, f, &s) : smb2_stat(ctx->client, path, &s);
 
-	if (r == -ENOENT && !f)
+	if (r == -ENOENT && !f) {
 		attrcache_fill(ctx->cache, path, NULL, t);
+		attrcache_dir_miss(ctx->cache, path);
+	}
 	if (r < 0)
 		return r;
 	attrcache_fill(ctx->cache, path, &s, t);
@@ -51,10 +72,13 @@ int fs_mkdir(const char *path, mode_t mode)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_attrs a;
+	/* a directory we made is empty: its record answers lookups in it */
+	struct attrcache_listing *l = attrcache_list_begin(ctx->cache, path);
 	uint64_t t = attrcache_ticket(ctx->cache);
 
 	(void)mode; /* no POSIX modes on the share */
 	int r = smb2_mkdir(ctx->client, path, &a);
+	attrcache_list_end(ctx->cache, l, r);
 	fs_parent_changed(ctx, path, r);
 	if (r == 0 && a.valid)
 		attrcache_set(ctx->cache, path, &a.st, t);
@@ -67,6 +91,8 @@ int fs_mkdir(const char *path, mode_t mode)
 static int removed(struct smb2fs_ctx *ctx, const char *path, uint64_t t, int r, bool tree)
 {
 	fs_parent_changed(ctx, path, r);
+	if (r == 0)
+		attrcache_dir_remove(ctx->cache, path);
 	if (tree)
 		attrcache_forget_tree(ctx->cache, path);
 	if (r == 0 && !tree)
@@ -109,6 +135,10 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 
 	fs_parent_changed(ctx, from, r);
 	fs_parent_changed(ctx, to, r);
+	/* (to's name is in its directory's record now: a case-only rename
+	 * leaves a name that folds like from's) */
+	if (r == 0 && strcmp(from, to) != 0)
+		attrcache_dir_remove(ctx->cache, from);
 	if (file) {
 		attrcache_forget(ctx->cache, from);
 		attrcache_forget(ctx->cache, to);

@@ -5,7 +5,9 @@
  * filler gets non-zero offsets; with offset 0 it sends attributes the
  * kernel ignores.  Offsets mean readdir is called again for each kernel
  * buffer, so the listing is fetched once per opendir/rewind and kept in
- * the directory handle instead of asking the server again per call. */
+ * the directory handle instead of asking the server again per call.  Its
+ * entries fill the attribute cache, and its names the directory's record
+ * of complete contents (attrcache.h). */
 #include "fs.h"
 
 #include <errno.h>
@@ -40,6 +42,7 @@ struct load_state {
 	const char *dir;        /* the directory's path */
 	uint64_t ticket;        /* attrcache: taken before the listing */
 	bool fill;              /* no handle open for writing when it began */
+	struct attrcache_listing *names; /* the directory's record (names) */
 	char *child;            /* scratch for "dir/name" */
 	size_t child_cap;
 };
@@ -93,6 +96,7 @@ static int load_cb(const struct fscc_dirent *e, void *arg)
 	fs_fill_stat(ls->ctx, &e->st, &d->ents[d->n].st);
 	d->n++;
 	cache_entry(ls, e);
+	attrcache_list_add(ls->names, e->name);
 	return 0;
 }
 
@@ -122,10 +126,14 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 
 		ls.ticket = attrcache_ticket(ls.ctx->cache);
 		/* a file with writes still queued is listed with the size
-		 * the server has: do not keep that */
+		 * the server has: do not keep that (its name is fine) */
 		ls.fill = ls.ctx->cache && __atomic_load_n(&ls.ctx->writers, __ATOMIC_RELAXED) == 0;
+		/* the whole listing: the directory's names answer lookups of
+		 * missing names for actimeo */
+		ls.names = attrcache_list_begin(ls.ctx->cache, path);
 		dir_clear(d);
 		r = smb2_readdir(ls.ctx->client, path, load_cb, &ls);
+		attrcache_list_end(ls.ctx->cache, ls.names, r);
 		free(ls.child);
 		if (r < 0) {
 			dir_clear(d);

@@ -1,4 +1,5 @@
 /* The fs layer's attribute and name cache (src/fs/attrcache.c). */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -177,6 +178,314 @@ static void test_bounds_and_expiry(void)
 	attrcache_free(ac);
 }
 
+/* ---- complete listings (dir records) ---- */
+
+static void list_names(struct attrcache *ac, const char *dir, const char *const *names, int r)
+{
+	struct attrcache_listing *l = attrcache_list_begin(ac, dir);
+	CHECK(l != NULL);
+	for (; names && *names; names++)
+		attrcache_list_add(l, *names);
+	attrcache_list_end(ac, l, r);
+}
+
+static void test_dir_record(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat s = st_of(3), out;
+	const char *const names[] = {".", "..", "a.txt", "B.txt", "\xc3\xa9", "sub", NULL};
+	CHECK_EQ(attrcache_get(ac, "/d/c", &out), -1);
+	list_names(ac, "/d", names, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	CHECK_EQ(attrcache_count(ac), 0); /* names only, no entries */
+	CHECK_EQ(attrcache_get(ac, "/d/c", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/a.txt", &out), -1);
+	/* the server may take these for listed names: asked */
+	CHECK_EQ(attrcache_get(ac, "/d/A.TXT", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/b.txt", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/\xc3\x89", &out), -1); /* "É" */
+	CHECK_EQ(attrcache_get(ac, "/d/e", &out), 0);         /* not "é" */
+	/* only below the directory itself, by its exact path */
+	CHECK_EQ(attrcache_get(ac, "/d/sub/x", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/D/c", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/dd/c", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d", &out), -1);
+	/* an entry of its own wins */
+	attrcache_fill(ac, "/d/late", &s, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_get(ac, "/d/late", &out), 1);
+	/* a failed listing records nothing */
+	list_names(ac, "/f", names, -5);
+	CHECK_EQ(attrcache_dir_known(ac, "/f"), 0);
+	CHECK_EQ(attrcache_get(ac, "/f/c", &out), -1);
+	/* the root */
+	list_names(ac, "/", names, 0);
+	CHECK_EQ(attrcache_get(ac, "/zz", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/a.txt", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/", &out), -1);
+	/* a made directory: an empty record */
+	list_names(ac, "/new", NULL, 0);
+	CHECK_EQ(attrcache_get(ac, "/new/x", &out), 0);
+	attrcache_free(ac);
+}
+
+/* Names the server may answer for although no listed name folds like
+ * them are always asked. */
+static void test_dir_record_asked_names(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat out;
+	const char *const names[] = {"\xc4\xb1.txt", "\xc5\xbf", "\xe2\x84\xaa", "long name.txt", NULL};
+	list_names(ac, "/d", names, 0);
+	/* dotless i, long s, Kelvin sign: their other case is ASCII */
+	CHECK_EQ(attrcache_get(ac, "/d/I.TXT", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/i.txt", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/S", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/k", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/j.txt", &out), 0);
+	const char *asked[] = {"/d/LONGNA~1.TXT", "/d/x:stream", "/d/a*b", "/d/q?", "/d/trail.",
+			       "/d/trail ", "/d/\xff", "/d/nul", "/d/COM1.txt", "/d/Aux.c", "/d/x\x01"};
+	for (unsigned i = 0; i < sizeof(asked) / sizeof(*asked); i++)
+		CHECK_EQ(attrcache_get(ac, asked[i], &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/null", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/com10", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/.hidden", &out), 0);
+	attrcache_free(ac);
+}
+
+static void test_dir_record_changes(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat out;
+	const char *const names[] = {"x", "X", "keep", NULL};
+	list_names(ac, "/d", names, 0);
+	/* our create adds the name, our removal takes it out */
+	attrcache_touch_parent(ac, "/d/new", 1);
+	CHECK_EQ(attrcache_get(ac, "/d/new", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/NEW", &out), -1);
+	attrcache_dir_remove(ac, "/d/new");
+	CHECK_EQ(attrcache_get(ac, "/d/new", &out), 0);
+	/* removing "x" leaves "X", which the server may take for it */
+	attrcache_dir_remove(ac, "/d/x");
+	CHECK_EQ(attrcache_get(ac, "/d/x", &out), -1);
+	attrcache_dir_remove(ac, "/d/X");
+	CHECK_EQ(attrcache_get(ac, "/d/x", &out), 0);
+	/* a rename by case: "Keep" added, "keep" removed */
+	attrcache_touch_parent(ac, "/d/Keep", 1);
+	attrcache_dir_remove(ac, "/d/keep");
+	CHECK_EQ(attrcache_get(ac, "/d/keep", &out), -1);
+	/* removing what is not there changes nothing */
+	attrcache_dir_remove(ac, "/d/never");
+	attrcache_dir_remove(ac, "/nodir/never");
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	/* a change through a case variant of the directory: forgotten */
+	attrcache_touch_parent(ac, "/D/y", 1);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/zz", &out), -1);
+
+	/* a failed change (effect unknown) drops the record */
+	list_names(ac, "/d", names, 0);
+	attrcache_forget_parent(ac, "/d/q");
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	/* so do forgetting the directory, its removal, a subtree above */
+	list_names(ac, "/d", names, 0);
+	attrcache_forget(ac, "/D");
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	list_names(ac, "/d", names, 0);
+	attrcache_set(ac, "/d", NULL, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	list_names(ac, "/a/d", names, 0);
+	list_names(ac, "/ab", names, 0);
+	attrcache_forget_tree(ac, "/A");
+	CHECK_EQ(attrcache_dir_known(ac, "/a/d"), 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/ab"), 1);
+	/* an entry below it or its own attributes do not */
+	list_names(ac, "/d", names, 0);
+	attrcache_forget(ac, "/d/keep");
+	attrcache_touch_parent(ac, "/d/sub/x", 1);
+	struct fscc_stat s = st_of(1);
+	attrcache_set(ac, "/d", &s, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	attrcache_free(ac);
+}
+
+static void test_dir_record_expiry(void)
+{
+	struct attrcache *ac = attrcache_new(0.05, 100);
+	struct fscc_stat out;
+	list_names(ac, "/d", NULL, 0);
+	CHECK_EQ(attrcache_get(ac, "/d/x", &out), 0);
+	sleep_ms(30);
+	/* our changes do not make it younger */
+	attrcache_touch_parent(ac, "/d/y", 1);
+	attrcache_dir_remove(ac, "/d/y");
+	sleep_ms(40);
+	CHECK_EQ(attrcache_get(ac, "/d/x", &out), -1);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	/* the time is the listing's start, not its end */
+	struct attrcache_listing *l = attrcache_list_begin(ac, "/e");
+	sleep_ms(60);
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/e"), 0);
+	attrcache_free(ac);
+}
+
+/* A listing on the wire when we changed the directory may predate the
+ * change: it is not kept. */
+static void test_dir_record_race(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat out;
+	struct attrcache_listing *l = attrcache_list_begin(ac, "/d");
+	attrcache_touch_parent(ac, "/d/made", 1); /* a create meanwhile */
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/made", &out), -1);
+	/* ... nor one taken before our change of a case variant */
+	l = attrcache_list_begin(ac, "/d");
+	attrcache_touch_parent(ac, "/D/made", 1);
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	/* a failed change meanwhile, a subtree invalidation, too many */
+	l = attrcache_list_begin(ac, "/d");
+	attrcache_forget_parent(ac, "/d/x");
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	l = attrcache_list_begin(ac, "/d");
+	attrcache_forget_tree(ac, "/elsewhere");
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	l = attrcache_list_begin(ac, "/d");
+	for (int i = 0; i < 100; i++)
+		attrcache_forget(ac, "/other");
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	/* a change of another directory or of an entry does not matter */
+	l = attrcache_list_begin(ac, "/d");
+	attrcache_touch_parent(ac, "/e/made", 1);
+	attrcache_forget(ac, "/d/file");
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	/* an older listing ending late does not replace a newer one */
+	struct attrcache_listing *old = attrcache_list_begin(ac, "/g");
+	sleep_ms(2);
+	l = attrcache_list_begin(ac, "/g");
+	attrcache_list_add(l, "n");
+	attrcache_list_end(ac, l, 0);
+	attrcache_list_end(ac, old, 0);
+	CHECK_EQ(attrcache_get(ac, "/g/n", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/g/m", &out), 0);
+	attrcache_free(ac);
+}
+
+static void test_dir_record_bounds(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat out;
+	const char *const five[] = {"1", "2", "3", "4", "5", NULL};
+	const char *const eleven[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", NULL};
+	attrcache_set_dir_limits(ac, 3, 10);
+	list_names(ac, "/big", eleven, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/big"), 0);
+	list_names(ac, "/a", five, 0);
+	list_names(ac, "/b", five, 0);
+	CHECK_EQ(attrcache_get(ac, "/a/x", &out), 0); /* /a used last */
+	list_names(ac, "/c", five, 0);                /* 15 names > 10 */
+	CHECK_EQ(attrcache_dir_known(ac, "/b"), 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/a"), 1);
+	CHECK_EQ(attrcache_dir_known(ac, "/c"), 1);
+	/* a name added past the bound: some record goes, never a name */
+	attrcache_touch_parent(ac, "/c/6", 1);
+	CHECK_EQ(attrcache_get(ac, "/c/6", &out), -1);
+	CHECK_EQ(attrcache_dir_known(ac, "/a"), 0);
+	/* at most 3 directories tracked */
+	attrcache_dir_miss(ac, "/m1/x");
+	attrcache_dir_miss(ac, "/m2/x");
+	attrcache_dir_miss(ac, "/m3/x");
+	CHECK_EQ(attrcache_dir_known(ac, "/c"), 0);
+	attrcache_free(ac);
+}
+
+/* Lookups of missing names that keep reaching the server: the next one
+ * lists the directory. */
+static void test_dir_adaptive(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat out;
+	char p[32];
+	for (int i = 0; i < ATTRCACHE_LIST_AFTER_MISSES; i++) {
+		CHECK(attrcache_list_wanted(ac, "/m/next") == NULL);
+		snprintf(p, sizeof(p), "/m/f%d", i);
+		attrcache_dir_miss(ac, p);
+	}
+	/* names a record cannot answer do not list */
+	CHECK(attrcache_list_wanted(ac, "/m/a:b") == NULL);
+	struct attrcache_listing *l = attrcache_list_wanted(ac, "/m/next");
+	CHECK(l != NULL);
+	CHECK(strcmp(attrcache_list_dir(l), "/m") == 0);
+	/* one at a time */
+	CHECK(attrcache_list_wanted(ac, "/m/other") == NULL);
+	attrcache_list_add(l, "f0");
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_get(ac, "/m/next", &out), 0);
+	CHECK(attrcache_list_wanted(ac, "/m/next") == NULL); /* fresh */
+
+	/* a failed listing: twice the misses before the next one */
+	for (int i = 0; i < ATTRCACHE_LIST_AFTER_MISSES; i++)
+		attrcache_dir_miss(ac, "/n/x");
+	l = attrcache_list_wanted(ac, "/n/x");
+	CHECK(l != NULL);
+	attrcache_list_end(ac, l, -13);
+	for (int i = 0; i < 2 * ATTRCACHE_LIST_AFTER_MISSES - 1; i++)
+		attrcache_dir_miss(ac, "/n/x");
+	CHECK(attrcache_list_wanted(ac, "/n/x") == NULL);
+	attrcache_dir_miss(ac, "/n/x");
+	l = attrcache_list_wanted(ac, "/n/x");
+	CHECK(l != NULL);
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_dir_known(ac, "/n"), 1);
+	attrcache_free(ac);
+
+	/* misses older than the ttl do not count */
+	ac = attrcache_new(0.05, 100);
+	for (int i = 0; i < ATTRCACHE_LIST_AFTER_MISSES - 1; i++)
+		attrcache_dir_miss(ac, "/w/x");
+	sleep_ms(70);
+	attrcache_dir_miss(ac, "/w/x");
+	CHECK(attrcache_list_wanted(ac, "/w/x") == NULL);
+
+	/* a record that answered many lookups and lapsed just now: listed
+	 * again at the first lookup after it */
+	list_names(ac, "/r", NULL, 0);
+	for (int i = 0; i < ATTRCACHE_LIST_AFTER_MISSES; i++)
+		CHECK_EQ(attrcache_get(ac, "/r/x", &out), 0);
+	sleep_ms(60);
+	CHECK_EQ(attrcache_get(ac, "/r/x", &out), -1);
+	l = attrcache_list_wanted(ac, "/r/x");
+	CHECK(l != NULL);
+	attrcache_list_end(ac, l, 0);
+	CHECK_EQ(attrcache_get(ac, "/r/x", &out), 0);
+	/* ... but not one that answered few */
+	sleep_ms(60);
+	CHECK(attrcache_list_wanted(ac, "/r/x") == NULL);
+
+	/* a big directory's last listing asks for more misses (n / 32) */
+	struct attrcache_listing *big = attrcache_list_begin(ac, "/big");
+	for (int i = 0; i < 640; i++) {
+		snprintf(p, sizeof(p), "n%d", i);
+		attrcache_list_add(big, p);
+	}
+	attrcache_list_end(ac, big, 0);
+	sleep_ms(60);
+	for (int i = 0; i < 19; i++)
+		attrcache_dir_miss(ac, "/big/x");
+	CHECK(attrcache_list_wanted(ac, "/big/x") == NULL);
+	attrcache_dir_miss(ac, "/big/x");
+	l = attrcache_list_wanted(ac, "/big/x");
+	CHECK(l != NULL);
+	attrcache_list_end(ac, l, 0);
+	attrcache_free(ac);
+}
+
 /* actimeo=0: no cache, and every call is a no-op. */
 static void test_off(void)
 {
@@ -189,6 +498,13 @@ static void test_off(void)
 	attrcache_forget_tree(ac, "/");
 	attrcache_forget_parent(ac, "/a");
 	CHECK_EQ(attrcache_get(ac, "/a", &out), -1);
+	CHECK(attrcache_list_begin(ac, "/") == NULL);
+	attrcache_list_add(NULL, "x");
+	attrcache_list_end(ac, NULL, 0);
+	attrcache_dir_miss(ac, "/a");
+	CHECK(attrcache_list_wanted(ac, "/a") == NULL);
+	attrcache_dir_remove(ac, "/a");
+	CHECK_EQ(attrcache_dir_known(ac, "/"), 0);
 	attrcache_free(ac);
 }
 
@@ -199,6 +515,13 @@ int main(void)
 	test_ticket_race();
 	test_tree_and_parent();
 	test_bounds_and_expiry();
+	test_dir_record();
+	test_dir_record_asked_names();
+	test_dir_record_changes();
+	test_dir_record_expiry();
+	test_dir_record_race();
+	test_dir_record_bounds();
+	test_dir_adaptive();
 	test_off();
 	return check_done("attrcache");
 }
