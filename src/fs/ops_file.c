@@ -36,8 +36,11 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	 * for it.  Otherwise another handle of ours may have writes queued
 	 * that the reply does not show yet. */
 	bool exact = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || quiet;
-	if (flags & (O_CREAT | O_TRUNC))
-		attrcache_set(ctx->cache, path, exact ? &st : NULL, t);
+	/* (not exact: the file is there, its size is what we do not know) */
+	if ((flags & (O_CREAT | O_TRUNC)) && exact)
+		attrcache_set(ctx->cache, path, &st, t);
+	else if (flags & (O_CREAT | O_TRUNC))
+		attrcache_forget(ctx->cache, path);
 	else if (exact)
 		attrcache_fill(ctx->cache, path, &st, t);
 	if (can_write(flags))

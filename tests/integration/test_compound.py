@@ -310,6 +310,21 @@ def test_local_changes_visible_at_once(mnt, share_dir):
     assert not os.path.exists(p)
 
 
+def test_truncating_open_beside_a_writer_keeps_the_file(smbd, share_dir,
+                                                         mount_factory):
+    # With another handle open for writing the open's reply cannot be
+    # trusted for the size, but the file is certainly there.
+    m = mount_factory(smbd, options=["actimeo=5"])
+    p = os.path.join(m.mountpoint, "b.txt")
+    with open(p, "w") as f:
+        f.write("hello")
+    with open(os.path.join(m.mountpoint, "a.txt"), "w"):   # a writer
+        os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
+        assert os.stat(p).st_size == 0
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT))
+        assert os.stat(p).st_size == 0
+
+
 def test_actimeo_zero_caches_nothing(smbd, share_dir, mount_factory):
     m = mount_factory(smbd, options=["debug", "actimeo=0"])
     log = Log(m)
