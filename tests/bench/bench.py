@@ -201,6 +201,7 @@ class Bench:
         self.args = args
         self.work = work
         self.srv = srv
+        self.src = os.path.join(work, "src.bin")   # setup_data may move it
         self.size = SIZES["quick" if args.quick else "full"]
         self.share = srv.share_dir("share")
         self.cli = srv.smbclient()
@@ -265,8 +266,17 @@ class Bench:
         s = self.size
         mib = s["mib"]
         if groups & {"write", "write4k", "rss", "nosign"}:
-            log("making a %d MiB source file" % mib)
-            fill_random(os.path.join(self.work, "src.bin"), mib)
+            # In RAM when there is room: a source file on disk may be
+            # evicted between runs and read from the disk again, which
+            # measures the disk, differently from run to run.
+            shm = "/dev/shm"
+            if os.path.isdir(shm):
+                st = os.statvfs(shm)
+                if st.f_bavail * st.f_frsize > 3 * mib * 1024 * 1024:
+                    d = tempfile.mkdtemp(prefix="smb2fs-bench-src-", dir=shm)
+                    self.src = os.path.join(d, "src.bin")
+            log("making a %d MiB source file (%s)" % (mib, self.src))
+            fill_random(self.src, mib)
         if groups & {"read", "nosign"}:
             log("making a %d MiB file on the share" % mib)
             fill_random(os.path.join(self.share, "bench-read.bin"), mib)
@@ -496,7 +506,7 @@ class Bench:
         return {"read": (rate, partial)}
 
     def _write(self, system, rep, bs, row):
-        src = os.path.join(self.work, "src.bin")
+        src = self.src
         name = "bench-write-%s-%d.bin" % (system, rep)
         ondisk = os.path.join(self.share, name)
         os.sync()   # no writeback of an earlier run during this one
@@ -590,7 +600,7 @@ class Bench:
         return {"ls": (t, False)}
 
     def w_rss(self, system, rep):
-        src = os.path.join(self.work, "src.bin")
+        src = self.src
         name = "bench-rss-%d.bin" % rep
         try:
             with self.mounted(system) as (root, m):
@@ -926,12 +936,14 @@ def main():
     os.chmod(work, 0o755)
     srv = smbenv.SambaServer()
     started = time.monotonic()
+    benches = []
     try:
         try:
             srv.start()
         except Exception as e:  # noqa: BLE001
             raise HarnessError("smbd did not start: %s" % e)
         bench = Bench(args, work, srv)
+        benches.append(bench)
         bench.build_passthrough()
         bench.setup_smbnetfs()
         bench.setup_data(selected)
@@ -976,6 +988,9 @@ def main():
                 if smbenv.is_mounted(p):
                     subprocess.run(["umount", "-l", p], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+        for b in benches:   # the source file in /dev/shm
+            if not b.src.startswith(work):
+                shutil.rmtree(os.path.dirname(b.src), ignore_errors=True)
 
     print()
     print("smb2fs benchmark (%s sizes), %s, binary %s, %d core(s), median of %d, "
