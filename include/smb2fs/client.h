@@ -135,6 +135,10 @@ int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);
  * returns).  fn NULL uninstalls; it waits for a call in progress. */
 typedef void (*smb2_lease_cb)(void *arg, const char *path, uint32_t lost);
 void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg);
+/* A handle of ours (open, or closed and kept: closetimeo) holds a read
+ * lease on the file at path (POSIX form): nobody else can change its data
+ * or size until a break, which the lease callback reports. */
+bool smb2_path_read_leased(struct smb2_client *c, const char *path);
 /* The kernel's cached pages of f's file were still valid when f opened:
  * a read lease has been held by another handle of ours since it opened. */
 bool smb2_file_keep_cache(const struct smb2_file *f);

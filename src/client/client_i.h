@@ -176,6 +176,8 @@ struct smb2_client {
 	bool leasing;          /* config: ask for leases (not cache=none) */
 	pthread_mutex_t lease_mu; /* a leaf: guards what follows */
 	struct smb2_lease *leases;
+	int leases_live;       /* sum of the records' live counts (atomic): a
+				* cheap "none" for smb2_path_read_leased */
 	struct lease_work *lease_head, *lease_tail; /* breaks for the worker */
 	pthread_cond_t lease_cond;
 	pthread_t lease_worker;

@@ -128,8 +128,10 @@ bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lea
 	l->state = state;
 	if (got && got->v2)
 		l->epoch = got->epoch;
-	if (new_handle)
+	if (new_handle) {
 		l->live++;
+		__atomic_add_fetch(&c->leases_live, 1, __ATOMIC_RELAXED);
+	}
 	/* The kernel's pages for the file stay valid if R was held all along
 	 * since another handle of ours opened it (which dropped them): no
 	 * break, no reconnect, no moment without a handle (lease_closing). */
@@ -158,8 +160,11 @@ void lease_closing(struct smb2_client *c, struct smb2_lease *l)
 	if (!l)
 		return;
 	pthread_mutex_lock(&c->lease_mu);
-	if (l->live > 0 && --l->live == 0)
-		l->breaks++; /* the lease may end: as good as a break */
+	if (l->live > 0) {
+		__atomic_sub_fetch(&c->leases_live, 1, __ATOMIC_RELAXED);
+		if (--l->live == 0)
+			l->breaks++; /* the lease may end: as good as a break */
+	}
 	pthread_mutex_unlock(&c->lease_mu);
 }
 
@@ -467,6 +472,23 @@ void lease_destroy(struct smb2_client *c)
 	pthread_cond_destroy(&c->lease_cond);
 	pthread_mutex_destroy(&c->lease_cb_mu);
 	pthread_mutex_destroy(&c->lease_mu);
+}
+
+bool smb2_path_read_leased(struct smb2_client *c, const char *path)
+{
+	if (!c->leasing || !__atomic_load_n(&c->leases_live, __ATOMIC_RELAXED))
+		return false;
+	char *sp;
+	if (smb_path(path, &sp) < 0)
+		return false;
+	bool held = false;
+	pthread_mutex_lock(&c->lease_mu);
+	for (struct smb2_lease *l = c->leases; l && !held; l = l->next)
+		held = l->path && l->live > 0 && (l->state & SMB2_LEASE_READ_CACHING) &&
+		       strcmp(l->path, sp) == 0;
+	pthread_mutex_unlock(&c->lease_mu);
+	free(sp);
+	return held;
 }
 
 void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg)

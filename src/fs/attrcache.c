@@ -750,6 +750,24 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 	return r;
 }
 
+int attrcache_get_held(struct attrcache *ac, const char *path, struct fscc_stat *st)
+{
+	if (!ac || !path)
+		return -1;
+	int r = -1;
+	uint64_t h = fold_hash(path);
+	pthread_mutex_lock(&ac->mu);
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (e && !e->negative) {
+		lru_unlink(ac, e);
+		lru_push(ac, e);
+		*st = e->st;
+		r = 1;
+	}
+	pthread_mutex_unlock(&ac->mu);
+	return r;
+}
+
 uint64_t attrcache_ticket(struct attrcache *ac)
 {
 	if (!ac)

@@ -63,6 +63,14 @@ void attrcache_free(struct attrcache *ac);
 /* 1: cached attributes in *st; 0: cached "no such name"; -1: not cached. */
 int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st);
 
+/* attrcache_get for a file whose read lease we hold (client.h,
+ * smb2_path_read_leased): cached attributes whatever their age (1), else
+ * -1.  Nobody else can change the file's data while the lease holds, and
+ * a break drops the entry; another client's explicit change of times or
+ * attributes breaks no lease, and shows once the lease is gone (as with
+ * cifs). */
+int attrcache_get_held(struct attrcache *ac, const char *path, struct fscc_stat *st);
+
 /* Taken before a request whose reply will fill the cache. */
 uint64_t attrcache_ticket(struct attrcache *ac);
 /* A reply's attributes (st) or "no such name" (st NULL). */

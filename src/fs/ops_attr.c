@@ -40,7 +40,12 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_file *f = fs_file(fi);
 	struct fscc_stat s;
-	int hit = attrcache_get(ctx->cache, path, &s);
+	/* Past actimeo, a file under our read lease keeps its attributes
+	 * (attrcache_get_held says why that is safe). */
+	int hit = ctx->cache && smb2_path_read_leased(ctx->client, path)
+			  ? attrcache_get_held(ctx->cache, path, &s) : -1;
+	if (hit < 0)
+		hit = attrcache_get(ctx->cache, path, &s);
 	struct attrcache_listing *l;
 
 	if (hit < 0 && !f && (l = attrcache_list_wanted(ctx->cache, path))) {

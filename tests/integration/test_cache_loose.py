@@ -232,8 +232,7 @@ def test_other_clients_changes(lmnt, share_dir, sclient):
     sclient.put_bytes("c.txt", b"b" * 100)  # same size, by another client
     with open(p, "rb") as f:
         assert f.read() == b"b" * 100
-    with open(os.path.join(share_dir, "c.txt"), "ab") as g:
-        g.write(b"c" * 50)
+    sclient.put_bytes("c.txt", b"b" * 100 + b"c" * 50)  # grows, by another client
     time.sleep(1.2)  # past actimeo
     subprocess.run(["sh", "-c", "sync; echo 2 > /proc/sys/vm/drop_caches"],
                    check=True)

@@ -332,3 +332,26 @@ def test_deferred_handle_after_a_reconnect(smbd, share_dir, mount_factory):
     _kill_session(smbd, before)
     assert _read(p) == b"kept"  # a new handle on the new connection
     assert _poll(lambda: _lease_of(smbd, "rc.txt"), ["RWH"]) == ["RWH"]
+
+
+def test_attributes_kept_under_the_lease_past_actimeo(smbd, share_dir,
+                                                      mount_factory):
+    a, b = _two_mounts(smbd, mount_factory, a_opts=["actimeo=1"])
+    pa = os.path.join(a.mountpoint, "attrs.txt")
+    with open(os.path.join(b.mountpoint, "attrs.txt"), "w") as f:
+        f.write("12345")
+    log = Log(a)
+    fd = os.open(pa, os.O_RDONLY)
+    try:
+        assert os.fstat(fd).st_size == 5
+        time.sleep(1.3)            # past actimeo, the lease still held
+        log.mark()
+        # (fstat: a stat by name would also look the mount's root up)
+        assert os.fstat(fd).st_size == 5
+        assert requests(log.since()) == [], "asked the server under a read lease"
+        # another client's write breaks the lease and drops the entry
+        with open(os.path.join(b.mountpoint, "attrs.txt"), "a") as f:
+            f.write("678")
+        assert _poll(lambda: os.fstat(fd).st_size, 8) == 8
+    finally:
+        os.close(fd)
