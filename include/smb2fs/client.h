@@ -35,6 +35,7 @@ struct smb2_config {
 	bool require_signing;     /* `sign`: fail unless every message can be signed (guest too) */
 	bool no_signing;          /* `nosign`: sign only when the server requires it.
 				   * Neither: every authenticated session signs. */
+	bool seal;                /* `seal`: encrypt every message (SMB 3.x), or fail */
 	bool debug;               /* one log line per request and reply */
 	unsigned timeout_sec;     /* per request; 0 = 30 */
 	unsigned connect_timeout_sec; /* 0 = 10 */

@@ -9,6 +9,9 @@
  *   admit  - submit waits for enough credits for the message or chain and
  *            assigns MessageId(s); a chain is padded and linked
  *   sign   - when signing is on for the session, each message is signed
+ *   seal   - on an encrypted session the frame is instead encrypted as a
+ *            whole (TRANSFORM_HEADER), and received ones are decrypted
+ *            before the match
  *   send   - framed and written under the send lock (one gathered
  *            sendmsg, nothing joined); the caller gets one request object
  *            per message
@@ -64,6 +67,19 @@ void smb2_conn_set_multi_credit(struct smb2_conn *c, bool on);
  * they are signed. */
 void smb2_conn_set_signing(struct smb2_conn *c, enum smb2_sign_alg alg, const uint8_t key[16],
 			   bool required);
+
+/* Encryption (MS-SMB2 3.1.4.3, 3.2.5.1.1).  Installs the session's
+ * encryption (client->server) and decryption keys for cipher (a CipherId;
+ * 16 or 32 bytes each), and a fresh nonce counter.  From then on an
+ * encrypted frame from the server is decrypted (it must be for this
+ * session; a bad tag drops the connection) and its messages are handled
+ * as verified.  Requests are not encrypted until smb2_conn_seal. */
+int smb2_conn_set_encryption(struct smb2_conn *c, uint16_t cipher, const uint8_t *enc_key,
+			     const uint8_t *dec_key, uint64_t session_id);
+/* Encrypts every later request of that session (not signed then), and
+ * requires every reply to one to be encrypted (interim ones too): a plain
+ * reply drops the connection.  No-op without keys. */
+void smb2_conn_seal(struct smb2_conn *c);
 
 /* Credits the server lets this connection have outstanding now (granted and
  * unused plus those charged to requests in flight).  A request costing more

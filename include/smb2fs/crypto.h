@@ -54,6 +54,67 @@ int smb2_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, si
 		     uint8_t out[32]);
 int smb2_aes_cmac(const uint8_t key[16], const uint8_t *data, size_t len, uint8_t out[16]);
 
+/* ---- Encryption (MS-SMB2 3.1.4.3 / 3.2.5.1.1): AEAD of a whole message or
+ * compound chain behind a TRANSFORM_HEADER (wire.h).  cipher is a CipherId
+ * (SMB2_CIPHER_AES128_CCM .. SMB2_CIPHER_AES256_GCM); key holds
+ * smb2_cipher_key_len(cipher) bytes (smb2_keys.encryption / .decryption). */
+
+/* 16 or 32 for a known cipher, 0 otherwise. */
+size_t smb2_cipher_key_len(uint16_t cipher);
+/* Bytes of the Nonce field the cipher uses: 11 (CCM) or 12 (GCM), 0 otherwise. */
+size_t smb2_cipher_nonce_len(uint16_t cipher);
+
+/* Nonces for one encryption key.  A nonce must never repeat under a key
+ * (GCM loses both secrecy and integrity if it does), and random 88- or
+ * 96-bit nonces only make a repeat unlikely; so each nonce is a 64-bit
+ * counter (little-endian, first) followed by random bytes chosen once per
+ * generator (3 for CCM, 4 for GCM), which keep two generators that might
+ * share a key (a later channel of the same session) apart.  The unused
+ * bytes of the 16-byte field are zero.  Thread-safe (atomic counter). */
+struct smb2_nonce_gen {
+	uint16_t cipher;
+	uint8_t salt[4];
+	uint64_t next; /* accessed atomically */
+};
+int smb2_nonce_gen_init(struct smb2_nonce_gen *g, uint16_t cipher);
+/* The next nonce, as the TRANSFORM_HEADER's 16-byte Nonce field.
+ * -EOVERFLOW once 2^64 - 1 nonces were taken (never in practice). */
+int smb2_nonce_next(struct smb2_nonce_gen *g, uint8_t nonce[16]);
+
+/* One piece of a message to encrypt (a WRITE's data kept apart). */
+struct smb2_iov {
+	const uint8_t *p;
+	size_t len;
+};
+/* Encrypts the message made of pieces[0..n) (joined, it starts with an
+ * SMB2 header; a chain is already linked) into out (as many bytes as the
+ * pieces hold, not overlapping them), and writes the 52-byte transform
+ * header for it into hdr: OriginalMessageSize, SessionId, nonce (the
+ * 16-byte field as smb2_nonce_next gives it), Flags 0x0001, and the tag
+ * as Signature.  The frame to send is hdr followed by out. */
+int smb2_encrypt_msg(uint16_t cipher, const uint8_t *key, const uint8_t nonce[16],
+		     uint64_t session_id, const struct smb2_iov *pieces, unsigned n,
+		     uint8_t hdr[52], uint8_t *out);
+/* Decrypts a received frame (transform header + ciphertext, len bytes):
+ * the plaintext (len - 52 bytes: one message or a chain) goes to out,
+ * which may be frame + 52 (in place).  -EBADMSG for a malformed header or
+ * when the tag does not verify (out is then zeroed: no unauthenticated
+ * byte is returned).  The caller checks th->session_id. */
+struct smb2_transform_hdr;
+int smb2_decrypt_msg(uint16_t cipher, const uint8_t *key, const uint8_t *frame, size_t len,
+		     uint8_t *out, struct smb2_transform_hdr *th);
+
+/* The raw AEAD behind them, exposed for published-vector tests (NIST,
+ * the GCM specification): nonce_len 7..13 for CCM, 12 for GCM, 16-byte
+ * tag.  in and out may be equal.  Decrypt returns -EBADMSG (out zeroed)
+ * on a tag mismatch. */
+int smb2_aead_encrypt(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, size_t nonce_len,
+		      const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+		      size_t len, uint8_t tag[16]);
+int smb2_aead_decrypt(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, size_t nonce_len,
+		      const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+		      size_t len, const uint8_t tag[16]);
+
 /* SHA-512 preauth integrity hash chain: H_i = SHA512(H_{i-1} || msg). */
 struct smb2_preauth {
 	uint8_t hash[64];

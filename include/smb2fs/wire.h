@@ -595,4 +595,37 @@ struct smb2_validate_negotiate_rsp {
 int smb2_validate_negotiate_decode(const uint8_t *out, size_t len,
 				   struct smb2_validate_negotiate_rsp *r);
 
+/* ---- TRANSFORM_HEADER (2.2.41): an encrypted message or compound chain
+ * (OriginalMessageSize bytes) follows it in the same frame ---- */
+#define SMB2_TRANSFORM_PROTOCOL_ID 0x424d53fdu /* "\xfdSMB" read as LE u32 */
+#define SMB2_TRANSFORM_HDR_SIZE 52
+#define SMB2_TRANSFORM_SIGNATURE_OFF 4  /* Signature: the AEAD tag, 16 bytes */
+#define SMB2_TRANSFORM_NONCE_OFF 20     /* Nonce, 16 bytes (11 used by CCM, 12 by GCM) */
+/* 3.1.4.3: the AEAD's additional data is the header from Nonce to the end. */
+#define SMB2_TRANSFORM_AAD_OFF SMB2_TRANSFORM_NONCE_OFF
+#define SMB2_TRANSFORM_AAD_LEN (SMB2_TRANSFORM_HDR_SIZE - SMB2_TRANSFORM_AAD_OFF)
+#define SMB2_TRANSFORM_FLAG_ENCRYPTED 0x0001
+struct smb2_transform_hdr {
+	uint8_t signature[16];
+	uint8_t nonce[16];
+	uint32_t original_size;
+	uint16_t flags;        /* Flags (3.1.1) / EncryptionAlgorithm (3.0.x): 0x0001 */
+	uint64_t session_id;
+};
+/* Whether a received frame starts with the transform ProtocolId. */
+static inline bool smb2_is_transform(const uint8_t *frame, size_t len)
+{
+	return len >= 4 && le32_load(frame) == SMB2_TRANSFORM_PROTOCOL_ID;
+}
+/* Writes the 52 bytes (Reserved zero).  -EINVAL when original_size cannot
+ * hold an SMB2 header. */
+int smb2_transform_hdr_encode(uint8_t out[SMB2_TRANSFORM_HDR_SIZE],
+			      const struct smb2_transform_hdr *h);
+/* Decodes the header of a whole received frame (transform header and the
+ * encrypted bytes, no 4-byte transport header).  -EBADMSG for a short
+ * frame, another ProtocolId, Flags other than 0x0001, or an
+ * OriginalMessageSize that is not exactly the rest of the frame or is
+ * shorter than an SMB2 header. */
+int smb2_transform_hdr_decode(const uint8_t *frame, size_t len, struct smb2_transform_hdr *h);
+
 #endif

@@ -62,6 +62,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	 * lets anyone on the path rewrite replies.  Guest sessions have no
 	 * key, so they sign only when asked, and then fail. */
 	c->sign_asked = cfg->require_signing;
+	c->seal_asked = cfg->seal;
 	c->require_signing = cfg->require_signing || (!cfg->no_signing && !cfg->guest);
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
 	c->write_behind = !cfg->no_write_behind;
@@ -83,6 +84,12 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 		snprintf(errmsg, errlen, "no SMB dialect in the requested range");
 		return -EINVAL;
 	}
+	if (c->seal_asked && c->max_dialect < SMB2_DIALECT_300) {
+		snprintf(errmsg, errlen, "the 'seal' option needs SMB 3.0 or later, but vers= allows at "
+			 "most SMB %s", c->max_dialect == SMB2_DIALECT_210 ? "2.1" : "2.0.2");
+		client_free(c);
+		return -EINVAL;
+	}
 	if (!c->guest) {
 		int hr = ntlm_nt_hash(cfg->password ? cfg->password : "", c->nt_hash);
 		if (hr < 0) {
@@ -100,7 +107,8 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 		client_free(c);
 		return r;
 	}
-	c->floor = (struct session_floor){.set = true, .dialect = c->dialect, .signing = c->signing};
+	c->floor = (struct session_floor){.set = true, .dialect = c->dialect, .signing = c->signing,
+					  .encrypted = c->encrypted};
 	memcpy(c->floor.server_guid, c->server_guid, 16);
 	c->state = CLIENT_UP;
 	if (c->write_behind && wb_flusher_start(c) < 0)

@@ -123,6 +123,7 @@ struct session_floor {
 	uint16_t dialect;
 	uint8_t server_guid[16];
 	bool signing;
+	bool encrypted;        /* a session that was encrypted stays so */
 };
 
 struct smb2_client {
@@ -135,6 +136,7 @@ struct smb2_client {
 	bool require_signing;  /* sign every message: `sign`, or the default for
 				* an authenticated (non-guest) session */
 	bool sign_asked;       /* the user said `sign` (a guest session cannot) */
+	bool seal_asked;       /* the user said `seal` */
 	unsigned timeout_sec, connect_timeout_sec;
 	uint8_t client_guid[16];
 
@@ -157,6 +159,8 @@ struct smb2_client {
 	uint32_t tree_id;
 	bool signing;          /* every message signed */
 	bool have_key;         /* session has a signing key (not guest) */
+	uint16_t cipher;       /* negotiated CipherId; 0: the server cannot encrypt */
+	bool encrypted;        /* every message encrypted (seal, session or share) */
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;

@@ -105,7 +105,17 @@ static void make_offer(const struct smb2_client *c, struct neg_offer *o)
 	o->security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			   (c->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
 	o->capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | (c->leasing ? SMB2_GLOBAL_CAP_LEASING : 0);
+	/* 3.0/3.0.2 encrypt (AES-128-CCM) only when both say they can; 3.1.1
+	 * picks its cipher from the ENCRYPTION_CAPABILITIES context, but Samba
+	 * answers that context only when the capability is set too. */
+	if (c->max_dialect >= SMB2_DIALECT_300)
+		o->capabilities |= SMB2_GLOBAL_CAP_ENCRYPTION;
 }
+
+/* 3.1.1 ciphers in order of preference: GCM is several times faster than
+ * CCM; 128-bit keys first as Windows does (AES-256 when the server wants it). */
+static const uint16_t offered_ciphers[] = {SMB2_CIPHER_AES128_GCM, SMB2_CIPHER_AES128_CCM,
+					   SMB2_CIPHER_AES256_GCM, SMB2_CIPHER_AES256_CCM};
 
 static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct smb2_preauth *pa,
 		     struct smb2_negotiate_rsp *neg, struct smb2_reply *rep, char *msg, size_t len)
@@ -127,6 +137,8 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 		.preauth_salt_len = sizeof(salt),
 		.sign_algs = sign_algs,
 		.n_sign_algs = sizeof(sign_algs) / sizeof(sign_algs[0]),
+		.ciphers = offered_ciphers,
+		.n_ciphers = sizeof(offered_ciphers) / sizeof(offered_ciphers[0]),
 		.netname = c->server,
 	};
 	memcpy(q.client_guid, c->client_guid, 16);
@@ -170,6 +182,15 @@ static int negotiate(struct smb2_client *c, const struct neg_offer *o, struct sm
 				 c->server, neg->signing_alg);
 			return -EPROTO;
 		}
+		/* CipherId 0: no cipher in common (MS-SMB2 3.3.5.4). */
+		bool known = !neg->has_cipher || neg->cipher == 0;
+		for (unsigned i = 0; i < sizeof(offered_ciphers) / sizeof(offered_ciphers[0]); i++)
+			known |= neg->cipher == offered_ciphers[i];
+		if (!known) {
+			snprintf(msg, len, "server %s chose cipher %u, which was not offered", c->server,
+				 neg->cipher);
+			return -EPROTO;
+		}
 		if (!neg->has_preauth || neg->preauth_hash_alg != SMB2_PREAUTH_HASH_SHA512) {
 			snprintf(msg, len, "server %s negotiated SMB 3.1.1 without SHA-512 preauth integrity",
 				 c->server);
@@ -199,6 +220,42 @@ static void set_limits(struct smb2_client *c, const struct smb2_negotiate_rsp *n
 	if (c->max_trans < 4096)
 		c->max_trans = 4096;
 	smb2_conn_set_multi_credit(c->conn, multi);
+	if (neg->dialect == SMB2_DIALECT_311)
+		c->cipher = neg->has_cipher ? neg->cipher : 0;
+	else if (neg->dialect >= SMB2_DIALECT_300 && (neg->capabilities & SMB2_GLOBAL_CAP_ENCRYPTION))
+		c->cipher = SMB2_CIPHER_AES128_CCM;
+	else
+		c->cipher = 0;
+}
+
+static const char *cipher_str(uint16_t cipher)
+{
+	switch (cipher) {
+	case SMB2_CIPHER_AES128_CCM: return "AES-128-CCM";
+	case SMB2_CIPHER_AES128_GCM: return "AES-128-GCM";
+	case SMB2_CIPHER_AES256_CCM: return "AES-256-CCM";
+	case SMB2_CIPHER_AES256_GCM: return "AES-256-GCM";
+	default: return "none";
+	}
+}
+
+/* Encryption the mount needs before a session exists: `seal`, or a floor
+ * that was encrypted.  Returns 0 or -EPROTONOSUPPORT with msg. */
+static int check_can_encrypt(struct smb2_client *c, char *msg, size_t len)
+{
+	if (c->cipher || (!c->seal_asked && !c->floor.encrypted))
+		return 0;
+	if (c->floor.encrypted)
+		snprintf(msg, len, "the server no longer offers encryption (SMB %s), and this mount "
+			 "started encrypted", dialect_str(c->dialect));
+	else if (c->dialect < SMB2_DIALECT_300)
+		snprintf(msg, len, "cannot encrypt with %s: it negotiated SMB %s, and encryption needs "
+			 "SMB 3.0 or later (the 'seal' option)", c->server, dialect_str(c->dialect));
+	else
+		snprintf(msg, len, "cannot encrypt with %s: the server offers no cipher this client "
+			 "supports (the 'seal' option requires encryption)", c->server);
+	c->refused = true;
+	return -EPROTONOSUPPORT;
 }
 
 /* A reconnect must reach the same server with at least what the first
@@ -433,6 +490,12 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	}
 	bool need_sign = (neg->security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) || c->require_signing;
 	if (c->guest) {
+		if (c->seal_asked || c->floor.encrypted) {
+			snprintf(msg, len, "cannot encrypt a guest session on %s, but the 'seal' option "
+				 "requires it", c->server);
+			r = -EPERM;
+			goto out;
+		}
 		if (c->sign_asked) {
 			snprintf(msg, len, "cannot sign a guest session on %s, but the 'sign' option requires it",
 				 c->server);
@@ -455,7 +518,7 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 	struct smb2_keys keys;
 	r = ntlm_session_key(ntlm, skey);
 	if (r == 0)
-		r = smb2_derive_keys(c->dialect, 0, skey, pa->hash, &keys);
+		r = smb2_derive_keys(c->dialect, c->cipher, skey, pa->hash, &keys);
 	smb2_secure_zero(skey, sizeof(skey));
 	if (r < 0) {
 		snprintf(msg, len, "cannot derive session keys: %s", strerror(-r));
@@ -474,6 +537,24 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 		smb2_conn_set_signing(c->conn, alg, keys.signing, need_sign);
 		c->signing = need_sign;
 		c->have_key = true;
+		/* MS-SMB2 3.2.5.3.1: the keys are installed whenever a cipher was
+		 * negotiated, since a share may ask for encryption later; the
+		 * session is encrypted from here on when the user or the server
+		 * (SMB2_SESSION_FLAG_ENCRYPT_DATA) wants it. */
+		bool seal = c->seal_asked || c->floor.encrypted ||
+			    (ss.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA);
+		if (c->cipher)
+			r = smb2_conn_set_encryption(c->conn, c->cipher, keys.encryption, keys.decryption,
+						     c->session_id);
+		if (r < 0) {
+			snprintf(msg, len, "cannot install the encryption keys: %s", strerror(-r));
+		} else if (seal && !c->cipher) {
+			snprintf(msg, len, "server %s requires encryption but negotiated no cipher", c->server);
+			r = -EPROTO;
+		} else if (seal) {
+			smb2_conn_seal(c->conn);
+			c->encrypted = true;
+		}
 	}
 	smb2_secure_zero(&keys, sizeof(keys));
 
@@ -522,11 +603,25 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 			r = -ENOTDIR;
 			break;
 		}
-		if (t.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) {
-			snprintf(msg, len, "cannot connect to %s: the share requires SMB3 encryption, "
-				 "which this version of smb2fs does not do yet", c->unc);
-			r = -EPROTONOSUPPORT;
-			break;
+		if ((t.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !c->encrypted) {
+			if (c->dialect < SMB2_DIALECT_300) {
+				snprintf(msg, len, "cannot connect to %s: the share requires encryption, "
+					 "which needs SMB 3.0 or later (this connection negotiated SMB %s)",
+					 c->unc, dialect_str(c->dialect));
+				r = -EPROTONOSUPPORT;
+				break;
+			}
+			if (!c->cipher || !c->have_key) {
+				snprintf(msg, len, "cannot connect to %s: the share requires encryption, which "
+					 "%s", c->unc, c->have_key ? "the server offers no cipher for"
+								   : "a guest session cannot do");
+				r = -EPROTONOSUPPORT;
+				break;
+			}
+			/* MS-SMB2 3.2.5.5: the share's requests are encrypted
+			 * from here on; this session has no other tree. */
+			smb2_conn_seal(c->conn);
+			c->encrypted = true;
 		}
 		c->tree_id = rep.hdr.tree_id;
 		r = 0;
@@ -593,7 +688,9 @@ static int validate_negotiate(struct smb2_client *c, const struct neg_offer *o,
 	if (r < 0)
 		return r;
 	r = -EPROTO;
-	if (!(rep.hdr.flags & SMB2_FLAGS_SIGNED)) {
+	/* Encrypted, the reply is authenticated by the transform (conn.c
+	 * refuses a plain one) and carries no signature. */
+	if (!(rep.hdr.flags & SMB2_FLAGS_SIGNED) && !c->encrypted) {
 		snprintf(msg, len, "server %s: the VALIDATE_NEGOTIATE_INFO reply is not signed", c->server);
 	} else if (rep.hdr.status != STATUS_SUCCESS) {
 		char sb[64];
@@ -625,6 +722,8 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 	c->tree_id = 0;
 	c->signing = false;
 	c->have_key = false;
+	c->encrypted = false;
+	c->cipher = 0;
 	c->refused = false;
 	int r = smb2_conn_open(c->server, c->port, c->connect_timeout_sec, smb2_log_debug_on, &c->conn,
 			       msg, len);
@@ -638,6 +737,8 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 	if (r == 0) {
 		set_limits(c, &neg);
 		r = check_negotiate_floor(c, msg, len);
+		if (r == 0)
+			r = check_can_encrypt(c, msg, len);
 	}
 	if (r == 0) {
 		if (c->require_signing || (neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED))
@@ -658,9 +759,10 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 		return r;
 	}
 	c->prev_session_id = 0;
-	smb2_log_debug("connected to %s: SMB %s, session 0x%llx, tree 0x%x, signing %s, max read %u write %u",
-		       c->unc, dialect_str(c->dialect), (unsigned long long)c->session_id, c->tree_id,
-		       c->signing ? "on" : "off", c->max_read, c->max_write);
+	smb2_log_debug("connected to %s: SMB %s, session 0x%llx, tree 0x%x, signing %s, encryption %s, "
+		       "max read %u write %u", c->unc, dialect_str(c->dialect),
+		       (unsigned long long)c->session_id, c->tree_id, c->signing ? "on" : "off",
+		       c->encrypted ? cipher_str(c->cipher) : "off", c->max_read, c->max_write);
 	return 0;
 }
 

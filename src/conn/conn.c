@@ -53,6 +53,7 @@ struct smb2_req {
 	uint16_t interim_credits;  /* granted by interim replies not yet trusted */
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
 	bool verify_in_waiter;     /* done, but the signature is the waiter's to check */
+	bool sealed;               /* sent encrypted: its replies must be too */
 	uint32_t reply_credits;    /* ...and the credits it grants wait for that */
 	uint8_t *dst;              /* a READ's data may be received here (submit_read) */
 	size_t dst_len;
@@ -79,6 +80,13 @@ struct smb2_conn {
 	bool signing;            /* ...and signing is required both ways */
 	enum smb2_sign_alg sign_alg;
 	uint8_t sign_key[16];
+	/* Encryption (smb2_conn_set_encryption): keys for seal_sid's session;
+	 * with seal_on every request of that session is encrypted. */
+	uint16_t cipher;
+	bool seal_on;
+	uint64_t seal_sid;
+	uint8_t enc_key[32], dec_key[32];
+	struct smb2_nonce_gen nonces;
 	struct smb2_req *pending; /* in-flight requests, newest first */
 	smb2_notify_fn notify;   /* server-initiated messages go here */
 	void *notify_arg;
@@ -152,6 +160,32 @@ void smb2_conn_set_multi_credit(struct smb2_conn *c, bool on)
 	pthread_mutex_unlock(&c->mu);
 }
 
+int smb2_conn_set_encryption(struct smb2_conn *c, uint16_t cipher, const uint8_t *enc_key,
+			     const uint8_t *dec_key, uint64_t session_id)
+{
+	size_t kl = smb2_cipher_key_len(cipher);
+	if (!kl || !enc_key || !dec_key || !session_id)
+		return -EINVAL;
+	pthread_mutex_lock(&c->mu);
+	int r = smb2_nonce_gen_init(&c->nonces, cipher);
+	if (r == 0) {
+		c->cipher = cipher;
+		c->seal_sid = session_id;
+		memcpy(c->enc_key, enc_key, kl);
+		memcpy(c->dec_key, dec_key, kl);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+void smb2_conn_seal(struct smb2_conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->cipher)
+		c->seal_on = true;
+	pthread_mutex_unlock(&c->mu);
+}
+
 void smb2_conn_set_signing(struct smb2_conn *c, enum smb2_sign_alg alg, const uint8_t key[16],
 			   bool required)
 {
@@ -216,7 +250,7 @@ static void add_credits_locked(struct smb2_conn *c, uint32_t n, uint32_t retirin
  * Nothing a reply says is acted on before it is matched to a request and,
  * on a signed session, verified: credits, a longer wait and the reply
  * itself are all taken only from trusted replies. */
-static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_len)
+static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_len, bool sealed)
 {
 	struct smb2_hdr h;
 	int r = smb2_hdr_decode(msg, len, &h);
@@ -244,7 +278,11 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 	bool is_signed = h.flags & SMB2_FLAGS_SIGNED;
 	bool verified = false, deferred = false;
 	bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
-	if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED &&
+	/* MS-SMB2 3.2.5.1.1: a message that came out of a verified transform
+	 * is authenticated by its AEAD tag; its own signature is not used. */
+	if (sealed) {
+		verified = true;
+	} else if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED &&
 	    !interim && len + tail_len >= VERIFY_IN_WAITER_MIN) {
 		deferred = true; /* smb2_conn_wait verifies before anything is used */
 	} else if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED) {
@@ -301,6 +339,15 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 		smb2_log_debug("%s reply (mid=%llu) for session 0x%llx, sent on 0x%llx: dropping the connection",
 			       smb2_cmd_name(h.command), (unsigned long long)h.message_id,
 			       (unsigned long long)h.session_id, (unsigned long long)p->sid);
+		free(msg);
+		return -EBADMSG;
+	}
+	/* A request sent encrypted gets its replies (interim ones too)
+	 * encrypted: a plain one is forged or a downgrade. */
+	if (p->sealed && !sealed) {
+		pthread_mutex_unlock(&c->mu);
+		smb2_log_debug("unencrypted %s reply (mid=%llu) to an encrypted request: dropping the "
+			       "connection", smb2_cmd_name(h.command), (unsigned long long)h.message_id);
 		free(msg);
 		return -EBADMSG;
 	}
@@ -367,7 +414,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 
 /* Splits a frame into its SMB2 messages (a compound reply chains them with
  * NextCommand) and dispatches each.  Takes ownership of frame. */
-static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
+static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len, bool sealed)
 {
 	size_t off = 0;
 	for (;;) {
@@ -382,20 +429,54 @@ static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
 			return -EBADMSG;
 		}
 		if (off == 0 && !next)
-			return dispatch(c, frame, len, 0);
+			return dispatch(c, frame, len, 0, sealed);
 		uint8_t *m = malloc(mlen);
 		if (!m) {
 			free(frame);
 			return -ENOMEM;
 		}
 		memcpy(m, frame + off, mlen);
-		int r = dispatch(c, m, mlen, 0);
+		int r = dispatch(c, m, mlen, 0, sealed);
 		if (r < 0 || !next) {
 			free(frame);
 			return r;
 		}
 		off += mlen;
 	}
+}
+
+/* The transform step on the way in: an encrypted frame (MS-SMB2 3.2.5.1.1)
+ * is decrypted with the session's key, and what it held (one message or a
+ * compound chain, interim replies included) is dispatched as usual.  Any
+ * other frame goes on as it is.  Takes ownership of frame. */
+static int receive_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
+{
+	if (!smb2_is_transform(frame, len))
+		return dispatch_frame(c, frame, len, false);
+	pthread_mutex_lock(&c->mu);
+	uint16_t cipher = c->cipher;
+	uint64_t sid = c->seal_sid;
+	uint8_t key[32];
+	memcpy(key, c->dec_key, sizeof(key));
+	pthread_mutex_unlock(&c->mu);
+	struct smb2_transform_hdr th;
+	uint8_t *plain = NULL;
+	int r = -EBADMSG; /* encrypted, and we hold no key for it */
+	if (cipher && len > SMB2_TRANSFORM_HDR_SIZE) {
+		plain = malloc(len - SMB2_TRANSFORM_HDR_SIZE);
+		r = plain ? smb2_decrypt_msg(cipher, key, frame, len, plain, &th) : -ENOMEM;
+		/* the tag covers SessionId, but it must be our session's too */
+		if (r == 0 && th.session_id != sid)
+			r = -EBADMSG;
+	}
+	smb2_secure_zero(key, sizeof(key));
+	free(frame);
+	if (r < 0) {
+		smb2_log_debug("an encrypted frame does not decrypt: dropping the connection");
+		free(plain);
+		return r;
+	}
+	return dispatch_frame(c, plain, th.original_size, true);
 }
 
 /* A frame of VERIFY_IN_WAITER_MIN bytes or more (the length header read).
@@ -440,7 +521,7 @@ static int read_big_frame(struct smb2_conn *c, size_t len)
 		if (!msg)
 			return -ENOMEM;
 		memcpy(msg, head, sizeof(head));
-		return dispatch(c, msg, sizeof(head), n);
+		return dispatch(c, msg, sizeof(head), n, false);
 	}
 	uint8_t *frame = malloc(len);
 	if (!frame)
@@ -451,7 +532,7 @@ static int read_big_frame(struct smb2_conn *c, size_t len)
 		free(frame);
 		return err;
 	}
-	return dispatch_frame(c, frame, len);
+	return receive_frame(c, frame, len);
 }
 
 static void *reader_main(void *arg)
@@ -486,7 +567,7 @@ static void *reader_main(void *arg)
 			free(frame);
 			break;
 		}
-		err = dispatch_frame(c, frame, len);
+		err = receive_frame(c, frame, len);
 		if (err < 0)
 			break;
 	}
@@ -551,6 +632,8 @@ void smb2_conn_free(struct smb2_conn *c)
 	 * call is in progress when the owner frees the connection. */
 	close(c->fd);
 	smb2_secure_zero(c->sign_key, sizeof(c->sign_key));
+	smb2_secure_zero(c->enc_key, sizeof(c->enc_key));
+	smb2_secure_zero(c->dec_key, sizeof(c->dec_key));
 	pthread_cond_destroy(&c->credit_cond);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->send_mu);
@@ -602,6 +685,65 @@ static int admit_locked(struct smb2_conn *c, uint32_t charge, const struct times
 			return -ENOBUFS;
 	}
 	return c->dead ? (c->dead_err ? c->dead_err : -ECONNRESET) : 0;
+}
+
+/* The seal state for a request of session sid, read under c->mu: whether
+ * it goes out encrypted, and then the key (copied). */
+struct seal_ctx {
+	bool on;
+	uint16_t cipher;
+	uint64_t sid;
+	uint8_t key[32];
+};
+static void seal_ctx_locked(struct smb2_conn *c, uint64_t sid, struct seal_ctx *s)
+{
+	s->on = c->seal_on && sid != 0 && sid == c->seal_sid;
+	s->cipher = c->cipher;
+	s->sid = sid;
+	memcpy(s->key, c->enc_key, sizeof(s->key));
+}
+
+/* send: one frame made of pieces (the messages in place, a WRITE's data
+ * from the caller's buffer), under the send lock.  Encrypted (MS-SMB2
+ * 3.1.4.3), the frame is a transform header and the ciphertext of the
+ * pieces joined: the one copy encryption makes anyway. */
+static int send_pieces(struct smb2_conn *c, const struct smb2_iov *pieces, unsigned n,
+		       struct seal_ctx *s)
+{
+	size_t len = 0;
+	for (unsigned i = 0; i < n; i++)
+		len += pieces[i].len;
+	uint8_t th[SMB2_TRANSFORM_HDR_SIZE], *sealed = NULL;
+	int err = 0;
+	if (s->on) {
+		uint8_t nonce[16];
+		sealed = malloc(len ? len : 1);
+		err = sealed ? smb2_nonce_next(&c->nonces, nonce) : -ENOMEM;
+		if (!err)
+			err = smb2_encrypt_msg(s->cipher, s->key, nonce, s->sid, pieces, n, th, sealed);
+	}
+	size_t frame_len = len + (s->on ? SMB2_TRANSFORM_HDR_SIZE : 0);
+	if (!err && frame_len > 0xFFFFFF)
+		err = -EMSGSIZE; /* the direct-TCP length field has 24 bits */
+	if (!err) {
+		uint8_t nb[4] = {0, (uint8_t)(frame_len >> 16), (uint8_t)(frame_len >> 8), (uint8_t)frame_len};
+		struct iovec iov[SMB2_CHAIN_MAX + 2];
+		int cnt = 0;
+		iov[cnt++] = (struct iovec){nb, 4};
+		if (s->on) {
+			iov[cnt++] = (struct iovec){th, sizeof(th)};
+			iov[cnt++] = (struct iovec){sealed, len};
+		} else {
+			for (unsigned i = 0; i < n; i++)
+				iov[cnt++] = (struct iovec){(void *)pieces[i].p, pieces[i].len};
+		}
+		pthread_mutex_lock(&c->send_mu);
+		err = transport_writev(c->fd, iov, cnt);
+		pthread_mutex_unlock(&c->send_mu);
+	}
+	free(sealed);
+	smb2_secure_zero(s->key, sizeof(s->key));
+	return err;
 }
 
 /* smb2_conn_submit_chain, and smb2_conn_submit_data: the last message
@@ -659,10 +801,13 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 	enum smb2_sign_alg alg = c->sign_alg;
 	uint8_t key[16];
 	memcpy(key, c->sign_key, 16);
+	struct seal_ctx seal;
+	seal_ctx_locked(c, q[0]->sid, &seal);
+	for (unsigned i = 0; i < n; i++)
+		q[i]->sealed = seal.on;
 	pthread_mutex_unlock(&c->mu);
 
 	/* fill the header fields the connection owns, chain, sign */
-	size_t frame_len = tail_len;
 	for (unsigned i = 0; i < n && !err; i++) {
 		struct wbuf *w = msgs[i];
 		/* MS-SMB2 3.2.4.1.4: every message but the last is padded to
@@ -681,32 +826,27 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		bool sign = sign_all || (have_key && (smb2_hdr_flags(w->p) & SMB2_FLAGS_SIGNED));
 		const uint8_t *t = i + 1 == n ? tail : NULL;
 		size_t tl = i + 1 == n ? tail_len : 0;
-		if (sign && q[i]->sid != 0 && q[i]->command != SMB2_NEGOTIATE &&
+		/* An encrypted message is not signed (MS-SMB2 3.2.4.1.1): the
+		 * transform's tag covers it. */
+		if (sign && !seal.on && q[i]->sid != 0 && q[i]->command != SMB2_NEGOTIATE &&
 		    q[i]->command != SMB2_SESSION_SETUP)
 			err = smb2_sign_msg_tail(alg, key, w->p, w->len, t, tl);
-		frame_len += w->len;
 	}
 	smb2_secure_zero(key, sizeof(key));
-	if (!err && frame_len > 0xFFFFFF)
-		err = -EMSGSIZE; /* the direct-TCP length field has 24 bits */
 
 	/* send: one frame, written from the messages and the tail in place */
 	if (!err) {
 		for (unsigned i = 0; i < n; i++)
-			smb2_log_debug("> %s mid=%llu sid=0x%llx tid=0x%x%s", smb2_cmd_name(q[i]->command),
+			smb2_log_debug("> %s mid=%llu sid=0x%llx tid=0x%x%s%s", smb2_cmd_name(q[i]->command),
 				       (unsigned long long)q[i]->mid, (unsigned long long)q[i]->sid, q[i]->tid,
-				       n > 1 ? " (compound)" : "");
-		uint8_t nb[4] = {0, (uint8_t)(frame_len >> 16), (uint8_t)(frame_len >> 8), (uint8_t)frame_len};
-		struct iovec iov[SMB2_CHAIN_MAX + 2];
-		int cnt = 0;
-		iov[cnt++] = (struct iovec){nb, 4};
+				       n > 1 ? " (compound)" : "", seal.on ? " (encrypted)" : "");
+		struct smb2_iov pieces[SMB2_CHAIN_MAX + 1];
 		for (unsigned i = 0; i < n; i++)
-			iov[cnt++] = (struct iovec){msgs[i]->p, msgs[i]->len};
-		iov[cnt++] = (struct iovec){(void *)tail, tail_len};
-		pthread_mutex_lock(&c->send_mu);
-		err = transport_writev(c->fd, iov, cnt);
-		pthread_mutex_unlock(&c->send_mu);
+			pieces[i] = (struct smb2_iov){msgs[i]->p, msgs[i]->len};
+		pieces[n] = (struct smb2_iov){tail, tail_len};
+		err = send_pieces(c, pieces, n + 1, &seal);
 	}
+	smb2_secure_zero(seal.key, sizeof(seal.key));
 
 	/* the wait starts when the request is on the wire */
 	pthread_mutex_lock(&c->mu);
@@ -834,7 +974,9 @@ int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q)
 		.async_id = q->async_id,
 		.flags = q->async_id ? SMB2_FLAGS_ASYNC_COMMAND : 0,
 	};
-	bool sign = c->signing && q->sid != 0;
+	struct seal_ctx seal;
+	seal_ctx_locked(c, q->sid, &seal);
+	bool sign = c->signing && q->sid != 0 && !seal.on;
 	enum smb2_sign_alg alg = c->sign_alg;
 	uint8_t key[16];
 	memcpy(key, c->sign_key, sizeof(key));
@@ -851,14 +993,12 @@ int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q)
 	if (r == 0) {
 		smb2_log_debug("> CANCEL mid=%llu async_id=0x%llx", (unsigned long long)h.message_id,
 			       (unsigned long long)h.async_id);
-		uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
-		struct iovec iov[2] = {{nb, 4}, {w.p, w.len}};
-		pthread_mutex_lock(&c->send_mu);
-		r = transport_writev(c->fd, iov, 2);
-		pthread_mutex_unlock(&c->send_mu);
+		struct smb2_iov piece = {w.p, w.len};
+		r = send_pieces(c, &piece, 1, &seal);
 		if (r < 0)
 			smb2_conn_kill(c, r);
 	}
+	smb2_secure_zero(seal.key, sizeof(seal.key));
 	wbuf_free(&w);
 	return r;
 }

@@ -95,6 +95,7 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.max_dialect = o->max_dialect,
 		.require_signing = o->sign,
 		.no_signing = o->nosign,
+		.seal = o->seal,
 		.timeout_sec = o->timeout,
 		.no_write_behind = o->cache_none,
 		.no_leases = o->cache_none,

@@ -274,6 +274,9 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		NO_VAL;
 		o->nosign = true;
 		o->sign = false;
+	} else if (IS("seal")) {
+		NO_VAL;
+		o->seal = true;
 	} else if (IS("cache")) {
 		NEED_VAL;
 		o->cache_none = strcmp(val, "none") == 0;
@@ -441,6 +444,7 @@ void opts_usage(FILE *out, const char *prog)
 		"  nosign                sign only if the server requires it; UNSAFE on\n"
 		"                        untrusted networks (default: every authenticated\n"
 		"                        session signs every message)\n"
+		"  seal                  encrypt every message (SMB 3.0 or later), or fail\n"
 		"  cache=strict|loose|none  none: every write waits for the server (no\n"
 		"                        write-behind); strict and loose queue writes;\n"
 		"                        loose also lets the kernel cache writes in its\n"

@@ -23,6 +23,7 @@ struct smb2fs_opts {
 	uint16_t max_dialect;
 	bool sign;            /* sign every message, or fail */
 	bool nosign;          /* sign only when the server requires it */
+	bool seal;            /* encrypt every message, or fail */
 	unsigned timeout;     /* request timeout, seconds; 0 = client default */
 	bool cache_none;      /* cache=none: no write-behind */
 	bool cache_loose;     /* cache=loose: the kernel's writeback cache */

@@ -1,6 +1,7 @@
-/* libFuzzer target: runs every wire/fscc decoder on the input.
+/* libFuzzer target: runs every wire/fscc decoder on the input, and the
+ * decryption of a TRANSFORM frame.
  *   clang -fsanitize=fuzzer,address -Iinclude tests/fuzz/fuzz_wire.c \
- *         src/util/(all .c) src/wire/(all .c)
+ *         src/util/(all .c) src/wire/(all .c) src/crypto/(all .c) -lcrypto
  * The first byte selects nothing: every decoder sees the whole input, so a
  * single corpus exercises all of them.  Pointers returned by decoders are
  * read in full so out-of-bounds results are caught by ASan. */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smb2fs/crypto.h"
 #include "smb2fs/fscc.h"
 #include "smb2fs/ntstatus.h"
 #include "smb2fs/utf16.h"
@@ -95,6 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		touch(io.input, io.input_len);
 		touch(io.output, io.output_len);
 		(void)smb2_validate_negotiate_decode(io.output, io.output_len, &vn);
+	}
+
+	/* A whole received frame as the transform header sees it, then its
+	 * decryption under a fixed key (fails on the tag, but walks every
+	 * length first). */
+	struct smb2_transform_hdr th;
+	if (smb2_transform_hdr_decode(data, size, &th) == 0) {
+		static const uint8_t key[32];
+		uint8_t *plain = malloc(th.original_size);
+		if (plain) {
+			if (smb2_decrypt_msg((uint16_t)(1 + th.nonce[0] % 4), key, data, size, plain,
+					     NULL) == 0)
+				touch(plain, th.original_size);
+			free(plain);
+		}
 	}
 
 	/* Raw buffers straight into the body-level parsers. */

@@ -13,7 +13,7 @@ seeds/auth/*.bin  first byte selects the parser in fuzz_auth.c (byte % 3):
 
 Layouts: MS-SMB2 2.2.1.2, 2.2.2, 2.2.4, 2.2.6, 2.2.10, 2.2.14, 2.2.20,
 2.2.23.2, 2.2.25.2,
-2.2.32, 2.2.34, 2.2.38; MS-FSCC 2.4.17, 2.4.2, 2.5.4; MS-NLMP 2.2.1.2;
+2.2.32, 2.2.34, 2.2.38, 2.2.41; MS-FSCC 2.4.17, 2.4.2, 2.5.4; MS-NLMP 2.2.1.2;
 RFC 4178.
 """
 
@@ -286,6 +286,20 @@ def wire_seeds():
     # raw input (fscc_dir_walk, fscc_parse_*, smb2_create_contexts_walk)
     s["raw_dir_listing"] = s["query_dir"][64 + 8:]
     s["raw_file_all_info"] = file_all_info()
+    # encrypted replies (2.2.41 TRANSFORM_HEADER + ciphertext): the WRITE
+    # responses of Microsoft's SMB 3.0 (AES-128-CCM) and 3.1.1 (AES-128-GCM)
+    # encryption examples, as the Open Specifications blog prints them
+    s["transform_ccm"] = bytes.fromhex(
+        "FD534D42A6015530A18F6D9AFFE22AFAE8E66484860000000000000011000014"
+        "00E4080050000000000001001100001400E40800DBF46435C5F14169293CE079"
+        "E344479BF670227E49873F458672C3098DAC467DD5809F369D67409166515787"
+        "1483E01F7BECD02064EAC3E235F913668BBC2F097980D4B378F1993EFF6E60D1"
+        "77309E5B")
+    s["transform_gcm"] = bytes.fromhex(
+        "FD534D42ACBE1CB7ED343ADF1725EF144D90D4B0E06831DD2E8EB7B4000000000000"
+        "00005000000000000100250000000010000026BBBF949983A6C1C796559D0F2C510C"
+        "B651D1F7B6AC8DED32A2A0B8F2D793A815C6F6B848D69767A215841A42D400AE6DDB"
+        "5F0B44173A014973321FDD7950DA6179159B82E03C9E18A050FF0EA1C967")
     s["raw_ctx_chain"] = create_ctx_chain([
         (b"MxAc", struct.pack("<II", 0, 0x001F01FF)),
         (b"RqLs", b"\x22" * 32)])

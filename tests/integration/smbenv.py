@@ -141,13 +141,15 @@ class SambaServer:
 
     ``signing``: None (Samba default), "mandatory", "disabled", ...
     ``extra_global``: dict of extra [global] options.
+    ``share_opts``: {share name: dict of extra options for that share}.
     """
 
     def __init__(self, port=None, signing=None, extra_global=None,
-                 password=None, basedir=None):
+                 password=None, basedir=None, share_opts=None):
         self.port = port or free_port()
         self.signing = signing
         self.extra_global = dict(extra_global or {})
+        self.share_opts = {k: dict(v) for k, v in (share_opts or {}).items()}
         self.password = password or ("Pw-" + secrets.token_hex(6))
         self.passwords = {u: self.password for u in USERS}
         self.basedir = basedir or tempfile.mkdtemp(prefix="smb2fs-samba-")
@@ -239,6 +241,8 @@ class SambaServer:
             "readonly": {"path": self.shares["readonly"], "read only": "yes",
                          "valid users": "%s %s" % (alice, bob)},
         }
+        for name, extra in self.share_opts.items():
+            shares[name].update(extra)
         with open(self.conf, "w") as f:
             f.write("[global]\n")
             for k, v in g.items():

@@ -230,6 +230,14 @@ static void test_sign_timeout_cache(void)
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "cache=loose,cache=strict")), OPTS_OK);
 	CHECK(!o.cache_none && !o.cache_loose);
 	opts_free(&o);
+	/* seal (mount.cifs's name): off by default, takes no value */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK(!o.seal);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "seal,vers=3.1.1")), OPTS_OK);
+	CHECK(o.seal);
+	opts_free(&o);
+	CHECK(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "seal=1")) != OPTS_OK);
 }
 
 static void test_credentials(void)

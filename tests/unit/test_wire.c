@@ -1253,6 +1253,81 @@ static void test_encoder_errors(void)
 	wbuf_free(&w);
 }
 
+/* 2.2.41 TRANSFORM_HEADER.  The golden header is the 3.1.1 request of the
+ * Microsoft Open Specifications blog "SMB 3.1.1 Encryption in Windows 10"
+ * (2015): signature, nonce, OriginalMessageSize 0x87, Flags 1, SessionId
+ * 0x100000000025. */
+static void test_transform(void)
+{
+	uint8_t frame[SMB2_TRANSFORM_HDR_SIZE + 0x87], out[SMB2_TRANSFORM_HDR_SIZE];
+	uint8_t want[SMB2_TRANSFORM_HDR_SIZE];
+	size_t wn;
+	struct smb2_transform_hdr h, d;
+
+	wn = hex2bin("FD534D42BD73D97D2BC9001BCAFAC0FDFF5FEEBCC7D6822D269CAF48904C664C00000000"
+		"87000000" "0000" "0100" "2500000000100000", want, sizeof(want));
+	CHECK_EQ(wn, SMB2_TRANSFORM_HDR_SIZE);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.signature, want + 4, 16);
+	memcpy(h.nonce, want + 20, 16);
+	h.original_size = 0x87;
+	h.flags = SMB2_TRANSFORM_FLAG_ENCRYPTED;
+	h.session_id = 0x100000000025ull;
+	CHECK_EQ(smb2_transform_hdr_encode(out, &h), 0);
+	CHECK_MEM(out, want, sizeof(want));
+
+	memset(frame, 0xAB, sizeof(frame));
+	memcpy(frame, want, sizeof(want));
+	CHECK(smb2_is_transform(frame, sizeof(frame)));
+	CHECK(!smb2_is_transform(frame, 3));
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), &d), 0);
+	CHECK_MEM(d.signature, h.signature, 16);
+	CHECK_MEM(d.nonce, h.nonce, 16);
+	CHECK_EQ(d.original_size, 0x87);
+	CHECK_EQ(d.flags, 1);
+	CHECK_EQ(d.session_id, 0x100000000025ull);
+
+	/* OriginalMessageSize must be exactly the rest of the frame. */
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame) - 1, &d), -EBADMSG);
+	uint8_t big[sizeof(frame) + 1];
+	memcpy(big, frame, sizeof(frame));
+	big[sizeof(frame)] = 0;
+	CHECK_EQ(smb2_transform_hdr_decode(big, sizeof(big), &d), -EBADMSG);
+	/* Short frames: nothing, a partial header, a header with no message. */
+	CHECK_EQ(smb2_transform_hdr_decode(frame, 0, &d), -EBADMSG);
+	CHECK_EQ(smb2_transform_hdr_decode(NULL, 100, &d), -EBADMSG);
+	CHECK_EQ(smb2_transform_hdr_decode(frame, SMB2_TRANSFORM_HDR_SIZE - 1, &d), -EBADMSG);
+	/* Shorter than an SMB2 header, though consistent. */
+	uint8_t tiny[SMB2_TRANSFORM_HDR_SIZE + 63];
+	memcpy(tiny, frame, SMB2_TRANSFORM_HDR_SIZE);
+	le32_store(tiny + 36, 63);
+	CHECK_EQ(smb2_transform_hdr_decode(tiny, sizeof(tiny), &d), -EBADMSG);
+	le32_store(tiny + 36, 0);
+	CHECK_EQ(smb2_transform_hdr_decode(tiny, SMB2_TRANSFORM_HDR_SIZE, &d), -EBADMSG);
+	/* Another ProtocolId: a plain message (0xFE) or a compressed one (0xFC). */
+	frame[0] = 0xFE;
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), &d), -EBADMSG);
+	CHECK(!smb2_is_transform(frame, sizeof(frame)));
+	frame[0] = 0xFC;
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), &d), -EBADMSG);
+	frame[0] = 0xFD;
+	/* Flags other than "encrypted". */
+	le16_store(frame + 42, 0);
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), &d), -EBADMSG);
+	le16_store(frame + 42, 3);
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), &d), -EBADMSG);
+	le16_store(frame + 42, 1);
+	/* Reserved is ignored on receipt. */
+	le16_store(frame + 40, 0xFFFF);
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), &d), 0);
+	CHECK_EQ(smb2_transform_hdr_decode(frame, sizeof(frame), NULL), -EINVAL);
+
+	/* Encoding refuses a size that cannot hold an SMB2 header. */
+	h.original_size = 63;
+	CHECK_EQ(smb2_transform_hdr_encode(out, &h), -EINVAL);
+	CHECK_EQ(smb2_transform_hdr_encode(NULL, &h), -EINVAL);
+}
+
 int main(void)
 {
 	test_buf();
@@ -1272,5 +1347,6 @@ int main(void)
 	test_validate_negotiate();
 	test_error();
 	test_encoder_errors();
+	test_transform();
 	return check_done("test_wire");
 }
