@@ -197,15 +197,23 @@ struct list_op {
 	int attempts;
 };
 
+/* QUERY_DIRECTORY requests in a listing's first frame.  Only a reply of
+ * STATUS_NO_MORE_FILES says a listing is complete, so the last one is
+ * there to say so for a directory whose entries just fill the others (a
+ * directory of 10,000 short names fills two 1 MiB replies exactly: with
+ * two requests it was listed twice). */
+#define LIST_FIRST_QUERIES 3
+
 /* Largest QUERY_DIRECTORY output to ask for: the negotiated maximum
  * (1 MiB with multi-credit requests, 64 KiB without; about 8,000 entries
  * of short names per reply), less while the server's credit window is
- * small: a chain of two of them must leave room for other requests. */
+ * small: the first frame's chain of them must leave room for other
+ * requests. */
 static uint32_t list_buf_len(struct smb2_client *c)
 {
 	uint32_t len = c->max_trans;
 	uint32_t window = smb2_conn_window(c->conn);
-	while (len > 65536 && 2 * ((len + 65535) / 65536) + 2 > window / 2)
+	while (len > 65536 && LIST_FIRST_QUERIES * ((len + 65535) / 65536) + 2 > window / 2)
 		len /= 2;
 	return len > 65536 ? len & ~65535u : len;
 }
@@ -278,11 +286,11 @@ static int list_more(struct smb2_client *c, const struct smb2_fileid *id, struct
 	}
 }
 
-/* A directory's listing in one round trip when it fits two replies:
- * CREATE + QUERY_DIRECTORY + QUERY_DIRECTORY + CLOSE.  When the second
- * reply does not end the listing, the handle is already closed and a
+/* A directory's listing in one round trip when its entries fit the first
+ * replies: CREATE + QUERY_DIRECTORY x3 + CLOSE (LIST_FIRST_QUERIES).  When
+ * the last reply does not end the listing, the handle is already closed and a
  * listing cannot be resumed on another one (no position to resume at), so
- * it is read again the long way: CREATE + QUERY_DIRECTORY x2 kept open,
+ * it is read again the long way: CREATE + QUERY_DIRECTORY x3 kept open,
  * QUERY_DIRECTORY on the real FileId until STATUS_NO_MORE_FILES, CLOSE.
  * That costs a big directory (over about 16,000 short names) one extra
  * round trip among many, and a rerun after reconnect goes the long way
@@ -298,17 +306,14 @@ static int op_list(struct smb2_client *c, void *arg)
 		struct pchain p;
 		pchain_start(&p, c, lo->path, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 			     FILE_OPEN, FILE_DIRECTORY_FILE, 0);
-		p.n_acts = 2;
-		add_query_dir(&p.k, true, &SMB2_FILEID_RELATED, true, len);
-		add_query_dir(&p.k, true, &SMB2_FILEID_RELATED, false, len);
+		p.n_acts = LIST_FIRST_QUERIES;
+		for (unsigned i = 0; i < LIST_FIRST_QUERIES; i++)
+			add_query_dir(&p.k, true, &SMB2_FILEID_RELATED, i == 0, len);
 		bool keep = lo->big;
 		int r = pchain_run(&p, !keep, 0);
 		bool opened = keep && r == 0; /* a handle we must close */
-		if (r == 0) {
-			r = list_take(lo, pchain_result(&p, 0), true);
-			if (r == 0)
-				r = list_take(lo, pchain_result(&p, 1), false);
-		}
+		for (unsigned i = 0; r == 0 && i < LIST_FIRST_QUERIES; i++)
+			r = list_take(lo, pchain_result(&p, i), i == 0);
 		if (opened) {
 			struct smb2_fileid id = p.cr.file_id;
 			if (r == 0)
@@ -321,8 +326,8 @@ static int op_list(struct smb2_client *c, void *arg)
 		if (r != 0 || keep)
 			return r < 0 ? r : 0;
 		lo->big = true;
-		smb2_log_debug("directory %s: more than two replies; listing it again on a kept handle",
-			       lo->path);
+		smb2_log_debug("directory %s: more than %d replies; listing it again on a kept handle",
+			       lo->path, LIST_FIRST_QUERIES);
 	}
 }
 

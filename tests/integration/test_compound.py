@@ -118,12 +118,12 @@ def test_round_trips_per_operation(dbg, share_dir):
                             prep=lambda: os.stat(p("newdir")))
     assert (rt, sorted(req)) == (1, ["CLOSE", "CREATE", "SET_INFO"]), text
 
-    # listing of a small directory: CREATE+QUERY_DIRECTORY x2+CLOSE
+    # listing of a small directory: CREATE+QUERY_DIRECTORY x3+CLOSE
     rt, req, text = measure(m, log, lambda: os.listdir(p("small")),
                             prep=lambda: os.stat(p("small")))
     assert rt == 1, text
     assert sorted(req) == ["CLOSE", "CREATE", "QUERY_DIRECTORY",
-                           "QUERY_DIRECTORY"], text
+                           "QUERY_DIRECTORY", "QUERY_DIRECTORY"], text
     # ... and stat of its entries right after: from the listing
     log.mark()
     for i in range(10):
@@ -217,6 +217,19 @@ def test_listing_of_5000_entries(mnt, share_dir):
     out = subprocess.run(["ls", "-l", os.path.join(mnt, "many")],
                          capture_output=True, text=True, check=True).stdout
     assert len(out.splitlines()) == 5001
+
+
+def test_listing_that_fills_two_replies_is_read_once(smbd, share_dir,
+                                                      mount_factory):
+    """10,000 short names fill two 1 MiB replies exactly: the third query
+    in the first frame says the listing ended, so it is not read again."""
+    m = mount_factory(smbd, options=["debug"])
+    d = os.path.join(share_dir, "tenk")
+    os.mkdir(d)
+    for i in range(10000):
+        open(os.path.join(d, "f%05d" % i), "w").close()
+    assert len(os.listdir(os.path.join(m.mountpoint, "tenk"))) == 10000
+    assert "listing it again on a kept handle" not in m.stderr()
 
 
 def test_listing_longer_than_one_compound(smbd, share_dir, mount_factory):
