@@ -8,10 +8,15 @@ set -euo pipefail
 PKGS=(
   # build
   gcc libc6-dev meson ninja-build pkg-config libfuse3-dev libssl-dev
+  # Kerberos (sec=krb5): MIT GSSAPI headers and libraries
+  libkrb5-dev
   # run
   fuse3
   # tests: a private Samba, smbclient for the server-side view, pytest
   samba smbclient python3 python3-pytest python3-pytest-timeout
+  # tests: a private MIT KDC (krb5kdc, kdb5_util / kadmin.local) and kinit;
+  # they use their own krb5.conf (KRB5_CONFIG), never /etc/krb5.conf
+  krb5-kdc krb5-admin-server krb5-user
   # coreutils/diffutils/util-linux/passwd (cmp, truncate, df, useradd) are
   # Essential/required on Debian
   diffutils passwd procps
@@ -47,7 +52,16 @@ export DEBIAN_FRONTEND=noninteractive
 # A freshly booted machine may still be running apt-daily: wait for the
 # dpkg lock instead of failing at once.
 apt-get -o DPkg::Lock::Timeout=600 update -q
+# The packages' own services are not started (see .ci/run): a policy-rc.d
+# that says "no" for the length of the install, unless one is there.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  guard=/usr/sbin/policy-rc.d
+  trap 'rm -f "$guard"' EXIT
+fi
 # --no-install-recommends keeps it small; samba's own Depends are enough.
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
-# The samba package starts the system smbd/nmbd; the tests use their own
-# private smbd on another port, so the system one does not matter.
+# Where a policy-rc.d was already there it decided; any system smbd or KDC
+# it let start does not matter: the tests use their own on other ports.

@@ -1,13 +1,73 @@
-/* Authentication tokens: NTLMv2 in NTLMSSP (MS-NLMP) wrapped in SPNEGO
- * (MS-SPNG / RFC 4178).  Pure computation, no I/O: the session layer moves
- * the tokens in SESSION_SETUP.  Returns 0 or a negative errno; -EBADMSG for a
- * malformed server token. */
+/* Authentication for SESSION_SETUP: a mechanism (NTLMv2 in NTLMSSP,
+ * MS-NLMP; Kerberos through MIT GSSAPI, RFC 4121) wrapped in SPNEGO
+ * (MS-SPNG / RFC 4178).  The session layer moves the tokens; NTLM and
+ * SPNEGO are pure computation, Kerberos talks to the KDC through GSSAPI.
+ * Returns 0 or a negative errno; -EBADMSG for a malformed server token. */
 #ifndef SMB2FS_AUTH_H
 #define SMB2FS_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---- The authentication step (auth.c): one mechanism in SPNEGO ----
+ * SESSION_SETUP is a loop: auth_start gives the first security blob, each
+ * STATUS_MORE_PROCESSING_REQUIRED reply's blob goes to auth_step for the
+ * next one, and the STATUS_SUCCESS reply's blob to auth_finish (Kerberos
+ * mutual authentication, the server's mechListMIC).  Then auth_session_key
+ * gives the key, of whatever length the mechanism has (NTLM 16 bytes,
+ * Kerberos 16 or 32). */
+enum auth_sec {
+	AUTH_SEC_NTLMSSP = 0, /* NTLMv2 with the NT hash */
+	AUTH_SEC_KRB5,        /* Kerberos from a ccache or a keytab */
+	AUTH_SEC_NONE,        /* anonymous NTLM: a guest session, no key */
+};
+
+/* What logging in (again) needs: never the password. */
+struct auth_cred {
+	enum auth_sec sec;
+	const char *server;       /* the host name we connect to */
+	/* NTLMSSP */
+	const char *user;         /* UTF-8; also the Kerberos principal with a keytab */
+	const char *domain;       /* may be NULL */
+	const uint8_t *nt_hash;   /* 16 bytes */
+	/* Kerberos */
+	const char *spn;          /* service principal "cifs/host[@REALM]" or a GSS
+				   * host-based name "cifs@host"; NULL: cifs@<server> */
+	const char *ccache;       /* credential cache; NULL: KRB5CCNAME or the default */
+	const char *keytab;       /* client keytab: tickets for `user` from it, into a
+				   * private in-memory ccache; NULL: none */
+};
+
+#define AUTH_MAX_KEY 64 /* longest session key a mechanism hands over */
+
+struct auth_ctx;
+int auth_new(const struct auth_cred *cred, struct auth_ctx **out);
+void auth_free(struct auth_ctx *a);
+/* "NTLM", "Kerberos": for messages. */
+const char *auth_mech_name(const struct auth_ctx *a);
+/* Why the last call failed: a short phrase ("" if none). */
+const char *auth_errmsg(const struct auth_ctx *a);
+/* The first SESSION_SETUP blob (NegTokenInit, optimistic token). */
+int auth_start(struct auth_ctx *a, uint8_t **blob, size_t *len);
+/* A MORE_PROCESSING_REQUIRED reply's blob -> the next blob (malloc'ed).
+ * -EPROTO: the reply is malformed or rejects us. */
+int auth_step(struct auth_ctx *a, const uint8_t *blob, size_t len, uint8_t **out,
+	      size_t *out_len);
+/* The SUCCESS reply's blob (may be empty).  -EPROTO: malformed, or the
+ * mechanism is not complete; -EKEYREJECTED: the server's mechListMIC does
+ * not verify or (Kerberos) its AP-REP does not prove it holds the service
+ * key. */
+int auth_finish(struct auth_ctx *a, const uint8_t *blob, size_t len);
+/* The session key; -ENOKEY for an anonymous login. */
+int auth_session_key(struct auth_ctx *a, uint8_t key[AUTH_MAX_KEY], size_t *len);
+
+/* The one-phrase explanation of a Kerberos failure (GSS major status and
+ * its krb5 minor code), naming the SPN or the ccache when they are the
+ * cause: "no Kerberos ticket in FILE:/tmp/x (run kinit)" and so on.
+ * Exposed for tests. */
+void auth_krb5_explain(uint32_t major, int32_t minor, const char *spn, const char *ccache,
+		       const char *principal, char *msg, size_t len);
 
 /* ---- NTLMSSP ---- */
 struct ntlm_ctx;
@@ -106,10 +166,17 @@ int spnego_parse_hints(const uint8_t *blob, size_t len, struct spnego_hints *hin
  * OID>), byte for byte: what both mechListMICs are computed over.  Static
  * storage; always 0. */
 int spnego_ntlm_mech_types(const uint8_t **der, size_t *len);
+/* The same for Kerberos: 30 0b 06 09 <krb5 OID 1.2.840.113554.1.2.2>. */
+int spnego_krb5_mech_types(const uint8_t **der, size_t *len);
+/* NegTokenInit offering the mechTypes `types` (DER, as the two functions
+ * above give) with mech_token as mechToken.  *out malloc'ed. */
+int spnego_wrap_init(const uint8_t *types, size_t types_len, const uint8_t *mech_token,
+		     size_t len, uint8_t **out, size_t *out_len);
 /* NegTokenInit offering NTLMSSP with mech_token as mechToken. *out malloc'ed. */
 int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len);
-/* NegTokenResp carrying responseToken (client's second leg) and, when mic is
- * given, mechListMIC [3]; mic NULL or mic_len 0 = no mechListMIC.
+/* NegTokenResp carrying responseToken (client's second leg; mech_token
+ * NULL = none) and, when mic is given, mechListMIC [3]; mic NULL or
+ * mic_len 0 = no mechListMIC.
  * *out malloc'ed. */
 int spnego_wrap_resp(const uint8_t *mech_token, size_t len, const uint8_t *mic, size_t mic_len,
 		     uint8_t **out, size_t *out_len);

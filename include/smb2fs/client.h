@@ -29,7 +29,12 @@ struct smb2_config {
 	const char *user;
 	const char *domain;       /* may be NULL or "" */
 	const char *password;     /* may be NULL (then empty) */
-	bool guest;
+	bool guest;               /* sec=none: an anonymous (guest) login */
+	bool krb5;                /* sec=krb5: Kerberos instead of NTLM (no password) */
+	const char *krb5_ccache;  /* ccache to take tickets from; NULL: KRB5CCNAME or
+				   * the default */
+	const char *krb5_keytab;  /* client keytab instead, for the principal `user` */
+	const char *spn;          /* service principal; NULL: cifs/<server> */
 	uint16_t min_dialect;     /* 0 = SMB2_DIALECT_202 */
 	uint16_t max_dialect;     /* 0 = SMB2_DIALECT_311 */
 	bool require_signing;     /* `sign`: fail unless every message can be signed (guest too) */

@@ -73,7 +73,9 @@ void smb2_conn_set_signing(struct smb2_conn *c, enum smb2_sign_alg alg, const ui
  * 16 or 32 bytes each), and a fresh nonce counter.  From then on an
  * encrypted frame from the server is decrypted (it must be for this
  * session; a bad tag drops the connection) and its messages are handled
- * as verified.  Requests are not encrypted until smb2_conn_seal. */
+ * as verified.  Requests are not encrypted until smb2_conn_seal.  Once
+ * per connection: the same session again is a no-op (its keys do not
+ * change), another session's keys are -EALREADY. */
 int smb2_conn_set_encryption(struct smb2_conn *c, uint16_t cipher, const uint8_t *enc_key,
 			     const uint8_t *dec_key, uint64_t session_id);
 /* Encrypts every later request of that session (not signed then), and

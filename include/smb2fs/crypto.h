@@ -25,6 +25,13 @@ struct smb2_keys {
  * cipher selects 16- or 32-byte encryption keys (0 = none negotiated). */
 int smb2_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t session_key[16],
 		     const uint8_t preauth_hash[64], struct smb2_keys *out);
+/* The same from a session key of any length (Kerberos: 16 or 32 bytes),
+ * MS-SMB2 3.2.5.3.1: Session.SessionKey is its first 16 bytes (zero-padded
+ * when shorter) and keys signing, the application key and the 3.0.x and
+ * AES-128 ciphers' keys; with 3.1.1 and an AES-256 cipher the encryption
+ * and decryption keys come from the whole key (Session.FullSessionKey). */
+int smb2_derive_keys_len(uint16_t dialect, uint16_t cipher, const uint8_t *session_key,
+			 size_t key_len, const uint8_t preauth_hash[64], struct smb2_keys *out);
 
 /* Signing algorithm for a dialect: HMAC-SHA256 for 2.x, AES-CMAC for 3.x,
  * or what the 3.1.1 SIGNING_CAPABILITIES context chose. */
@@ -103,6 +110,34 @@ int smb2_encrypt_msg(uint16_t cipher, const uint8_t *key, const uint8_t nonce[16
 struct smb2_transform_hdr;
 int smb2_decrypt_msg(uint16_t cipher, const uint8_t *key, const uint8_t *frame, size_t len,
 		     uint8_t *out, struct smb2_transform_hdr *th);
+
+/* A key kept for a connection's life (one per direction): each use takes
+ * a context whose AES key schedule (and GCM hash key) was computed once,
+ * from a small pool, so many threads may use one key at once.  encrypt
+ * says which direction the key serves.  Freeing cleanses the key and every
+ * context.  The _key functions below are the ones above with such a key. */
+struct smb2_aead_key;
+int smb2_aead_key_new(uint16_t cipher, const uint8_t *key, bool encrypt, struct smb2_aead_key **out);
+void smb2_aead_key_free(struct smb2_aead_key *k);
+uint16_t smb2_aead_key_cipher(const struct smb2_aead_key *k);
+int smb2_encrypt_msg_key(struct smb2_aead_key *k, const uint8_t nonce[16], uint64_t session_id,
+			 const struct smb2_iov *pieces, unsigned n, uint8_t hdr[52], uint8_t *out);
+int smb2_decrypt_msg_key(struct smb2_aead_key *k, const uint8_t *frame, size_t len, uint8_t *out,
+			 struct smb2_transform_hdr *th);
+/* Decrypts, in place, a frame received in two pieces: hdr is its 52-byte
+ * transform header, head the first head_len bytes of the ciphertext, tail
+ * the rest (READ data received straight into the reader's buffer).  0, or
+ * -EBADMSG with both pieces zeroed.  GCM only (-EOPNOTSUPP for CCM, which
+ * OpenSSL takes in one piece). */
+int smb2_decrypt_split_key(struct smb2_aead_key *k, const uint8_t hdr[52], uint8_t *head,
+			   size_t head_len, uint8_t *tail, size_t tail_len);
+/* The first len (<= 4096) bytes of a frame's plaintext WITHOUT checking
+ * the tag: only to choose which waiting request a big frame goes to (the
+ * receiver must place its data before the whole frame can be verified).
+ * Nothing peeked may be used until smb2_decrypt_split_key (or _msg_key)
+ * has verified the same bytes. */
+int smb2_decrypt_peek_key(struct smb2_aead_key *k, const uint8_t hdr[52], const uint8_t *ct,
+			  uint8_t *pt, size_t len);
 
 /* The raw AEAD behind them, exposed for published-vector tests (NIST,
  * the GCM specification): nonce_len 7..13 for CCM, 12 for GCM, 16-byte

@@ -1,7 +1,8 @@
-/* SPNEGO (RFC 4178, MS-SPNG) for NTLMSSP: just enough DER to read the
- * server's mechanism hints and NegTokenResp and to wrap our NTLM tokens and
- * mechListMIC.  The mechTypes list is one constant, so the bytes both
- * mechListMICs cover are exactly the bytes our NegTokenInit sent.
+/* SPNEGO (RFC 4178, MS-SPNG) for NTLMSSP and Kerberos: just enough DER to
+ * read the server's mechanism hints and NegTokenResp and to wrap our
+ * mechanism tokens and mechListMIC.  Each mechTypes list is one constant,
+ * so the bytes both mechListMICs cover are exactly the bytes our
+ * NegTokenInit sent.
  * Every length is checked by der.c; nested values are read only inside the
  * value of their parent. */
 #include <errno.h>
@@ -33,12 +34,30 @@ static const uint8_t ntlm_mech_types[] = {
 	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a,
 };
 
+/* MechTypeList: SEQUENCE { OID krb5 }.  Only the standard OID: the
+ * optimistic token GSSAPI makes is framed with it, and RFC 4178 wants that
+ * token to be for the first mechanism listed.  No NTLM fallback: sec=krb5
+ * means Kerberos or nothing. */
+static const uint8_t krb5_mech_types[] = {
+	TAG_SEQ, 0x0b, TAG_OID, 0x09,
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+};
+
 int spnego_ntlm_mech_types(const uint8_t **der, size_t *len)
 {
 	if (!der || !len)
 		return -EINVAL;
 	*der = ntlm_mech_types;
 	*len = sizeof(ntlm_mech_types);
+	return 0;
+}
+
+int spnego_krb5_mech_types(const uint8_t **der, size_t *len)
+{
+	if (!der || !len)
+		return -EINVAL;
+	*der = krb5_mech_types;
+	*len = sizeof(krb5_mech_types);
 	return 0;
 }
 
@@ -108,24 +127,26 @@ int spnego_parse_hints(const uint8_t *blob, size_t len, struct spnego_hints *hin
  * most 6 bytes, there are at most 7 levels, plus the two OIDs). */
 #define WRAP_SLACK 96
 
-int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len)
+int spnego_wrap_init(const uint8_t *types, size_t types_len, const uint8_t *mech_token,
+		     size_t len, uint8_t **out, size_t *out_len)
 {
 	struct der_wr w;
 	size_t mark, tok;
 	int rc;
 
-	if (!out || !out_len || (!mech_token && len) || len > 0xffff0000u)
+	if (!out || !out_len || !types || !types_len || types_len > 256 || (!mech_token && len) ||
+	    len > 0xffff0000u)
 		return -EINVAL;
-	if ((rc = der_wr_init(&w, len + WRAP_SLACK)))
+	if ((rc = der_wr_init(&w, len + types_len + WRAP_SLACK)))
 		return rc;
 	/* Built back to front:
-	 * 60 { OID spnego, A0 { 30 { A0 { 30 { OID ntlmssp } }, A2 { 04 token } } } } */
+	 * 60 { OID spnego, A0 { 30 { A0 { mechTypes }, A2 { 04 token } } } } */
 	der_wr_bytes(&w, mech_token, len);
 	der_wr_hdr(&w, TAG_OCTETS, len);
 	tok = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_CTX(2), tok);
-	der_wr_bytes(&w, ntlm_mech_types, sizeof(ntlm_mech_types));
-	der_wr_hdr(&w, TAG_CTX(0), sizeof(ntlm_mech_types));
+	der_wr_bytes(&w, types, types_len);
+	der_wr_hdr(&w, TAG_CTX(0), types_len);
 	mark = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_SEQ, mark);
 	mark = der_wr_len(&w);
@@ -135,6 +156,12 @@ int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, 
 	mark = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_APP0, mark);
 	return der_wr_take(&w, out, out_len);
+}
+
+int spnego_wrap_ntlm_init(const uint8_t *mech_token, size_t len, uint8_t **out, size_t *out_len)
+{
+	return spnego_wrap_init(ntlm_mech_types, sizeof(ntlm_mech_types), mech_token, len, out,
+				out_len);
 }
 
 int spnego_wrap_resp(const uint8_t *mech_token, size_t len, const uint8_t *mic, size_t mic_len,
@@ -157,10 +184,12 @@ int spnego_wrap_resp(const uint8_t *mech_token, size_t len, const uint8_t *mic, 
 		der_wr_hdr(&w, TAG_OCTETS, mic_len);
 		der_wr_hdr(&w, TAG_CTX(3), der_wr_len(&w));
 	}
-	mark = der_wr_len(&w);
-	der_wr_bytes(&w, mech_token, len);
-	der_wr_hdr(&w, TAG_OCTETS, len);
-	der_wr_hdr(&w, TAG_CTX(2), der_wr_len(&w) - mark);
+	if (mech_token) {
+		mark = der_wr_len(&w);
+		der_wr_bytes(&w, mech_token, len);
+		der_wr_hdr(&w, TAG_OCTETS, len);
+		der_wr_hdr(&w, TAG_CTX(2), der_wr_len(&w) - mark);
+	}
 	mark = der_wr_len(&w);
 	der_wr_hdr(&w, TAG_SEQ, mark);
 	mark = der_wr_len(&w);

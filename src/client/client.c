@@ -20,6 +20,9 @@ static void client_free(struct smb2_client *c)
 	free(c->share);
 	free(c->user);
 	free(c->domain);
+	free(c->ccache);
+	free(c->keytab);
+	free(c->spn);
 	smb2_secure_zero(c->nt_hash, sizeof(c->nt_hash));
 	free(c->unc);
 	pthread_rwlock_destroy(&c->lock);
@@ -55,6 +58,10 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->user = dup_or_null(cfg->user);
 	c->domain = dup_or_null(cfg->domain);
 	c->guest = cfg->guest;
+	c->krb5 = cfg->krb5 && !cfg->guest;
+	c->ccache = dup_or_null(cfg->krb5_ccache);
+	c->keytab = dup_or_null(cfg->krb5_keytab);
+	c->spn = dup_or_null(cfg->spn);
 	c->port = cfg->port ? cfg->port : 445;
 	c->min_dialect = cfg->min_dialect ? cfg->min_dialect : SMB2_DIALECT_202;
 	c->max_dialect = cfg->max_dialect ? cfg->max_dialect : SMB2_DIALECT_311;
@@ -73,7 +80,8 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);
 	if (!c->server || !c->share || !c->unc || (cfg->user && !c->user) ||
-	    (cfg->domain && !c->domain)) {
+	    (cfg->domain && !c->domain) || (cfg->krb5_ccache && !c->ccache) ||
+	    (cfg->krb5_keytab && !c->keytab) || (cfg->spn && !c->spn)) {
 		client_free(c);
 		snprintf(errmsg, errlen, "out of memory");
 		return -ENOMEM;
@@ -90,7 +98,8 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 		client_free(c);
 		return -EINVAL;
 	}
-	if (!c->guest) {
+	/* Kerberos logs in again from the ccache or keytab: no password. */
+	if (!c->guest && !c->krb5) {
 		int hr = ntlm_nt_hash(cfg->password ? cfg->password : "", c->nt_hash);
 		if (hr < 0) {
 			client_free(c);

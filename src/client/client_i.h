@@ -132,6 +132,8 @@ struct smb2_client {
 	uint8_t nt_hash[16];   /* the password, reduced at once; kept for reconnects */
 	uint16_t port;
 	bool guest;
+	bool krb5;             /* log in with Kerberos; what it needs again: */
+	char *ccache, *keytab, *spn; /* (client.h; NULL = default) */
 	uint16_t min_dialect, max_dialect;
 	bool require_signing;  /* sign every message: `sign`, or the default for
 				* an authenticated (non-guest) session */

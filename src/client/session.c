@@ -1,5 +1,6 @@
 /* Establishing a session: TCP connect -> NEGOTIATE -> SESSION_SETUP
- * (NTLMv2 in NTLMSSP in SPNEGO) -> TREE_CONNECT, with the 3.1.1 preauth
+ * (the authentication step of auth.h: NTLMv2 or Kerberos in SPNEGO) ->
+ * TREE_CONNECT, with the 3.1.1 preauth
  * integrity chain and signing keys.  Every failure ends in one plain
  * sentence naming what failed and the NT status (client.h). */
 #include <errno.h>
@@ -43,6 +44,8 @@ static void user_desc(const struct smb2_client *c, char *buf, size_t len)
 {
 	if (c->guest)
 		snprintf(buf, len, "guest");
+	else if (c->krb5 && (!c->user || !*c->user))
+		snprintf(buf, len, "the Kerberos ticket's principal");
 	else if (c->domain && *c->domain)
 		snprintf(buf, len, "%s\\%s", c->domain, c->user ? c->user : "");
 	else
@@ -346,117 +349,99 @@ static enum smb2_sign_alg sign_alg_for(const struct smb2_client *c, const struct
 	return SMB2_SIGN_AES_CMAC;
 }
 
-static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
-			 const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
+/* A hostile server could answer MORE_PROCESSING_REQUIRED for ever. */
+#define MAX_SETUP_LEGS 8
+
+static void auth_cred_for(const struct smb2_client *c, struct auth_cred *cr)
 {
-	/* MsvAvTargetName (MS-NLMP 2.2.2.1): the service this login is for,
-	 * covered by the NTLMv2 proof, so it cannot be relayed elsewhere. */
-	char spn[300];
-	snprintf(spn, sizeof(spn), "cifs/%s", c->server);
-	struct ntlm_creds cr = {
-		.user = c->user ? c->user : "",
-		.domain = c->domain ? c->domain : "",
+	*cr = (struct auth_cred){
+		.sec = c->guest ? AUTH_SEC_NONE : c->krb5 ? AUTH_SEC_KRB5 : AUTH_SEC_NTLMSSP,
+		.server = c->server,
+		.user = c->user,
+		.domain = c->domain,
 		.nt_hash = c->nt_hash,
-		.workstation = NULL,
-		.guest = c->guest,
-		.target_name = spn,
+		.spn = c->spn,
+		.ccache = c->ccache,
+		.keytab = c->keytab,
 	};
-	const uint8_t *mech_types;
-	size_t mech_types_len;
-	uint8_t mic[16];
-	struct ntlm_ctx *ntlm = NULL;
-	uint8_t *tok = NULL, *blob = NULL;
-	size_t tok_len = 0, blob_len = 0;
-	struct smb2_reply rep = {0};
-	struct smb2_session_setup_rsp ss;
-	int r = ntlm_ctx_new(&cr, &ntlm);
+}
+
+/* "cannot log in to S with Kerberos: <why>" / "... as 'U': <why>". */
+static void auth_fail_msg(struct smb2_client *c, struct auth_ctx *a, char *msg, size_t len)
+{
+	char who[300];
+	if (c->krb5) {
+		snprintf(msg, len, "cannot log in to %s with Kerberos: %s", c->server, auth_errmsg(a));
+		return;
+	}
+	user_desc(c, who, sizeof(who));
+	snprintf(msg, len, "cannot log in to %s as '%s': %s", c->server, who, auth_errmsg(a));
+}
+
+/* The SESSION_SETUP loop: the mechanism's tokens in SPNEGO (auth.h) until
+ * the server says SUCCESS, then the mechanism's last check.  On success
+ * the reply stays in *rep for the caller. */
+static int run_auth(struct smb2_client *c, struct smb2_preauth *pa, struct auth_ctx *a,
+		    struct smb2_reply *rep, struct smb2_session_setup_rsp *ss, char *msg, size_t len)
+{
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	int r = auth_start(a, &blob, &blob_len);
 	if (r < 0) {
-		snprintf(msg, len, "cannot start NTLM authentication: %s", strerror(-r));
+		auth_fail_msg(c, a, msg, len);
 		return r;
 	}
-
-	/* leg 1: NTLMSSP NEGOTIATE in a SPNEGO NegTokenInit */
-	r = ntlm_negotiate(ntlm, &tok, &tok_len);
-	if (r == 0)
-		r = spnego_wrap_ntlm_init(tok, tok_len, &blob, &blob_len);
-	free(tok);
-	tok = NULL;
-	if (r < 0) {
-		snprintf(msg, len, "cannot build the NTLM negotiate token: %s", strerror(-r));
-		goto out;
-	}
-	r = session_setup_leg(c, pa, true, blob, blob_len, &rep, msg, len);
-	free(blob);
-	blob = NULL;
-	if (r < 0)
-		goto out;
-	if (rep.hdr.status != STATUS_MORE_PROCESSING_REQUIRED) {
-		logon_failure_msg(c, rep.hdr.status, msg, len);
-		r = -EACCES;
-		goto out;
-	}
-	c->session_id = rep.hdr.session_id;
-	const uint8_t *chal = NULL;
-	size_t chal_len = 0;
-	int neg_state = -1;
-	if (smb2_session_setup_decode(rep.msg, rep.len, &ss) < 0 ||
-	    spnego_parse_resp(ss.blob, ss.blob_len, &neg_state, &chal, &chal_len, NULL, NULL) < 0 ||
-	    neg_state == 2 || !chal) {
-		snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
-		r = -EPROTO;
-		goto out;
-	}
-
-	/* leg 2: NTLMSSP AUTHENTICATE in a NegTokenResp */
-	r = ntlm_authenticate(ntlm, chal, chal_len, &tok, &tok_len);
-	smb2_reply_free(&rep);
-	/* MS-SPNG 3.1.5.1: the mechListMIC protects the mechanism list we
-	 * offered from being edited; a guest context has no key for it. */
-	if (r == 0)
-		r = spnego_ntlm_mech_types(&mech_types, &mech_types_len);
-	bool send_mic = !c->guest;
-	if (r == 0 && send_mic) {
-		r = ntlm_sign_mech_list(ntlm, mech_types, mech_types_len, mic);
-		/* A server without extended session security (pre-2000) cannot
-		 * check one; it is required only with an NTLM MIC. */
-		if (r == -ENOTSUP && !ntlm_mic_sent(ntlm)) {
-			send_mic = false;
-			r = 0;
+	for (int leg = 0;; leg++) {
+		r = session_setup_leg(c, pa, true, blob, blob_len, rep, msg, len);
+		smb2_secure_zero(blob, blob_len);
+		free(blob);
+		blob = NULL;
+		if (r < 0)
+			return r;
+		uint32_t st = rep->hdr.status;
+		if (st != STATUS_MORE_PROCESSING_REQUIRED && st != STATUS_SUCCESS) {
+			if (c->krb5) {
+				char sb[64];
+				snprintf(msg, len, "cannot log in to %s with Kerberos: the server refused "
+					 "the ticket (%s)", c->server, status_desc(st, sb, sizeof(sb)));
+			} else {
+				logon_failure_msg(c, st, msg, len);
+			}
+			return st == STATUS_LOGON_FAILURE || leg == 0 ? -EACCES : -EPERM;
+		}
+		c->session_id = rep->hdr.session_id;
+		if (smb2_session_setup_decode(rep->msg, rep->len, ss) < 0) {
+			snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
+			return -EPROTO;
+		}
+		if (st == STATUS_SUCCESS)
+			break;
+		if (leg + 1 >= MAX_SETUP_LEGS) {
+			snprintf(msg, len, "server %s: the login did not end after %d rounds", c->server,
+				 MAX_SETUP_LEGS);
+			return -EPROTO;
+		}
+		r = auth_step(a, ss->blob, ss->blob_len, &blob, &blob_len);
+		smb2_reply_free(rep);
+		if (r == -EPROTO) {
+			snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
+			return r;
+		}
+		if (r < 0) {
+			/* NTLM: "server S sent an NTLM challenge that cannot be
+			 * answered"; Kerberos: a KDC or ticket problem. */
+			if (c->krb5)
+				auth_fail_msg(c, a, msg, len);
+			else
+				snprintf(msg, len, "server %s %s", c->server, auth_errmsg(a));
+			return r;
 		}
 	}
-	if (r == 0)
-		r = spnego_wrap_resp(tok, tok_len, send_mic ? mic : NULL, send_mic ? sizeof(mic) : 0,
-				     &blob, &blob_len);
-	if (tok)
-		smb2_secure_zero(tok, tok_len);
-	free(tok);
-	tok = NULL;
-	if (r < 0) {
-		snprintf(msg, len, "server %s sent an NTLM challenge that cannot be answered (%s)", c->server,
-			 strerror(-r));
-		goto out;
-	}
-	r = session_setup_leg(c, pa, false, blob, blob_len, &rep, msg, len);
-	free(blob);
-	blob = NULL;
-	if (r < 0)
-		goto out;
-	if (rep.hdr.status != STATUS_SUCCESS) {
-		logon_failure_msg(c, rep.hdr.status, msg, len);
-		r = rep.hdr.status == STATUS_LOGON_FAILURE ? -EACCES : -EPERM;
-		goto out;
-	}
-	if (smb2_session_setup_decode(rep.msg, rep.len, &ss) < 0) {
-		snprintf(msg, len, "server %s sent a malformed SESSION_SETUP reply", c->server);
-		r = -EPROTO;
-		goto out;
-	}
-
 	/* A guest or null session has no key: nothing after this point could
 	 * be signed or checked (not the 3.1.1 handshake, not VALIDATE_NEGOTIATE).
 	 * Unasked for, it is the server (or whoever answers for it) choosing a
 	 * weaker mount than the user's; refused as Windows 11 24H2 does. */
-	uint16_t anon_flags = ss.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL);
+	uint16_t anon_flags = ss->session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL);
 	if (anon_flags && !c->guest) {
 		char who[300];
 		user_desc(c, who, sizeof(who));
@@ -464,30 +449,43 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 			 "unauthenticated session)", c->server, who,
 			 (anon_flags & SMB2_SESSION_FLAG_IS_NULL) ? "anonymously (null session)" : "as guest");
 		c->refused = true;
-		r = -EACCES;
+		return -EACCES;
+	}
+	r = auth_finish(a, ss->blob, ss->blob_len);
+	if (r == -EKEYREJECTED) {
+		snprintf(msg, len, "server %s: %s", c->server, auth_errmsg(a));
+		c->refused = true;
+		return -EBADMSG;
+	}
+	if (r < 0) {
+		snprintf(msg, len, "server %s sent a %s", c->server, auth_errmsg(a));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
+			 const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
+{
+	struct auth_cred cr;
+	struct auth_ctx *a = NULL;
+	struct smb2_reply rep = {0};
+	struct smb2_session_setup_rsp ss;
+
+	auth_cred_for(c, &cr);
+	int r = auth_new(&cr, &a);
+	if (r < 0) {
+		if (a && auth_errmsg(a)[0])
+			auth_fail_msg(c, a, msg, len);
+		else
+			snprintf(msg, len, "cannot start %s authentication: %s",
+				 c->krb5 ? "Kerberos" : "NTLM", strerror(-r));
 		goto out;
 	}
-	if (!c->guest && ss.blob_len) {
-		/* The server's mechListMIC, when it sends one, proves it saw the
-		 * same mechanism list and holds the same session key. */
-		const uint8_t *smic = NULL, *stok = NULL;
-		size_t smic_len = 0, stok_len = 0;
-		int state = -1;
-		if (spnego_parse_resp(ss.blob, ss.blob_len, &state, &stok, &stok_len, &smic, &smic_len) < 0 ||
-		    state == 2) {
-			snprintf(msg, len, "server %s sent a malformed SPNEGO reply to a successful login",
-				 c->server);
-			r = -EPROTO;
-			goto out;
-		}
-		if (smic && send_mic && ntlm_verify_mech_list(ntlm, mech_types, mech_types_len, smic, smic_len) < 0) {
-			snprintf(msg, len, "server %s: the SPNEGO mechListMIC in its login reply does not verify "
-				 "(tampered with, or not the server that checked the password)", c->server);
-			c->refused = true;
-			r = -EBADMSG;
-			goto out;
-		}
-	}
+	r = run_auth(c, pa, a, &rep, &ss, msg, len);
+	if (r < 0)
+		goto out;
+
 	bool need_sign = (neg->security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) || c->require_signing;
 	if (c->guest) {
 		if (c->seal_asked || c->floor.encrypted) {
@@ -514,11 +512,15 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 		goto out;
 	}
 
-	uint8_t skey[16];
+	uint8_t skey[AUTH_MAX_KEY];
+	size_t skey_len = 0;
 	struct smb2_keys keys;
-	r = ntlm_session_key(ntlm, skey);
+	r = auth_session_key(a, skey, &skey_len);
 	if (r == 0)
-		r = smb2_derive_keys(c->dialect, c->cipher, skey, pa->hash, &keys);
+		smb2_log_debug("logged in with %s, session key of %zu bytes", auth_mech_name(a),
+			       skey_len);
+	if (r == 0)
+		r = smb2_derive_keys_len(c->dialect, c->cipher, skey, skey_len, pa->hash, &keys);
 	smb2_secure_zero(skey, sizeof(skey));
 	if (r < 0) {
 		snprintf(msg, len, "cannot derive session keys: %s", strerror(-r));
@@ -560,9 +562,7 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 
 out:
 	smb2_reply_free(&rep);
-	free(blob);
-	ntlm_ctx_free(ntlm);
-	smb2_secure_zero(mic, sizeof(mic));
+	auth_free(a);
 	if (r < 0 && r != -ECONNRESET)
 		c->session_id = 0;
 	return r;

@@ -54,6 +54,9 @@ struct smb2_req {
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
 	bool verify_in_waiter;     /* done, but the signature is the waiter's to check */
 	bool sealed;               /* sent encrypted: its replies must be too */
+	bool decrypt_in_waiter;    /* done, but encrypted: rep.msg holds the transform
+				    * header and the ciphertext of the head, the data
+				    * is in dst, and the waiter decrypts and verifies */
 	uint32_t reply_credits;    /* ...and the credits it grants wait for that */
 	uint8_t *dst;              /* a READ's data may be received here (submit_read) */
 	size_t dst_len;
@@ -85,7 +88,7 @@ struct smb2_conn {
 	uint16_t cipher;
 	bool seal_on;
 	uint64_t seal_sid;
-	uint8_t enc_key[32], dec_key[32];
+	struct smb2_aead_key *enc_k, *dec_k; /* set once, freed with the connection */
 	struct smb2_nonce_gen nonces;
 	struct smb2_req *pending; /* in-flight requests, newest first */
 	smb2_notify_fn notify;   /* server-initiated messages go here */
@@ -164,17 +167,35 @@ int smb2_conn_set_encryption(struct smb2_conn *c, uint16_t cipher, const uint8_t
 			     const uint8_t *dec_key, uint64_t session_id)
 {
 	size_t kl = smb2_cipher_key_len(cipher);
+	struct smb2_aead_key *ek = NULL, *dk = NULL;
 	if (!kl || !enc_key || !dec_key || !session_id)
 		return -EINVAL;
+	/* the key schedules are computed here, once for the connection */
+	int r = smb2_aead_key_new(cipher, enc_key, true, &ek);
+	if (r == 0)
+		r = smb2_aead_key_new(cipher, dec_key, false, &dk);
 	pthread_mutex_lock(&c->mu);
-	int r = smb2_nonce_gen_init(&c->nonces, cipher);
+	/* Set once: senders and waiters use the keys without the lock.  A
+	 * session's keys never change (a re-authentication keeps them), so
+	 * the same session again is a no-op; another one is refused. */
+	bool again = r == 0 && c->cipher && c->cipher == cipher && c->seal_sid == session_id;
+	if (r == 0 && c->cipher && !again)
+		r = -EALREADY;
+	if (again)
+		goto out;
+	if (r == 0)
+		r = smb2_nonce_gen_init(&c->nonces, cipher);
 	if (r == 0) {
 		c->cipher = cipher;
 		c->seal_sid = session_id;
-		memcpy(c->enc_key, enc_key, kl);
-		memcpy(c->dec_key, dec_key, kl);
+		c->enc_k = ek;
+		c->dec_k = dk;
+		ek = dk = NULL;
 	}
+out:
 	pthread_mutex_unlock(&c->mu);
+	smb2_aead_key_free(ek);
+	smb2_aead_key_free(dk);
 	return r;
 }
 
@@ -454,22 +475,19 @@ static int receive_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
 	if (!smb2_is_transform(frame, len))
 		return dispatch_frame(c, frame, len, false);
 	pthread_mutex_lock(&c->mu);
-	uint16_t cipher = c->cipher;
+	struct smb2_aead_key *dk = c->dec_k;
 	uint64_t sid = c->seal_sid;
-	uint8_t key[32];
-	memcpy(key, c->dec_key, sizeof(key));
 	pthread_mutex_unlock(&c->mu);
 	struct smb2_transform_hdr th;
 	uint8_t *plain = NULL;
 	int r = -EBADMSG; /* encrypted, and we hold no key for it */
-	if (cipher && len > SMB2_TRANSFORM_HDR_SIZE) {
+	if (dk && len > SMB2_TRANSFORM_HDR_SIZE) {
 		plain = malloc(len - SMB2_TRANSFORM_HDR_SIZE);
-		r = plain ? smb2_decrypt_msg(cipher, key, frame, len, plain, &th) : -ENOMEM;
+		r = plain ? smb2_decrypt_msg_key(dk, frame, len, plain, &th) : -ENOMEM;
 		/* the tag covers SessionId, but it must be our session's too */
 		if (r == 0 && th.session_id != sid)
 			r = -EBADMSG;
 	}
-	smb2_secure_zero(key, sizeof(key));
 	free(frame);
 	if (r < 0) {
 		smb2_log_debug("an encrypted frame does not decrypt: dropping the connection");
@@ -479,55 +497,120 @@ static int receive_frame(struct smb2_conn *c, uint8_t *frame, size_t len)
 	return dispatch_frame(c, plain, th.original_size, true);
 }
 
+#define READ_RSP_HEAD (SMB2_HDR_SIZE + 16)
+#define SEALED_HEAD (SMB2_TRANSFORM_HDR_SIZE + READ_RSP_HEAD)
+
+/* Whether head (READ_RSP_HEAD bytes) starts a successful READ reply, alone
+ * in its frame, whose data is the n bytes right after it. */
+static bool read_rsp_head_ok(const uint8_t *head, size_t n, struct smb2_hdr *h)
+{
+	return smb2_hdr_decode(head, READ_RSP_HEAD, h) == 0 && h->command == SMB2_READ &&
+	       h->next_command == 0 && h->status == STATUS_SUCCESS &&
+	       (h->flags & SMB2_FLAGS_SERVER_TO_REDIR) && le16_load(head + SMB2_HDR_SIZE) == 17 &&
+	       head[SMB2_HDR_SIZE + 2] == READ_RSP_HEAD && le32_load(head + SMB2_HDR_SIZE + 4) == n;
+}
+
+/* Called with c->mu held: the pending READ (submit_read) whose buffer takes
+ * the n bytes of data of the reply to mid, marked as being filled; or NULL. */
+static struct smb2_req *claim_dst_locked(struct smb2_conn *c, uint64_t mid, size_t n, bool sealed)
+{
+	struct smb2_req *p = find_pending(c, mid);
+	if (!p || !p->dst || p->command != SMB2_READ || n > p->dst_len || p->sealed != sealed)
+		return NULL;
+	p->filling = true;
+	return p;
+}
+
+/* Receives n bytes of READ data into p's buffer (claimed), then hands p
+ * back to its waiter.  sealed_head (SEALED_HEAD bytes: the transform
+ * header and the ciphertext of the message's head), when given, makes the
+ * reply the waiter's to decrypt (smb2_conn_wait) and completes p at once;
+ * else the plain head goes through dispatch.  p is not touched after. */
+static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uint8_t *head,
+		    const uint8_t *sealed_head)
+{
+	/* nothing in the data is acted on before the waiter verifies it */
+	int err = transport_read_full(c->fd, p->dst, n);
+	size_t keep = sealed_head ? SEALED_HEAD : READ_RSP_HEAD;
+	uint8_t *msg = err < 0 ? NULL : malloc(keep);
+	if (msg)
+		memcpy(msg, sealed_head ? sealed_head : head, keep);
+	else if (err == 0)
+		err = -ENOMEM;
+	pthread_mutex_lock(&c->mu);
+	p->filling = false;
+	p->dst_used = err < 0 ? 0 : n;
+	if (sealed_head && msg && !p->done) {
+		p->rep.msg = msg;
+		p->rep.len = SEALED_HEAD;
+		p->rep.tail_len = n;
+		p->decrypt_in_waiter = true;
+		p->done = true;
+		p->err = 0;
+		msg = NULL;
+	}
+	pthread_cond_broadcast(&p->cond); /* a waiter may wait for dst */
+	pthread_mutex_unlock(&c->mu);
+	if (err < 0 || sealed_head) {
+		free(msg);
+		return err;
+	}
+	return dispatch(c, msg, READ_RSP_HEAD, n, false);
+}
+
 /* A frame of VERIFY_IN_WAITER_MIN bytes or more (the length header read).
  * When it is the successful reply to a READ submitted with a buffer of its
  * own (smb2_conn_submit_read) and its data is all of the rest of the
  * frame, the data is received straight into that buffer: no copy from a
- * frame buffer later.  Anything else is read whole, as a small frame is. */
-#define READ_RSP_HEAD (SMB2_HDR_SIZE + 16)
+ * frame buffer later.  Encrypted (AES-GCM), the same is done with the
+ * ciphertext: the head's plaintext is peeked (unverified) only to find
+ * the request, whose waiter then decrypts in place and verifies the tag,
+ * so big replies are decrypted in parallel and never copied.  Anything
+ * else is read whole, as a small frame is. */
 static int read_big_frame(struct smb2_conn *c, size_t len)
 {
-	uint8_t head[READ_RSP_HEAD];
-	int err = transport_read_full(c->fd, head, sizeof(head));
+	uint8_t head[SEALED_HEAD];
+	int err = transport_read_full(c->fd, head, READ_RSP_HEAD);
 	if (err < 0)
 		return err;
-	size_t n = len - sizeof(head);
+	size_t got = READ_RSP_HEAD;
 	struct smb2_hdr h;
 	struct smb2_req *p = NULL;
-	if (smb2_hdr_decode(head, sizeof(head), &h) == 0 && h.command == SMB2_READ &&
-	    h.next_command == 0 && h.status == STATUS_SUCCESS &&
-	    (h.flags & SMB2_FLAGS_SERVER_TO_REDIR) && le16_load(head + SMB2_HDR_SIZE) == 17 &&
-	    head[SMB2_HDR_SIZE + 2] == sizeof(head) && le32_load(head + SMB2_HDR_SIZE + 4) == n) {
-		pthread_mutex_lock(&c->mu);
-		p = find_pending(c, h.message_id);
-		if (p && p->dst && p->command == SMB2_READ && n <= p->dst_len)
-			p->filling = true;
-		else
-			p = NULL;
-		pthread_mutex_unlock(&c->mu);
-	}
-	if (p) {
-		/* nothing in the data is acted on before the waiter verifies it */
-		err = transport_read_full(c->fd, p->dst, n);
-		pthread_mutex_lock(&c->mu);
-		p->filling = false;
-		p->dst_used = err < 0 ? 0 : n;
-		pthread_cond_broadcast(&p->cond); /* a waiter may wait for dst */
-		pthread_mutex_unlock(&c->mu);
-		/* p is the waiter's again: not touched below */
-		if (err < 0)
+	if (smb2_is_transform(head, got)) {
+		if ((err = transport_read_full(c->fd, head + got, SEALED_HEAD - got)) < 0)
 			return err;
-		uint8_t *msg = malloc(sizeof(head));
-		if (!msg)
-			return -ENOMEM;
-		memcpy(msg, head, sizeof(head));
-		return dispatch(c, msg, sizeof(head), n, false);
+		got = SEALED_HEAD;
+		size_t n = len - got;
+		struct smb2_transform_hdr th;
+		uint8_t pt[READ_RSP_HEAD];
+		pthread_mutex_lock(&c->mu);
+		struct smb2_aead_key *dk = c->dec_k;
+		uint64_t sid = c->seal_sid;
+		pthread_mutex_unlock(&c->mu);
+		uint16_t cipher = smb2_aead_key_cipher(dk);
+		/* (decode reads the 52 header bytes only; len is the frame's) */
+		if ((cipher == SMB2_CIPHER_AES128_GCM || cipher == SMB2_CIPHER_AES256_GCM) &&
+		    smb2_transform_hdr_decode(head, len, &th) == 0 && th.session_id == sid &&
+		    smb2_decrypt_peek_key(dk, head, head + SMB2_TRANSFORM_HDR_SIZE, pt, sizeof(pt)) == 0 &&
+		    read_rsp_head_ok(pt, n, &h) && h.session_id == sid) {
+			pthread_mutex_lock(&c->mu);
+			p = claim_dst_locked(c, h.message_id, n, true);
+			pthread_mutex_unlock(&c->mu);
+		}
+		if (p)
+			return fill_dst(c, p, n, NULL, head);
+	} else if (read_rsp_head_ok(head, len - got, &h)) {
+		pthread_mutex_lock(&c->mu);
+		p = claim_dst_locked(c, h.message_id, len - got, false);
+		pthread_mutex_unlock(&c->mu);
+		if (p)
+			return fill_dst(c, p, len - got, head, NULL);
 	}
 	uint8_t *frame = malloc(len);
 	if (!frame)
 		return -ENOMEM;
-	memcpy(frame, head, sizeof(head));
-	err = transport_read_full(c->fd, frame + sizeof(head), n);
+	memcpy(frame, head, got);
+	err = transport_read_full(c->fd, frame + got, len - got);
 	if (err < 0) {
 		free(frame);
 		return err;
@@ -632,8 +715,8 @@ void smb2_conn_free(struct smb2_conn *c)
 	 * call is in progress when the owner frees the connection. */
 	close(c->fd);
 	smb2_secure_zero(c->sign_key, sizeof(c->sign_key));
-	smb2_secure_zero(c->enc_key, sizeof(c->enc_key));
-	smb2_secure_zero(c->dec_key, sizeof(c->dec_key));
+	smb2_aead_key_free(c->enc_k); /* cleanses the keys */
+	smb2_aead_key_free(c->dec_k);
 	pthread_cond_destroy(&c->credit_cond);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->send_mu);
@@ -688,19 +771,17 @@ static int admit_locked(struct smb2_conn *c, uint32_t charge, const struct times
 }
 
 /* The seal state for a request of session sid, read under c->mu: whether
- * it goes out encrypted, and then the key (copied). */
+ * it goes out encrypted, and then the key (set once, lives as long as c). */
 struct seal_ctx {
 	bool on;
-	uint16_t cipher;
 	uint64_t sid;
-	uint8_t key[32];
+	struct smb2_aead_key *key;
 };
 static void seal_ctx_locked(struct smb2_conn *c, uint64_t sid, struct seal_ctx *s)
 {
-	s->on = c->seal_on && sid != 0 && sid == c->seal_sid;
-	s->cipher = c->cipher;
+	s->on = c->seal_on && sid != 0 && sid == c->seal_sid && c->enc_k;
 	s->sid = sid;
-	memcpy(s->key, c->enc_key, sizeof(s->key));
+	s->key = c->enc_k;
 }
 
 /* send: one frame made of pieces (the messages in place, a WRITE's data
@@ -720,7 +801,7 @@ static int send_pieces(struct smb2_conn *c, const struct smb2_iov *pieces, unsig
 		sealed = malloc(len ? len : 1);
 		err = sealed ? smb2_nonce_next(&c->nonces, nonce) : -ENOMEM;
 		if (!err)
-			err = smb2_encrypt_msg(s->cipher, s->key, nonce, s->sid, pieces, n, th, sealed);
+			err = smb2_encrypt_msg_key(s->key, nonce, s->sid, pieces, n, th, sealed);
 	}
 	size_t frame_len = len + (s->on ? SMB2_TRANSFORM_HDR_SIZE : 0);
 	if (!err && frame_len > 0xFFFFFF)
@@ -742,7 +823,6 @@ static int send_pieces(struct smb2_conn *c, const struct smb2_iov *pieces, unsig
 		pthread_mutex_unlock(&c->send_mu);
 	}
 	free(sealed);
-	smb2_secure_zero(s->key, sizeof(s->key));
 	return err;
 }
 
@@ -846,7 +926,6 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		pieces[n] = (struct smb2_iov){tail, tail_len};
 		err = send_pieces(c, pieces, n + 1, &seal);
 	}
-	smb2_secure_zero(seal.key, sizeof(seal.key));
 
 	/* the wait starts when the request is on the wire */
 	pthread_mutex_lock(&c->mu);
@@ -886,6 +965,28 @@ int smb2_conn_submit_data(struct smb2_conn *c, struct wbuf *req, const void *dat
 	return submit_frame(c, &req, &payload_len, 1, data, data_len, NULL, 0, timeout_sec, out);
 }
 
+/* The waiter's half of a big encrypted READ reply (read_big_frame): the
+ * data is in q->dst, rep.msg holds the transform header and the head's
+ * ciphertext.  Decrypts both in place and verifies the tag (-EBADMSG,
+ * with both zeroed, when it fails); then the verified head must be the
+ * one the receiver peeked at to choose q.  Leaves the plain head in
+ * rep.msg, as for a plain READ received into dst. */
+static int open_sealed_read(struct smb2_req *q, struct smb2_aead_key *dk)
+{
+	uint8_t *m = q->rep.msg;
+	struct smb2_hdr h;
+	if (smb2_decrypt_split_key(dk, m, m + SMB2_TRANSFORM_HDR_SIZE, READ_RSP_HEAD, q->dst,
+				   q->rep.tail_len) < 0)
+		return -EBADMSG;
+	if (!read_rsp_head_ok(m + SMB2_TRANSFORM_HDR_SIZE, q->rep.tail_len, &h) ||
+	    h.message_id != q->mid || h.session_id != q->sid)
+		return -EPROTO;
+	memmove(m, m + SMB2_TRANSFORM_HDR_SIZE, READ_RSP_HEAD);
+	q->rep.len = READ_RSP_HEAD;
+	q->rep.hdr = h;
+	return 0;
+}
+
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep)
 {
 	pthread_mutex_lock(&c->mu);
@@ -905,7 +1006,19 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	while (q->filling)
 		pthread_cond_wait(&q->cond, &c->mu);
 	int err = q->err;
-	if (!err && q->verify_in_waiter) {
+	if (!err && q->decrypt_in_waiter) {
+		struct smb2_aead_key *dk = c->dec_k;
+		pthread_mutex_unlock(&c->mu);
+		err = open_sealed_read(q, dk);
+		pthread_mutex_lock(&c->mu);
+		if (!err) {
+			add_credits_locked(c, (uint32_t)q->rep.hdr.credits + q->interim_credits, q->charge);
+		} else {
+			smb2_log_debug("%s reply (mid=%llu) does not decrypt or is not its own: dropping "
+				       "the connection", smb2_cmd_name(q->command), (unsigned long long)q->mid);
+			kill_locked(c, err);
+		}
+	} else if (!err && q->verify_in_waiter) {
 		enum smb2_sign_alg alg = c->sign_alg;
 		uint8_t key[16];
 		memcpy(key, c->sign_key, sizeof(key));
@@ -998,7 +1111,6 @@ int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q)
 		if (r < 0)
 			smb2_conn_kill(c, r);
 	}
-	smb2_secure_zero(seal.key, sizeof(seal.key));
 	wbuf_free(&w);
 	return r;
 }

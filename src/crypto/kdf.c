@@ -60,12 +60,21 @@ int smb2_kdf(const uint8_t *key, size_t key_len, const uint8_t *label, size_t la
 int smb2_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t session_key[16],
 		     const uint8_t preauth_hash[64], struct smb2_keys *out)
 {
-	size_t ckey;
+	return smb2_derive_keys_len(dialect, cipher, session_key, 16, preauth_hash, out);
+}
+
+int smb2_derive_keys_len(uint16_t dialect, uint16_t cipher, const uint8_t *full_key,
+			 size_t key_len, const uint8_t preauth_hash[64], struct smb2_keys *out)
+{
+	uint8_t session_key[16] = {0};
+	const uint8_t *cipher_kdk = session_key;
+	size_t cipher_kdk_len = 16, ckey;
 	int rc;
 
-	if (!session_key || !out)
+	if (!full_key || !key_len || !out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
+	memcpy(session_key, full_key, key_len < 16 ? key_len : 16);
 
 	switch (cipher) {
 	case 0: /* 3.0/3.0.2 have no cipher context: AES-128-CCM is implied */
@@ -76,9 +85,14 @@ int smb2_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t session_ke
 	case SMB2_CIPHER_AES256_CCM:
 	case SMB2_CIPHER_AES256_GCM:
 		ckey = 32; /* MS-SMB2 3.2.5.3.1: L = 256 for the AES-256 ciphers */
+		if (dialect == SMB2_DIALECT_311 && key_len > 16) {
+			cipher_kdk = full_key;
+			cipher_kdk_len = key_len;
+		}
 		break;
 	default:
-		return -EINVAL;
+		rc = -EINVAL;
+		goto fail;
 	}
 
 	switch (dialect) {
@@ -86,6 +100,7 @@ int smb2_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t session_ke
 	case SMB2_DIALECT_210:
 		/* 2.x signs with HMAC-SHA256 keyed by the session key itself. */
 		memcpy(out->signing, session_key, 16);
+		smb2_secure_zero(session_key, sizeof(session_key));
 		return 0;
 	case SMB2_DIALECT_300:
 	case SMB2_DIALECT_302:
@@ -99,6 +114,7 @@ int smb2_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t session_ke
 		    (rc = smb2_kdf(session_key, 16, LC("SMB2APP"), LC("SmbRpc"),
 				   out->application, 16)))
 			break;
+		smb2_secure_zero(session_key, sizeof(session_key));
 		return 0;
 	case SMB2_DIALECT_311:
 		if (!preauth_hash) {
@@ -107,18 +123,21 @@ int smb2_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t session_ke
 		}
 		if ((rc = smb2_kdf(session_key, 16, LC("SMBSigningKey"), preauth_hash, 64,
 				   out->signing, 16)) ||
-		    (rc = smb2_kdf(session_key, 16, LC("SMBC2SCipherKey"), preauth_hash, 64,
-				   out->encryption, ckey)) ||
-		    (rc = smb2_kdf(session_key, 16, LC("SMBS2CCipherKey"), preauth_hash, 64,
-				   out->decryption, ckey)) ||
+		    (rc = smb2_kdf(cipher_kdk, cipher_kdk_len, LC("SMBC2SCipherKey"), preauth_hash,
+				   64, out->encryption, ckey)) ||
+		    (rc = smb2_kdf(cipher_kdk, cipher_kdk_len, LC("SMBS2CCipherKey"), preauth_hash,
+				   64, out->decryption, ckey)) ||
 		    (rc = smb2_kdf(session_key, 16, LC("SMBAppKey"), preauth_hash, 64,
 				   out->application, 16)))
 			break;
+		smb2_secure_zero(session_key, sizeof(session_key));
 		return 0;
 	default:
 		rc = -EINVAL;
 		break;
 	}
+fail:
+	smb2_secure_zero(session_key, sizeof(session_key));
 	smb2_secure_zero(out, sizeof(*out));
 	return rc;
 }

@@ -6,6 +6,7 @@
  * error (bad password, unreachable server, bad mount point) is printed and
  * reflected in the exit status before `mount` returns. */
 #include "../fs/fs.h"
+#include "ccache.h"
 #include "opts.h"
 #include "smb2fs/log.h"
 
@@ -81,7 +82,8 @@ static void detach_stdio(bool keep_stderr)
 }
 
 /* Connects, mounts and runs the loop.  Returns the process exit status. */
-static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *status_fd)
+static int serve(struct smb2fs_opts *o, const char *ccache, const char *prog, const char *mnt,
+		 int *status_fd)
 {
 	struct smb2_config cfg = {
 		.server = o->server,
@@ -91,6 +93,10 @@ static int serve(struct smb2fs_opts *o, const char *prog, const char *mnt, int *
 		.domain = o->domain,
 		.password = o->password,
 		.guest = o->guest,
+		.krb5 = o->sec == OPTS_SEC_KRB5,
+		.krb5_ccache = ccache,
+		.krb5_keytab = o->keytab,
+		.spn = o->spn,
 		.min_dialect = o->min_dialect,
 		.max_dialect = o->max_dialect,
 		.require_signing = o->sign,
@@ -182,7 +188,7 @@ static int prompt_password(struct smb2fs_opts *o)
 	struct termios old, quiet;
 	char buf[512];
 
-	if (o->password || o->guest || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0)
+	if (o->password || o->sec != OPTS_SEC_NTLMSSP || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0)
 		return 0;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -271,12 +277,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* cruid=: resolved now, while no thread runs (it forks). */
+	char *ccache = NULL;
+	if (o.have_cruid && ccache_for_uid(o.cruid, &ccache, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		opts_free(&o);
+		return 1;
+	}
+
 	/* absolute path: the daemon chdirs to / */
 	mnt = realpath(o.mountpoint, NULL);
 	if (!mnt || stat(mnt, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "smb2fs: cannot mount on %s: %s\n", o.mountpoint,
 			mnt ? strerror(ENOTDIR) : strerror(errno));
 		free(mnt);
+		free(ccache);
 		opts_free(&o);
 		return 1;
 	}
@@ -289,6 +304,7 @@ int main(int argc, char **argv)
 		if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 			fprintf(stderr, "smb2fs: cannot start: %s\n", strerror(errno));
 			free(mnt);
+			free(ccache);
 			opts_free(&o);
 			return 1;
 		}
@@ -296,14 +312,16 @@ int main(int argc, char **argv)
 			close(p[1]);
 			opts_free(&o); /* wipes the parent's copy of the password */
 			free(mnt);
+			free(ccache);
 			return parent_wait(pid, p[0]);
 		}
 		close(p[0]);
 		status_fd = p[1];
 	}
 
-	r = serve(&o, prog, mnt, &status_fd);
+	r = serve(&o, ccache, prog, mnt, &status_fd);
 	free(mnt);
+	free(ccache);
 	opts_free(&o);
 	if (status_fd >= 0)
 		close(status_fd); /* failure: parent sees EOF and our status */

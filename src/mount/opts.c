@@ -110,6 +110,8 @@ void opts_free(struct smb2fs_opts *o)
 	free(o->user);
 	free(o->domain);
 	free(o->credentials);
+	free(o->keytab);
+	free(o->spn);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -249,6 +251,43 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 	} else if (IS("guest")) {
 		NO_VAL;
 		o->guest = true;
+	} else if (IS("sec")) {
+		NEED_VAL;
+		/* mount.cifs names; the "i" forms ask for signing, which an
+		 * authenticated session does by default anyway. */
+		if (!strcmp(val, "krb5") || !strcmp(val, "krb5i")) {
+			o->sec = OPTS_SEC_KRB5;
+		} else if (!strcmp(val, "ntlmssp") || !strcmp(val, "ntlmsspi") ||
+			   !strcmp(val, "ntlmv2") || !strcmp(val, "ntlmv2i")) {
+			o->sec = OPTS_SEC_NTLMSSP;
+		} else if (!strcmp(val, "none")) {
+			o->sec = OPTS_SEC_NONE;
+			o->guest = true;
+		} else if (!strcmp(val, "ntlm") || !strcmp(val, "ntlmi")) {
+			return fail(err, errlen, "sec=%s (NTLMv1) is not supported: it is broken; "
+				    "use sec=ntlmssp", val);
+		} else {
+			return fail(err, errlen, "bad sec '%s' (expected krb5, krb5i, ntlmssp, ntlmsspi, "
+				    "ntlmv2, ntlmv2i or none)", val);
+		}
+		if (val[strlen(val) - 1] == 'i') {
+			o->sign = true;
+			o->nosign = false;
+		}
+		o->sec_given = true;
+	} else if (IS("keytab")) {
+		NEED_VAL;
+		if (opts_set_str(&o->keytab, val, strlen(val)))
+			return fail(err, errlen, "out of memory");
+	} else if (IS("spn")) {
+		NEED_VAL;
+		if (opts_set_str(&o->spn, val, strlen(val)))
+			return fail(err, errlen, "out of memory");
+	} else if (IS("cruid")) {
+		NEED_VAL;
+		if (parse_uid(val, &o->cruid))
+			return fail(err, errlen, "bad cruid '%s' (no such user)", val);
+		o->have_cruid = true;
 	} else if (IS("port")) {
 		NEED_VAL;
 		if (!parse_ulong(val, 65535, &v) || v == 0)
@@ -436,7 +475,16 @@ void opts_usage(FILE *out, const char *prog)
 		"  password=SECRET       password (pass=); write a comma as ,,\n"
 		"  domain=NAME           domain or workgroup (dom=, workgroup=)\n"
 		"  credentials=FILE      file with username=, password=, domain= lines (cred=)\n"
-		"  guest                 log in as guest, no password\n"
+		"  guest                 log in as guest, no password (sec=none)\n"
+		"  sec=MODE              ntlmssp (default; also ntlmv2), krb5 (Kerberos),\n"
+		"                        none (= guest); krb5i, ntlmsspi: the same, signed\n"
+		"                        (authenticated sessions sign by default anyway)\n"
+		"  cruid=USER            sec=krb5: use USER's default credential cache\n"
+		"                        (default: KRB5CCNAME, or the caller's)\n"
+		"  keytab=FILE           sec=krb5: get tickets for username=PRINCIPAL from\n"
+		"                        this keytab (no ccache needed, e.g. at boot)\n"
+		"  spn=NAME              the server's service principal, cifs/host[@REALM]\n"
+		"                        or cifs@host (default: cifs/<server>)\n"
 		"  port=N                TCP port (default 445)\n"
 		"  vers=V                dialect: 2.0, 2.1, 3 (3.0 or later), 3.0, 3.02,\n"
 		"                        3.1.1, default (2.0.2 to 3.1.1)\n"
@@ -542,7 +590,19 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 		if (r)
 			return r;
 	}
-	if (!o->password && !o->guest) {
+	/* keytab= and cruid= are Kerberos options: they imply sec=krb5. */
+	if ((o->keytab || o->have_cruid) && !o->sec_given)
+		o->sec = OPTS_SEC_KRB5;
+	if (o->guest)
+		o->sec = OPTS_SEC_NONE;
+	if (o->sec != OPTS_SEC_KRB5 && (o->keytab || o->have_cruid || o->spn))
+		return fail(err, errlen, "%s needs sec=krb5",
+			    o->keytab ? "keytab=" : o->have_cruid ? "cruid=" : "spn=");
+	if (o->keytab && o->have_cruid)
+		return fail(err, errlen, "keytab= and cruid= exclude each other (one source of tickets)");
+	if (o->keytab && (!o->user || !*o->user))
+		return fail(err, errlen, "keytab= needs username= (the principal whose key it holds)");
+	if (!o->password && o->sec == OPTS_SEC_NTLMSSP) {
 		const char *env = getenv("PASSWD");
 		if (env && opts_set_password(o, env, strlen(env)))
 			return fail(err, errlen, "out of memory");
@@ -555,7 +615,7 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 		unsetenv("PASSWD");
 	}
 	/* mount.cifs: without username= the name of the calling user is used */
-	if (!o->user && !o->guest) {
+	if (!o->user && o->sec == OPTS_SEC_NTLMSSP) { /* Kerberos: the ticket's principal */
 		struct passwd *pw = getpwuid(getuid());
 		const char *name = pw ? pw->pw_name : getenv("USER");
 		if (name && opts_set_str(&o->user, name, strlen(name)))

@@ -17,7 +17,13 @@ struct smb2fs_opts {
 	char *domain;         /* malloc'd or NULL */
 	char *password;       /* malloc'd (mlocked best effort) or NULL */
 	char *credentials;    /* credentials file path or NULL */
-	bool guest;
+	bool guest;           /* also sec=none */
+	int sec;              /* OPTS_SEC_*: how to log in */
+	bool sec_given;       /* sec= was on the command line */
+	char *keytab;         /* keytab=: client keytab for sec=krb5, or NULL */
+	char *spn;            /* spn=: the server's service principal, or NULL */
+	bool have_cruid;      /* cruid=: take tickets from this user's ccache */
+	uid_t cruid;
 	uint16_t port;        /* 0 = default 445 */
 	uint16_t min_dialect; /* 0 = client default */
 	uint16_t max_dialect;
@@ -38,6 +44,13 @@ struct smb2fs_opts {
 	bool fuse_debug;      /* -d */
 	bool help;            /* -h/--help: caller prints usage, exits 0 */
 	bool version;         /* -V/--version */
+};
+
+/* sec= */
+enum {
+	OPTS_SEC_NTLMSSP = 0, /* default: NTLMv2 with the password */
+	OPTS_SEC_KRB5,        /* Kerberos from a ccache or keytab= */
+	OPTS_SEC_NONE,        /* = guest */
 };
 
 /* Result of opts_parse(). */

@@ -23,6 +23,8 @@ Workloads (--only takes these names; the default runs all of them):
   ls       ls -l of N entries, cold                        <= 1.5 x passthrough_ll
   rss      peak RSS of the smb2fs daemon in a write+read    <= 64 MiB
   nosign   read and write again with smb2fs -o nosign (the cost of signing)
+  seal     read (cold) and write the big file with smb2fs -o seal against
+           smbclient --client-protection=encrypt       >= 0.8 x smbclient -e
            (write and write4k also run smb2fs -o cache=loose, for information)
   rtt      requests per operation, from the -o debug log
   profile  where the time of create, tar, stat and ls goes: after each of
@@ -68,12 +70,14 @@ SIZES = {
     "quick": dict(mib=64, create=200, tar=300, stat=200, ls=1000),
 }
 WORKLOADS = ["read", "write", "write4k", "create", "tar", "stat", "ls",
-             "rss", "nosign", "rtt", "profile"]
+             "rss", "nosign", "seal", "rtt", "profile"]
 PROFILED = ["create", "tar", "stat", "ls"]   # the groups `profile` covers
 
 SMB2FS, NOSIGN, LOOSE, SMBCLIENT, PT, SMBNETFS = (
     "smb2fs", "smb2fs-nosign", "smb2fs-loose", "smbclient", "passthrough_ll",
     "smbnetfs")
+# Encrypted peers: smb2fs -o seal and smbclient --client-protection=encrypt
+SEAL, SMBCLIENT_E = "smb2fs-seal", "smbclient-e"
 COLUMNS = [SMB2FS, SMBCLIENT, PT, SMBNETFS]
 
 
@@ -205,6 +209,7 @@ class Bench:
         self.size = SIZES["quick" if args.quick else "full"]
         self.share = srv.share_dir("share")
         self.cli = srv.smbclient()
+        self.cli_e = srv.smbclient(extra_args=["--client-protection=encrypt"])
         self.unavailable = {}      # system -> reason
         self.sessions = {}         # system -> smbstatus session dict
         self.passthrough_bin = None
@@ -265,7 +270,7 @@ class Bench:
     def setup_data(self, groups):
         s = self.size
         mib = s["mib"]
-        if groups & {"write", "write4k", "rss", "nosign"}:
+        if groups & {"write", "write4k", "rss", "nosign", "seal"}:
             # In RAM when there is room: a source file on disk may be
             # evicted between runs and read from the disk again, which
             # measures the disk, differently from run to run.
@@ -277,7 +282,7 @@ class Bench:
                     self.src = os.path.join(d, "src.bin")
             log("making a %d MiB source file (%s)" % (mib, self.src))
             fill_random(self.src, mib)
-        if groups & {"read", "nosign"}:
+        if groups & {"read", "nosign", "seal"}:
             log("making a %d MiB file on the share" % mib)
             fill_random(os.path.join(self.share, "bench-read.bin"), mib)
         if "stat" in groups:
@@ -313,7 +318,7 @@ class Bench:
 
     # -- systems -------------------------------------------------------
     def _probe_session(self, system, before):
-        if system in self.sessions or system not in (SMB2FS, NOSIGN, SMBNETFS):
+        if system in self.sessions or system not in (SMB2FS, NOSIGN, SEAL, SMBNETFS):
             return
         new = self.srv.new_sessions(before, timeout=3)
         if new:
@@ -330,13 +335,15 @@ class Bench:
         probe = self.probe if system == SMB2FS else None
         before = {x["pid"] for x in self.srv.sessions()} \
             if probe or (system not in self.sessions
-                         and system in (SMB2FS, NOSIGN, SMBNETFS)) \
+                         and system in (SMB2FS, NOSIGN, SEAL, SMBNETFS)) \
             else set()
         debug = debug or probe is not None
-        if system in (SMB2FS, NOSIGN, LOOSE):
+        if system in (SMB2FS, NOSIGN, LOOSE, SEAL):
             opts = ["port=%d" % self.srv.port]
             if system == NOSIGN:
                 opts.append("nosign")
+            if system == SEAL:
+                opts.append("seal")
             if system == LOOSE:
                 opts.append("cache=loose")
             if debug:
@@ -395,16 +402,17 @@ class Bench:
         else:
             raise ValueError(system)
 
-    def probe_smbclient_session(self):
+    def probe_smbclient_session(self, system=SMBCLIENT):
         """Dialect and signing of an smbclient session (kept open briefly)."""
+        cli = self.cli_e if system == SMBCLIENT_E else self.cli
         before = {x["pid"] for x in self.srv.sessions()}
-        p = subprocess.Popen(self.cli._argv(), stdin=subprocess.PIPE,
+        p = subprocess.Popen(cli._argv(), stdin=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              text=True)
         try:
             new = self.srv.new_sessions(before, timeout=5)
             if new:
-                self.sessions[SMBCLIENT] = new[0]
+                self.sessions[system] = new[0]
         finally:
             with contextlib.suppress(Exception):
                 p.communicate("quit\n", timeout=10)
@@ -461,12 +469,12 @@ class Bench:
             raise RuntimeError("dd failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
         return int(m.group(1)) / dt, r.returncode == 124
 
-    def smbclient_rate(self, cmd):
+    def smbclient_rate(self, cmd, cli=None):
         """Run one smbclient get/put; its own figure (bytes per ms, which it
         prints as kb/s or KiloBytes/sec) in bytes/s; it covers open..close,
         not the connect and login."""
         t0 = time.perf_counter()
-        r = self.cli.run(cmd, timeout=self.args.run_timeout + 60)
+        r = (cli or self.cli).run(cmd, timeout=self.args.run_timeout + 60)
         dt = time.perf_counter() - t0
         m = re.search(r"\(([\d.]+) (?:kb/s|KiloBytes/sec)\)", r.stdout + r.stderr)
         if m:
@@ -526,6 +534,27 @@ class Bench:
 
     def w_write(self, system, rep):
         return self._write(system, rep, "1M", "write")
+
+    def w_seal(self, system, rep):
+        """One encrypted cold read and one encrypted write of the big file
+        (each on a fresh mount): smb2fs -o seal, or smbclient -e."""
+        out = {}
+        if system == SMBCLIENT_E:
+            drop_caches()
+            out["read-seal"] = (self.smbclient_rate("get bench-read.bin /dev/null",
+                                                    self.cli_e), False)
+            name = "bench-write-seal-%s-%d.bin" % (system, rep)
+            os.sync()
+            try:
+                out["write-seal"] = (self.smbclient_rate('put "%s" %s' % (self.src, name),
+                                                         self.cli_e), False)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.share, name))
+            return out
+        out["read-seal"] = self.w_read(system, rep)["read"]
+        out["write-seal"] = self._write(system, rep, "1M", "write")["write"]
+        return out
 
     def w_write4k(self, system, rep):
         return self._write(system, rep, "4k", "write4k")
@@ -782,7 +811,8 @@ ROW_GROUP = {"read": "read", "write": "write", "write4k": "write4k",
              "rm -rf": "tar", "stat": "stat", "stat-name": "stat", "ls": "ls",
              "rss": "rss",
              "read-nosign": "read", "write-nosign": "write",
-             "write-loose": "write", "write4k-loose": "write4k"}
+             "write-loose": "write", "write4k-loose": "write4k",
+             "read-seal": "seal", "write-seal": "seal"}
 
 
 def table_rows(s):
@@ -817,6 +847,11 @@ def table_rows(s):
          SMBCLIENT, "info", None, fmt_rate),
         ("nosign", "write-nosign", "write %d MiB, -o nosign" % mib, NOSIGN,
          SMBCLIENT, "info", None, fmt_rate),
+        # the smbclient column of these rows is smbclient -e (encrypted)
+        ("seal", "read-seal", "read %d MiB cold, -o seal" % mib, SEAL,
+         SMBCLIENT_E, "ge", 0.8, fmt_rate),
+        ("seal", "write-seal", "write %d MiB, -o seal" % mib, SEAL,
+         SMBCLIENT_E, "ge", 0.8, fmt_rate),
     ]
 
 
@@ -836,17 +871,25 @@ def report(bench, results, selected):
         my_txt, my_v = cell(results, src_row, mine, fmt, notes)
         peers = []
         for sysname in COLUMNS[1:]:
+            if sysname == SMBCLIENT and ref == SMBCLIENT_E:
+                sysname = SMBCLIENT_E
             peers.append(cell(results, key, sysname, fmt, notes)[0])
         ratio_txt, tgt_txt, res = "-", "", "-"
         if kind == "ge":
             _, ref_v = cell(results, key, ref, fmt, notes)
-            tgt_txt = ">= %.1f x %s" % (target, "smbclient")
+            tgt_txt = ">= %.1f x %s" % (target, "smbclient -e" if ref == SMBCLIENT_E
+                                        else "smbclient")
             if my_v and ref_v:
                 ratio = my_v / ref_v
                 ratio_txt = "%.2f" % ratio
                 res = "met" if ratio >= target else "MISSED"
             else:
                 res = "n/a"
+            _, plain_v = cell(results, key.replace("-seal", ""), SMB2FS, fmt, [])
+            if mine == SEAL and my_v and plain_v:
+                summary.append("encryption costs %s: smb2fs -o seal takes %.2f x as long "
+                               "as the default (signed)" % (key.replace("-seal", ""),
+                                                           plain_v / my_v))
         elif kind == "le":
             _, ref_v = cell(results, key, ref, fmt, notes)
             tgt_txt = "<= %.1f x passthrough_ll" % target
@@ -969,6 +1012,7 @@ def main():
             ("stat", bench.w_stat, [SMB2FS, PT, SMBNETFS], []),
             ("ls", bench.w_ls, [SMB2FS, PT, SMBNETFS], []),
             ("rss", bench.w_rss, [SMB2FS], []),
+            ("seal", bench.w_seal, [SEAL, SMBCLIENT_E], []),
         ]
         for name, fn, systems, extra in groups:
             if name in selected:
@@ -978,9 +1022,10 @@ def main():
             elif extra:   # nosign alone: smb2fs default and -o nosign
                 bench.run_group(name, fn, [SMB2FS, SMBCLIENT] + extra, results)
         rtt = bench.rtt() if "rtt" in selected else None
-        if SMBCLIENT not in bench.sessions:
-            with contextlib.suppress(Exception):
-                bench.probe_smbclient_session()
+        for system in (SMBCLIENT, SMBCLIENT_E) if "seal" in selected else (SMBCLIENT,):
+            if system not in bench.sessions:
+                with contextlib.suppress(Exception):
+                    bench.probe_smbclient_session(system)
         lines, summary, notes = report(bench, results, selected)
     except HarnessError as e:
         print("bench: %s" % e, file=sys.stderr)
@@ -1006,7 +1051,7 @@ def main():
           "%.0f s" % ("quick" if args.quick else "full",
                       time.strftime("%Y-%m-%d %H:%M"), binary, os.cpu_count() or 0,
                       args.repeat, time.monotonic() - started))
-    for system in (SMB2FS, NOSIGN, SMBCLIENT, SMBNETFS):
+    for system in (SMB2FS, NOSIGN, SEAL, SMBCLIENT, SMBCLIENT_E, SMBNETFS):
         s = bench.sessions.get(system)
         if s:
             print("  %s session: %s, encryption %s, signing %s"

@@ -13,6 +13,9 @@ Fixtures (see smbenv.py for the machinery):
   run_smb2fs      run smb2fs expecting it to exit (failure cases); checks no
                   sanitizer report and that nothing is left mounted
   fake_server     factory for fake_smb2_server.FakeSMB2Server
+  krb5_server     module-scoped Kerberos realm (MIT KDC) + smbd that takes
+                  its tickets and NTLM (krb5env.py); needs krb5-kdc,
+                  krb5-admin-server and krb5-user
 
 Skips: everything that needs FUSE skips when /dev/fuse or fusermount3 is
 missing or we are not root; everything that needs Samba skips when smbd or
@@ -22,6 +25,7 @@ failures.
 """
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fake_smb2_server  # noqa: E402
+import krb5env  # noqa: E402
 import smbenv  # noqa: E402
 
 
@@ -94,6 +99,29 @@ def smbd_signing():
     srv.start()
     yield srv
     srv.stop()
+
+
+def _need_krb5():
+    missing = krb5env.missing_tools()
+    if missing:
+        _skip_or_fail("%s missing (apt-get install krb5-kdc krb5-admin-server "
+                      "krb5-user)" % ", ".join(missing))
+
+
+@pytest.fixture(scope="module")
+def krb5_server():
+    """(realm, smbd): the realm's KDC and an smbd taking its tickets."""
+    _need_samba()
+    _need_krb5()
+    realm = krb5env.KrbRealm("Pw-" + secrets.token_hex(6)).start()
+    try:
+        srv = krb5env.KrbSambaServer(realm).start()
+    except Exception:
+        realm.stop()
+        raise
+    yield realm, srv
+    srv.stop()
+    realm.stop()
 
 
 def _empty_dir(path):
@@ -211,7 +239,8 @@ class Run:
 @pytest.fixture
 def run_smb2fs(tmp_path, smb2fs_bin):
     """run(unc, options=[...], foreground=True, user="alice", password=PW,
-    credentials=True, args=None, timeout=30) for runs that must *fail*
+    credentials=True, args=None, timeout=30, env=None) for runs that must
+    *fail* (env: variables to add, e.g. KRB5_CONFIG)
     (args: a complete argv instead, "{mp}" = the mountpoint):
     returns a Run; fails the test if smb2fs hangs, reports a sanitizer
     error, or leaves something mounted."""
@@ -220,7 +249,7 @@ def run_smb2fs(tmp_path, smb2fs_bin):
     counter = [0]
 
     def run(unc, options=None, foreground=True, user="alice", password=None,
-            credentials=True, args=None, timeout=30):
+            credentials=True, args=None, timeout=30, env=None):
         counter[0] += 1
         workdir = str(tmp_path / ("r%d" % counter[0]))
         os.makedirs(workdir)
@@ -234,7 +263,7 @@ def run_smb2fs(tmp_path, smb2fs_bin):
         # in explicit args, "{mp}" stands for this run's mountpoint
         argv = [a.replace("{mp}", mp) for a in args] if args is not None \
             else m.build_argv()
-        env = smbenv.sanitizer_env(workdir)
+        env = smbenv.sanitizer_env(workdir, env)
         try:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL,
                                capture_output=True, text=True,

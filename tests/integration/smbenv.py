@@ -145,7 +145,12 @@ class SambaServer:
     """
 
     def __init__(self, port=None, signing=None, extra_global=None,
-                 password=None, basedir=None, share_opts=None):
+                 password=None, basedir=None, share_opts=None, env=None,
+                 usermap_extra=None):
+        # env: smbd's environment (krb5env.py passes KRB5_CONFIG);
+        # usermap_extra: more "unixname = names" lines for `username map`.
+        self.env = env
+        self.usermap_extra = list(usermap_extra or [])
         self.port = port or free_port()
         self.signing = signing
         self.extra_global = dict(extra_global or {})
@@ -185,6 +190,8 @@ class SambaServer:
         with open(d("usermap"), "w") as f:
             for smbname, unixname in USERS.items():
                 f.write("%s = %s\n" % (unixname, smbname))
+            for line in self.usermap_extra:
+                f.write(line + "\n")
         g = {
             "workgroup": "SMB2FSTEST",
             "netbios name": "SMB2FSTEST",
@@ -276,7 +283,7 @@ class SambaServer:
             [smbd, "--foreground", "--no-process-group", "--debug-stdout",
              "-s", self.conf],
             stdin=subprocess.DEVNULL, stdout=self._out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, env=self.env,
             preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         last = None
@@ -419,12 +426,14 @@ class SambaServer:
 class Smbclient:
     """Run smbclient against one share as one user."""
 
-    def __init__(self, server, user, share, password, protocol=None):
+    def __init__(self, server, user, share, password, protocol=None,
+                 extra_args=None):
         self.server = server
         self.user = user
         self.share = share
         self.password = password
         self.protocol = protocol
+        self.extra_args = list(extra_args or [])  # e.g. --client-protection=encrypt
 
     def _argv(self):
         argv = [which("smbclient"), "-s", "/dev/null", "-p",
@@ -436,7 +445,7 @@ class Smbclient:
             argv += ["-U", "%s%%%s" % (self.user, self.password)]
         if self.protocol:
             argv += ["-m", self.protocol]
-        return argv
+        return argv + self.extra_args
 
     def run(self, commands, check=True, timeout=60):
         argv = self._argv() + ["-c", commands]

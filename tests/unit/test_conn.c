@@ -42,6 +42,9 @@ enum script {
 	S_READ_DATA,       /* signed READ replies: data right after the body, then
 			    * 8 bytes further on, then too long, then corrupted */
 	S_READ_STALL,      /* a READ reply that stops halfway through its data */
+	S_SEALED_READ,     /* encrypted READ requests, answered encrypted: data right
+			    * after the body, then 8 bytes further on, then with
+			    * one byte flipped (sealed_plain: a plain signed reply) */
 };
 
 struct server {
@@ -94,6 +97,13 @@ static int read_msg(int fd, uint8_t **msg, size_t *len)
 }
 
 static bool forge_sid;
+/* S_SEALED_READ: the cipher and the keys, as the client sees them */
+static uint16_t seal_cipher = SMB2_CIPHER_AES128_GCM;
+static const uint8_t seal_ckey[32] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 9, 10, 11, 12, 13, 14, 15, 16,
+				      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t seal_skey[32] = {0xa1, 0xb2, 0xc3, 0xd4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+				      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0x99};
+static bool sealed_plain; /* S_SEALED_READ: answer the first request in the clear */
 static size_t reply_pad; /* extra body bytes, for replies the waiter verifies */
 static uint64_t forge_mid; /* nonzero: reply with this MessageId instead */
 
@@ -169,6 +179,59 @@ static int send_read_reply(int fd, const uint8_t *req, size_t n, size_t pad, boo
 		r = -1;
 	if (stall)
 		sleep(3);
+	wbuf_free(&w);
+	return r;
+}
+
+/* S_SEALED_READ: an encrypted READ reply with n pattern bytes at DataOffset
+ * 80 + pad to the encrypted request req (a whole frame); tamper flips a
+ * ciphertext byte of the data. */
+static int send_sealed_read_reply(int fd, const uint8_t *req, size_t req_len, size_t n,
+				  size_t pad, bool tamper, uint64_t seq)
+{
+	uint8_t *plain = malloc(req_len);
+	struct smb2_transform_hdr th;
+	if (smb2_decrypt_msg(seal_cipher, seal_ckey, req, req_len, plain, &th) != 0) {
+		free(plain);
+		return -1;
+	}
+	struct smb2_hdr h;
+	smb2_hdr_decode(plain, SMB2_HDR_SIZE, &h);
+	free(plain);
+	h.next_command = 0;
+	h.flags = SMB2_FLAGS_SERVER_TO_REDIR;
+	h.status = STATUS_SUCCESS;
+	h.credits = 8;
+	memset(h.signature, 0, 16);
+	struct wbuf w;
+	wbuf_init(&w);
+	if (smb2_hdr_encode(&w, &h) < 0)
+		abort();
+	wbuf_u16(&w, 17);
+	wbuf_u8(&w, (uint8_t)(SMB2_HDR_SIZE + 16 + pad));
+	wbuf_u8(&w, 0);
+	wbuf_u32(&w, (uint32_t)n);
+	wbuf_u32(&w, 0);
+	wbuf_u32(&w, 0);
+	wbuf_zero(&w, pad);
+	for (size_t i = 0; i < n; i++)
+		wbuf_u8(&w, write_byte(i));
+	uint8_t nonce[16] = {0}, hdr[SMB2_TRANSFORM_HDR_SIZE];
+	nonce[0] = (uint8_t)seq;
+	nonce[10] = 0x5e; /* the server's own nonces */
+	uint8_t *out = malloc(w.len);
+	struct smb2_iov piece = {w.p, w.len};
+	if (smb2_encrypt_msg(seal_cipher, seal_skey, nonce, th.session_id, &piece, 1, hdr, out) != 0)
+		abort();
+	if (tamper)
+		out[w.len - 1000] ^= 0x40;
+	size_t len = sizeof(hdr) + w.len;
+	uint8_t nb[4] = {0, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+	int r = 0;
+	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr) ||
+	    send(fd, out, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
+		r = -1;
+	free(out);
 	wbuf_free(&w);
 	return r;
 }
@@ -381,6 +444,19 @@ static void *server_main(void *arg)
 			send_reply(fd, reqs[0], STATUS_SUCCESS, 0, false, false, false);
 			forge_mid = 0;
 			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, false, false, false);
+			free(reqs[0]);
+		}
+		break;
+	case S_SEALED_READ:
+		for (int i = 0; i < 3 && read_msg(fd, &reqs[0], &lens[0]) == 0; i++) {
+			if (sealed_plain) { /* a plain reply to an encrypted request */
+				uint8_t *pl = malloc(lens[0]);
+				if (smb2_decrypt_msg(seal_cipher, seal_ckey, reqs[0], lens[0], pl, NULL) == 0)
+					send_read_reply(fd, pl, 200000, 0, false, false);
+				free(pl);
+			} else
+				send_sealed_read_reply(fd, reqs[0], lens[0], i == 1 ? 100000 : 200000,
+						       i == 1 ? 8 : 0, i == 2, (uint64_t)i + 1);
 			free(reqs[0]);
 		}
 		break;
@@ -892,6 +968,81 @@ static void test_read_into_buffer(void)
 	free(dst);
 }
 
+/* Encrypted READ replies: with GCM the data is decrypted in place in the
+ * caller's buffer by the waiter (zero copy), with CCM the frame is
+ * decrypted whole; padding before the data makes a whole reply; a flipped
+ * ciphertext byte fails (-EBADMSG, the buffer holds no plaintext, the
+ * connection is dropped), and so does a plain reply to a sealed request. */
+static void sealed_read_round(uint16_t cipher, bool plain)
+{
+	struct server s;
+	struct smb2_conn *c;
+	struct smb2_reply rep;
+	struct smb2_read_rsp rr;
+	enum { CAP = 256 * 1024 };
+	uint8_t *dst = calloc(1, CAP);
+	bool gcm = cipher == SMB2_CIPHER_AES128_GCM || cipher == SMB2_CIPHER_AES256_GCM;
+	seal_cipher = cipher;
+	sealed_plain = plain;
+	c = connect_scripted(&s, S_SEALED_READ, 3);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	CHECK_EQ(smb2_conn_set_encryption(c, cipher, seal_ckey, seal_skey, 0x1234), 0);
+	CHECK_EQ(smb2_conn_set_encryption(c, cipher, seal_ckey, seal_skey, 0x1234), 0);
+	CHECK_EQ(smb2_conn_set_encryption(c, cipher, seal_ckey, seal_skey, 0x1235), -EALREADY);
+	smb2_conn_seal(c);
+	if (plain) {
+		CHECK_EQ(read_call(c, dst, CAP, 5, &rep), -EBADMSG);
+		CHECK(!smb2_conn_alive(c));
+		CHECK_EQ(dst[0], 0);
+		disconnect_scripted(&s, c);
+		free(dst);
+		sealed_plain = false;
+		return;
+	}
+	/* data in place */
+	CHECK_EQ(read_call(c, dst, CAP, 5, &rep), 0);
+	if (gcm) {
+		CHECK_EQ(rep.tail_len, 200000);
+		CHECK_EQ(rep.len, SMB2_HDR_SIZE + 16);
+		CHECK_EQ(smb2_read_decode_split(rep.msg, rep.len, rep.tail_len, &rr), 0);
+		CHECK(is_pattern(dst, 200000));
+	} else {
+		CHECK_EQ(rep.tail_len, 0);
+		CHECK_EQ(smb2_read_decode(rep.msg, rep.len, &rr), 0);
+		CHECK(is_pattern(rr.data, 200000));
+	}
+	CHECK_EQ(rr.data_len, 200000);
+	CHECK_EQ(rep.hdr.command, SMB2_READ);
+	smb2_reply_free(&rep);
+	/* padding before the data: whole */
+	memset(dst, 0, CAP);
+	CHECK_EQ(read_call(c, dst, CAP, 5, &rep), 0);
+	CHECK_EQ(rep.tail_len, 0);
+	CHECK_EQ(smb2_read_decode(rep.msg, rep.len, &rr), 0);
+	CHECK_EQ(rr.data_len, 100000);
+	CHECK(is_pattern(rr.data, 100000));
+	CHECK_EQ(dst[0], 0);
+	smb2_reply_free(&rep);
+	/* one flipped byte: an error, and no plaintext left in dst */
+	CHECK_EQ(read_call(c, dst, CAP, 5, &rep), -EBADMSG);
+	CHECK(!smb2_conn_alive(c));
+	size_t nz = 0;
+	for (size_t i = 0; i < CAP; i++)
+		nz += dst[i] != 0;
+	CHECK_EQ(nz, 0);
+	disconnect_scripted(&s, c);
+	free(dst);
+}
+
+static void test_sealed_read(void)
+{
+	sealed_read_round(SMB2_CIPHER_AES128_GCM, false);
+	sealed_read_round(SMB2_CIPHER_AES256_GCM, false);
+	sealed_read_round(SMB2_CIPHER_AES128_CCM, false);
+	sealed_read_round(SMB2_CIPHER_AES256_CCM, false);
+	sealed_read_round(SMB2_CIPHER_AES128_GCM, true);
+}
+
 /* A reply that stops in the middle of its data: the wait times out and
  * returns only once the receiver has stopped writing into the buffer. */
 static void test_read_stall(void)
@@ -943,6 +1094,7 @@ int main(void)
 	test_write_data_apart();
 	test_read_into_buffer();
 	test_read_stall();
+	test_sealed_read();
 	test_notify();
 	test_unsigned_session_deleted_is_forged();
 	test_endless_pending_is_capped();

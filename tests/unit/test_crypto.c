@@ -1,6 +1,7 @@
 /* Layer 2 crypto: KDF, session keys, signing, preauth hash, legacy MD4/RC4.
  * Every expected value is a published vector; the source is cited above it. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,12 +673,186 @@ static void test_encrypt_roundtrip(void)
 	CHECK_EQ(smb2_nonce_next(&g, n16), -EOVERFLOW);
 }
 
+/* Keys kept for a connection (smb2_aead_key): the same frames as the
+ * one-shot functions, for many messages on one pooled context and from
+ * several threads at once; the peek gives the plaintext's first bytes;
+ * the split decryption (GCM) takes the ciphertext in two pieces in place
+ * and, on any flipped byte, fails with both pieces zeroed. */
+struct key_thread {
+	struct smb2_aead_key *ek, *dk;
+	uint16_t cipher;
+	int ok;
+};
+
+static void *key_thread_main(void *arg)
+{
+	struct key_thread *t = arg;
+	uint8_t msg[5000], frame[SMB2_TRANSFORM_HDR_SIZE + 5000], plain[5000], nonce[16] = { 0 };
+	for (int i = 0; i < 200; i++) {
+		for (size_t j = 0; j < sizeof(msg); j++)
+			msg[j] = (uint8_t)(i + j);
+		le64_store(nonce, (uint64_t)i);
+		nonce[9] = (uint8_t)(uintptr_t)t;
+		struct smb2_iov p = { msg, sizeof(msg) };
+		if (smb2_encrypt_msg_key(t->ek, nonce, 7, &p, 1, frame, frame + SMB2_TRANSFORM_HDR_SIZE) == 0 &&
+		    smb2_decrypt_msg_key(t->dk, frame, sizeof(frame), plain, NULL) == 0 &&
+		    memcmp(plain, msg, sizeof(msg)) == 0)
+			t->ok++;
+	}
+	return NULL;
+}
+
+static void test_aead_key(void)
+{
+	static const uint16_t all[4] = { SMB2_CIPHER_AES128_CCM, SMB2_CIPHER_AES128_GCM,
+					 SMB2_CIPHER_AES256_CCM, SMB2_CIPHER_AES256_GCM };
+	enum { LEN = 70000 };
+	uint8_t key[32], nonce[16] = { 0 }, hdr[SMB2_TRANSFORM_HDR_SIZE], peek[80];
+	uint8_t *msg = malloc(LEN), *one = malloc(SMB2_TRANSFORM_HDR_SIZE + LEN),
+		*ct = malloc(LEN), *plain = malloc(LEN);
+
+	for (size_t i = 0; i < LEN; i++)
+		msg[i] = (uint8_t)(i * 13 + 1);
+	for (int ci = 0; ci < 4; ci++) {
+		uint16_t cipher = all[ci];
+		bool ccm = cipher == SMB2_CIPHER_AES128_CCM || cipher == SMB2_CIPHER_AES256_CCM;
+		struct smb2_aead_key *ek, *dk;
+		for (int j = 0; j < 32; j++)
+			key[j] = (uint8_t)(3 * j + ci);
+		CHECK_EQ(smb2_aead_key_new(cipher, key, true, &ek), 0);
+		CHECK_EQ(smb2_aead_key_new(cipher, key, false, &dk), 0);
+		CHECK_EQ(smb2_aead_key_cipher(ek), cipher);
+		for (int round = 0; round < 3; round++) { /* the pooled context again */
+			nonce[0] = (uint8_t)round;
+			struct smb2_iov pieces[2] = { { msg, 100 }, { msg + 100, LEN - 100 } };
+			CHECK_EQ(smb2_encrypt_msg(cipher, key, nonce, 9, pieces, 2, one,
+						  one + SMB2_TRANSFORM_HDR_SIZE), 0);
+			CHECK_EQ(smb2_encrypt_msg_key(ek, nonce, 9, pieces, 2, hdr, ct), 0);
+			CHECK_MEM(hdr, one, SMB2_TRANSFORM_HDR_SIZE);
+			CHECK_MEM(ct, one + SMB2_TRANSFORM_HDR_SIZE, LEN);
+			CHECK_EQ(smb2_decrypt_msg_key(dk, one, SMB2_TRANSFORM_HDR_SIZE + LEN, plain, NULL), 0);
+			CHECK_MEM(plain, msg, LEN);
+			/* peek: the first bytes, without the tag */
+			CHECK_EQ(smb2_decrypt_peek_key(dk, hdr, ct, peek, sizeof(peek)), 0);
+			CHECK_MEM(peek, msg, sizeof(peek));
+			CHECK_EQ(smb2_decrypt_peek_key(dk, hdr, ct, peek, 37), 0);
+			CHECK_MEM(peek, msg, 37);
+		}
+		/* the wrong direction is refused */
+		struct smb2_iov p1 = { msg, 64 };
+		CHECK_EQ(smb2_encrypt_msg_key(dk, nonce, 9, &p1, 1, hdr, ct), -EINVAL);
+		/* split, in place */
+		memcpy(ct, one + SMB2_TRANSFORM_HDR_SIZE, LEN);
+		int r = smb2_decrypt_split_key(dk, one, ct, 80, ct + 80, LEN - 80);
+		if (ccm) {
+			CHECK_EQ(r, -EOPNOTSUPP);
+		} else {
+			CHECK_EQ(r, 0);
+			CHECK_MEM(ct, msg, LEN);
+			/* a flipped byte anywhere (header, head, data, tag) */
+			static const size_t at[] = { 20, 40, 44, SMB2_TRANSFORM_HDR_SIZE + 3,
+						     SMB2_TRANSFORM_HDR_SIZE + 79, SMB2_TRANSFORM_HDR_SIZE + 80,
+						     SMB2_TRANSFORM_HDR_SIZE + LEN - 1, 4, 36, 42 };
+			for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+				memcpy(ct, one + SMB2_TRANSFORM_HDR_SIZE, LEN);
+				one[at[k]] ^= 0x20;
+				if (at[k] >= SMB2_TRANSFORM_HDR_SIZE)
+					ct[at[k] - SMB2_TRANSFORM_HDR_SIZE] ^= 0x20;
+				CHECK_EQ(smb2_decrypt_split_key(dk, one, ct, 80, ct + 80, LEN - 80), -EBADMSG);
+				size_t nz = 0;
+				for (size_t i = 0; i < LEN; i++)
+					nz += ct[i] != 0;
+				CHECK_EQ(nz, 0);
+				one[at[k]] ^= 0x20;
+			}
+			/* and the pool still works after failures */
+			memcpy(ct, one + SMB2_TRANSFORM_HDR_SIZE, LEN);
+			CHECK_EQ(smb2_decrypt_split_key(dk, one, ct, 80, ct + 80, LEN - 80), 0);
+			CHECK_MEM(ct, msg, LEN);
+		}
+		/* four threads on the same keys */
+		struct key_thread t[4];
+		pthread_t th[4];
+		for (int i = 0; i < 4; i++) {
+			t[i] = (struct key_thread){ ek, dk, cipher, 0 };
+			pthread_create(&th[i], NULL, key_thread_main, &t[i]);
+		}
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			CHECK_EQ(t[i].ok, 200);
+		}
+		smb2_aead_key_free(ek);
+		smb2_aead_key_free(dk);
+	}
+	struct smb2_aead_key *k;
+	CHECK_EQ(smb2_aead_key_new(0, key, true, &k), -EINVAL);
+	CHECK_EQ(smb2_aead_key_new(SMB2_CIPHER_AES128_GCM, NULL, true, &k), -EINVAL);
+	smb2_aead_key_free(NULL);
+	free(msg);
+	free(one);
+	free(ct);
+	free(plain);
+}
+
+/* Session keys longer than 16 bytes (Kerberos AES-256: 32), MS-SMB2
+ * 3.2.5.3.1: signing and the application key (and 3.0.x, and the AES-128
+ * ciphers) use the first 16 bytes; 3.1.1 with an AES-256 cipher derives
+ * the cipher keys from the whole key.  A shorter key is zero-padded. */
+static void test_keys_long(void)
+{
+	uint8_t full[32], first[16], h[64], direct[32];
+	struct smb2_keys kl, k16;
+
+	for (int i = 0; i < 32; i++)
+		full[i] = (uint8_t)(0x40 + i);
+	memcpy(first, full, 16);
+	hex2bin(blog_chain[4], h, 64);
+
+	/* A 16-byte key: exactly smb2_derive_keys. */
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, SMB2_CIPHER_AES256_GCM, first, 16, h, &kl), 0);
+	CHECK_EQ(smb2_derive_keys(SMB2_DIALECT_311, SMB2_CIPHER_AES256_GCM, first, h, &k16), 0);
+	CHECK_MEM(&kl, &k16, sizeof(kl));
+
+	/* 3.1.1 AES-256: cipher keys from all 32 bytes, signing from 16. */
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, SMB2_CIPHER_AES256_GCM, full, 32, h, &kl), 0);
+	CHECK_MEM(kl.signing, k16.signing, 16);
+	CHECK_MEM(kl.application, k16.application, 16);
+	CHECK_EQ(smb2_kdf(full, 32, (const uint8_t *)"SMBC2SCipherKey", 16, h, 64, direct, 32), 0);
+	CHECK_MEM(kl.encryption, direct, 32);
+	CHECK_EQ(smb2_kdf(full, 32, (const uint8_t *)"SMBS2CCipherKey", 16, h, 64, direct, 32), 0);
+	CHECK_MEM(kl.decryption, direct, 32);
+	CHECK(memcmp(kl.encryption, k16.encryption, 32) != 0);
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, SMB2_CIPHER_AES256_CCM, full, 32, h, &kl), 0);
+	CHECK_MEM(kl.decryption, direct, 32); /* CCM: the same derivation as GCM */
+
+	/* 3.1.1 AES-128 and 3.0: everything from the first 16 bytes. */
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, SMB2_CIPHER_AES128_GCM, full, 32, h, &kl), 0);
+	CHECK_EQ(smb2_derive_keys(SMB2_DIALECT_311, SMB2_CIPHER_AES128_GCM, first, h, &k16), 0);
+	CHECK_MEM(&kl, &k16, sizeof(kl));
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_300, SMB2_CIPHER_AES128_CCM, full, 32, NULL, &kl), 0);
+	CHECK_EQ(smb2_derive_keys(SMB2_DIALECT_300, SMB2_CIPHER_AES128_CCM, first, NULL, &k16), 0);
+	CHECK_MEM(&kl, &k16, sizeof(kl));
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_210, 0, full, 32, NULL, &kl), 0);
+	CHECK_MEM(kl.signing, first, 16);
+
+	/* Shorter than 16 bytes: right-padded with zeros. */
+	uint8_t padded[16] = {0};
+	memcpy(padded, full, 8);
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, SMB2_CIPHER_AES128_GCM, full, 8, h, &kl), 0);
+	CHECK_EQ(smb2_derive_keys(SMB2_DIALECT_311, SMB2_CIPHER_AES128_GCM, padded, h, &k16), 0);
+	CHECK_MEM(&kl, &k16, sizeof(kl));
+
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, SMB2_CIPHER_AES128_GCM, full, 0, h, &kl), -EINVAL);
+	CHECK_EQ(smb2_derive_keys_len(SMB2_DIALECT_311, 9, full, 32, h, &kl), -EINVAL);
+}
+
 int main(void)
 {
 	test_preauth_blog();
 	test_preauth_kat();
 	test_keys_300();
 	test_keys_311();
+	test_keys_long();
 	test_hmac_rfc4231();
 	test_cmac_rfc4493();
 	test_verify_blog();
@@ -689,5 +864,6 @@ int main(void)
 	test_encrypt_blog();
 	test_aead_256();
 	test_encrypt_roundtrip();
+	test_aead_key();
 	return check_done("test_crypto");
 }

@@ -297,6 +297,64 @@ static void test_credentials(void)
 	opts_free(&o);
 }
 
+/* sec=, keytab=, cruid=, spn= (Kerberos). */
+static void test_sec(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	unsetenv("PASSWD");
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m")), OPTS_OK);
+	CHECK_EQ(o.sec, OPTS_SEC_NTLMSSP);
+	CHECK(o.user != NULL); /* NTLM: the caller's name by default */
+	opts_free(&o);
+
+	/* Kerberos: no user by default (the ticket's), no PASSWD read */
+	setenv("PASSWD", "pw", 1);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", "sec=krb5")), OPTS_OK);
+	CHECK_EQ(o.sec, OPTS_SEC_KRB5);
+	CHECK(o.user == NULL && o.password == NULL && !o.sign);
+	CHECK(getenv("PASSWD") == NULL);
+	opts_free(&o);
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", "sec=krb5i,spn=cifs/fs@R")), OPTS_OK);
+	CHECK(o.sec == OPTS_SEC_KRB5 && o.sign && STREQ(o.spn, "cifs/fs@R"));
+	opts_free(&o);
+
+	/* keytab= and cruid= imply sec=krb5 */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", "keytab=/k,username=a@R")), OPTS_OK);
+	CHECK(o.sec == OPTS_SEC_KRB5 && STREQ(o.keytab, "/k") && STREQ(o.user, "a@R"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", "cruid=0")), OPTS_OK);
+	CHECK(o.sec == OPTS_SEC_KRB5 && o.have_cruid && o.cruid == 0);
+	opts_free(&o);
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", "sec=none")), OPTS_OK);
+	CHECK(o.sec == OPTS_SEC_NONE && o.guest);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", "sec=ntlmsspi")), OPTS_OK);
+	CHECK(o.sec == OPTS_SEC_NTLMSSP && o.sign);
+	opts_free(&o);
+
+	static const struct {
+		const char *opt, *msg;
+	} bad[] = {
+		{ "sec=ntlm", "not supported" },
+		{ "sec=kerberos", "bad sec 'kerberos'" },
+		{ "keytab=/k", "keytab= needs username=" },
+		{ "sec=ntlmssp,keytab=/k,username=a", "keytab= needs sec=krb5" },
+		{ "spn=cifs/x", "spn= needs sec=krb5" },
+		{ "guest,cruid=0", "cruid= needs sec=krb5" },
+		{ "keytab=/k,username=a,cruid=0", "exclude each other" },
+		{ "cruid=no-such-user-xyz", "bad cruid" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "/m", "-o", bad[i].opt)), OPTS_USAGE);
+		CHECK(strstr(err, bad[i].msg) != NULL);
+		opts_free(&o);
+	}
+}
+
 int main(void)
 {
 	test_basic();
@@ -307,6 +365,7 @@ int main(void)
 	test_flags_and_noise();
 	test_sign_timeout_cache();
 	test_credentials();
+	test_sec();
 	parse_free_args();
 	return check_done("opts");
 }
