@@ -225,57 +225,30 @@ int smb2_aead_decrypt(uint16_t cipher, const uint8_t *key, const uint8_t *nonce,
 	return aead(cipher, false, key, nonce, nonce_len, aad, aad_len, &p, 1, len, out, t);
 }
 
+/* One use of a key: the connection's path with a key made for it. */
 int smb2_encrypt_msg(uint16_t cipher, const uint8_t *key, const uint8_t nonce[16],
 		     uint64_t session_id, const struct smb2_iov *pieces, unsigned n,
 		     uint8_t hdr[SMB2_TRANSFORM_HDR_SIZE], uint8_t *out)
 {
-	struct smb2_transform_hdr th = { .flags = SMB2_TRANSFORM_FLAG_ENCRYPTED,
-					 .session_id = session_id };
-	size_t total = 0;
-	uint8_t tag[TAG_LEN];
-	int rc;
-
-	if (!nonce || !hdr || !out || !pieces || !n)
-		return -EINVAL;
-	for (unsigned i = 0; i < n; i++) {
-		if (!pieces[i].p && pieces[i].len)
-			return -EINVAL;
-		total += pieces[i].len;
-	}
-	if (total > UINT32_MAX)
-		return -EOVERFLOW;
-	th.original_size = (uint32_t)total;
-	memcpy(th.nonce, nonce, 16);
-	rc = smb2_transform_hdr_encode(hdr, &th); /* Signature zero until the tag is known */
+	struct smb2_aead_key *k;
+	int rc = smb2_aead_key_new(cipher, key, true, &k);
 	if (rc)
 		return rc;
-	rc = aead(cipher, true, key, nonce, smb2_cipher_nonce_len(cipher), hdr + SMB2_TRANSFORM_AAD_OFF,
-		  SMB2_TRANSFORM_AAD_LEN, pieces, n, total, out, tag);
-	if (rc)
-		return rc;
-	memcpy(hdr + SMB2_TRANSFORM_SIGNATURE_OFF, tag, TAG_LEN);
-	return 0;
+	rc = smb2_encrypt_msg_key(k, nonce, session_id, pieces, n, hdr, out);
+	smb2_aead_key_free(k);
+	return rc;
 }
 
 int smb2_decrypt_msg(uint16_t cipher, const uint8_t *key, const uint8_t *frame, size_t len,
 		     uint8_t *out, struct smb2_transform_hdr *th)
 {
-	struct smb2_transform_hdr h;
-	int rc;
-
-	if (!frame || !out)
-		return -EINVAL;
-	rc = smb2_transform_hdr_decode(frame, len, &h);
+	struct smb2_aead_key *k;
+	int rc = smb2_aead_key_new(cipher, key, false, &k);
 	if (rc)
 		return rc;
-	if (th)
-		*th = h;
-	/* The AAD is read from the frame before out (possibly the same
-	 * memory, just after it) is written. */
-	struct smb2_iov p = { frame + SMB2_TRANSFORM_HDR_SIZE, h.original_size };
-	return aead(cipher, false, key, h.nonce, smb2_cipher_nonce_len(cipher),
-		    frame + SMB2_TRANSFORM_AAD_OFF, SMB2_TRANSFORM_AAD_LEN, &p, 1, h.original_size,
-		    out, h.signature);
+	rc = smb2_decrypt_msg_key(k, frame, len, out, th);
+	smb2_aead_key_free(k);
+	return rc;
 }
 
 /* ---- Keys kept for a connection's life: the key schedule is computed once

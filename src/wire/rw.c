@@ -26,21 +26,32 @@ int smb2_read_encode(struct wbuf *w, const struct smb2_read_req *q)
 	return wire_done(w);
 }
 
-/* MS-SMB2 2.2.20: DataOffset is from the header start. */
-int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r)
+/* MS-SMB2 2.2.20, the fixed part: DataOffset (from the header start) and
+ * DataLength in *off and *n.  0 or -EBADMSG. */
+static int read_rsp_fixed(const uint8_t *msg, size_t len, struct smb2_read_rsp *r, uint8_t *off,
+			  uint32_t *n)
 {
 	struct rbuf b;
 
-	if (!r)
-		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	if (wire_body_begin(&b, msg, len, 17) < 0)
 		return -EBADMSG;
-	uint8_t off = rbuf_u8(&b);
+	*off = rbuf_u8(&b);
 	rbuf_skip(&b, 1);
-	uint32_t n = rbuf_u32(&b);
+	*n = rbuf_u32(&b);
 	r->data_remaining = rbuf_u32(&b);
-	if (b.err || wire_buffer(msg, len, off, n, SMB2_HDR_SIZE + 16, &r->data) < 0)
+	return b.err ? -EBADMSG : 0;
+}
+
+int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r)
+{
+	uint8_t off;
+	uint32_t n;
+
+	if (!r)
+		return -EINVAL;
+	if (read_rsp_fixed(msg, len, r, &off, &n) < 0 ||
+	    wire_buffer(msg, len, off, n, SMB2_HDR_SIZE + 16, &r->data) < 0)
 		return -EBADMSG;
 	r->data_len = n;
 	return 0;
@@ -49,19 +60,13 @@ int smb2_read_decode(const uint8_t *msg, size_t len, struct smb2_read_rsp *r)
 int smb2_read_decode_split(const uint8_t *msg, size_t len, size_t tail_len,
 			   struct smb2_read_rsp *r)
 {
-	struct rbuf b;
+	uint8_t off;
+	uint32_t n;
 
 	if (!r)
 		return -EINVAL;
-	memset(r, 0, sizeof(*r));
-	if (wire_body_begin(&b, msg, len, 17) < 0)
-		return -EBADMSG;
-	uint8_t off = rbuf_u8(&b);
-	rbuf_skip(&b, 1);
-	uint32_t n = rbuf_u32(&b);
-	r->data_remaining = rbuf_u32(&b);
 	/* the data is the tail, all of it, right after msg */
-	if (b.err || off != len || n != tail_len)
+	if (read_rsp_fixed(msg, len, r, &off, &n) < 0 || off != len || n != tail_len)
 		return -EBADMSG;
 	r->data_len = n;
 	return 0;
