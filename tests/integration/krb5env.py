@@ -24,7 +24,6 @@ the Unix accounts of smbenv.USERS through `username map`.
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -183,16 +182,7 @@ class KrbRealm:
                               capture_output=True, text=True, timeout=30)
 
     def stop(self, cleanup=True):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        smbenv.stop_group(self.proc)
         self.proc = None
         if cleanup:
             shutil.rmtree(self.basedir, ignore_errors=True)

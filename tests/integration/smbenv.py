@@ -136,6 +136,23 @@ def ensure_unix_user(name):
     return pwd.getpwnam(name)
 
 
+def stop_group(proc):
+    """Stops a server started in a session of its own (start_new_session):
+    SIGTERM, up to 10 s, then SIGKILL to the whole group, since forked
+    children (smbd's one per connection) may linger."""
+    if not proc:
+        return
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
 class SambaServer:
     """A private smbd on 127.0.0.1:<port>.
 
@@ -308,21 +325,7 @@ class SambaServer:
             return ""
 
     def stop(self, cleanup=True):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc:
-            # forked children (one per connection) may linger
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
+        stop_group(self.proc)
         self.proc = None
         if getattr(self, "_out", None):
             self._out.close()

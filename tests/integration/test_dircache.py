@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from test_compound import Log, requests
+from test_compound import Log, requests, wait_for
 
 LIST_AFTER_MISSES = 8   # ATTRCACHE_LIST_AFTER_MISSES (attrcache.h)
 EXCL = os.O_CREAT | os.O_EXCL | os.O_WRONLY
@@ -173,14 +173,6 @@ def test_case_insensitive_names_are_asked(smbd, share_dir, mount_factory):
         ["a.txt", "made.txt"]
     with open(os.path.join(share_dir, "ci", "a.txt"), "rb") as f:
         assert f.read() == b"abcd"
-
-
-def wait_for(cond, limit=10.0):
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < limit, "not within %s s" % limit
-        time.sleep(0.05)
-    return time.monotonic() - t0
 
 
 def test_another_clients_name_shows_after_actimeo(smbd, share_dir,
