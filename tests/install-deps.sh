@@ -17,6 +17,11 @@ PKGS=(
   # tests: a private MIT KDC (krb5kdc, kdb5_util / kadmin.local) and kinit;
   # they use their own krb5.conf (KRB5_CONFIG), never /etc/krb5.conf
   krb5-kdc krb5-admin-server krb5-user
+  # tests: a private Samba AD DC (samba-tool domain provision, its KDC,
+  # winbindd); samba-ad-provision is only a Recommends of samba-ad-dc
+  samba-ad-dc samba-ad-provision winbind
+  # tests: a server (or client) whose clock is off, for the clock-skew lines
+  faketime
   # coreutils/diffutils/util-linux/passwd (cmp, truncate, df, useradd) are
   # Essential/required on Debian
   diffutils passwd procps

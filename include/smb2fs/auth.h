@@ -37,6 +37,9 @@ struct auth_cred {
 	const char *ccache;       /* credential cache; NULL: KRB5CCNAME or the default */
 	const char *keytab;       /* client keytab: tickets for `user` from it, into a
 				   * private in-memory ccache; NULL: none */
+	bool fresh_ticket;        /* renewing a session: a new service ticket from
+				   * the KDC, not the cached one (which is about to
+				   * end, or has by the server's clock) */
 };
 
 #define AUTH_MAX_KEY 64 /* longest session key a mechanism hands over */
@@ -46,6 +49,12 @@ int auth_new(const struct auth_cred *cred, struct auth_ctx **out);
 void auth_free(struct auth_ctx *a);
 /* "NTLM", "Kerberos": for messages. */
 const char *auth_mech_name(const struct auth_ctx *a);
+/* Seconds the established context stays valid (the Kerberos ticket's
+ * remaining lifetime by our clock); 0: unlimited or unknown (NTLM). */
+unsigned auth_lifetime(struct auth_ctx *a);
+/* Who logged in, once established: the Kerberos client principal
+ * ("alice@REALM"); -ENOENT for mechanisms that have none (NTLM). */
+int auth_principal(struct auth_ctx *a, char *buf, size_t len);
 /* Why the last call failed: a short phrase ("" if none). */
 const char *auth_errmsg(const struct auth_ctx *a);
 /* The first SESSION_SETUP blob (NegTokenInit, optimistic token). */

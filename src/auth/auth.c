@@ -63,6 +63,18 @@ const char *auth_mech_name(const struct auth_ctx *a)
 	return a ? a->ops->name : "?";
 }
 
+unsigned auth_lifetime(struct auth_ctx *a)
+{
+	return a && a->m && a->ops->lifetime ? a->ops->lifetime(a->m) : 0;
+}
+
+int auth_principal(struct auth_ctx *a, char *buf, size_t len)
+{
+	if (!a || !a->m || !a->ops->principal)
+		return -ENOENT;
+	return a->ops->principal(a->m, buf, len);
+}
+
 const char *auth_errmsg(const struct auth_ctx *a)
 {
 	return a ? a->msg : "";

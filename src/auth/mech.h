@@ -42,6 +42,11 @@ struct auth_mech_ops {
 	/* Whether our last token obliges us to send a mechListMIC (NTLM with
 	 * a MIC in AUTHENTICATE, MS-SPNG 3.1.5.1). */
 	bool (*mic_required)(struct auth_mech *m);
+	/* Who the established context logged in as ("alice@REALM"), for
+	 * messages such as "run kinit alice@REALM"; optional (NULL op). */
+	int (*principal)(struct auth_mech *m, char *buf, size_t len);
+	/* Seconds the established context lasts; 0: unlimited (optional). */
+	unsigned (*lifetime)(struct auth_mech *m);
 	void (*free)(struct auth_mech *m);
 };
 

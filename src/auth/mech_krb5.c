@@ -23,6 +23,7 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 
+#include "der.h"
 #include "mech.h"
 #include "smb2fs/crypto.h"
 
@@ -41,6 +42,9 @@ struct auth_mech {
 	char ccache[300];    /* where the tickets are, for messages */
 	char principal[300]; /* keytab mode: whose keys */
 	bool keytab;
+	char fresh[64];      /* fresh_ticket: the private ccache seeded with the
+			      * TGT only (destroyed with the mechanism) */
+	OM_uint32 lifetime;  /* gss_init_sec_context's time_rec */
 };
 
 static void explain(const struct auth_mech *m, OM_uint32 major, OM_uint32 minor, char *msg,
@@ -208,6 +212,75 @@ static int target_name(struct auth_mech *m, const struct auth_cred *cred, char *
 	return r;
 }
 
+static bool is_tgt(krb5_const_principal p)
+{
+	return p->length == 2 && p->data[0].length == 6 && memcmp(p->data[0].data, "krbtgt", 6) == 0;
+}
+
+/* A new MEMORY ccache holding only the TGTs of `src` (a ccache name; NULL:
+ * the default), into m->fresh: GSSAPI then asks the KDC for a new service
+ * ticket instead of reusing the cached one.  As Samba's own re-login test
+ * does, since a server ends the session when that ticket ends (and may
+ * think it has, by its clock, before we do).  Nothing is written to the
+ * user's ccache.  Returns 0 with m->fresh set, or -ENOENT (no principal:
+ * the normal acquire then says what is missing). */
+static int seed_fresh_ccache(struct auth_mech *m, const char *src)
+{
+	static unsigned serial;
+	krb5_context kc;
+	krb5_ccache in = NULL, out = NULL;
+	krb5_principal me = NULL;
+	krb5_cc_cursor cur;
+	krb5_creds cr;
+	int r = -ENOENT;
+
+	if (krb5_init_context(&kc) != 0)
+		return -ENOMEM;
+	if ((src ? krb5_cc_resolve(kc, src, &in) : krb5_cc_default(kc, &in)) != 0 ||
+	    krb5_cc_get_principal(kc, in, &me) != 0)
+		goto out;
+	snprintf(m->fresh, sizeof(m->fresh), "MEMORY:smb2fs-fresh-%ld-%u", (long)getpid(),
+		 __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+	if (krb5_cc_resolve(kc, m->fresh, &out) != 0) {
+		m->fresh[0] = '\0';
+		goto out;
+	}
+	if (krb5_cc_initialize(kc, out, me) != 0 || krb5_cc_start_seq_get(kc, in, &cur) != 0) {
+		krb5_cc_destroy(kc, out);
+		out = NULL;
+		m->fresh[0] = '\0';
+		goto out;
+	}
+	while (krb5_cc_next_cred(kc, in, &cur, &cr) == 0) {
+		if (is_tgt(cr.server))
+			(void)krb5_cc_store_cred(kc, out, &cr);
+		krb5_free_cred_contents(kc, &cr);
+	}
+	krb5_cc_end_seq_get(kc, in, &cur);
+	r = 0;
+out:
+	if (out)
+		krb5_cc_close(kc, out);
+	if (in)
+		krb5_cc_close(kc, in);
+	if (me)
+		krb5_free_principal(kc, me);
+	krb5_free_context(kc);
+	return r;
+}
+
+static void destroy_fresh_ccache(struct auth_mech *m)
+{
+	krb5_context kc;
+	krb5_ccache cc;
+	if (!m->fresh[0] || krb5_init_context(&kc) != 0)
+		return;
+	if (krb5_cc_resolve(kc, m->fresh, &cc) == 0)
+		krb5_cc_destroy(kc, cc);
+	krb5_free_context(kc);
+	m->fresh[0] = '\0';
+}
+
 static int acquire(struct auth_mech *m, const struct auth_cred *cred, char *msg, size_t len)
 {
 	gss_key_value_element_desc el[2];
@@ -229,7 +302,10 @@ static int acquire(struct auth_mech *m, const struct auth_cred *cred, char *msg,
 		snprintf(mem, sizeof(mem), "MEMORY:smb2fs-%ld", (long)getpid());
 		snprintf(m->ccache, sizeof(m->ccache), "%s", mem);
 		el[store.count++] = (gss_key_value_element_desc){"client_keytab", cred->keytab};
-		el[store.count++] = (gss_key_value_element_desc){"ccache", mem};
+		if (cred->fresh_ticket && seed_fresh_ccache(m, mem) == 0)
+			el[store.count++] = (gss_key_value_element_desc){"ccache", m->fresh};
+		else
+			el[store.count++] = (gss_key_value_element_desc){"ccache", mem};
 		if (import_name(cred->user, (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &me) < 0) {
 			snprintf(msg, len, "'%s' is not a valid Kerberos principal", cred->user);
 			return -EINVAL;
@@ -241,6 +317,10 @@ static int acquire(struct auth_mech *m, const struct auth_cred *cred, char *msg,
 		const char *env = getenv("KRB5CCNAME");
 		snprintf(m->ccache, sizeof(m->ccache), "%s",
 			 env && *env ? env : "the default credential cache");
+	}
+	if (!m->keytab && cred->fresh_ticket && seed_fresh_ccache(m, cred->ccache) == 0) {
+		store.count = 0;
+		el[store.count++] = (gss_key_value_element_desc){"ccache", m->fresh};
 	}
 	major = gss_acquire_cred_from(&minor, me, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
 				      store.count ? &store : GSS_C_NO_CRED_STORE, &m->cred, NULL,
@@ -279,6 +359,7 @@ static void mech_krb5_free(struct auth_mech *m)
 		gss_release_name(&minor, &m->target);
 	if (m->cred != GSS_C_NO_CREDENTIAL)
 		gss_release_cred(&minor, &m->cred);
+	destroy_fresh_ccache(m);
 	free(m);
 }
 
@@ -301,6 +382,51 @@ static int mech_krb5_new(const struct auth_cred *cred, struct auth_mech **out, c
 	return 0;
 }
 
+/* Whether the server's token is a KRB-ERROR in the krb5 framing (RFC 4121
+ * 4.1: [APPLICATION 0] { krb5 OID, TOK_ID 03 00, KRB-ERROR }): the server
+ * could not accept our AP-REQ and says why instead of sending an AP-REP.
+ * GSSAPI then gives the error's code as the minor status. */
+static bool is_krb_error_token(const uint8_t *p, size_t n)
+{
+	static const uint8_t krb5_oid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+	struct der_rd r;
+	const uint8_t *v, *oid;
+	size_t vlen, oid_len;
+
+	der_rd_init(&r, p, n);
+	if (der_expect(&r, 0x60, &v, &vlen) < 0)
+		return false;
+	der_rd_init(&r, v, vlen);
+	if (der_expect(&r, 0x06, &oid, &oid_len) < 0 || oid_len != sizeof(krb5_oid) ||
+	    memcmp(oid, krb5_oid, sizeof(krb5_oid)) != 0)
+		return false;
+	return vlen - r.pos >= 2 && v[r.pos] == 0x03 && v[r.pos + 1] == 0x00;
+}
+
+/* The server's KRB-ERROR as a phrase.  Nothing authenticates it (anyone on
+ * the path can send one), but it only ever explains a failed login. */
+static void server_error(struct auth_mech *m, OM_uint32 major, OM_uint32 minor, char *msg,
+			 size_t len)
+{
+	char text[200];
+
+	switch ((int32_t)minor) {
+	case KRB5KRB_AP_ERR_SKEW:
+	case KRB5KRB_AP_ERR_TKT_EXPIRED:
+		explain(m, major, minor, msg, len);
+		return;
+	case KRB5KRB_AP_ERR_TKT_NYV:
+		snprintf(msg, len, "the server says the Kerberos ticket is not valid yet (its clock "
+			 "is behind the KDC's: clock skew; set the time, e.g. with NTP)");
+		return;
+	default:
+		break;
+	}
+	minor_text(minor, text, sizeof(text));
+	snprintf(msg, len, "the server refused the Kerberos ticket (%s)",
+		 text[0] ? text : "unknown error");
+}
+
 /* One gss_init_sec_context call: MECH_MORE with the token to send, or
  * MECH_DONE once the server's AP-REP verified. */
 static int init_step(struct auth_mech *m, const uint8_t *in, size_t in_len, uint8_t **tok,
@@ -315,10 +441,14 @@ static int init_step(struct auth_mech *m, const uint8_t *in, size_t in_len, uint
 	major = gss_init_sec_context(&minor, m->cred, &m->ctx, m->target, (gss_OID)gss_mech_krb5,
 				     GSS_C_MUTUAL_FLAG | GSS_C_INTEG_FLAG, 0,
 				     GSS_C_NO_CHANNEL_BINDINGS, in ? &ib : GSS_C_NO_BUFFER, NULL,
-				     &ob, &flags, NULL);
+				     &ob, &flags, &m->lifetime);
 	if (GSS_ERROR(major)) {
 		OM_uint32 min2;
 		gss_release_buffer(&min2, &ob);
+		if (in && is_krb_error_token(in, in_len)) {
+			server_error(m, major, minor, msg, len);
+			return -EACCES;
+		}
 		if (in) {
 			/* The server's answer does not verify: whoever sent it
 			 * does not hold the service key. */
@@ -439,6 +569,31 @@ static bool mech_krb5_mic_required(struct auth_mech *m)
 	return false;
 }
 
+/* The initiator's name as GSSAPI displays it: "alice@REALM". */
+static int mech_krb5_principal(struct auth_mech *m, char *buf, size_t len)
+{
+	gss_name_t me = GSS_C_NO_NAME;
+	gss_buffer_desc b = GSS_C_EMPTY_BUFFER;
+	OM_uint32 minor, min2;
+	int r = -ENOENT;
+
+	if (m->ctx == GSS_C_NO_CONTEXT ||
+	    GSS_ERROR(gss_inquire_context(&minor, m->ctx, &me, NULL, NULL, NULL, NULL, NULL, NULL)))
+		return r;
+	if (!GSS_ERROR(gss_display_name(&minor, me, &b, NULL)) && b.length && b.length < len) {
+		snprintf(buf, len, "%.*s", (int)b.length, (const char *)b.value);
+		r = 0;
+	}
+	gss_release_buffer(&min2, &b);
+	gss_release_name(&min2, &me);
+	return r;
+}
+
+static unsigned mech_krb5_lifetime(struct auth_mech *m)
+{
+	return m->lifetime == GSS_C_INDEFINITE ? 0 : (unsigned)m->lifetime;
+}
+
 const struct auth_mech_ops auth_mech_krb5 = {
 	.name = "Kerberos",
 	.mech_types = spnego_krb5_mech_types,
@@ -449,5 +604,7 @@ const struct auth_mech_ops auth_mech_krb5 = {
 	.get_mic = mech_krb5_get_mic,
 	.verify_mic = mech_krb5_verify_mic,
 	.mic_required = mech_krb5_mic_required,
+	.principal = mech_krb5_principal,
+	.lifetime = mech_krb5_lifetime,
 	.free = mech_krb5_free,
 };

@@ -150,6 +150,14 @@ struct smb2_client {
 	bool refused;          /* the last establish failed on a security check
 				* (guest, a weaker reconnect): not worth retrying */
 	struct timespec last_failed; /* end of the last failed reconnect (monotonic) */
+	uint64_t auth_gen;     /* bumped by every re-login on the same session */
+	bool renew_failing;    /* the last re-login found no fresh credential:
+				* the next failures log at debug level */
+	char principal[256];   /* Kerberos: who the first login was ("" else),
+				* named when a renewal needs `kinit` */
+	time_t session_end;    /* monotonic s: when the login's ticket ends (0: never) */
+	time_t renew_at;       /* ...and when to log in again ahead of that
+				* (0: not before the server says it expired) */
 
 	/* per-connection state, valid while UP */
 	struct smb2_conn *conn;
@@ -196,6 +204,12 @@ struct smb2_client {
 /* session.c: builds conn + session + tree.  Called with lock held for
  * writing (or before the client is shared).  On failure fills errmsg. */
 int client_establish(struct smb2_client *c, char *errmsg, size_t errlen);
+/* Logs in again on the session (same SessionId, a new ticket; keys, tree
+ * and open files stay), which expired or is about to.  With the lock held
+ * for writing.  -EKEYEXPIRED: no fresh credential could be
+ * had (msg says why); a transport errno: reconnect instead; other errnos:
+ * the server refused the new login. */
+int client_reauth(struct smb2_client *c, char *msg, size_t len);
 /* Tree disconnect + logoff + free conn (best effort). */
 void client_teardown(struct smb2_client *c);
 
@@ -285,7 +299,8 @@ int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok
 /* Errors that mean "the connection or session is gone, retry after
  * reconnect" rather than "the operation failed". */
 bool err_is_transport(int err);
-#define ERR_SESSION_GONE (-10001) /* internal: session expired/deleted or tree gone */
+#define ERR_SESSION_GONE (-10001) /* internal: session deleted or tree gone */
+#define ERR_SESSION_EXPIRED (-10002) /* internal: log in again on the same session */
 
 /* request.c: POSIX path -> share-relative SMB path ('/' -> '\\', no
  * leading separator) in *out (malloc'ed).  -EILSEQ for a path that is not

@@ -305,11 +305,14 @@ static void tell_cache(struct smb2_client *c, const char *smbpath, uint32_t lost
 struct ack_args {
 	const uint8_t *key;
 	uint32_t state;
+	uint64_t gen; /* the connection the break came on */
 };
 
 static int op_ack(struct smb2_client *c, void *arg)
 {
 	struct ack_args *a = arg;
+	if (c->gen != a->gen)
+		return 0; /* reconnected: the lease went with the connection */
 	struct smb2_reply rep;
 	struct wbuf w;
 	uint32_t status = 0;
@@ -372,13 +375,16 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 		}
 	}
 	if (w->from_server && (w->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED)) {
-		/* Once, on this connection: after a reconnect the lease is gone
-		 * anyway, and a retry would only ack a lease we no longer hold. */
-		struct ack_args a = {w->b.key, w->b.new_state};
+		/* On this connection only (after a reconnect the lease is gone
+		 * anyway), but after a re-login if the session expired: the
+		 * other client waits for this acknowledgment. */
+		struct ack_args a = {w->b.key, w->b.new_state, 0};
 		pthread_rwlock_rdlock(&c->lock);
-		if (c->state == CLIENT_UP)
-			(void)op_ack(c, &a);
+		a.gen = c->gen;
+		bool up = c->state == CLIENT_UP;
 		pthread_rwlock_unlock(&c->lock);
+		if (up)
+			(void)client_run(c, op_ack, &a);
 	}
 	free(path);
 }

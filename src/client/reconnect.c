@@ -1,6 +1,8 @@
 /* The single owner of recovery: when a call fails because the connection
  * dropped or the session/tree went away, rebuild conn -> session -> tree,
- * reopen every open file, bump the generation, and let the caller retry.
+ * reopen every open file, bump the generation, and let the caller retry;
+ * when the server says the session's login has expired, log in again on
+ * the same session, which keeps everything else.
  * State machine: see client_i.h. */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,13 +94,94 @@ out:
 	return r;
 }
 
+static time_t now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The session's login expired (a Kerberos session ends with its service
+ * ticket), or is about to (`ahead`, c->renew_at): log in again on it,
+ * unless another thread already did since `seen`.  The write lock keeps
+ * new requests out meanwhile (MS-SMB2 3.2.4.2.3).  0: go on with the
+ * operation; -EKEYEXPIRED: no fresh credential (the log says whose); a
+ * transport errno: reconnect instead.  Ahead of time, a failure only
+ * warns: the session is still good until it ends. */
+static int renew_session(struct smb2_client *c, uint64_t gen, uint64_t seen, bool ahead)
+{
+	char msg[512];
+	int r = 0;
+	pthread_rwlock_wrlock(&c->lock);
+	if (c->state != CLIENT_UP || c->gen != gen || c->auth_gen != seen)
+		goto out; /* rebuilt or renewed meanwhile: just retry */
+	if (ahead && !(c->renew_at && now_sec() >= c->renew_at))
+		goto out;
+	time_t was_end = c->session_end;
+	r = client_reauth(c, msg, sizeof(msg));
+	if (r < 0 && !smb2_conn_alive(c->conn))
+		r = -ECONNRESET; /* e.g. a forged reply dropped it: reconnect */
+	if (ahead && r < 0) {
+		c->renew_at = 0; /* the server's expiry will ask again */
+		if (!err_is_transport(r))
+			smb2_log_error("the session on %s ends in %lld s and cannot be renewed: %s; "
+				       "run kinit for %s", c->unc, (long long)(was_end - now_sec()), msg,
+				       c->principal[0] ? c->principal : "the mount's principal");
+		r = 0;
+		goto out;
+	}
+	if (r == 0) {
+		c->auth_gen++;
+		c->renew_failing = false;
+		smb2_log_info("the session on %s %s; logged in again%s%s", c->unc,
+			      ahead ? "was about to end" : "expired", c->principal[0] ? " as " : "",
+			      c->principal);
+		if (!c->renew_at && c->session_end)
+			smb2_log_info("the session on %s still ends in %lld s: the credential ends "
+				      "then too (kinit for %s extends it)", c->unc,
+				      (long long)(c->session_end - now_sec()),
+				      c->principal[0] ? c->principal : "the mount's principal");
+	} else if (r == -EKEYEXPIRED) {
+		/* Once per episode at error level: every operation until
+		 * the user runs kinit ends here. */
+		const char *p = c->principal[0] ? c->principal : "the mount's principal";
+		if (c->renew_failing)
+			smb2_log_debug("session on %s still expired: %s", c->unc, msg);
+		else
+			smb2_log_error("the session on %s expired and cannot be renewed: %s; run kinit "
+				       "for %s (operations fail with EKEYEXPIRED until then)", c->unc,
+				       msg, p);
+		c->renew_failing = true;
+	} else if (!err_is_transport(r)) {
+		smb2_log_error("the session on %s expired and the server refused a new login: %s",
+			       c->unc, msg);
+	} else {
+		smb2_log_info("the session on %s expired; logging in again failed: %s", c->unc, msg);
+	}
+out:
+	pthread_rwlock_unlock(&c->lock);
+	return r;
+}
+
 int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg), void *arg)
 {
 	int r = -EIO;
+	bool renewed_ahead = false;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		pthread_rwlock_rdlock(&c->lock);
 		enum client_state st = c->state;
-		uint64_t gen = c->gen;
+		uint64_t gen = c->gen, auth_gen = c->auth_gen;
+		if (st == CLIENT_UP && !renewed_ahead && c->renew_at && now_sec() >= c->renew_at) {
+			pthread_rwlock_unlock(&c->lock);
+			renewed_ahead = true;
+			int rr = renew_session(c, gen, auth_gen, true);
+			if (err_is_transport(rr))
+				smb2_log_info("connection to %s lost (%d), reconnecting", c->unc, rr);
+			if (err_is_transport(rr) && (rr = reconnect(c, gen)) < 0)
+				return rr == -EHOSTDOWN ? -EIO : rr;
+			attempt--; /* not a failure of the operation */
+			continue;
+		}
 		if (st == CLIENT_UP)
 			r = op(c, arg);
 		pthread_rwlock_unlock(&c->lock);
@@ -106,11 +189,19 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
 			return -ENOTCONN;
 		if (st == CLIENT_UP && !err_is_transport(r))
 			return r;
+		if (st == CLIENT_UP && r == ERR_SESSION_EXPIRED) {
+			int rr = renew_session(c, gen, auth_gen, false);
+			if (rr == 0)
+				continue;
+			if (!err_is_transport(rr))
+				return rr == -EKEYEXPIRED ? rr : -EACCES;
+			/* the connection failed under the new login */
+		}
 		if (st == CLIENT_UP)
 			smb2_log_info("connection to %s lost (%d), reconnecting", c->unc, r);
 		int rr = reconnect(c, gen);
 		if (rr < 0)
 			return rr == -EHOSTDOWN ? -EIO : rr;
 	}
-	return r == ERR_SESSION_GONE || err_is_transport(r) ? -EIO : r;
+	return err_is_transport(r) ? -EIO : r;
 }

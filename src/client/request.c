@@ -27,6 +27,7 @@ bool err_is_transport(int err)
 {
 	switch (err) {
 	case ERR_SESSION_GONE:
+	case ERR_SESSION_EXPIRED:
 	case -ECONNRESET:
 	case -ECONNABORTED:
 	case -ENOTCONN:
@@ -41,8 +42,7 @@ bool err_is_transport(int err)
 
 static bool status_means_session_gone(uint32_t s)
 {
-	return s == STATUS_NETWORK_SESSION_EXPIRED || s == STATUS_USER_SESSION_DELETED ||
-	       s == STATUS_NETWORK_NAME_DELETED;
+	return s == STATUS_USER_SESSION_DELETED || s == STATUS_NETWORK_NAME_DELETED;
 }
 
 int req_call(struct smb2_client *c, struct wbuf *w, int enc, size_t payload,
@@ -80,6 +80,10 @@ int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok
 	if (st == STATUS_SUCCESS || (ok2 && st == ok2))
 		return 0;
 	smb2_reply_free(rep);
+	/* An expired session is logged in again, not replaced (MS-SMB2
+	 * 3.2.4.2.3, client_run); a deleted one is rebuilt by reconnecting. */
+	if (st == STATUS_NETWORK_SESSION_EXPIRED)
+		return ERR_SESSION_EXPIRED;
 	if (status_means_session_gone(st))
 		return ERR_SESSION_GONE;
 	/* A status the operation did not expect is a failure even when the

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client_i.h"
 #include "smb2fs/auth.h"
@@ -309,7 +310,9 @@ static void logon_failure_msg(struct smb2_client *c, uint32_t st, char *msg, siz
 			 status_desc(st, sb, sizeof(sb)));
 }
 
-/* One SESSION_SETUP round trip carrying blob. */
+/* One SESSION_SETUP round trip carrying blob.  pa is a new session's
+ * 3.1.1 preauth hash; a re-login (pa NULL) hashes nothing, since its keys
+ * are not derived again, and replaces no earlier session. */
 static int session_setup_leg(struct smb2_client *c, struct smb2_preauth *pa, bool hash_reply,
 			     const uint8_t *blob, size_t blob_len, struct smb2_reply *rep,
 			     char *msg, size_t len)
@@ -321,16 +324,19 @@ static int session_setup_leg(struct smb2_client *c, struct smb2_preauth *pa, boo
 		.blob_len = blob_len,
 		/* MS-SMB2 3.2.4.2.3: lets the server drop the session this
 		 * one replaces (its opens and locks) at once. */
-		.previous_session_id = c->prev_session_id,
+		.previous_session_id = pa ? c->prev_session_id : 0,
 	};
 	struct wbuf w;
 	req_start(c, &w, SMB2_SESSION_SETUP);
-	int r = handshake_call(c, &w, smb2_session_setup_encode(&w, &q), rep, "SESSION_SETUP", msg, len);
+	int enc = smb2_session_setup_encode(&w, &q);
+	if (!pa)  /* MS-SMB2 3.2.4.1.1: with the session's signing key */
+		sign_this_request(&w);
+	int r = handshake_call(c, &w, enc, rep, "SESSION_SETUP", msg, len);
 	if (r < 0) {
 		wbuf_free(&w);
 		return r;
 	}
-	if (c->dialect == SMB2_DIALECT_311) {
+	if (c->dialect == SMB2_DIALECT_311 && pa) {
 		smb2_preauth_update(pa, w.p, w.len);
 		/* The final (SUCCESS) reply is not part of the chain. */
 		if (hash_reply && rep->hdr.status == STATUS_MORE_PROCESSING_REQUIRED)
@@ -380,7 +386,8 @@ static void auth_fail_msg(struct smb2_client *c, struct auth_ctx *a, char *msg, 
 
 /* The SESSION_SETUP loop: the mechanism's tokens in SPNEGO (auth.h) until
  * the server says SUCCESS, then the mechanism's last check.  On success
- * the reply stays in *rep for the caller. */
+ * the reply stays in *rep for the caller.  pa: see session_setup_leg; a
+ * re-login that cannot even start (no fresh ticket) is -EKEYEXPIRED. */
 static int run_auth(struct smb2_client *c, struct smb2_preauth *pa, struct auth_ctx *a,
 		    struct smb2_reply *rep, struct smb2_session_setup_rsp *ss, char *msg, size_t len)
 {
@@ -389,7 +396,7 @@ static int run_auth(struct smb2_client *c, struct smb2_preauth *pa, struct auth_
 	int r = auth_start(a, &blob, &blob_len);
 	if (r < 0) {
 		auth_fail_msg(c, a, msg, len);
-		return r;
+		return pa || r == -ENOMEM ? r : -EKEYEXPIRED;
 	}
 	for (int leg = 0;; leg++) {
 		r = session_setup_leg(c, pa, true, blob, blob_len, rep, msg, len);
@@ -464,6 +471,27 @@ static int run_auth(struct smb2_client *c, struct smb2_preauth *pa, struct auth_
 	return 0;
 }
 
+/* A Kerberos session ends with its service ticket (Samba then answers
+ * STATUS_NETWORK_SESSION_EXPIRED, up to a second before the ticket's end
+ * by its clock).  client_run logs in again a little ahead of that, so
+ * requests do not meet the expiry at all.  A re-login that did not move
+ * the end (the TGT ends there too) is not repeated ahead of time. */
+static void note_session_end(struct smb2_client *c, struct auth_ctx *a, bool renewal)
+{
+	unsigned life = auth_lifetime(a);
+	if (!life) {
+		c->session_end = c->renew_at = 0;
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	time_t end = now.tv_sec + (time_t)life;
+	unsigned ahead = life / 8 < 2 ? 2 : life / 8 > 300 ? 300 : life / 8;
+	bool later = !renewal || end > c->session_end + 1;
+	c->renew_at = later ? end - (time_t)ahead : 0;
+	c->session_end = end;
+}
+
 static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 			 const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
 {
@@ -511,6 +539,10 @@ static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 		r = -EPERM;
 		goto out;
 	}
+
+	if (auth_principal(a, c->principal, sizeof(c->principal)) < 0)
+		c->principal[0] = '\0';
+	note_session_end(c, a, false);
 
 	uint8_t skey[AUTH_MAX_KEY];
 	size_t skey_len = 0;
@@ -565,6 +597,48 @@ out:
 	auth_free(a);
 	if (r < 0 && r != -ECONNRESET)
 		c->session_id = 0;
+	return r;
+}
+
+int client_reauth(struct smb2_client *c, char *msg, size_t len)
+{
+	struct auth_cred cr;
+	struct auth_ctx *a = NULL;
+	struct smb2_reply rep = {0};
+	struct smb2_session_setup_rsp ss;
+
+	/* A guest session has nothing to log in with again, and no key to
+	 * prove the new login is ours: it is rebuilt by reconnecting. */
+	if (!c->have_key || !c->session_id) {
+		snprintf(msg, len, "the session has no key to log in again with");
+		return -ENOTCONN;
+	}
+	auth_cred_for(c, &cr);
+	cr.fresh_ticket = true;
+	int r = auth_new(&cr, &a);
+	if (r < 0) {
+		if (a && auth_errmsg(a)[0])
+			auth_fail_msg(c, a, msg, len);
+		else
+			snprintf(msg, len, "cannot start %s authentication: %s",
+				 c->krb5 ? "Kerberos" : "NTLM", strerror(-r));
+		r = r == -ENOMEM ? r : -EKEYEXPIRED;
+		goto out;
+	}
+	/* Our requests carry the SessionId, so conn.c signs (or encrypts)
+	 * them and checks the replies with the session's key, which a
+	 * re-login keeps (MS-SMB2 3.3.5.5.2): the server's SUCCESS must come
+	 * signed or sealed, or it did not come from the server. */
+	r = run_auth(c, NULL, a, &rep, &ss, msg, len);
+	if (r == 0 && !(rep.hdr.flags & SMB2_FLAGS_SIGNED) && !c->encrypted) {
+		snprintf(msg, len, "server %s: the reply to the new login is not signed", c->server);
+		r = -EBADMSG;
+	}
+	if (r == 0)
+		note_session_end(c, a, true);
+out:
+	smb2_reply_free(&rep);
+	auth_free(a);
 	return r;
 }
 
@@ -632,8 +706,16 @@ static int tree_connect(struct smb2_client *c, char *msg, size_t len)
 		r = -ENOENT;
 		break;
 	case STATUS_ACCESS_DENIED:
-		snprintf(msg, len, "cannot connect to %s: user '%s' is logged in but not allowed to use this share "
-			 "(STATUS_ACCESS_DENIED)", c->unc, who);
+		/* MS-SMB2 3.3.5.7: a share that requires encryption refuses
+		 * a 2.x connection (which cannot encrypt) the same way. */
+		if (c->dialect < SMB2_DIALECT_300)
+			snprintf(msg, len, "cannot connect to %s: user '%s' is logged in but not allowed to "
+				 "use this share, or the share requires encryption, which needs SMB 3.0 or "
+				 "later and this connection negotiated SMB %s (STATUS_ACCESS_DENIED)", c->unc,
+				 who, dialect_str(c->dialect));
+		else
+			snprintf(msg, len, "cannot connect to %s: user '%s' is logged in but not allowed to "
+				 "use this share (STATUS_ACCESS_DENIED)", c->unc, who);
 		r = -EACCES;
 		break;
 	case STATUS_NETWORK_ACCESS_DENIED:

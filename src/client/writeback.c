@@ -179,8 +179,11 @@ static int collect(struct smb2_client *c, struct wb_queue *q, struct wb_chunk *k
 		return -ECONNRESET; /* no reply: the connection died (a timeout kills it too) */
 	uint32_t st = rep.hdr.status;
 	struct smb2_write_rsp wr;
-	if (st == STATUS_NETWORK_SESSION_EXPIRED || st == STATUS_USER_SESSION_DELETED ||
-	    st == STATUS_NETWORK_NAME_DELETED) {
+	if (st == STATUS_NETWORK_SESSION_EXPIRED) {
+		smb2_reply_free(&rep);
+		return ERR_SESSION_EXPIRED; /* sent again after the new login */
+	}
+	if (st == STATUS_USER_SESSION_DELETED || st == STATUS_NETWORK_NAME_DELETED) {
 		smb2_reply_free(&rep);
 		return ERR_SESSION_GONE;
 	}

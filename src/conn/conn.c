@@ -907,9 +907,10 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		const uint8_t *t = i + 1 == n ? tail : NULL;
 		size_t tl = i + 1 == n ? tail_len : 0;
 		/* An encrypted message is not signed (MS-SMB2 3.2.4.1.1): the
-		 * transform's tag covers it. */
+		 * transform's tag covers it.  A SESSION_SETUP is signed only
+		 * when it logs in again on the session whose key we hold. */
 		if (sign && !seal.on && q[i]->sid != 0 && q[i]->command != SMB2_NEGOTIATE &&
-		    q[i]->command != SMB2_SESSION_SETUP)
+		    (q[i]->command != SMB2_SESSION_SETUP || have_key))
 			err = smb2_sign_msg_tail(alg, key, w->p, w->len, t, tl);
 	}
 	smb2_secure_zero(key, sizeof(key));

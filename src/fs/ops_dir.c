@@ -24,6 +24,7 @@ struct fs_dir {
 	struct fs_dirent *ents;
 	size_t n, cap;
 	bool loaded;
+	bool plus;  /* the entries' attributes may go to the kernel (load_state.fill) */
 };
 
 static void dir_clear(struct fs_dir *d)
@@ -140,12 +141,15 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 			return r;
 		}
 		d->loaded = true;
+		d->plus = ls.fill;
 	}
 	for (size_t i = (size_t)(off < 0 ? 0 : off); i < d->n; i++) {
 		const struct fs_dirent *e = &d->ents[i];
 		/* libfuse makes no node for "." and ".."; as PLUS entries they
-		 * would carry st_ino 0, which glibc's readdir skips. */
-		enum fuse_fill_dir_flags ff = is_dot(e->name) ? 0 : FUSE_FILL_DIR_PLUS;
+		 * would carry st_ino 0, which glibc's readdir skips.  Nor do
+		 * sizes taken while writes were queued: the kernel would cut
+		 * the file being written to the server's size. */
+		enum fuse_fill_dir_flags ff = d->plus && !is_dot(e->name) ? FUSE_FILL_DIR_PLUS : 0;
 
 		if (filler(buf, e->name, &e->st, (off_t)i + 1, ff))
 			break; /* kernel buffer full; we are called again at i + 1 */

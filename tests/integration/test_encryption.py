@@ -123,3 +123,36 @@ def test_seal_server_cannot_encrypt(smbd_no_encrypt, run_smb2fs):
     r = run_smb2fs(srv.unc(), ["port=%d" % srv.port, "seal"], password=srv.password)
     assert r.returncode != 0 and len(r.lines) == 1, r
     assert "cannot encrypt with 127.0.0.1" in r.lines[0], r
+
+
+# The line for a 2.x mount of a share that requires encryption.  Samba
+# answers such a TREE_CONNECT with STATUS_ACCESS_DENIED (MS-SMB2 3.3.5.7),
+# exactly as it answers a user the share does not allow, so the line must
+# name both causes.
+@pytest.mark.parametrize("vers,dialect", [("2.0", "2.0.2"), ("2.1", "2.1")])
+def test_share_requires_encryption_on_2x_hint(smbd_share_encrypt, run_smb2fs,
+                                              vers, dialect):
+    srv = smbd_share_encrypt
+    r = run_smb2fs(srv.unc(), ["port=%d" % srv.port, "vers=" + vers],
+                   password=srv.password)
+    assert r.returncode != 0 and len(r.lines) == 1, r
+    assert r.lines[0] == (
+        "smb2fs: cannot connect to \\\\127.0.0.1\\share: user 'alice' is "
+        "logged in but not allowed to use this share, or the share requires "
+        "encryption, which needs SMB 3.0 or later and this connection "
+        "negotiated SMB %s (STATUS_ACCESS_DENIED)" % dialect), r.lines[0]
+
+
+def test_access_denied_on_3x_has_no_encryption_hint(smbd_share_encrypt,
+                                                    run_smb2fs):
+    """The control: on 3.x an encrypted share is no reason for
+    ACCESS_DENIED (the tree connect turns encryption on), so a share the
+    user may not use is blamed on the user alone."""
+    srv = smbd_share_encrypt
+    r = run_smb2fs(srv.unc("denied"), ["port=%d" % srv.port, "vers=3.1.1"],
+                   password=srv.password)
+    assert r.returncode != 0 and len(r.lines) == 1, r
+    assert r.lines[0] == (
+        "smb2fs: cannot connect to \\\\127.0.0.1\\denied: user 'alice' is "
+        "logged in but not allowed to use this share (STATUS_ACCESS_DENIED)"
+    ), r.lines[0]

@@ -253,3 +253,85 @@ def test_krb5_option_errors(krb5_server, run_smb2fs):
                        env=krb_env(realm))
         assert r.returncode == 2, r
         assert want in one_line(r)
+
+
+# ---------------------------------------------------------------------------
+# clock skew (libfaketime: apt-get install faketime)
+
+
+def libfaketime():
+    """The path of libfaketime.so.1, or skip (fail with
+    SMB2FS_REQUIRE_ALL=1) when the faketime package is missing."""
+    import glob
+    for pattern in ("/usr/lib/*/faketime/libfaketime.so.1",
+                    "/usr/lib/faketime/libfaketime.so.1",
+                    "/usr/local/lib/faketime/libfaketime.so.1"):
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    reason = "libfaketime missing (apt-get install faketime)"
+    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
+        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def skewed_server(krb5_server):
+    """make(offset): an smbd of the realm whose clock is `offset` (faketime
+    syntax, "+1h") off the KDC's and ours; smb2fs itself runs unchanged."""
+    realm, _ = krb5_server
+    lib = libfaketime()
+    started = []
+
+    def make(offset):
+        srv = krb5env.KrbSambaServer(realm)
+        srv.env = dict(realm.env, LD_PRELOAD=lib, FAKETIME=offset)
+        started.append(srv)
+        return srv.start()
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.mark.parametrize("offset,want", [
+    # smbd's clock ahead: our authenticator is an hour old to it, and it
+    # answers MORE_PROCESSING_REQUIRED with a KRB-ERROR KRB_AP_ERR_SKEW
+    ("+1h", "the clocks of this machine and the KDC or server differ too "
+            "much (clock skew; set the time, e.g. with NTP)"),
+    # smbd's clock behind: the ticket starts an hour in its future
+    # (KRB_AP_ERR_TKT_NYV)
+    ("-1h", "the server says the Kerberos ticket is not valid yet (its "
+            "clock is behind the KDC's: clock skew; set the time, e.g. with "
+            "NTP)"),
+])
+def test_clock_skew_at_server(krb5_server, skewed_server, alice_ccache,
+                              run_smb2fs, offset, want):
+    """The server's KRB-ERROR (in place of an AP-REP) names the cause,
+    not "its AP-REP does not prove it is cifs/...": the ticket is good,
+    the server's clock is not."""
+    realm, _ = krb5_server
+    srv = skewed_server(offset)
+    r = run_smb2fs(srv.unc(), options=["port=%d" % srv.port, "sec=krb5"],
+                   user=None, env=krb_env(realm, alice_ccache))
+    line = one_line(r)
+    assert line == "smb2fs: cannot log in to 127.0.0.1 with Kerberos: " \
+        + want, line
+
+
+def test_clock_skew_at_kdc(krb5_server, alice_ccache, run_smb2fs):
+    """smb2fs's clock an hour ahead (libfaketime preloaded into it; ASan
+    must then not insist on coming first): the KDC refuses the request for
+    the service ticket with KRB_AP_ERR_SKEW."""
+    realm, srv = krb5_server
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env = krb_env(realm, alice_ccache, LD_PRELOAD=libfaketime(),
+                  FAKETIME="+1h",
+                  ASAN_OPTIONS=(asan + ":" if asan else "")
+                  + "verify_asan_link_order=0")
+    r = run_smb2fs(srv.unc(), options=["port=%d" % srv.port, "sec=krb5"],
+                   user=None, env=env)
+    line = one_line(r)
+    assert line == "smb2fs: cannot log in to 127.0.0.1 with Kerberos: the " \
+        "clocks of this machine and the KDC or server differ too much " \
+        "(clock skew; set the time, e.g. with NTP)", line

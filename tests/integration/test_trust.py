@@ -354,3 +354,54 @@ def test_unsigned_interim_replies_do_not_extend(fake_server, mount_factory):
     assert waited < 4, "first connection dropped after %.1f s" % waited
     assert took < 15, took
     still_mounted(m)
+
+
+# ---------------------------------------------------------------------------
+# B (continued): the signing algorithm the server forces on 3.1.1
+
+
+@pytest.fixture(scope="module",
+                params=["AES-128-CMAC", "AES-128-GMAC", "HMAC-SHA256"])
+def smbd_sign_alg(request):
+    """A Samba whose SIGNING_CAPABILITIES answer can only name one
+    algorithm (`server smb3 signing algorithms`), while we offer GMAC,
+    CMAC and HMAC-SHA256 in that order."""
+    srv = smbenv.SambaServer(extra_global={
+        "server smb3 signing algorithms": request.param})
+    srv.start()
+    yield request.param, srv
+    srv.stop()
+
+
+def test_samba_forced_signing_algorithm(smbd_sign_alg, mount_factory,
+                                        rand_bytes):
+    """vers=3.1.1 against a server that allows only one signing algorithm:
+    the mount signs with the one the server picked (smbstatus names it;
+    Samba checks every request's signature with it, so a client signing
+    with another one would fail at the first signed request), and data
+    written and read through the mount (several MiB of multi-credit
+    READs and WRITEs, every one signed) survives both ways."""
+    alg, srv = smbd_sign_alg
+    share_dir = srv.share_dir()
+    for name in os.listdir(share_dir):
+        os.unlink(os.path.join(share_dir, name))
+    before = {s["pid"] for s in srv.sessions()}
+    m = mount_factory(srv, options=["vers=3.1.1", "actimeo=0", "debug"])
+    data = rand_bytes(3 * 1024 * 1024 + 321, seed=len(alg))
+    with open(os.path.join(m.mountpoint, "signed.bin"), "wb") as f:
+        f.write(data)
+    with open(os.path.join(share_dir, "signed.bin"), "rb") as f:
+        assert f.read() == data
+    with open(os.path.join(share_dir, "back.bin"), "wb") as f:
+        f.write(data[::-1])
+    with open(os.path.join(m.mountpoint, "back.bin"), "rb") as f:
+        assert f.read() == data[::-1]
+    assert sorted(os.listdir(m.mountpoint)) == ["back.bin", "signed.bin"]
+    sess = srv.new_sessions(before)
+    assert len(sess) == 1, srv.smbstatus("-b")
+    s = sess[0]
+    assert s["protocol"] == "SMB3_11", s["line"]
+    assert s["signing"] == alg, s["line"]
+    assert s["encryption"] in ("-", ""), s["line"]
+    line = connected_line(m.stderr())
+    assert "SMB 3.1.1" in line and "signing on" in line, line

@@ -184,3 +184,23 @@ def test_connection_lost_mid_stream_loses_nothing(smbd, share_dir, mount_factory
     with open(os.path.join(share_dir, "cut.bin"), "rb") as f:
         assert f.read() == data
     assert m.proc.poll() is None  # still serving
+
+
+def test_listing_beside_queued_writes_keeps_the_size(mnt, share_dir, rand_bytes):
+    """A directory listing taken while writes are still queued shows the
+    server's (smaller) size for the file being written.  That size must not
+    reach the kernel as the file's attributes: it would cut the file short
+    for every reader until the attributes expire (and under a read lease
+    they do not)."""
+    path = os.path.join(mnt, "growing.bin")
+    data = rand_bytes(300 * 1024)
+    with open(path, "wb") as f:
+        for i in range(0, len(data), 50 * 1024):
+            f.write(data[i:i + 50 * 1024])
+            f.flush()              # to the daemon, still queued there
+            os.listdir(mnt)        # the server has less than that
+            assert os.stat(path).st_size == i + 50 * 1024
+    with open(path, "rb") as f:
+        assert f.read() == data
+    with open(os.path.join(share_dir, "growing.bin"), "rb") as f:
+        assert f.read() == data

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <krb5.h>
 
 #include "check.h"
 #include "smb2fs/auth.h"
@@ -189,11 +192,138 @@ static void test_krb5_no_ticket(void)
 	auth_free(a);
 }
 
+/* A service ticket for cifs/fs1.example.test@EXAMPLE.TEST as the KDC would
+ * hand it over (its enc-part is opaque to the client: any bytes do). */
+static const char fake_ticket_hex[] =
+	"61693067a003020105a10e1b0c4558414d504c452e54455354a2233021a003020102a11a"
+	"30181b04636966731b106673312e6578616d706c652e74657374a32b3029a003020112a2"
+	"220420000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/* What Samba 4.17 (MIT 1.20) answered in its SESSION_SETUP reply when its
+ * clock was an hour ahead: the krb5 framing (60 .. OID, TOK_ID 03 00) of a
+ * KRB-ERROR whose error-code (a6 03 02 01 xx) is 37, KRB_AP_ERR_SKEW. */
+static const char skew_error_hex[] =
+	"607206092a864886f71201020203007e633061a003020105a10302011ea411180f3230"
+	"3236313133303037323333395aa50502030ea589a603020125a90d1b0b534d42324653"
+	"2e54455354aa1c301aa003020103a11330111b04636966731b093132372e302e302e31"
+	"ac0904073005a103020102";
+
+/* A MEMORY ccache holding alice's "ticket" for cifs/fs1.example.test, so
+ * GSSAPI makes an AP-REQ with no KDC. */
+static bool store_fake_ticket(krb5_context kc, const char *name)
+{
+	uint8_t ticket[128], key[32];
+	krb5_ccache cc = NULL;
+	krb5_creds cr;
+	bool ok = false;
+
+	memset(&cr, 0, sizeof(cr));
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x40 + i);
+	size_t tlen = hex2bin(fake_ticket_hex, ticket, sizeof(ticket));
+	if (krb5_cc_resolve(kc, name, &cc) != 0 ||
+	    krb5_parse_name(kc, "alice@EXAMPLE.TEST", &cr.client) != 0 ||
+	    krb5_parse_name(kc, "cifs/fs1.example.test@EXAMPLE.TEST", &cr.server) != 0 ||
+	    krb5_cc_initialize(kc, cc, cr.client) != 0)
+		goto out;
+	cr.keyblock.enctype = ENCTYPE_AES256_CTS_HMAC_SHA1_96;
+	cr.keyblock.length = sizeof(key);
+	cr.keyblock.contents = key;
+	cr.times.authtime = cr.times.starttime = (krb5_timestamp)time(NULL);
+	cr.times.endtime = cr.times.starttime + 3600;
+	cr.ticket.length = (unsigned int)tlen;
+	cr.ticket.data = (char *)ticket;
+	ok = krb5_cc_store_cred(kc, cc, &cr) == 0;
+out:
+	krb5_free_principal(kc, cr.client);
+	krb5_free_principal(kc, cr.server);
+	if (cc)
+		krb5_cc_close(kc, cc);
+	return ok;
+}
+
+/* Logs in with that ticket and answers the AP-REQ with `reply` (a mech
+ * token, wrapped in a NegTokenResp as a server's MORE_PROCESSING reply
+ * carries it): auth_step's result, its message in msg. */
+static int krb5_server_reply(const uint8_t *reply, size_t reply_len, char *msg, size_t len)
+{
+	struct auth_cred cr = {.sec = AUTH_SEC_KRB5, .server = "fs1.example.test",
+			       .spn = "cifs/fs1.example.test@EXAMPLE.TEST",
+			       .ccache = "MEMORY:smb2fs-test-krb-error"};
+	struct auth_ctx *a = NULL;
+	uint8_t *blob = NULL, *resp = NULL, *out = NULL;
+	size_t blob_len = 0, resp_len = 0, out_len = 0;
+	int r = -999;
+
+	msg[0] = '\0';
+	if (auth_new(&cr, &a) != 0 || auth_start(a, &blob, &blob_len) != 0) {
+		fprintf(stderr, "no AP-REQ from the fake ticket: %s\n", auth_errmsg(a));
+		goto out;
+	}
+	if (spnego_wrap_resp(reply, reply_len, NULL, 0, &resp, &resp_len) != 0)
+		goto out;
+	r = auth_step(a, resp, resp_len, &out, &out_len);
+	snprintf(msg, len, "%s", auth_errmsg(a));
+	CHECK(out == NULL);
+out:
+	free(blob);
+	free(resp);
+	free(out);
+	auth_free(a);
+	return r;
+}
+
+/* The server's KRB-ERROR in place of an AP-REP names its cause (clock
+ * skew first of all), where a token that is no KRB-ERROR and does not
+ * verify still says the server did not prove who it is. */
+static void test_krb5_server_error(void)
+{
+	krb5_context kc;
+	krb5_ccache cc;
+	uint8_t tok[256];
+	char m[300];
+
+	setenv("KRB5_CONFIG", "/dev/null", 1);
+	CHECK_EQ(krb5_init_context(&kc), 0);
+	if (!store_fake_ticket(kc, "MEMORY:smb2fs-test-krb-error")) {
+		CHECK(!"cannot make the test ccache");
+		krb5_free_context(kc);
+		return;
+	}
+	size_t n = hex2bin(skew_error_hex, tok, sizeof(tok));
+	size_t code_at = 0;
+	for (size_t i = 0; i + 5 <= n; i++)
+		if (tok[i] == 0xa6 && tok[i + 1] == 0x03 && tok[i + 2] == 0x02 && tok[i + 3] == 0x01)
+			code_at = i + 4;
+	CHECK(code_at && tok[code_at] == 37);
+
+	CHECK_EQ(krb5_server_reply(tok, n, m, sizeof(m)), -EACCES);
+	CHECK(has(m, "the clocks of this machine and the KDC or server differ too much "
+		     "(clock skew; set the time, e.g. with NTP)"));
+	tok[code_at] = 33; /* KRB_AP_ERR_TKT_NYV: the server's clock is behind */
+	CHECK_EQ(krb5_server_reply(tok, n, m, sizeof(m)), -EACCES);
+	CHECK(has(m, "not valid yet") && has(m, "clock skew"));
+	tok[code_at] = 41; /* KRB_AP_ERR_MODIFIED: e.g. the server's keytab is stale */
+	CHECK_EQ(krb5_server_reply(tok, n, m, sizeof(m)), -EACCES);
+	CHECK(has(m, "the server refused the Kerberos ticket ("));
+	/* The same bytes as an AP-REP (TOK_ID 02 00): no KRB-ERROR, and it
+	 * does not verify. */
+	tok[code_at] = 37;
+	tok[13] = 0x02; /* TOK_ID */
+	CHECK_EQ(krb5_server_reply(tok, n, m, sizeof(m)), -EKEYREJECTED);
+	CHECK(has(m, "does not prove it is cifs/fs1.example.test"));
+
+	if (krb5_cc_resolve(kc, "MEMORY:smb2fs-test-krb-error", &cc) == 0)
+		krb5_cc_destroy(kc, cc);
+	krb5_free_context(kc);
+}
+
 int main(void)
 {
 	test_spnego_init();
 	test_ntlm_driver();
 	test_krb5_explain();
 	test_krb5_no_ticket();
+	test_krb5_server_error();
 	return check_done("test_auth");
 }
