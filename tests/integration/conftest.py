@@ -16,6 +16,9 @@ Fixtures (see smbenv.py for the machinery):
   krb5_server     module-scoped Kerberos realm (MIT KDC) + smbd that takes
                   its tickets and NTLM (krb5env.py); needs krb5-kdc,
                   krb5-admin-server and krb5-user
+  ad_dc           module-scoped Samba AD domain controller (KDC, winbindd,
+                  file server) on its own loopback address (addcenv.py);
+                  needs samba-ad-dc, samba-ad-provision and winbind
 
 Skips: everything that needs FUSE skips when /dev/fuse or fusermount3 is
 missing or we are not root; everything that needs Samba skips when smbd or
@@ -35,6 +38,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import addcenv  # noqa: E402
 import fake_smb2_server  # noqa: E402
 import krb5env  # noqa: E402
 import smbenv  # noqa: E402
@@ -122,6 +126,26 @@ def krb5_server():
     yield realm, srv
     srv.stop()
     realm.stop()
+
+
+def _need_ad_dc():
+    missing = addcenv.missing()
+    if missing:
+        _skip_or_fail("%s missing (apt-get install samba-ad-dc "
+                      "samba-ad-provision winbind smbclient krb5-user)"
+                      % ", ".join(missing))
+
+
+@pytest.fixture(scope="module")
+def ad_dc():
+    """A provisioned Samba AD DC (addcenv.AdDC): realm AD.SMB2FS.TEST,
+    domain SMB2FS, users alice and bob; provisioning takes ~5 s, so once
+    per module."""
+    _need_samba()
+    _need_ad_dc()
+    dc = addcenv.AdDC().start()
+    yield dc
+    dc.stop()
 
 
 def _empty_dir(path):
