@@ -492,24 +492,36 @@ static void note_session_end(struct smb2_client *c, struct auth_ctx *a, bool ren
 	c->session_end = end;
 }
 
+/* The mechanism for a login with the mount's credential; a renewal asks
+ * for a new ticket (auth_cred.fresh_ticket).  *a is set even on failure
+ * (the caller frees it); msg says why. */
+static int auth_begin(struct smb2_client *c, bool renewal, struct auth_ctx **a, char *msg,
+		      size_t len)
+{
+	struct auth_cred cr;
+	auth_cred_for(c, &cr);
+	cr.fresh_ticket = renewal;
+	int r = auth_new(&cr, a);
+	if (r < 0) {
+		if (*a && auth_errmsg(*a)[0])
+			auth_fail_msg(c, *a, msg, len);
+		else
+			snprintf(msg, len, "cannot start %s authentication: %s",
+				 c->krb5 ? "Kerberos" : "NTLM", strerror(-r));
+	}
+	return r;
+}
+
 static int session_setup(struct smb2_client *c, struct smb2_preauth *pa,
 			 const struct smb2_negotiate_rsp *neg, char *msg, size_t len)
 {
-	struct auth_cred cr;
 	struct auth_ctx *a = NULL;
 	struct smb2_reply rep = {0};
 	struct smb2_session_setup_rsp ss;
 
-	auth_cred_for(c, &cr);
-	int r = auth_new(&cr, &a);
-	if (r < 0) {
-		if (a && auth_errmsg(a)[0])
-			auth_fail_msg(c, a, msg, len);
-		else
-			snprintf(msg, len, "cannot start %s authentication: %s",
-				 c->krb5 ? "Kerberos" : "NTLM", strerror(-r));
+	int r = auth_begin(c, false, &a, msg, len);
+	if (r < 0)
 		goto out;
-	}
 	r = run_auth(c, pa, a, &rep, &ss, msg, len);
 	if (r < 0)
 		goto out;
@@ -602,7 +614,6 @@ out:
 
 int client_reauth(struct smb2_client *c, char *msg, size_t len)
 {
-	struct auth_cred cr;
 	struct auth_ctx *a = NULL;
 	struct smb2_reply rep = {0};
 	struct smb2_session_setup_rsp ss;
@@ -613,15 +624,8 @@ int client_reauth(struct smb2_client *c, char *msg, size_t len)
 		snprintf(msg, len, "the session has no key to log in again with");
 		return -ENOTCONN;
 	}
-	auth_cred_for(c, &cr);
-	cr.fresh_ticket = true;
-	int r = auth_new(&cr, &a);
+	int r = auth_begin(c, true, &a, msg, len);
 	if (r < 0) {
-		if (a && auth_errmsg(a)[0])
-			auth_fail_msg(c, a, msg, len);
-		else
-			snprintf(msg, len, "cannot start %s authentication: %s",
-				 c->krb5 ? "Kerberos" : "NTLM", strerror(-r));
 		r = r == -ENOMEM ? r : -EKEYEXPIRED;
 		goto out;
 	}

@@ -38,6 +38,7 @@ import subprocess
 import tempfile
 import time
 
+import krb5env
 import smbenv
 
 REALM = "AD.SMB2FS.TEST"
@@ -159,30 +160,11 @@ class AdDC:
         return e
 
     def _write_krb5_conf(self):
-        # No DNS anywhere: KDC by address, the SPN built from exactly the
-        # name the client was given (cifs/127.0.0.x).
-        with open(self.krb5_conf, "w") as f:
-            f.write("""[libdefaults]
-	default_realm = %(realm)s
-	dns_lookup_realm = false
-	dns_lookup_kdc = false
-	rdns = false
-	dns_canonicalize_hostname = false
-	udp_preference_limit = 1
-	default_ccache_name = FILE:%(base)s/ccache_%%{uid}
-	kdc_timeout = 2000
-	max_retries = 1
-[realms]
-	%(realm)s = {
-		kdc = %(ip)s
-		admin_server = %(ip)s
-	}
-[domain_realm]
-	%(ip)s = %(realm)s
-	.%(dns)s = %(realm)s
-	%(dns)s = %(realm)s
-""" % {"realm": REALM, "dns": DNS_DOMAIN, "ip": self.ip,
-       "base": self.basedir})
+        # the SPN is built from exactly the name the client was given
+        # (cifs/127.0.0.x)
+        krb5env.write_client_krb5_conf(
+            self.krb5_conf, REALM, self.ip, self.basedir,
+            [self.ip, "." + DNS_DOMAIN, DNS_DOMAIN], admin=self.ip)
 
     def _write_smb_conf(self):
         d = self.dcdir

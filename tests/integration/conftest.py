@@ -112,13 +112,13 @@ def _need_krb5():
                       "krb5-user)" % ", ".join(missing))
 
 
-@pytest.fixture(scope="module")
-def krb5_server():
-    """(realm, smbd): the realm's KDC and an smbd taking its tickets."""
+def _krb5_realm_and_server(cifs_maxlife=None):
     _need_samba()
     _need_krb5()
     realm = krb5env.KrbRealm("Pw-" + secrets.token_hex(6)).start()
     try:
+        if cifs_maxlife:
+            realm.limit_service_tickets(cifs_maxlife)
         srv = krb5env.KrbSambaServer(realm).start()
     except Exception:
         realm.stop()
@@ -126,6 +126,19 @@ def krb5_server():
     yield realm, srv
     srv.stop()
     realm.stop()
+
+
+@pytest.fixture(scope="module")
+def krb5_server():
+    """(realm, smbd): the realm's KDC and an smbd taking its tickets."""
+    yield from _krb5_realm_and_server()
+
+
+@pytest.fixture(scope="module")
+def krb5_short_server():
+    """krb5_server whose cifs/127.0.0.1 tickets live krb5env.SHORT_TICKET_SECS
+    seconds (the TGT keeps its 10 hours): every session expires in a test."""
+    yield from _krb5_realm_and_server(krb5env.SHORT_TICKET_SECS)
 
 
 def _need_ad_dc():

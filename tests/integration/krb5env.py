@@ -33,6 +33,7 @@ import smbenv
 
 REALM = "SMB2FS.TEST"
 SERVICE_HOST = "smb1.smb2fs.test"
+SHORT_TICKET_SECS = 15  # krb5_short_server's cifs tickets
 TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "klist",
          "kdestroy")
 
@@ -56,6 +57,33 @@ def free_udp_tcp_port(start=8800, end=8900):
         if ok:
             return port
     raise RuntimeError("no free KDC port in %d..%d" % (start, end))
+
+
+def write_client_krb5_conf(path, realm, kdc, basedir, names, admin=None):
+    """A client krb5.conf (KRB5_CONFIG) for `realm` whose KDC is `kdc`
+    ("host[:port]"); `names` (host names, ".domain" suffixes) map to the
+    realm.  No DNS anywhere: the SPN is built from exactly the name given,
+    the KDC is found by address."""
+    admin_line = "\t\tadmin_server = %s\n" % admin if admin else ""
+    mapping = "".join("\t%s = %s\n" % (n, realm) for n in names)
+    with open(path, "w") as f:
+        f.write("""[libdefaults]
+	default_realm = %(realm)s
+	dns_lookup_realm = false
+	dns_lookup_kdc = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	udp_preference_limit = 1
+	default_ccache_name = FILE:%(base)s/ccache_%%{uid}
+	kdc_timeout = 2000
+	max_retries = 1
+[realms]
+	%(realm)s = {
+		kdc = %(kdc)s
+%(admin)s	}
+[domain_realm]
+%(mapping)s""" % {"realm": realm, "base": basedir, "kdc": kdc, "admin": admin_line,
+                  "mapping": mapping})
 
 
 class KrbRealm:
@@ -88,28 +116,10 @@ class KrbRealm:
         return e
 
     def write_krb5_conf(self, path, kdc_port):
-        """A client krb5.conf for the realm whose KDC is at kdc_port (the
-        tests write one pointing at a dead port).  No DNS: the SPN is built
-        from exactly the name given."""
-        with open(path, "w") as f:
-            f.write("""[libdefaults]
-	default_realm = %(realm)s
-	dns_lookup_realm = false
-	dns_lookup_kdc = false
-	rdns = false
-	dns_canonicalize_hostname = false
-	udp_preference_limit = 1
-	default_ccache_name = FILE:%(base)s/ccache_%%{uid}
-	kdc_timeout = 2000
-	max_retries = 1
-[realms]
-	%(realm)s = {
-		kdc = 127.0.0.1:%(port)d
-	}
-[domain_realm]
-	127.0.0.1 = %(realm)s
-	.smb2fs.test = %(realm)s
-""" % {"realm": REALM, "base": self.basedir, "port": kdc_port})
+        """The realm's client krb5.conf with the KDC at kdc_port (the tests
+        write one pointing at a dead port)."""
+        write_client_krb5_conf(path, REALM, "127.0.0.1:%d" % kdc_port,
+                               self.basedir, ["127.0.0.1", ".smb2fs.test"])
 
     def _kadmin(self, query):
         subprocess.run([smbenv.which("kadmin.local"), "-q", query],
@@ -160,6 +170,11 @@ class KrbRealm:
             time.sleep(0.1)
         raise RuntimeError("the KDC did not answer within %ss:\n%s"
                            % (timeout, self.log()))
+
+    def limit_service_tickets(self, secs):
+        """cifs/127.0.0.1 tickets live at most secs seconds (so does every
+        SMB session made with one)."""
+        self._kadmin('modprinc -maxlife "%d seconds" cifs/127.0.0.1' % secs)
 
     def log(self):
         try:

@@ -21,26 +21,14 @@ import time
 import pytest
 
 import krb5env
-import smbenv
 
-RENEW_SECS = 15
+RENEW_SECS = krb5env.SHORT_TICKET_SECS
 PRINCIPAL = "alice@" + krb5env.REALM
 
 
-@pytest.fixture(scope="module")
-def short_realm():
-    """A realm whose cifs/127.0.0.1 tickets live RENEW_SECS seconds (the
-    TGT keeps its 10 hours), and an smbd taking them."""
-    realm = krb5env.KrbRealm("Pw-" + secrets.token_hex(6)).start()
-    try:
-        realm._kadmin('modprinc -maxlife "%d seconds" cifs/127.0.0.1' % RENEW_SECS)
-        srv = krb5env.KrbSambaServer(realm).start()
-    except Exception:
-        realm.stop()
-        raise
-    yield realm, srv
-    srv.stop()
-    realm.stop()
+@pytest.fixture
+def short_realm(krb5_short_server):
+    return krb5_short_server
 
 
 @pytest.fixture
