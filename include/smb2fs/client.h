@@ -6,7 +6,8 @@
  * re-connects the tree and reopens open files, then retries the operation.
  *
  * Paths are POSIX-style, relative to the share root ("/", "/dir/file");
- * the client converts separators.  Every function returns 0 (or a byte
+ * the client converts separators and (mapposix) names SMB cannot store,
+ * and maps listed names back.  Every function returns 0 (or a byte
  * count) on success and a negative errno on failure, mapped from the NT
  * status through nt_status_err() plus per-operation overrides. */
 #ifndef SMB2FS_CLIENT_H
@@ -50,6 +51,12 @@ struct smb2_config {
 	bool read_for_write;      /* cache=loose: open O_WRONLY with read access too
 				   * (the kernel's writeback cache reads partial pages);
 				   * without it when the server refuses */
+	bool no_cifsacl;          /* `nocifsacl`: never ask for security descriptors
+				   * (stat has no POSIX view, chmod/chown only
+				   * toggle FILE_ATTRIBUTE_READONLY) */
+	bool no_mapposix;         /* `nomapposix`: names go out as they are, and those
+				   * SMB cannot store are refused; default: the SFM
+				   * private-use mapping both ways (smb2fs/sfm.h) */
 };
 
 /* Connects, negotiates, logs in and connects the tree.  On failure returns a
@@ -131,6 +138,78 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after);
 int smb2_statfs(struct smb2_client *c, struct fscc_fs_full_size *out);
 
+/* Modes and owners (security.c).  While descriptors are on (the default;
+ * config no_cifsacl turns them off) smb2_stat and smb2_mkdir read the
+ * file's security descriptor in their compound and fill the POSIX view of
+ * struct fscc_stat (sd_asked, has_mode/uid/gid); a server that refuses
+ * security queries turns them off for the mount, once. */
+bool smb2_sd_active(struct smb2_client *c);
+/* smb2_fstat, and while descriptors are on the file's descriptor through
+ * the same handle in the same frame. */
+int smb2_fstat_sd(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st);
+/* After a create through f (path): the new file's attributes and
+ * descriptor through f (one frame), and when the server gave another mode
+ * than mode, that chmod in one more frame.  st: the attributes now (with
+ * the descriptor's view); *changed: the chmod was made.  -ENODATA when
+ * descriptors are off. */
+int smb2_created_mode(struct smb2_client *c, const char *path, struct smb2_file *f, unsigned mode,
+		      struct fscc_stat *st, bool *changed);
+/* smb2_stat of names in the directory dir (a listing's entries, for their
+ * descriptors), up to 16 compounds in flight at once: res[i] gets the
+ * result for names[i] and st[i] its attributes.  Returns 0, or an error
+ * that failed them all. */
+int smb2_stat_many(struct smb2_client *c, const char *dir, const char *const *names, size_t n,
+		   struct fscc_stat *st, int *res);
+/* mode's rwx bits as the file's DACL (owner, group and Everyone ACEs, the
+ * others kept) while descriptors are on; and on a file (not a directory)
+ * FILE_ATTRIBUTE_READONLY set when mode has no write bit, cleared when it
+ * has one.  f (may be NULL): a handle of ours on the file, whose lease key
+ * the chmod's own open uses, so it breaks none of our caching.  -EPERM
+ * when the server refuses. */
+int smb2_chmod(struct smb2_client *c, const char *path, struct smb2_file *f, unsigned mode,
+	       struct smb2_attrs *after);
+/* Owner and/or group (UINT32_MAX: unchanged) as Samba's Unix SIDs
+ * (S-1-22-1-uid, S-1-22-2-gid); 0 without a request when descriptors are
+ * off.  A change the server refuses is accepted and ignored (after->valid
+ * false; logged once), so tar and cp -p as root do not fail. */
+int smb2_chown(struct smb2_client *c, const char *path, uint32_t uid, uint32_t gid,
+	       struct smb2_attrs *after);
+
+/* Links and special files (links.c).  smb2_stat also fills nlink
+ * (FileStandardInformation in its compound). */
+/* The first len (at most 64 KiB) bytes of the file at path: CREATE + READ
+ * + CLOSE in one round trip.  Returns the count (less at the end). */
+ssize_t smb2_read_head(struct smb2_client *c, const char *path, void *buf, size_t len);
+/* A new file (FILE_CREATE: -EEXIST when the name exists) holding data
+ * (len bytes, at most 64 KiB), with attrs (e.g. FILE_ATTRIBUTE_SYSTEM):
+ * CREATE + WRITE + CLOSE in one round trip; a file made but not written
+ * is removed again.  after (may be NULL): its attributes at close. */
+int smb2_create_with(struct smb2_client *c, const char *path, const void *data, size_t len,
+		     uint32_t attrs, struct smb2_attrs *after);
+/* A hard link: to becomes another name of from's file
+ * (FileLinkInformation); -EEXIST when to exists. */
+int smb2_link(struct smb2_client *c, const char *from, const char *to);
+/* The target of a symlink the server keeps as a reparse point
+ * (IO_REPARSE_TAG_SYMLINK; Windows): CREATE (FILE_OPEN_REPARSE_POINT) +
+ * FSCTL_GET_REPARSE_POINT + CLOSE.  *target: malloc'ed POSIX form ('/').
+ * -EINVAL: not a symlink reparse point. */
+int smb2_read_reparse_link(struct smb2_client *c, const char *path, char **target);
+
+/* Extended attributes (xattr.c): the SMB EAs (FileFullEaInformation) of
+ * a file or directory.  name is the EA name (ASCII, 1-255 bytes; servers
+ * compare names case-insensitively). */
+/* The value into buf (size 0: only its length); -ENODATA when there is
+ * none, -ERANGE when size is too small. */
+ssize_t smb2_get_ea(struct smb2_client *c, const char *path, const char *name, void *buf,
+		    size_t size);
+/* cb for every EA's name (not NUL-terminated); a non-zero cb result stops
+ * and is returned. */
+int smb2_list_ea(struct smb2_client *c, const char *path,
+		 int (*cb)(const char *name, size_t name_len, void *arg), void *arg);
+/* Sets an EA (value up to 65535 bytes); len 0 removes it. */
+int smb2_set_ea(struct smb2_client *c, const char *path, const char *name, const void *value,
+		size_t len);
+
 /* Leases (SMB 2.1+; off with cache=none): fn is called, from a thread of
  * the client's with no lock held, when the server takes caching of the
  * file at path (POSIX form) away from us, or a reconnect lost it: lost has
@@ -158,5 +237,51 @@ bool smb2_file_can_read(struct smb2_client *c, const struct smb2_file *f);
  * whichever writing handle it picks, so closing or syncing one descriptor
  * has to wait for all of them. */
 int smb2_flush_file(struct smb2_client *c, struct smb2_file *f);
+
+/* Byte-range locks (locks.c), as SMB2 LOCK requests through f.  The
+ * caller answers "was the waiting process interrupted?" for a blocking
+ * lock, asked every 100 ms; then the request is cancelled (-EINTR). */
+typedef bool (*smb2_intr_fn)(void *arg);
+/* fcntl record lock: type F_RDLCK, F_WRLCK or F_UNLCK of [start,
+ * start+len) (len 0: to the end of the file) for the POSIX lock owner
+ * (FUSE lock_owner); all of an owner's locks on a file are held through
+ * the handle it first locked through.  wait: F_SETLKW (blocks until the
+ * server grants it); without it a conflict is -EAGAIN.  *stale (may be
+ * NULL): after a lock was taken, whether the file's cached data and
+ * attributes may be older than another client's writes (no write
+ * caching lease): drop them. */
+int smb2_lock(struct smb2_client *c, struct smb2_file *f, uint64_t owner, int type, uint64_t start,
+	      uint64_t len, bool wait, smb2_intr_fn intr, void *arg, bool *stale);
+/* Whether owner (is_flock: f's flock) holds locks on f's file: an
+ * unlock that finds none sends nothing (libfuse unlocks at every close). */
+bool smb2_lock_held(struct smb2_client *c, struct smb2_file *f, uint64_t owner, bool is_flock);
+/* F_GETLK: *type in, F_UNLCK out when nobody else holds a conflicting
+ * lock, else the type of what holds it (tried through f and given back). */
+int smb2_lock_test(struct smb2_client *c, struct smb2_file *f, int *type, uint64_t start,
+		   uint64_t len);
+/* flock(2) on the open file f: LOCK_SH, LOCK_EX, LOCK_UN, | LOCK_NB. */
+int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, smb2_intr_fn intr, void *arg,
+	       bool *stale);
+
+/* Space and server-side copy (space.c).  Each first sends what this
+ * mount's handles queued for the files involved, so the server acts on
+ * the data write() accepted.  mode is fallocate(2)'s: 0 (allocate; the
+ * size grows to off+len), FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE (the file is made sparse, the range deallocated),
+ * FALLOC_FL_ZERO_RANGE (with or without KEEP_SIZE); anything else is
+ * -EOPNOTSUPP. */
+int smb2_fallocate(struct smb2_client *c, struct smb2_file *f, int mode, uint64_t off,
+		   uint64_t len);
+/* lseek SEEK_DATA (hole false) / SEEK_HOLE (true) from off, from the
+ * server's allocated ranges (a server without them: all data).  -ENXIO at
+ * or past the end of file, or for SEEK_DATA with no data after off. */
+int smb2_seek_data(struct smb2_client *c, struct smb2_file *f, uint64_t off, bool hole,
+		   uint64_t *out);
+/* Copies up to len bytes of in's file at off_in to out's at off_out on
+ * the server (FSCTL_SRV_COPYCHUNK_WRITE): no file data crosses the
+ * connection.  Stops at in's end of file; returns the bytes copied (a
+ * failure after some were copied returns those), or -errno. */
+ssize_t smb2_copy_range(struct smb2_client *c, struct smb2_file *in, uint64_t off_in,
+			struct smb2_file *out, uint64_t off_out, uint64_t len);
 
 #endif

@@ -135,6 +135,18 @@ int smb2_conn_submit_read(struct smb2_conn *c, struct wbuf *req, size_t payload_
  * Returns 0 with *rep (any NT status) or a negative errno (no reply: the
  * connection died, or this request timed out, which kills it). */
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep);
+/* A request the server may rightly keep pending for as long as it likes
+ * (a blocking LOCK waits for another client's unlock, MS-SMB2 3.3.5.14.2):
+ * once an interim STATUS_PENDING reply came for it (before this call or
+ * after, signed or not), its wait has no deadline.  The caller waits in
+ * slices (smb2_conn_wait_for) and ends it with smb2_conn_cancel; a dead
+ * connection still ends it at once.  Until the interim reply the usual
+ * timeout applies. */
+void smb2_conn_no_deadline(struct smb2_conn *c, struct smb2_req *q);
+/* Waits up to ms for q to end (reply in, or failed), with q's deadline
+ * applied as in smb2_conn_wait (a request past it kills the connection).
+ * true: ended, collect it with smb2_conn_wait; false: still waiting. */
+bool smb2_conn_wait_for(struct smb2_conn *c, struct smb2_req *q, unsigned ms);
 /* Asks the server to stop working on a submitted request (FUSE
  * interrupts).  The request still ends through smb2_conn_wait, usually
  * with STATUS_CANCELLED.  0, or a transport error. */

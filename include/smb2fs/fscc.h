@@ -17,6 +17,7 @@
 #define FILE_ATTRIBUTE_DIRECTORY 0x00000010u
 #define FILE_ATTRIBUTE_ARCHIVE 0x00000020u
 #define FILE_ATTRIBUTE_NORMAL 0x00000080u
+#define FILE_ATTRIBUTE_SPARSE_FILE 0x00000200u
 #define FILE_ATTRIBUTE_REPARSE_POINT 0x00000400u
 
 /* File information classes (MS-FSCC 2.4) */
@@ -27,8 +28,10 @@
 #define FileStandardInformation 0x05
 #define FileInternalInformation 0x06
 #define FileRenameInformation 0x0A
+#define FileLinkInformation 0x0B /* same layout as FileRenameInformation (2.4.27.2) */
 #define FileNamesInformation 0x0C
 #define FileDispositionInformation 0x0D
+#define FileFullEaInformation 0x0F
 #define FileAllInformation 0x12
 #define FileAllocationInformation 0x13
 #define FileEndOfFileInformation 0x14
@@ -51,6 +54,22 @@ struct fscc_stat {
 	uint32_t file_attributes;
 	uint64_t file_id;           /* 0 when the class has none */
 	uint32_t nlink;             /* 0 when the class has none */
+	/* The POSIX view of the file's security descriptor (secdesc.h),
+	 * filled by the client when it asked for the descriptor: sd_asked
+	 * says it did (and the server answered or refused), the has_* flags
+	 * which of mode, uid, gid the descriptor told.  All false for
+	 * listings, which carry no descriptor. */
+	bool sd_asked, has_mode, has_uid, has_gid;
+	uint16_t mode;              /* rwxrwxrwx bits */
+	uint32_t uid, gid;
+	/* What a regular file's contents say it stands for (mfsym.h: an
+	 * mfsymlink, an SFU fifo or device), filled by the fs layer once it
+	 * looked (special_checked); special is 0 or S_IFLNK, S_IFIFO, S_IFCHR,
+	 * S_IFBLK; special_size the symlink target's length in bytes. */
+	bool special_checked;
+	uint32_t special;
+	uint32_t special_size;
+	uint32_t rdev_major, rdev_minor;
 };
 
 /* One entry of a FileIdBothDirectoryInformation (or FileIdFull / FileFull /
@@ -102,6 +121,50 @@ SMB2FS_MUST_CHECK int fscc_build_disposition(struct wbuf *w, bool delete_pending
 /* FileRenameInformation (SMB2 form, MS-FSCC 2.4.42.2): new_name is UTF-8,
  * relative to the share root, using '\\'. */
 SMB2FS_MUST_CHECK int fscc_build_rename(struct wbuf *w, bool replace_if_exists, const char *new_name);
+
+/* Extended attributes (src/wire/ea.c).  FILE_FULL_EA_INFORMATION
+ * (MS-FSCC 2.4.15): a list of entries, each NextEntryOffset (u32, 0 on
+ * the last, entries 4-byte aligned), Flags (u8), EaNameLength (u8),
+ * EaValueLength (u16), the name (ASCII) with a NUL, the value. */
+#define FSCC_EA_NAME_MAX 255
+#define FSCC_EA_VALUE_MAX 65535
+struct fscc_ea {
+	const char *name;           /* not NUL-terminated: name_len bytes */
+	uint8_t name_len;
+	uint8_t flags;
+	const uint8_t *value;
+	uint16_t value_len;
+};
+/* Calls cb for each entry of buf; a non-zero cb result stops the walk and
+ * is returned.  -EBADMSG: an entry overruns buf, an offset goes backwards
+ * or is not aligned, a name lacks its NUL or holds one. */
+int fscc_ea_walk(const uint8_t *buf, size_t len, int (*cb)(const struct fscc_ea *e, void *arg),
+		 void *arg);
+/* One FILE_FULL_EA_INFORMATION entry (the list's last: NextEntryOffset 0)
+ * for SET_INFO: a value_len of 0 removes the EA.  -EINVAL: an empty name,
+ * one with NUL or non-ASCII bytes; -ERANGE: a name over 255 bytes;
+ * -E2BIG: a value over 65535 bytes. */
+SMB2FS_MUST_CHECK int fscc_build_full_ea(struct wbuf *w, const char *name, const void *value,
+					 size_t value_len);
+/* FILE_GET_EA_INFORMATION (MS-FSCC 2.4.15.1) naming one EA, the input of
+ * a QUERY_INFO of FileFullEaInformation: NextEntryOffset 0, EaNameLength,
+ * the name with its NUL.  Errors as fscc_build_full_ea. */
+SMB2FS_MUST_CHECK int fscc_build_get_ea(struct wbuf *w, const char *name);
+
+/* Reparse points (src/wire/reparse.c).  FSCTL_GET_REPARSE_POINT (MS-FSCC
+ * 2.3.27) returns a REPARSE_DATA_BUFFER; a symbolic link's (2.1.2.4):
+ * ReparseTag, ReparseDataLength, Reserved, SubstituteNameOffset/Length,
+ * PrintNameOffset/Length (bytes from the start of PathBuffer), Flags,
+ * PathBuffer (UTF-16LE). */
+#define FSCTL_GET_REPARSE_POINT 0x000900A8u
+#define IO_REPARSE_TAG_SYMLINK 0xA000000Cu
+#define SYMLINK_FLAG_RELATIVE 0x00000001u
+/* The target of a symbolic link's reparse data as a POSIX path: the
+ * print name (the substitute name when there is none) in UTF-8 with '\'
+ * turned into '/'; *out is malloc'ed, *relative says SYMLINK_FLAG_RELATIVE.
+ * -EBADMSG: a malformed buffer (a name outside it, odd lengths, no UTF-8
+ * form, a NUL inside); -EOPNOTSUPP: another reparse tag; -ENOMEM. */
+int fscc_parse_symlink_reparse(const uint8_t *buf, size_t len, char **out, bool *relative);
 
 /* FILETIME <-> Unix time. */
 uint64_t fscc_time_from_unix(int64_t sec, long nsec);

@@ -449,6 +449,28 @@ int smb2_close_decode(const uint8_t *msg, size_t len, struct smb2_close_rsp *r);
 /* ---- FLUSH (2.2.17 / 2.2.18) ---- */
 SMB2FS_MUST_CHECK int smb2_flush_encode(struct wbuf *w, const struct smb2_fileid *id);
 
+/* ---- LOCK (2.2.26 / 2.2.27) ---- */
+#define SMB2_LOCKFLAG_SHARED_LOCK 0x00000001u
+#define SMB2_LOCKFLAG_EXCLUSIVE_LOCK 0x00000002u
+#define SMB2_LOCKFLAG_UNLOCK 0x00000004u
+#define SMB2_LOCKFLAG_FAIL_IMMEDIATELY 0x00000010u
+/* Elements one request carries at most (ours: a few unlocks at once). */
+#define SMB2_LOCK_MAX 64
+struct smb2_lock_element {
+	uint64_t offset;
+	uint64_t length;
+	uint32_t flags;   /* SHARED or EXCLUSIVE (| FAIL_IMMEDIATELY), or UNLOCK */
+};
+struct smb2_lock_req {
+	uint32_t sequence; /* LockSequenceNumber (4 bits) | LockSequenceIndex << 4; 0: none */
+	struct smb2_fileid file_id;
+	const struct smb2_lock_element *locks;
+	uint16_t count;    /* 1..SMB2_LOCK_MAX */
+};
+SMB2FS_MUST_CHECK int smb2_lock_encode(struct wbuf *w, const struct smb2_lock_req *q);
+/* Checks the 4-byte LOCK response body; 0 or -EBADMSG. */
+int smb2_lock_decode(const uint8_t *msg, size_t len);
+
 /* ---- READ (2.2.19 / 2.2.20) ---- */
 struct smb2_read_req {
 	uint8_t flags;
@@ -594,6 +616,58 @@ struct smb2_validate_negotiate_rsp {
  * -EBADMSG when shorter than 24 bytes (bytes after them are ignored). */
 int smb2_validate_negotiate_decode(const uint8_t *out, size_t len,
 				   struct smb2_validate_negotiate_rsp *r);
+
+/* Space and server-side copy payloads (fsctl.c): the IOCTL Input/Output
+ * buffers of MS-SMB2 2.2.31.1 / 2.2.32.1-3 and MS-FSCC 2.3, and the
+ * FileAllocationInformation SET_INFO buffer (MS-FSCC 2.4.4). */
+#define FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
+#define FSCTL_SRV_COPYCHUNK 0x001440F2u
+#define FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
+#define FSCTL_SET_SPARSE 0x000900C4u
+#define FSCTL_SET_ZERO_DATA 0x000980C8u
+#define FSCTL_QUERY_ALLOCATED_RANGES 0x000940CFu
+#define SMB2_RESUME_KEY_SIZE 24
+#define SMB2_COPYCHUNK_RSP_SIZE 12
+#define SMB2_COPYCHUNK_MAX_CHUNKS 256   /* what we ever put in one request */
+struct smb2_copychunk {
+	uint64_t src_off, dst_off;
+	uint32_t len;
+};
+/* SRV_COPYCHUNK_COPY: -EINVAL for no chunks or more than
+ * SMB2_COPYCHUNK_MAX_CHUNKS (recorded in w). */
+SMB2FS_MUST_CHECK int smb2_copychunk_encode(struct wbuf *w, const uint8_t key[SMB2_RESUME_KEY_SIZE],
+					    const struct smb2_copychunk *chunks, unsigned n);
+/* SRV_REQUEST_RESUME_KEY's ResumeKey (the Context after it is ignored);
+ * -EBADMSG when shorter than 24 bytes. */
+int smb2_resume_key_decode(const uint8_t *out, size_t len, uint8_t key[SMB2_RESUME_KEY_SIZE]);
+/* SRV_COPYCHUNK_RESPONSE.  After STATUS_SUCCESS: what was copied; after
+ * STATUS_INVALID_PARAMETER: the server's limits (chunks per request,
+ * bytes per chunk, bytes per request).  -EBADMSG when short. */
+struct smb2_copychunk_rsp {
+	uint32_t chunks_written;
+	uint32_t chunk_bytes_written;
+	uint32_t total_bytes_written;
+};
+int smb2_copychunk_rsp_decode(const uint8_t *out, size_t len, struct smb2_copychunk_rsp *r);
+/* FILE_SET_SPARSE_BUFFER (MS-FSCC 2.3.64): one BOOLEAN. */
+SMB2FS_MUST_CHECK int smb2_set_sparse_encode(struct wbuf *w, bool sparse);
+/* FILE_ZERO_DATA_INFORMATION (MS-FSCC 2.3.70): [off, end) reads as zeros;
+ * -EINVAL when end < off. */
+SMB2FS_MUST_CHECK int smb2_zero_data_encode(struct wbuf *w, uint64_t off, uint64_t end);
+/* FILE_ALLOCATED_RANGE_BUFFER (MS-FSCC 2.3.34): the query's input, and
+ * each element of its output. */
+struct smb2_alloc_range {
+	uint64_t off, len;
+};
+SMB2FS_MUST_CHECK int smb2_alloc_range_encode(struct wbuf *w, uint64_t off, uint64_t len);
+/* The output of FSCTL_QUERY_ALLOCATED_RANGES: up to max ranges into out,
+ * *n how many.  -EBADMSG when len is not a multiple of 16, a range wraps
+ * past 2^64, or the ranges are not in increasing order without overlap;
+ * -E2BIG when more than max. */
+int smb2_alloc_ranges_decode(const uint8_t *out, size_t len, struct smb2_alloc_range *ranges,
+			     size_t max, size_t *n);
+/* FileAllocationInformation (MS-FSCC 2.4.4): AllocationSize. */
+SMB2FS_MUST_CHECK int smb2_allocation_info_encode(struct wbuf *w, uint64_t size);
 
 /* ---- TRANSFORM_HEADER (2.2.41): an encrypted message or compound chain
  * (OriginalMessageSize bytes) follows it in the same frame ---- */

@@ -28,6 +28,7 @@ static void client_free(struct smb2_client *c)
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->files_mu);
 	lease_destroy(c);
+	locks_destroy(c);
 	free(c);
 }
 
@@ -52,6 +53,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&c->files_mu, NULL);
 	lease_init(c);
+	locks_init(c);
 
 	c->server = strdup(cfg->server);
 	c->share = strdup(cfg->share);
@@ -74,7 +76,9 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
 	c->write_behind = !cfg->no_write_behind;
 	c->read_for_write = cfg->read_for_write;
+	c->mapposix = !cfg->no_mapposix;
 	c->leasing = !cfg->no_leases;
+	c->sd_map = !cfg->no_cifsacl;
 	c->close_timeout_ms = cfg->close_timeout_ms;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;

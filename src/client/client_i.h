@@ -153,6 +153,9 @@ struct smb2_client {
 	uint64_t auth_gen;     /* bumped by every re-login on the same session */
 	bool renew_failing;    /* the last re-login found no fresh credential:
 				* the next failures log at debug level */
+	bool no_credential;    /* the last login failed before asking the server:
+				* no ticket to be had (a reconnect then fails
+				* with EKEYEXPIRED at once) */
 	char principal[256];   /* Kerberos: who the first login was ("" else),
 				* named when a renewal needs `kinit` */
 	time_t session_end;    /* monotonic s: when the login's ticket ends (0: never) */
@@ -178,6 +181,11 @@ struct smb2_client {
 	unsigned close_timeout_ms; /* config: how long; 0 = never defer */
 	bool write_behind;     /* config: queue writes (writeback.c) */
 	bool read_for_write;   /* config: O_WRONLY opens ask for read access too */
+	int sd_map;            /* security descriptors asked with the attributes
+				* (security.c; atomic): config, cleared once
+				* when the server refuses security queries */
+	int chown_refusals;    /* chowns the server refused (atomic; logged once) */
+	bool mapposix;         /* config: SFM names (smb_path, listings; sfm.h) */
 	int wb_files;          /* open files with write-behind (atomic) */
 	/* writeback.c's flusher: sends data queued for too long */
 	pthread_t wb_flusher;
@@ -193,6 +201,11 @@ struct smb2_client {
 	int leases_live;       /* sum of the records' live counts (atomic): a
 				* cheap "none" for smb2_path_read_leased */
 	struct lease_work *lease_head, *lease_tail; /* breaks for the worker */
+	/* locks.c: the byte-range locks we hold; locks_mu is a leaf */
+	pthread_mutex_t locks_mu;
+	pthread_cond_t locks_cond;
+	struct lk_owner *locks;
+	unsigned lock_waiters;  /* blocking LOCKs waited for outside the client lock */
 	pthread_cond_t lease_cond;
 	pthread_t lease_worker;
 	bool lease_worker_running, lease_stop;
@@ -276,6 +289,22 @@ void lease_notify(void *arg, const uint8_t *msg, size_t len);
 /* reconnect, with the client lock held for writing: every lease is gone. */
 void leases_conn_lost(struct smb2_client *c);
 
+/* locks.c (see its top comment) */
+struct lk_owner;
+void locks_init(struct smb2_client *c);
+void locks_destroy(struct smb2_client *c);
+/* f is closing: its locks go with it on the server; true when it held any. */
+bool locks_file_closing(struct smb2_client *c, struct smb2_file *f);
+/* reconnect, with the client lock held for writing, before the old
+ * connection goes: ends the blocking LOCKs waiting on it (they start over). */
+void locks_conn_lost(struct smb2_client *c);
+/* files_reopen_all, after f was reopened: takes its locks again. */
+void locks_reopened(struct smb2_client *c, struct smb2_file *f);
+/* An O_APPEND write through f: waits for the file's append lock (one
+ * byte past every POSIX range, exclusive) and gives it back after. */
+int locks_append_begin(struct smb2_client *c, struct smb2_file *f);
+void locks_append_end(struct smb2_client *c, struct smb2_file *f);
+
 /* reconnect.c */
 /* Runs op(c, arg) with the read lock held, reconnecting and retrying when
  * the failure was the connection's or the session's, not the operation's. */
@@ -303,10 +332,11 @@ bool err_is_transport(int err);
 #define ERR_SESSION_EXPIRED (-10002) /* internal: log in again on the same session */
 
 /* request.c: POSIX path -> share-relative SMB path ('/' -> '\\', no
- * leading separator) in *out (malloc'ed).  -EILSEQ for a path that is not
- * UTF-8 (it has no SMB form), -EINVAL for names SMB would read differently
- * ('\\', ':'), -ENOMEM. */
-int smb_path(const char *posix_path, char **out);
+ * leading separator, names mapped as the mount's mapposix says) in *out
+ * (malloc'ed).  -EILSEQ for a path that is not UTF-8 (it has no SMB form),
+ * -ENAMETOOLONG, -EINVAL (nomapposix) for names SMB would read differently
+ * ('\\', ':'), -ENOMEM: sfm_path_to_smb (smb2fs/sfm.h). */
+int smb_path(const struct smb2_client *c, const char *posix_path, char **out);
 
 /* files: open with a CREATE, close */
 /* The CREATE request every open of ours sends (no oplock, share all). */
@@ -407,6 +437,11 @@ void cmpd_enc(struct cmpd *k, int enc);
  * not be sent; otherwise 0, and each m[i].r tells that message's fate (a
  * transport error there: its reply was lost). */
 int cmpd_run(struct cmpd *k);
+/* cmpd_run in two steps, so several chains can be in flight at once:
+ * submit (q gets SMB2_CHAIN_MAX request objects; the result as cmpd_run's
+ * before any wait), then collect every reply (only after a 0 submit). */
+int cmpd_submit(struct cmpd *k, struct smb2_req **q);
+void cmpd_collect(struct cmpd *k, struct smb2_req **q);
 /* Frees the buffers and the replies still held. */
 void cmpd_free(struct cmpd *k);
 
@@ -437,5 +472,18 @@ struct cmpd_msg *pchain_result(struct pchain *p, unsigned i);
  * A CLOSE that failed otherwise is sent again on the real FileId. */
 int pchain_run(struct pchain *p, bool close, uint16_t close_flags);
 void pchain_free(struct pchain *p);
+
+/* security.c: the QUERY_INFO of a file's descriptor (OWNER, GROUP, DACL)
+ * on id (SMB2_FILEID_RELATED in a chain), and its reply into st's POSIX
+ * view (sd_asked set; the has_* flags say what it told).  sec_take
+ * returns 0 or a transport error; a server refusing the query turns
+ * descriptors off for the mount. */
+void sec_add_query(struct cmpd *k, bool related, const struct smb2_fileid *id);
+/* links.c: a related QUERY_INFO of FileStandardInformation appended to a
+ * chain (not counted as a pchain act), and the link count its reply gives
+ * (0: none). */
+void link_add_query_std(struct cmpd *k);
+uint32_t link_take_std(const struct cmpd_msg *m);
+int sec_take(struct smb2_client *c, const struct cmpd_msg *m, struct fscc_stat *st);
 
 #endif

@@ -54,13 +54,21 @@ void cmpd_enc(struct cmpd *k, int enc)
 
 int cmpd_run(struct cmpd *k)
 {
+	struct smb2_req *q[SMB2_CHAIN_MAX];
+	int r = cmpd_submit(k, q);
+	if (r == 0)
+		cmpd_collect(k, q);
+	return r;
+}
+
+int cmpd_submit(struct cmpd *k, struct smb2_req **q)
+{
 	if (k->err)
 		return k->err;
 	if (k->n == 0)
 		return -EINVAL;
 	struct wbuf *msgs[SMB2_CHAIN_MAX];
 	size_t payload[SMB2_CHAIN_MAX];
-	struct smb2_req *q[SMB2_CHAIN_MAX];
 	for (unsigned i = 0; i < k->n; i++) {
 		msgs[i] = &k->m[i].w;
 		payload[i] = k->m[i].payload;
@@ -77,6 +85,11 @@ int cmpd_run(struct cmpd *k)
 	int r = smb2_conn_submit_chain(k->c->conn, msgs, payload, k->n, k->c->timeout_sec, q);
 	if (r < 0)
 		return smb2_conn_alive(k->c->conn) ? r : -ECONNRESET;
+	return 0;
+}
+
+void cmpd_collect(struct cmpd *k, struct smb2_req **q)
+{
 	for (unsigned i = 0; i < k->n; i++) {
 		struct cmpd_msg *m = &k->m[i];
 		int w = smb2_conn_wait(k->c->conn, q[i], &m->rep);
@@ -84,7 +97,6 @@ int cmpd_run(struct cmpd *k)
 		if (m->r < 0)
 			m->rep.msg = NULL; /* req_result freed it (or none came) */
 	}
-	return 0;
 }
 
 void cmpd_free(struct cmpd *k)

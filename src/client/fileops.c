@@ -172,7 +172,24 @@ static ssize_t pwrite_src(struct smb2_client *c, struct smb2_file *f, const stru
 		}
 	}
 	struct io_args a = {.f = f, .cbuf = tmp ? tmp : src->mem, .len = len, .off = off};
-	int r = client_run(c, op_write, &a);
+	int r;
+	if (f->flags & O_APPEND) {
+		/* At the server's end of file, whatever size the kernel
+		 * thought: Samba has no atomic append (a WRITE at offset -1 is
+		 * refused), so our mounts take turns on the file's append
+		 * lock, read the size and write there. */
+		struct fscc_stat st;
+		r = locks_append_begin(c, f);
+		if (r == 0) {
+			r = smb2_fstat(c, f, &st);
+			a.off = st.end_of_file;
+			if (r == 0)
+				r = client_run(c, op_write, &a);
+			locks_append_end(c, f);
+		}
+	} else {
+		r = client_run(c, op_write, &a);
+	}
 	free(tmp);
 	if (a.done)
 		files_wrote(c, f);

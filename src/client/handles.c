@@ -237,7 +237,7 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	      struct fscc_stat *st)
 {
 	char *p;
-	int r = smb_path(path, &p);
+	int r = smb_path(c, path, &p);
 	if (r < 0)
 		return r;
 	struct smb2_file *f = calloc(1, sizeof(*f));
@@ -249,7 +249,10 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	/* A reopen after reconnect must neither create nor truncate again. */
 	f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	wb_init(&f->wb);
-	f->write_behind = c->write_behind && wb_enabled_for(flags);
+	/* O_APPEND writes go out one by one, each at the server's end of
+	 * file (fileops.c, locks_append_begin): queued, they could not keep
+	 * that place. */
+	f->write_behind = c->write_behind && wb_enabled_for(flags) && !(flags & O_APPEND);
 	struct open_args a = {.f = f, .flags = flags};
 	if (c->read_for_write && (flags & O_ACCMODE) == O_WRONLY && !(flags & O_DIRECTORY)) {
 		/* The kernel's writeback cache reads the rest of a page that
@@ -290,7 +293,8 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	/* What write() accepted goes out before the handle closes; its
 	 * failure is close()'s (FUSE reports it from flush, this is the net). */
 	int wr = f->write_behind ? wb_drain(c, f) : 0;
-	if (defer_close(c, f))
+	/* its locks end with the handle: never kept open under a lease */
+	if (!locks_file_closing(c, f) && defer_close(c, f))
 		return 0;
 	pthread_rwlock_rdlock(&c->lock);
 	pthread_mutex_lock(&c->files_mu);
@@ -494,8 +498,10 @@ int files_reopen_all(struct smb2_client *c)
 			file_close_id(c, &id);
 			r = -ESTALE;
 		}
-		if (r == 0)
+		if (r == 0) {
 			f->id = id;
+			locks_reopened(c, f);
+		}
 		if (r < 0) {
 			/* Deleted or renamed while we were away: the handle is gone. */
 			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);

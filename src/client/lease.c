@@ -485,7 +485,7 @@ bool smb2_path_read_leased(struct smb2_client *c, const char *path)
 	if (!c->leasing || !__atomic_load_n(&c->leases_live, __ATOMIC_RELAXED))
 		return false;
 	char *sp;
-	if (smb_path(path, &sp) < 0)
+	if (smb_path(c, path, &sp) < 0)
 		return false;
 	bool held = false;
 	pthread_mutex_lock(&c->lease_mu);

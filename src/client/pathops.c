@@ -13,6 +13,7 @@
 #include "smb2fs/fscc.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
+#include "smb2fs/sfm.h"
 
 
 struct path_op {
@@ -29,6 +30,8 @@ struct path_op {
 	uint8_t set_class;         /* SET_INFO: class and prebuilt buffer */
 	const struct wbuf *set_data;
 	struct fscc_fs_full_size *fs;
+	struct fscc_stat *sd;      /* stat, mkdir: the descriptor's POSIX view */
+	uint32_t *nlink;           /* stat: the link count (links.c), 0 unknown */
 	const char *rename_to;     /* rename: SMB path of the target */
 	bool removes;              /* delete: the name goes (lease.c forgets it) */
 	/* Act on a handle of ours that can write to the path, if one is
@@ -119,6 +122,9 @@ static int op_path(struct smb2_client *c, void *arg)
 	pchain_start(&p, c, po->path, po->access, po->disposition, po->options, po->attrs);
 	if (po->add_acts)
 		po->add_acts(&p, po);
+	unsigned std_i = p.n_acts;
+	if (po->nlink)
+		link_add_query_std(&p.k);
 	/* The act's result is what counts; a CLOSE whose reply was lost with
 	 * the connection is not a failure (pchain_run): the server closes the
 	 * handle itself (and then deletes a file marked for deletion), and
@@ -131,6 +137,8 @@ static int op_path(struct smb2_client *c, void *arg)
 			r = po->take(&p, po);
 		else if (p.n_acts)
 			r = pchain_result(&p, 0)->r;
+		if (po->nlink)
+			*po->nlink = link_take_std(pchain_result(&p, std_i));
 	}
 	if (r == 0 && p.closed_attrs)
 		set_after(po, &p.after);
@@ -159,7 +167,7 @@ static bool rerun_saw_own_removal(const struct path_op *po, int r)
 static int run_path(struct smb2_client *c, const char *posix_path, struct path_op *po)
 {
 	char *p;
-	int r = smb_path(posix_path, &p);
+	int r = smb_path(c, posix_path, &p);
 	if (r < 0)
 		return r;
 	po->path = p;
@@ -170,15 +178,69 @@ static int run_path(struct smb2_client *c, const char *posix_path, struct path_o
 
 /* ---- stat ---- */
 
+/* The file's security descriptor in the same frame (security.c): CREATE
+ * (with READ_CONTROL) + QUERY_INFO + CLOSE. */
+static void acts_sd(struct pchain *p, struct path_op *po)
+{
+	(void)po;
+	p->n_acts++;
+	sec_add_query(&p->k, true, &SMB2_FILEID_RELATED);
+}
+
+static int take_sd(struct pchain *p, struct path_op *po)
+{
+	memset(po->sd, 0, sizeof(*po->sd));
+	return sec_take(p->k.c, pchain_result(p, 0), po->sd);
+}
+
+static void want_sd(struct smb2_client *c, struct path_op *po, struct fscc_stat *sd)
+{
+	memset(sd, 0, sizeof(*sd));
+	if (!smb2_sd_active(c))
+		return;
+	po->access |= READ_CONTROL;
+	po->add_acts = acts_sd;
+	po->take = take_sd;
+	po->sd = sd;
+}
+
+static void copy_sd(const struct fscc_stat *sd, struct fscc_stat *st)
+{
+	st->sd_asked = sd->sd_asked;
+	st->has_mode = sd->has_mode;
+	st->mode = sd->mode;
+	st->has_uid = sd->has_uid;
+	st->uid = sd->uid;
+	st->has_gid = sd->has_gid;
+	st->gid = sd->gid;
+}
+
 int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 {
 	int wr = wb_settle_path(c, path);
 	if (wr < 0)
 		return wr;
-	struct path_op po = {.access = FILE_READ_ATTRIBUTES, .disposition = FILE_OPEN};
+	struct fscc_stat sd;
+	uint32_t nlink = 0;
+	/* (FILE_OPEN_REPARSE_POINT: a server's own symlink is stat'ed itself) */
+	struct path_op po = {.access = FILE_READ_ATTRIBUTES, .disposition = FILE_OPEN,
+			     .options = FILE_OPEN_REPARSE_POINT, .nlink = &nlink};
+	want_sd(c, &po, &sd);
 	int r = run_path(c, path, &po);
-	if (r == 0)
+	if (r == -EACCES && po.sd) {
+		/* READ_CONTROL refused on this file: its attributes alone
+		 * (shown with the fallback modes) */
+		po = (struct path_op){.access = FILE_READ_ATTRIBUTES, .disposition = FILE_OPEN,
+				      .options = FILE_OPEN_REPARSE_POINT, .nlink = &nlink};
+		r = run_path(c, path, &po);
+		memset(&sd, 0, sizeof(sd));
+		sd.sd_asked = true;
+	}
+	if (r == 0) {
 		fill_stat_from_create(&po.cr, st);
+		copy_sd(&sd, st);
+		st->nlink = nlink;
+	}
 	return r;
 }
 
@@ -335,12 +397,25 @@ struct list_walk {
 	int (*cb)(const struct fscc_dirent *e, void *arg);
 	void *arg;
 	const char *dir;
+	bool map;                  /* mapposix: names back from their SFM form */
 };
 
 static int list_entry(const struct fscc_dirent *e, void *arg)
 {
 	struct list_walk *lw = arg;
-	return lw->cb(e, lw->arg);
+	size_t n = strlen(e->name);
+	/* Every SFM code point is EF 80 xx in UTF-8. */
+	if (!lw->map || !memmem(e->name, n, "\xEF\x80", 2))
+		return lw->cb(e, lw->arg);
+	char *name = malloc(n + 1);
+	if (!name)
+		return -ENOMEM;
+	struct fscc_dirent m = *e;
+	sfm_name_from_smb(e->name, n, name);
+	m.name = name;
+	int r = lw->cb(&m, lw->arg);
+	free(name);
+	return r;
 }
 
 /* Logs an entry the listing leaves out (its name is no POSIX name);
@@ -365,14 +440,14 @@ int smb2_readdir(struct smb2_client *c, const char *path,
 	wbuf_init(&listing);
 	struct list_op lo = {.listing = &listing};
 	char *p;
-	int r = smb_path(path, &p);
+	int r = smb_path(c, path, &p);
 	if (r == 0) {
 		lo.path = p;
 		r = client_run(c, op_list, &lo);
 		free(p);
 	}
 	size_t off = 0;
-	struct list_walk lw = {cb, arg, path};
+	struct list_walk lw = {cb, arg, path, c->mapposix};
 	while (*lw.dir == '/')
 		lw.dir++;
 	while (r == 0 && off + 8 <= listing.len) {
@@ -399,14 +474,18 @@ int smb2_mkdir(struct smb2_client *c, const char *path, struct smb2_attrs *st)
 		.options = FILE_DIRECTORY_FILE,
 		.attrs = FILE_ATTRIBUTE_DIRECTORY,
 	};
+	struct fscc_stat sd;
+	want_sd(c, &po, &sd);
 	int r = run_path(c, path, &po);
 	if (r == -EEXIST && po.attempts > 1)
 		smb2_log_info("mkdir %s: the connection dropped during the first attempt and the "
 			      "directory now exists; it cannot be proved ours: reporting EEXIST", path);
 	if (st) {
 		st->valid = r == 0;
-		if (r == 0)
+		if (r == 0) {
 			fill_stat_from_create(&po.cr, &st->st);
+			copy_sd(&sd, &st->st);
+		}
 	}
 	return r;
 }
@@ -440,7 +519,7 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 	/* Our own deferred handles would keep a file delete-pending (and a
 	 * directory with open files below from going). */
 	char *sp;
-	if (smb_path(path, &sp) == 0) {
+	if (smb_path(c, path, &sp) == 0) {
 		files_close_deferred_below(c, sp);
 		free(sp);
 	}
@@ -464,7 +543,7 @@ int smb2_unlink(struct smb2_client *c, const char *path)
 int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace)
 {
 	char *target;
-	int r = smb_path(to, &target);
+	int r = smb_path(c, to, &target);
 	if (r < 0)
 		return r;
 	struct path_op po = {
@@ -475,7 +554,7 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 	/* A directory with open files below cannot be renamed, nor can a
 	 * file replace one that is open: none of ours only deferred. */
 	char *sp;
-	if (smb_path(from, &sp) == 0) {
+	if (smb_path(c, from, &sp) == 0) {
 		files_close_deferred_below(c, sp);
 		free(sp);
 	}

@@ -40,9 +40,11 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 		goto out;
 	/* Someone tried while we waited for the lock, or only just now, and
 	 * the server was still unreachable: share that answer. */
+	/* (no ticket: again after a second, so a kinit is soon seen) */
+	time_t holdoff = c->no_credential ? 1 : RECONNECT_HOLDOFF_SEC;
 	if (c->state == CLIENT_BROKEN && c->last_failed.tv_sec &&
-	    asked.tv_sec - c->last_failed.tv_sec < RECONNECT_HOLDOFF_SEC) {
-		r = -EHOSTDOWN;
+	    asked.tv_sec - c->last_failed.tv_sec < holdoff) {
+		r = c->no_credential ? -EKEYEXPIRED : -EHOSTDOWN;
 		goto out;
 	}
 	c->state = CLIENT_BROKEN;
@@ -50,6 +52,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 		c->prev_session_id = c->session_id;
 	wb_conn_lost(c); /* no request object may outlive its connection */
 	leases_conn_lost(c);
+	locks_conn_lost(c);
 	client_teardown(c);
 
 	/* Back off from 100 ms to 2 s, for up to the request timeout. */
@@ -59,6 +62,18 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	for (;;) {
 		char msg[512];
 		r = client_establish(c, msg, sizeof(msg));
+		if (r < 0 && c->no_credential) {
+			/* No ticket to log in with: retrying cannot help until
+			 * the user runs kinit (said once per episode). */
+			if (!c->renew_failing)
+				smb2_log_error("reconnect to %s: %s; run kinit for %s (operations fail "
+					       "with EKEYEXPIRED until then)", c->unc, msg,
+					       c->principal[0] ? c->principal : "the mount's principal");
+			c->renew_failing = true;
+			clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
+			r = -EKEYEXPIRED;
+			goto out;
+		}
 		if (r < 0 && c->refused) {
 			/* Weaker than the mount's floor, or a forgery: trying
 			 * again at once would only ask the same attacker. */
@@ -88,6 +103,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	c->gen++;
 	c->state = CLIENT_UP;
 	c->last_failed.tv_sec = 0;
+	c->renew_failing = false;
 	smb2_log_info("reconnected to %s (generation %llu)", c->unc, (unsigned long long)c->gen);
 out:
 	pthread_rwlock_unlock(&c->lock);

@@ -7,7 +7,7 @@
 #include "client_i.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
-#include "smb2fs/utf16.h"
+#include "smb2fs/sfm.h"
 
 void req_start(struct smb2_client *c, struct wbuf *w, uint16_t cmd)
 {
@@ -91,29 +91,9 @@ int req_result(struct smb2_client *c, int r, struct smb2_reply *rep, uint32_t ok
 	return nt_status_fail_err(st);
 }
 
-int smb_path(const char *p, char **out)
+int smb_path(const struct smb2_client *c, const char *p, char **out)
 {
-	*out = NULL;
-	/* '\\' is the SMB separator and ':' names an alternate data stream
-	 * (MS-FSCC 2.1.5): inside a POSIX name either would reach a different
-	 * object than the user named, so such names are refused. */
-	if (strpbrk(p, "\\:"))
-		return -EINVAL;
-	/* Linux names are bytes; SMB names are Unicode.  A name with no
-	 * UTF-16 form is refused here, before any request is built. */
-	if (!utf8_valid(p, strlen(p)))
-		return -EILSEQ;
-	while (*p == '/')
-		p++;
-	char *s = strdup(p);
-	if (!s)
-		return -ENOMEM;
-	size_t n = strlen(s);
-	while (n && s[n - 1] == '/')
-		s[--n] = '\0';
-	for (char *q = s; *q; q++)
-		if (*q == '/')
-			*q = '\\';
-	*out = s;
-	return 0;
+	/* sfm.c: the separators, the limits, and (mapposix, the default)
+	 * the names SMB cannot store as their SFM private-use form. */
+	return sfm_path_to_smb(p, c->mapposix, out);
 }

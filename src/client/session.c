@@ -394,6 +394,7 @@ static int run_auth(struct smb2_client *c, struct smb2_preauth *pa, struct auth_
 	uint8_t *blob = NULL;
 	size_t blob_len = 0;
 	int r = auth_start(a, &blob, &blob_len);
+	c->no_credential = r < 0 && r != -ENOMEM && c->krb5; /* no service ticket */
 	if (r < 0) {
 		auth_fail_msg(c, a, msg, len);
 		return pa || r == -ENOMEM ? r : -EKEYEXPIRED;
@@ -502,6 +503,7 @@ static int auth_begin(struct smb2_client *c, bool renewal, struct auth_ctx **a, 
 	auth_cred_for(c, &cr);
 	cr.fresh_ticket = renewal;
 	int r = auth_new(&cr, a);
+	c->no_credential = r < 0 && r != -ENOMEM && c->krb5;
 	if (r < 0) {
 		if (*a && auth_errmsg(*a)[0])
 			auth_fail_msg(c, *a, msg, len);

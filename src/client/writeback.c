@@ -678,7 +678,7 @@ int wb_settle_path(struct smb2_client *c, const char *posix_path)
 	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
 		return 0;
 	char *p;
-	int r = smb_path(posix_path, &p);
+	int r = smb_path(c, posix_path, &p);
 	if (r < 0)
 		return 0; /* the operation itself reports the bad name */
 	r = wb_drain_path(c, p);

@@ -52,6 +52,9 @@ struct smb2_req {
 	unsigned timeout_sec;
 	uint16_t interim_credits;  /* granted by interim replies not yet trusted */
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
+	bool patient;              /* smb2_conn_no_deadline: an interim reply
+				    * lifts the deadline altogether */
+	bool interim_seen;         /* an interim reply came (trusted or not) */
 	bool verify_in_waiter;     /* done, but the signature is the waiter's to check */
 	bool sealed;               /* sent encrypted: its replies must be too */
 	bool decrypt_in_waiter;    /* done, but encrypted: rep.msg holds the transform
@@ -249,6 +252,14 @@ static bool ts_after(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
 }
 
+/* A deadline no wait reaches (a patient request after its interim reply:
+ * about 30 years on). */
+static void no_deadline(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)1 << 30;
+}
+
 /* Called with c->mu held.  Adds credits a trusted reply granted, keeping
  * granted + in flight at or below MAX_CREDITS; `retiring` is the charge of
  * the request this reply completes, about to leave the in-flight count. */
@@ -264,14 +275,40 @@ static void add_credits_locked(struct smb2_conn *c, uint32_t n, uint32_t retirin
 	}
 }
 
+/* Samba 4.17 signs the replies that follow a compound's (verified)
+ * STATUS_NETWORK_SESSION_EXPIRED with a signature that does not verify.
+ * They answer requests related to the one that failed (its FileId), which
+ * fail with it whatever they say: such a reply is neither trusted nor
+ * fatal; its request ends with -ECANCELED and its credits are not taken.
+ * -EBADMSG when it matches no such request. */
+static int fail_cascaded(struct smb2_conn *c, const struct smb2_hdr *h)
+{
+	pthread_mutex_lock(&c->mu);
+	struct smb2_req *p = find_pending(c, h->message_id);
+	if (!p || p->done || p->command != h->command || p->sid != h->session_id) {
+		pthread_mutex_unlock(&c->mu);
+		return -EBADMSG;
+	}
+	add_credits_locked(c, 0, p->charge);
+	p->done = true;
+	p->err = -ECANCELED;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&c->mu);
+	smb2_log_debug("< %s mid=%llu after an expired session, signature not checked: failed with it",
+		       smb2_cmd_name(h->command), (unsigned long long)h->message_id);
+	return 0;
+}
+
 /* Handles one SMB2 message (not compound-split yet) from the server.
  * Takes ownership of msg.  Returns 0, or a negative errno that kills the
- * connection.
+ * connection.  after_expired: the message before it in this compound
+ * reply was a trusted "session expired" (fail_cascaded).
  *
  * Nothing a reply says is acted on before it is matched to a request and,
  * on a signed session, verified: credits, a longer wait and the reply
  * itself are all taken only from trusted replies. */
-static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_len, bool sealed)
+static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_len, bool sealed,
+		    bool after_expired)
 {
 	struct smb2_hdr h;
 	int r = smb2_hdr_decode(msg, len, &h);
@@ -309,6 +346,11 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 	} else if (is_signed && have_key && h.session_id != 0 && h.message_id != MID_UNSOLICITED) {
 		if (smb2_verify_msg(alg, key, msg, len) < 0) {
 			smb2_secure_zero(key, sizeof(key));
+			if (after_expired && (h.flags & SMB2_FLAGS_RELATED_OPERATIONS) &&
+			    h.status != STATUS_SUCCESS) {
+				free(msg);
+				return fail_cascaded(c, &h);
+			}
 			/* debug level: the caller reports the failure (at mount
 			 * time as its one error line), reconnect logs the rest */
 			smb2_log_debug("bad signature on %s reply (mid=%llu): dropping the connection",
@@ -384,9 +426,13 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 		 * the cap; an unsigned one on a signed session (MS-SMB2
 		 * 3.3.4.2: servers SHOULD NOT sign them) extends nothing, and
 		 * its credits wait for the final reply to verify. */
+		p->interim_seen = true;
+		if (p->patient)
+			no_deadline(&p->deadline);
 		if (trusted) {
-			deadline_after(&p->deadline, p->timeout_sec);
-			if (ts_after(&p->deadline, &p->hard_deadline))
+			if (!p->patient)
+				deadline_after(&p->deadline, p->timeout_sec);
+			if (!p->patient && ts_after(&p->deadline, &p->hard_deadline))
 				p->deadline = p->hard_deadline;
 			p->async_id = h.async_id;
 			add_credits_locked(c, h.credits, 0);
@@ -438,6 +484,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len, bool sealed)
 {
 	size_t off = 0;
+	bool after_expired = false;
 	for (;;) {
 		if (len - off < SMB2_HDR_SIZE) {
 			free(frame);
@@ -450,18 +497,23 @@ static int dispatch_frame(struct smb2_conn *c, uint8_t *frame, size_t len, bool 
 			return -EBADMSG;
 		}
 		if (off == 0 && !next)
-			return dispatch(c, frame, len, 0, sealed);
+			return dispatch(c, frame, len, 0, sealed, false);
 		uint8_t *m = malloc(mlen);
 		if (!m) {
 			free(frame);
 			return -ENOMEM;
 		}
 		memcpy(m, frame + off, mlen);
-		int r = dispatch(c, m, mlen, 0, sealed);
+		struct smb2_hdr h;
+		bool expired = smb2_hdr_decode(m, mlen, &h) == 0 &&
+			       h.status == STATUS_NETWORK_SESSION_EXPIRED;
+		int r = dispatch(c, m, mlen, 0, sealed, after_expired);
 		if (r < 0 || !next) {
 			free(frame);
 			return r;
 		}
+		/* accepted (dispatch refuses an untrusted final reply) */
+		after_expired = expired || after_expired;
 		off += mlen;
 	}
 }
@@ -555,7 +607,7 @@ static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uin
 		free(msg);
 		return err;
 	}
-	return dispatch(c, msg, READ_RSP_HEAD, n, false);
+	return dispatch(c, msg, READ_RSP_HEAD, n, false, false);
 }
 
 /* A frame of VERIFY_IN_WAITER_MIN bytes or more (the length header read).
@@ -1059,6 +1111,46 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	q->rep.msg = NULL;
 	req_free(q);
 	return 0;
+}
+
+void smb2_conn_no_deadline(struct smb2_conn *c, struct smb2_req *q)
+{
+	pthread_mutex_lock(&c->mu);
+	q->patient = true;
+	if (q->interim_seen)
+		no_deadline(&q->deadline);
+	pthread_mutex_unlock(&c->mu);
+}
+
+bool smb2_conn_wait_for(struct smb2_conn *c, struct smb2_req *q, unsigned ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!q->done) {
+		bool deadline_first = ts_after(&until, &q->deadline);
+		if (pthread_cond_timedwait(&q->cond, &c->mu, deadline_first ? &q->deadline : &until) !=
+		    ETIMEDOUT || q->done)
+			continue;
+		if (ms_since(&q->deadline) >= 0) {
+			/* as smb2_conn_wait: a server that stops answering */
+			smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
+				      smb2_cmd_name(q->command), (unsigned long long)q->mid,
+				      ms_since(&q->started) / 1e3);
+			kill_locked(c, -ETIMEDOUT);
+		} else if (ms_since(&until) >= 0) {
+			break;
+		}
+	}
+	bool done = q->done;
+	pthread_mutex_unlock(&c->mu);
+	return done;
 }
 
 void smb2_conn_set_notify(struct smb2_conn *c, smb2_notify_fn fn, void *arg)

@@ -14,6 +14,10 @@ struct ac_ent {
 	struct ac_ent *lprev, *lnext;  /* LRU list, most recent first */
 	uint64_t hash;                 /* of the folded path */
 	int64_t expires_ns;            /* CLOCK_MONOTONIC */
+	/* st's POSIX view from the security descriptor (st.sd_asked) is
+	 * good until then: attributes without one (a listing's, an open's,
+	 * a setattr's) keep it from the entry they replace, not longer */
+	int64_t sd_expires_ns;
 	bool negative;
 	struct fscc_stat st;
 	char path[];
@@ -280,7 +284,40 @@ static bool changed_since(const struct attrcache *ac, uint64_t h, uint64_t ticke
 	return false;
 }
 
+static void sd_copy(struct fscc_stat *dst, const struct fscc_stat *src)
+{
+	dst->sd_asked = src->sd_asked;
+	dst->has_mode = src->has_mode;
+	dst->mode = src->mode;
+	dst->has_uid = src->has_uid;
+	dst->uid = src->uid;
+	dst->has_gid = src->has_gid;
+	dst->gid = src->gid;
+}
+
+/* The descriptor's view an entry of path holds and until when (0: none
+ * that is still good). */
+static int64_t sd_held(struct attrcache *ac, const char *path, uint64_t h, struct fscc_stat *out)
+{
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (!e || e->negative || !e->st.sd_asked || e->sd_expires_ns <= now_ns())
+		return 0;
+	sd_copy(out, &e->st);
+	return e->sd_expires_ns;
+}
+
+static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st,
+		     const struct fscc_stat *old_sd, int64_t old_sd_expires);
+
 static void store(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st)
+{
+	struct fscc_stat old;
+	int64_t exp = sd_held(ac, path, h, &old);
+	store_sd(ac, path, h, st, &old, exp);
+}
+
+static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st,
+		     const struct fscc_stat *old_sd, int64_t old_sd_expires)
 {
 	struct ac_ent *e = find_exact(ac, path, h);
 	if (!e) {
@@ -300,10 +337,17 @@ static void store(struct attrcache *ac, const char *path, uint64_t h, const stru
 	lru_push(ac, e);
 	e->expires_ns = now_ns() + ac->ttl_ns;
 	e->negative = st == NULL;
+	e->sd_expires_ns = 0;
 	if (st)
 		e->st = *st;
 	else
 		memset(&e->st, 0, sizeof(e->st));
+	if (st && st->sd_asked) {
+		e->sd_expires_ns = e->expires_ns;
+	} else if (st && old_sd_expires) {
+		sd_copy(&e->st, old_sd);
+		e->sd_expires_ns = old_sd_expires;
+	}
 	while (ac->count > ac->max)
 		ent_remove(ac, ac->lru_tail);
 }
@@ -741,8 +785,13 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 		lru_unlink(ac, e);
 		lru_push(ac, e);
 		r = e->negative ? 0 : 1;
-		if (!e->negative)
+		if (!e->negative) {
 			*st = e->st;
+			if (st->sd_asked && e->sd_expires_ns <= now_ns()) {
+				struct fscc_stat none = {0};
+				sd_copy(st, &none); /* the descriptor's part lapsed */
+			}
+		}
 	} else {
 		r = dir_lookup(ac, path);
 	}
@@ -800,12 +849,14 @@ void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_sta
 	/* Changed by someone else while ours was on the wire: which came
 	 * last is unknown, so keep neither. */
 	bool other = changed_since(ac, h, ticket);
+	struct fscc_stat old;
+	int64_t exp = sd_held(ac, path, h, &old);
 	drop_variants(ac, path, h);
 	if (!st)
 		dir_forget(ac, path, h, false);
 	note_inval(ac, h, false);
 	if (!other)
-		store(ac, path, h, st);
+		store_sd(ac, path, h, st, &old, exp);
 	pthread_mutex_unlock(&ac->mu);
 }
 

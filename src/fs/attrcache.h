@@ -71,6 +71,14 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st);
  * cifs). */
 int attrcache_get_held(struct attrcache *ac, const char *path, struct fscc_stat *st);
 
+/* Security descriptors (fscc_stat's sd_asked and what follows it): a
+ * fill or set of attributes without the descriptor's view keeps the one
+ * the replaced entry had, with that view's own age: it lapses actimeo
+ * after the reply that carried it (attrcache_get then returns the
+ * attributes without it), whatever fills came since.  attrcache_get_held
+ * returns it whatever its age: a descriptor change breaks no lease, and
+ * shows once the lease is gone, as other attributes do. */
+
 /* Taken before a request whose reply will fill the cache. */
 uint64_t attrcache_ticket(struct attrcache *ac);
 /* A reply's attributes (st) or "no such name" (st NULL). */

@@ -2,6 +2,7 @@
 #include "fs.h"
 
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "smb2fs/fscc.h"
@@ -16,19 +17,34 @@ void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, stru
 	long nsec;
 
 	memset(st, 0, sizeof(*st));
-	/* No POSIX modes over plain SMB2: fixed modes, like cifs noperm. */
-	if (in->file_attributes & FILE_ATTRIBUTE_DIRECTORY) {
-		st->st_mode = S_IFDIR | 0755;
+	/* The mode the file's security descriptor maps to (secdesc.h), else
+	 * file_mode/dir_mode, a read-only file without its write bits (cifs) */
+	bool dir = in->file_attributes & FILE_ATTRIBUTE_DIRECTORY;
+	mode_t perm = dir ? ctx->dir_mode : ctx->file_mode;
+	if (in->has_mode)
+		perm = in->mode & 0777;
+	else if (!dir && (in->file_attributes & FILE_ATTRIBUTE_READONLY))
+		perm &= ~(mode_t)0222;
+	if (dir) {
+		st->st_mode = S_IFDIR | perm;
 		st->st_nlink = 2;
 	} else {
-		st->st_mode = S_IFREG |
-			      ((in->file_attributes & FILE_ATTRIBUTE_READONLY) ? 0444 : 0644);
+		st->st_mode = S_IFREG | perm;
 		st->st_nlink = in->nlink ? in->nlink : 1;
 	}
-	st->st_uid = ctx->uid;
-	st->st_gid = ctx->gid;
+	st->st_uid = in->has_uid && !ctx->forceuid ? (uid_t)in->uid : ctx->uid;
+	st->st_gid = in->has_gid && !ctx->forcegid ? (gid_t)in->gid : ctx->gid;
 	st->st_size = (off_t)in->end_of_file;
 	st->st_blocks = (blkcnt_t)(in->allocation_size / 512);
+	/* a regular file that stands for a symlink, FIFO or device (ops_link.c) */
+	if (in->special_checked && in->special && (!dir || in->special == S_IFLNK)) {
+		st->st_mode = (mode_t)in->special | (in->special == S_IFLNK ? 0777 : (perm & 0777));
+		if (in->special == S_IFLNK)
+			st->st_size = (off_t)in->special_size;
+		else
+			st->st_size = 0;
+		st->st_rdev = makedev(in->rdev_major, in->rdev_minor);
+	}
 	fscc_time_to_unix(in->last_access_time, &sec, &nsec);
 	st->st_atim.tv_sec = (time_t)sec;
 	st->st_atim.tv_nsec = nsec;
@@ -39,6 +55,11 @@ void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, stru
 	st->st_ctim.tv_sec = (time_t)sec;
 	st->st_ctim.tv_nsec = nsec;
 	/* st_ino left 0: use_ino is off, libfuse numbers nodes itself. */
+}
+
+bool fs_needs_sd(const struct smb2fs_ctx *ctx, const struct fscc_stat *s)
+{
+	return !s->sd_asked && smb2_sd_active(ctx->client);
 }
 
 void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r)
@@ -103,6 +124,13 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	}
 
+	/* fcntl and flock locks: to the server (ops_lock.c), or with nobrl
+	 * kept by the kernel on this machine (it then never calls us). */
+	if (ctx->nobrl)
+		conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	else
+		conn->want |= conn->capable & (FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+
 	if (mw == 0 || mw > FS_MAX_WRITE)
 		mw = FS_MAX_WRITE;
 	conn->max_write = mw;
@@ -151,4 +179,17 @@ const struct fuse_operations smb2fs_ops = {
 	.flush = fs_flush,
 	.release = fs_release,
 	.fsync = fs_fsync,
+	.symlink = fs_symlink,
+	.readlink = fs_readlink,
+	.link = fs_link,
+	.mknod = fs_mknod,
+	.setxattr = fs_setxattr,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.removexattr = fs_removexattr,
+	.fallocate = fs_fallocate,
+	.lseek = fs_lseek,
+	.copy_file_range = fs_copy_file_range,
+	.lock = fs_lock,
+	.flock = fs_flock,
 };

@@ -17,8 +17,14 @@
 /* Filesystem state, passed as fuse_new()'s private_data. */
 struct smb2fs_ctx {
 	struct smb2_client *client;
-	uid_t uid;          /* owner reported for every file (uid=) */
-	gid_t gid;          /* gid= */
+	uid_t uid;          /* owner of a file whose descriptor names no Unix
+			     * user, and of every file with forceuid (uid=) */
+	gid_t gid;          /* gid=, as uid */
+	bool forceuid, forcegid; /* uid=/gid= win over the server's owners */
+	/* Modes of files and directories whose descriptor says none (the
+	 * server refuses security queries, nocifsacl, a NULL DACL):
+	 * file_mode=, dir_mode= (default 0755, as mount.cifs) */
+	mode_t file_mode, dir_mode;
 	double actimeo;     /* attribute/entry cache seconds */
 	const char *mountpoint; /* absolute, as mounted */
 	/* The daemon's attribute and name cache (attrcache.h), made in init
@@ -34,7 +40,13 @@ struct smb2fs_ctx {
 	 * says whether init got it. */
 	bool want_writeback_cache;
 	bool writeback_cache;
+	/* nobrl: the kernel keeps fcntl/flock locks local (ops_lock.c) */
+	bool nobrl;
 	struct fuse *fuse;  /* for invalidations a lease break asks for (init) */
+	/* ops_link.c, ops_xattr.c: symlinks as mfsymlinks (default on),
+	 * FIFOs and devices as SFU files (sfu, default off), user.* xattrs
+	 * as SMB EAs (default on; nouser_xattr) */
+	bool mfsymlinks, sfu, user_xattr;
 };
 
 /* readahead.c: sets the kernel's readahead window for the mount on
@@ -51,6 +63,10 @@ void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r);
 
 /* Fills st from the SMB attributes (fs.c). */
 void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, struct stat *st);
+/* Attributes without the POSIX view of the file's descriptor while the
+ * mount reads descriptors (listings, open replies): not enough for a
+ * getattr (fs.c). */
+bool fs_needs_sd(const struct smb2fs_ctx *ctx, const struct fscc_stat *s);
 
 static inline struct smb2fs_ctx *fs_ctx(void)
 {
@@ -75,6 +91,33 @@ int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_i
 int fs_statfs(const char *path, struct statvfs *sv);
 int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
 int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
+/* After a create through f: with descriptors on, reads the new file's
+ * descriptor (the getattr that follows then needs no request) and sets
+ * mode (umask applied by the kernel) when the server gave another, as
+ * cifs does with cifsacl; best effort. */
+void fs_created_mode(struct smb2fs_ctx *ctx, const char *path, struct smb2_file *f, mode_t mode);
+
+/* ops_link.c: symlinks (mfsymlinks), hard links, FIFOs and devices
+ * (sfu); all smb2fs/mfsym.h formats */
+int fs_symlink(const char *target, const char *path);
+int fs_readlink(const char *path, char *buf, size_t size);
+int fs_link(const char *from, const char *to);
+int fs_mknod(const char *path, mode_t mode, dev_t rdev);
+/* Attributes that may be a special file's (a regular file of the
+ * mfsymlink size, an SFU candidate) whose contents were not looked at:
+ * they must not go to the kernel as they are (listings). */
+bool fs_special_maybe(const struct smb2fs_ctx *ctx, const struct fscc_stat *s);
+/* getattr: when fs_special_maybe, reads the file's head (one round trip,
+ * only for such files) and records what it is in s and the attribute
+ * cache.  f: the path is open through f (then it is a regular file). */
+void fs_special_resolve(struct smb2fs_ctx *ctx, const char *path, const struct smb2_file *f,
+			struct fscc_stat *s);
+
+/* ops_xattr.c: user.* extended attributes as SMB EAs */
+int fs_setxattr(const char *path, const char *name, const char *value, size_t size, int flags);
+int fs_getxattr(const char *path, const char *name, char *value, size_t size);
+int fs_listxattr(const char *path, char *list, size_t size);
+int fs_removexattr(const char *path, const char *name);
 
 /* ops_dir.c: listings */
 int fs_opendir(const char *path, struct fuse_file_info *fi);
@@ -92,5 +135,16 @@ int fs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fu
 int fs_flush(const char *path, struct fuse_file_info *fi);
 int fs_release(const char *path, struct fuse_file_info *fi);
 int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+
+/* ops_lock.c: fcntl record locks and flock as SMB2 byte-range locks */
+int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl);
+int fs_flock(const char *path, struct fuse_file_info *fi, int op);
+
+/* ops_space.c: fallocate, SEEK_DATA/SEEK_HOLE, server-side copy */
+int fs_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi);
+off_t fs_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi);
+ssize_t fs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in, off_t off_in,
+			   const char *path_out, struct fuse_file_info *fi_out, off_t off_out,
+			   size_t size, int flags);
 
 #endif

@@ -53,14 +53,19 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		attrcache_list_end(ctx->cache, l, lr);
 		hit = attrcache_get(ctx->cache, path, &s);
 	}
+	/* Attributes from a listing or an open carry no descriptor: the
+	 * mode and owner need the stat compound (security.c). */
+	if (hit > 0 && fs_needs_sd(ctx, &s))
+		hit = -1;
 	if (hit > 0) {
+		fs_special_resolve(ctx, path, f, &s); /* (ops_link.c) */
 		fs_fill_stat(ctx, &s, st);
 		return 0;
 	}
 	if (hit == 0 && !f)
 		return -ENOENT;
 	uint64_t t = attrcache_ticket(ctx->cache);
-	int r = f ? smb2_fstat(ctx->client, f, &s) : smb2_stat(ctx->client, path, &s);
+	int r = f ? smb2_fstat_sd(ctx->client, f, &s) : smb2_stat(ctx->client, path, &s);
 
 	if (r == -ENOENT && !f) {
 		attrcache_fill(ctx->cache, path, NULL, t);
@@ -69,6 +74,7 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	if (r < 0)
 		return r;
 	attrcache_fill(ctx->cache, path, &s, t);
+	fs_special_resolve(ctx, path, f, &s);
 	fs_fill_stat(ctx, &s, st);
 	return 0;
 }
@@ -81,10 +87,20 @@ int fs_mkdir(const char *path, mode_t mode)
 	struct attrcache_listing *l = attrcache_list_begin(ctx->cache, path);
 	uint64_t t = attrcache_ticket(ctx->cache);
 
-	(void)mode; /* no POSIX modes on the share */
 	int r = smb2_mkdir(ctx->client, path, &a);
 	attrcache_list_end(ctx->cache, l, r);
 	fs_parent_changed(ctx, path, r);
+	/* The server gives a new directory its own mode (Samba: directory
+	 * mask); with descriptors, set the one asked for (umask applied by
+	 * the kernel) when it differs, as cifs does with cifsacl. */
+	if (r == 0 && a.valid && a.st.has_mode && a.st.mode != (mode & 0777)) {
+		struct smb2_attrs b;
+		t = attrcache_ticket(ctx->cache);
+		if (smb2_chmod(ctx->client, path, NULL, (unsigned)(mode & 0777), &b) == 0)
+			a = b;
+		else
+			a.valid = false; /* the directory exists; its mode is unknown */
+	}
 	if (r == 0 && a.valid)
 		attrcache_set(ctx->cache, path, &a.st, t);
 	else
@@ -159,7 +175,7 @@ static int changed(struct smb2fs_ctx *ctx, const char *path, uint64_t t, int r,
 		   const struct smb2_attrs *after)
 {
 	if (r == 0 && after && after->valid)
-		attrcache_set(ctx->cache, path, &after->st, t);
+		attrcache_set(ctx->cache, path, &after->st, t); /* (keeps a descriptor's view) */
 	else
 		attrcache_forget(ctx->cache, path);
 	return r;
@@ -244,21 +260,52 @@ int fs_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
-/* Modes and owners are fixed (uid=/gid= options); accept and ignore
- * changes so cp -p, tar and rsync do not fail (cifs noperm behaviour). */
+/* chmod writes the mode into the file's DACL (client security.c), and
+ * on a file sets FILE_ATTRIBUTE_READONLY when no write bit is left (clears
+ * it when one comes back), as cifs does.  With descriptors off (nocifsacl,
+ * or a server that refuses them) only the read-only attribute changes, so
+ * cp -p, tar and rsync do not fail; chown then is accepted and ignored
+ * (the owner shown is uid=/gid=). */
 int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	(void)path;
-	(void)mode;
-	(void)fi;
-	return 0;
+	struct smb2fs_ctx *ctx = fs_ctx();
+	struct fscc_stat s;
+
+	/* descriptors off and the read-only state already right: nothing */
+	if (!smb2_sd_active(ctx->client) && attrcache_get(ctx->cache, path, &s) > 0 &&
+	    ((s.file_attributes & FILE_ATTRIBUTE_DIRECTORY) ||
+	     !!(s.file_attributes & FILE_ATTRIBUTE_READONLY) == !(mode & 0222)))
+		return 0;
+	struct smb2_attrs a;
+	uint64_t t = attrcache_ticket(ctx->cache);
+	int r = smb2_chmod(ctx->client, path, fs_file(fi), (unsigned)(mode & 07777), &a);
+	return changed(ctx, path, t, r, &a);
+}
+
+void fs_created_mode(struct smb2fs_ctx *ctx, const char *path, struct smb2_file *f, mode_t mode)
+{
+	if (!smb2_sd_active(ctx->client))
+		return;
+	struct fscc_stat s;
+	bool chmodded;
+	uint64_t t = attrcache_ticket(ctx->cache);
+	int r = smb2_created_mode(ctx->client, path, f, (unsigned)(mode & 0777), &s, &chmodded);
+	if (r == 0 && chmodded)
+		attrcache_set(ctx->cache, path, &s, t);
+	else if (r == 0)
+		attrcache_fill(ctx->cache, path, &s, t);
+	else
+		attrcache_forget(ctx->cache, path);
 }
 
 int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	(void)path;
-	(void)uid;
-	(void)gid;
+	struct smb2fs_ctx *ctx = fs_ctx();
+
 	(void)fi;
-	return 0;
+	struct smb2_attrs a;
+	uint64_t t = attrcache_ticket(ctx->cache);
+	int r = smb2_chown(ctx->client, path, uid == (uid_t)-1 ? UINT32_MAX : (uint32_t)uid,
+			   gid == (gid_t)-1 ? UINT32_MAX : (uint32_t)gid, &a);
+	return changed(ctx, path, t, r, &a);
 }

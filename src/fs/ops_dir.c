@@ -18,6 +18,7 @@
 struct fs_dirent {
 	char *name;
 	struct stat st;
+	bool plus;          /* st is complete: handed to the kernel (readdirplus) */
 };
 
 struct fs_dir {
@@ -54,10 +55,23 @@ static bool is_dot(const char *name)
 }
 
 /* Every entry's attributes go into the attribute cache: a stat or lookup
- * right after a listing needs no round trip ("." is the directory). */
-static void cache_entry(struct load_state *ls, const struct fscc_dirent *e)
+ * right after a listing needs no round trip ("." is the directory).
+ *
+ * A listing carries no security descriptors.  While the mount reads them,
+ * an entry whose cached attributes still have the descriptor's view takes
+ * mode and owner from there (the cache keeps that view when the listing's
+ * attributes replace the rest, attrcache.h); the others go to the kernel
+ * without attributes (*plus false), so the kernel looks them up and the
+ * stat compound reads the descriptor.  Returns the entry's attributes in
+ * *st. */
+static void cache_entry(struct load_state *ls, const struct fscc_dirent *e, struct fscc_stat *st,
+			bool *plus)
 {
 	const char *name = e->name;
+	*st = e->st;
+	/* a possible symlink or SFU file: the kernel looks it up (ops_link.c) */
+	*plus = !is_dot(name) && !fs_special_maybe(ls->ctx, st);
+	/* (not filling: the kernel gets no attributes anyway, fs_readdir) */
 	if (!ls->fill || (is_dot(name) && name[1]))
 		return;
 	if (name[0] == '.' && !name[1]) {
@@ -76,6 +90,20 @@ static void cache_entry(struct load_state *ls, const struct fscc_dirent *e)
 	}
 	snprintf(ls->child, need, "%s/%s", root ? "" : ls->dir, name);
 	attrcache_fill(ls->ctx->cache, ls->child, &e->st, ls->ticket);
+	if (fs_needs_sd(ls->ctx, st)) {
+		struct fscc_stat old;
+		if (attrcache_get(ls->ctx->cache, ls->child, &old) > 0 && old.sd_asked) {
+			st->sd_asked = true;
+			st->has_mode = old.has_mode;
+			st->mode = old.mode;
+			st->has_uid = old.has_uid;
+			st->uid = old.uid;
+			st->has_gid = old.has_gid;
+			st->gid = old.gid;
+		} else {
+			*plus = false;
+		}
+	}
 }
 
 static int load_cb(const struct fscc_dirent *e, void *arg)
@@ -94,11 +122,67 @@ static int load_cb(const struct fscc_dirent *e, void *arg)
 	d->ents[d->n].name = strdup(e->name);
 	if (!d->ents[d->n].name)
 		return -ENOMEM;
-	fs_fill_stat(ls->ctx, &e->st, &d->ents[d->n].st);
+	struct fscc_stat st;
+	cache_entry(ls, e, &st, &d->ents[d->n].plus);
+	fs_fill_stat(ls->ctx, &st, &d->ents[d->n].st);
 	d->n++;
-	cache_entry(ls, e);
 	attrcache_list_add(ls->names, e->name);
 	return 0;
+}
+
+/* The entries the listing gave no descriptor for: their stat compounds,
+ * many in flight at once (smb2_stat_many), so `ls -l` does not wait for
+ * one LOOKUP after another.  What they return completes the entries and,
+ * as the listing's attributes would, fills the cache. */
+static void fetch_sd(struct smb2fs_ctx *ctx, const char *dir, struct fs_dir *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->n; i++)
+		n += !d->ents[i].plus && !is_dot(d->ents[i].name);
+	if (n == 0)
+		return;
+	const char **names = calloc(n, sizeof(*names));
+	size_t *idx = calloc(n, sizeof(*idx));
+	struct fscc_stat *st = calloc(n, sizeof(*st));
+	int *res = calloc(n, sizeof(*res));
+	size_t dl = strlen(dir);
+	bool root = dl == 1 && dir[0] == '/';
+	char *child = NULL;
+	size_t cap = 0;
+	if (!names || !idx || !st || !res)
+		goto out;
+	n = 0;
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->ents[i].plus && !is_dot(d->ents[i].name)) {
+			idx[n] = i;
+			names[n++] = d->ents[i].name;
+		}
+	uint64_t t = attrcache_ticket(ctx->cache);
+	if (smb2_stat_many(ctx->client, dir, names, n, st, res) < 0)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		if (res[k] < 0)
+			continue;
+		struct fs_dirent *e = &d->ents[idx[k]];
+		fs_fill_stat(ctx, &st[k], &e->st);
+		e->plus = !fs_special_maybe(ctx, &st[k]);
+		size_t need = dl + strlen(e->name) + 2;
+		if (need > cap) {
+			char *p = realloc(child, need);
+			if (!p)
+				continue;
+			child = p;
+			cap = need;
+		}
+		snprintf(child, need, "%s/%s", root ? "" : dir, e->name);
+		attrcache_fill(ctx->cache, child, &st[k], t);
+	}
+out:
+	free(child);
+	free(names);
+	free(idx);
+	free(st);
+	free(res);
 }
 
 int fs_opendir(const char *path, struct fuse_file_info *fi)
@@ -142,14 +226,19 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		}
 		d->loaded = true;
 		d->plus = ls.fill;
+		/* (not while writes are queued: those stats would not wait
+		 * for them; the kernel looks such entries up instead) */
+		if (smb2_sd_active(ls.ctx->client) && ls.fill)
+			fetch_sd(ls.ctx, path, d);
 	}
 	for (size_t i = (size_t)(off < 0 ? 0 : off); i < d->n; i++) {
 		const struct fs_dirent *e = &d->ents[i];
 		/* libfuse makes no node for "." and ".."; as PLUS entries they
 		 * would carry st_ino 0, which glibc's readdir skips.  Nor do
 		 * sizes taken while writes were queued: the kernel would cut
-		 * the file being written to the server's size. */
-		enum fuse_fill_dir_flags ff = d->plus && !is_dot(e->name) ? FUSE_FILL_DIR_PLUS : 0;
+		 * the file being written to the server's size.  Nor do entries
+		 * without a descriptor's mode (e->plus, cache_entry). */
+		enum fuse_fill_dir_flags ff = d->plus && e->plus ? FUSE_FILL_DIR_PLUS : 0;
 
 		if (filler(buf, e->name, &e->st, (off_t)i + 1, ff))
 			break; /* kernel buffer full; we are called again at i + 1 */

@@ -5,9 +5,10 @@
 #include <fcntl.h>
 
 /* The flags smb2_open understands (O_SYNC/O_DSYNC/O_DIRECT: no
- * write-behind); the kernel handles O_APPEND offsets and the rest have no
- * SMB meaning. */
-#define FS_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_SYNC | O_DSYNC | O_DIRECT)
+ * write-behind; O_APPEND: each write at the server's end of file); the
+ * rest have no SMB meaning. */
+#define FS_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_SYNC | O_DSYNC | O_DIRECT | \
+		       O_APPEND)
 
 static bool can_write(int flags)
 {
@@ -50,6 +51,12 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	 * bypasses it. */
 	if (ctx->writeback_cache && !smb2_file_can_read(ctx->client, f))
 		fi->direct_io = 1;
+	/* O_APPEND: the kernel puts each write at the size it cached, which
+	 * another client's appends make stale; the client writes at the
+	 * server's end of file instead (smb2_open), so the kernel's pages
+	 * must not take the data at the offset it assumed. */
+	if ((flags & O_APPEND) && can_write(flags))
+		fi->direct_io = 1;
 	/* Otherwise the kernel drops the file's cached pages at every open;
 	 * a read lease held since another handle's open says they are
 	 * current (a break drops them: fs_lease_lost). */
@@ -61,13 +68,25 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 
 int fs_open(const char *path, struct fuse_file_info *fi)
 {
-	return do_open(path, fi->flags, fi);
+	int r = do_open(path, fi->flags, fi);
+	/* The kernel opens a name it still holds as existing (for actimeo)
+	 * and the server no longer has it: another client removed it (an
+	 * SQLite journal between two transactions elsewhere).  ESTALE makes
+	 * the kernel look the name up again (LOOKUP_REVAL), so an O_CREAT
+	 * open then creates the file, and a plain one gets ENOENT. */
+	if (r == -ENOENT) {
+		attrcache_forget(fs_ctx()->cache, path);
+		return -ESTALE;
+	}
+	return r;
 }
 
 int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	(void)mode; /* no POSIX modes on the share */
-	return do_open(path, fi->flags | O_CREAT, fi);
+	int r = do_open(path, fi->flags | O_CREAT, fi);
+	if (r == 0)
+		fs_created_mode(fs_ctx(), path, fs_file(fi), mode);
+	return r;
 }
 
 /* The client splits into negotiated-size requests and loops until the

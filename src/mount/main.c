@@ -31,7 +31,8 @@
  * commas and backslashes in the name are escaped for libfuse's option
  * parser.  default_permissions makes the kernel enforce the modes and
  * owner we show (as cifs does without noperm); without it an allow_other
- * mount would let every local user write everything. */
+ * mount would let every local user write everything.  `noperm` leaves it
+ * out: only the server checks. */
 static char *fuse_mount_opts(const struct smb2fs_opts *o)
 {
 	size_t cap = 2 * (strlen(o->server) + strlen(o->share)) + 128;
@@ -51,7 +52,7 @@ static char *fuse_mount_opts(const struct smb2fs_opts *o)
 			*p++ = '\\';
 		*p++ = *q;
 	}
-	sprintf(p, ",subtype=smb2fs,default_permissions%s%s", o->ro ? ",ro" : "",
+	sprintf(p, ",subtype=smb2fs%s%s%s", o->noperm ? "" : ",default_permissions", o->ro ? ",ro" : "",
 		o->allow_other ? ",allow_other" : "");
 	return s;
 }
@@ -107,10 +108,17 @@ static int serve(struct smb2fs_opts *o, const char *ccache, const char *prog, co
 		.no_leases = o->cache_none,
 		.close_timeout_ms = o->closetimeo * 1000,
 		.read_for_write = o->cache_loose,
+		.no_cifsacl = o->nocifsacl,
+		.no_mapposix = o->nomapposix,
 		.debug = o->debug,
 	};
 	struct smb2fs_ctx ctx = { .uid = o->uid, .gid = o->gid, .actimeo = o->actimeo, .mountpoint = mnt,
-				  .want_writeback_cache = o->cache_loose };
+				  .forceuid = o->forceuid, .forcegid = o->forcegid,
+				  .file_mode = o->file_mode, .dir_mode = o->dir_mode,
+				  .want_writeback_cache = o->cache_loose,
+				  .nobrl = o->nobrl,
+				  .mfsymlinks = !o->nomfsymlinks, .sfu = o->sfu,
+				  .user_xattr = !o->nouser_xattr };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *fuse = NULL;
 	char errmsg[512] = "";

@@ -322,6 +322,12 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		o->cache_loose = strcmp(val, "loose") == 0;
 		if (!o->cache_none && !o->cache_loose && strcmp(val, "strict") != 0)
 			return fail(err, errlen, "bad cache '%s' (expected strict, loose or none)", val);
+	} else if (IS("mapposix")) {
+		NO_VAL;
+		o->nomapposix = false;
+	} else if (IS("nomapposix")) {
+		NO_VAL;
+		o->nomapposix = true;
 	} else if (IS("timeout")) {
 		NEED_VAL;
 		char *end;
@@ -363,6 +369,41 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 	} else if (IS("allow_other")) {
 		NO_VAL;
 		o->allow_other = true;
+	} else if (IS("file_mode") || IS("dir_mode")) {
+		NEED_VAL;
+		char *end;
+		errno = 0;
+		unsigned long m = strtoul(val, &end, 8);
+		if (errno || *end || m > 07777)
+			return fail(err, errlen, "bad %s '%s' (expected an octal mode, e.g. 0644)", key, val);
+		if (IS("file_mode"))
+			o->file_mode = (mode_t)m;
+		else
+			o->dir_mode = (mode_t)m;
+	} else if (IS("forceuid") || IS("noforceuid")) {
+		NO_VAL;
+		o->forceuid = IS("forceuid");
+	} else if (IS("forcegid") || IS("noforcegid")) {
+		NO_VAL;
+		o->forcegid = IS("forcegid");
+	} else if (IS("brl") || IS("nobrl")) {
+		NO_VAL;
+		o->nobrl = IS("nobrl");
+	} else if (IS("cifsacl") || IS("nocifsacl")) {
+		NO_VAL;
+		o->nocifsacl = IS("nocifsacl");
+	} else if (IS("mfsymlinks") || IS("nomfsymlinks")) {
+		NO_VAL;
+		o->nomfsymlinks = IS("nomfsymlinks");
+	} else if (IS("sfu") || IS("nosfu")) {
+		NO_VAL;
+		o->sfu = IS("sfu");
+	} else if (IS("user_xattr") || IS("nouser_xattr")) {
+		NO_VAL;
+		o->nouser_xattr = IS("nouser_xattr");
+	} else if (IS("noperm") || IS("perm")) {
+		NO_VAL;
+		o->noperm = IS("noperm");
 	} else if (strncmp(key, "x-", 2) == 0 || IS("comment")) {
 		/* userspace-only fstab annotations (x-systemd.*, x-gvfs-*, ...) */
 	} else {
@@ -497,9 +538,27 @@ void opts_usage(FILE *out, const char *prog)
 		"                        write-behind); strict and loose queue writes;\n"
 		"                        loose also lets the kernel cache writes in its\n"
 		"                        page cache (faster small writes, less coherent)\n"
+		"  mapposix              store names with \\ : * ? \" < > |, controls, a\n"
+		"                        trailing space or dot as macOS and cifs do, in\n"
+		"                        Unicode private use (default); nomapposix: refuse\n"
 		"  timeout=SECONDS       wait for a reply (default 30); interim replies extend\n"
 		"                        it, up to 10 x SECONDS in all\n"
-		"  uid=USER  gid=GROUP   owner shown for every file (default: mounting user)\n"
+		"  uid=USER  gid=GROUP   owner of files whose owner the server does not\n"
+		"                        give as a Unix id (default: mounting user)\n"
+		"  forceuid  forcegid    show uid=/gid= for every file\n"
+		"  cifsacl               modes and owners from the files' security\n"
+		"                        descriptors; chmod/chown write them (default)\n"
+		"  nocifsacl             never: file_mode=, dir_mode=, uid=, gid= for all\n"
+		"  file_mode=MODE  dir_mode=MODE  modes when the server gives none\n"
+		"                        (default 0755)\n"
+		"  noperm                no local permission checks (the server still checks)\n"
+		"  nobrl                 fcntl and flock locks stay on this machine (default:\n"
+		"                        SMB2 byte-range locks every client of the share sees)\n"
+		"  mfsymlinks            symlinks as Minshall+French link files (default);\n"
+		"                        nomfsymlinks: symlink() fails with EPERM\n"
+		"  sfu                   mkfifo/mknod as Services for Unix files (default off)\n"
+		"  user_xattr            user.* xattrs as SMB extended attributes (default);\n"
+		"                        nouser_xattr: EOPNOTSUPP\n"
 		"  actimeo=SECONDS       attribute cache time (default 1)\n"
 		"  closetimeo=SECONDS    keep a closed read-only file open under a lease\n"
 		"                        for reuse (default 5; 0: close at once)\n"
@@ -522,6 +581,8 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 	memset(o, 0, sizeof(*o));
 	o->uid = getuid();
 	o->gid = getgid();
+	o->file_mode = 0755; /* mount.cifs defaults: built programs run */
+	o->dir_mode = 0755;
 	o->actimeo = 1.0; /* cifs default */
 	o->closetimeo = 5; /* cifs default */
 	if (errlen)

@@ -33,8 +33,17 @@ struct smb2fs_opts {
 	unsigned timeout;     /* request timeout, seconds; 0 = client default */
 	bool cache_none;      /* cache=none: no write-behind */
 	bool cache_loose;     /* cache=loose: the kernel's writeback cache */
+	bool nomapposix;      /* names SMB cannot store are refused, not mapped */
 	uid_t uid;
 	gid_t gid;
+	bool forceuid, forcegid; /* uid=/gid= for every file, whatever the server says */
+	mode_t file_mode, dir_mode; /* modes when the server gives none (0755) */
+	bool nocifsacl;       /* never read or write security descriptors */
+	bool nobrl;           /* fcntl/flock locks stay local (no SMB2 LOCK) */
+	bool nomfsymlinks;    /* symlink() refused, 1067-byte link files shown as files */
+	bool sfu;             /* mknod/mkfifo as SFU files (off by default) */
+	bool nouser_xattr;    /* no user.* xattrs (EOPNOTSUPP) */
+	bool noperm;          /* no local permission checks (no default_permissions) */
 	double actimeo;       /* seconds */
 	unsigned closetimeo;  /* deferred close, seconds; 0 = none */
 	bool debug;           /* SMB request log */

@@ -164,6 +164,7 @@ int fscc_parse_network_open(const uint8_t *buf, size_t len, struct fscc_stat *st
 {
 	if (!st)
 		return -EINVAL;
+	memset(st, 0, sizeof(*st)); /* what the class does not carry is unknown */
 	if (!buf || len < 52)
 		return -EBADMSG;
 	st->creation_time = le64_load(buf);

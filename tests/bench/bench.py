@@ -26,6 +26,10 @@ Workloads (--only takes these names; the default runs all of them):
   seal     read (cold) and write the big file with smb2fs -o seal against
            smbclient --client-protection=encrypt       >= 0.8 x smbclient -e
            (write and write4k also run smb2fs -o cache=loose, for information)
+  copy     cp of the big file within the share (coreutils 9: copy_file_range,
+           FSCTL_SRV_COPYCHUNK on the server) against dd bs=1M of it
+           (read + write through the mount): wall time and the bytes the
+           mount's TCP connection carried (the kernel's tcp_info counters)
   rtt      requests per operation, from the -o debug log
   profile  where the time of create, tar, stat and ls goes: after each of
            those groups, one more smb2fs run on an -o debug mount; per
@@ -70,7 +74,7 @@ SIZES = {
     "quick": dict(mib=64, create=200, tar=300, stat=200, ls=1000),
 }
 WORKLOADS = ["read", "write", "write4k", "create", "tar", "stat", "ls",
-             "rss", "nosign", "seal", "rtt", "profile"]
+             "rss", "nosign", "seal", "copy", "rtt", "profile"]
 PROFILED = ["create", "tar", "stat", "ls"]   # the groups `profile` covers
 
 SMB2FS, NOSIGN, LOOSE, SMBCLIENT, PT, SMBNETFS = (
@@ -282,6 +286,9 @@ class Bench:
                     self.src = os.path.join(d, "src.bin")
             log("making a %d MiB source file (%s)" % (mib, self.src))
             fill_random(self.src, mib)
+        if "copy" in groups:
+            log("making a %d MiB file on the share to copy" % mib)
+            fill_random(os.path.join(self.share, "bench-copy.bin"), mib)
         if groups & {"read", "nosign", "seal"}:
             log("making a %d MiB file on the share" % mib)
             fill_random(os.path.join(self.share, "bench-read.bin"), mib)
@@ -644,6 +651,38 @@ class Bench:
             raise RuntimeError("no VmHWM")
         return {"rss": (hwm / 1024.0, False)}
 
+    def w_copy(self, system, rep):
+        """cp of the big file to a new name on the same mount (server-side
+        copy), then dd bs=1M of it (every byte read and written over the
+        connection); time and bytes on the connection for each."""
+        src_name = "bench-copy.bin"
+        names = ("bench-copy-cp.bin", "bench-copy-dd.bin")
+        out = {}
+        try:
+            with self.mounted(system) as (root, m):
+                src = os.path.join(root, src_name)
+                os.stat(src)
+                pid = m.proc.pid
+                for row, name, argv in (
+                        ("copy", names[0], ["cp", src]),
+                        ("copy-rw", names[1], ["dd", "if=" + src, "bs=1M"])):
+                    dst = os.path.join(root, name)
+                    argv = argv + ([dst] if argv[0] == "cp" else ["of=" + dst])
+                    before = smbenv.tcp_bytes(pid, self.srv.port)
+                    t = self.timed_cmd(argv)
+                    after = smbenv.tcp_bytes(pid, self.srv.port)
+                    got = os.path.getsize(os.path.join(self.share, name))
+                    if got != self.size["mib"] << 20:
+                        raise RuntimeError("%s: server has %d bytes" % (argv[0], got))
+                    moved = (after[0] - before[0]) + (after[1] - before[1])
+                    out[row] = (t, False)
+                    out[row + "-net"] = (moved / 1024.0, False)
+        finally:
+            for name in names:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.share, name))
+        return out
+
     # -- running -------------------------------------------------------
     def run_group(self, name, fn, systems, results):
         """Run fn for every system, --repeat times, interleaved (rep 1 of
@@ -784,6 +823,10 @@ def fmt_mib(v):
     return "%.1f MiB" % v
 
 
+def fmt_kib(v):
+    return "%.0f KiB" % v if v < 10240 else "%.0f MiB" % (v / 1024)
+
+
 def cell(results, row, system, fmt, notes):
     """(text, median value or None) for one system's figure in a row; a
     reason for n/a goes to notes."""
@@ -812,7 +855,9 @@ ROW_GROUP = {"read": "read", "write": "write", "write4k": "write4k",
              "rss": "rss",
              "read-nosign": "read", "write-nosign": "write",
              "write-loose": "write", "write4k-loose": "write4k",
-             "read-seal": "seal", "write-seal": "seal"}
+             "read-seal": "seal", "write-seal": "seal",
+             "copy": "copy", "copy-net": "copy", "copy-rw": "copy",
+             "copy-rw-net": "copy"}
 
 
 def table_rows(s):
@@ -852,6 +897,15 @@ def table_rows(s):
          SMBCLIENT_E, "ge", 0.8, fmt_rate),
         ("seal", "write-seal", "write %d MiB, -o seal" % mib, SEAL,
          SMBCLIENT_E, "ge", 0.8, fmt_rate),
+        # server-side copy: cp (copy_file_range) against dd (read+write)
+        ("copy", "copy", "cp %d MiB in the share" % mib, SMB2FS, None,
+         "info", None, fmt_time),
+        ("copy", "copy-net", "  bytes on the connection", SMB2FS, None,
+         "info", None, fmt_kib),
+        ("copy", "copy-rw", "dd bs=1M %d MiB in the share" % mib, SMB2FS,
+         None, "info", None, fmt_time),
+        ("copy", "copy-rw-net", "  bytes on the connection", SMB2FS, None,
+         "info", None, fmt_kib),
     ]
 
 
@@ -906,7 +960,7 @@ def report(bench, results, selected):
             _, ref_v = cell(results, key, ref, fmt, notes)
             if my_v and ref_v:
                 ratio_txt = "%.2f" % (my_v / ref_v)
-            tgt_txt = "(info) vs passthrough_ll"
+            tgt_txt = "(info)" if ref is None else "(info) vs passthrough_ll"
         else:
             _, ref_v = cell(results, key, ref, fmt, notes)
             _, signed_v = cell(results, key, SMB2FS, fmt, notes)
@@ -1013,6 +1067,7 @@ def main():
             ("ls", bench.w_ls, [SMB2FS, PT, SMBNETFS], []),
             ("rss", bench.w_rss, [SMB2FS], []),
             ("seal", bench.w_seal, [SEAL, SMBCLIENT_E], []),
+            ("copy", bench.w_copy, [SMB2FS], []),
         ]
         for name, fn, systems, extra in groups:
             if name in selected:

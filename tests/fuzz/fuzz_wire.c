@@ -12,7 +12,10 @@
 
 #include "smb2fs/crypto.h"
 #include "smb2fs/fscc.h"
+#include "smb2fs/mfsym.h"
 #include "smb2fs/ntstatus.h"
+#include "smb2fs/secdesc.h"
+#include "smb2fs/sfm.h"
 #include "smb2fs/utf16.h"
 #include "smb2fs/wire.h"
 
@@ -39,6 +42,106 @@ static int dir_cb(const struct fscc_dirent *e, void *arg)
 	(void)arg;
 	touch((const uint8_t *)e->name, strlen(e->name));
 	return 0;
+}
+
+static int ea_cb(const struct fscc_ea *e, void *arg)
+{
+	(void)arg;
+	touch((const uint8_t *)e->name, e->name_len);
+	touch(e->value, e->value_len);
+	return 0;
+}
+
+/* A file's head as an mfsymlink and as an SFU file (mfsym.h). */
+static void fuzz_special(const uint8_t *p, size_t n)
+{
+	char target[MFSYM_TARGET_MAX + 1];
+	size_t tlen;
+	if (mfsym_parse(p, n, target, sizeof(target), &tlen) == 0 &&
+	    (tlen > MFSYM_TARGET_MAX || target[tlen]))
+		abort();
+	uint32_t ma, mi;
+	(void)sfu_parse(p, n, n, &ma, &mi);
+	char *t = NULL;
+	bool rel;
+	if (fscc_parse_symlink_reparse(p, n, &t, &rel) == 0) {
+		touch((const uint8_t *)t, strlen(t));
+		free(t);
+	}
+}
+
+/* The SFM mapping (sfm.h) of a name as a server lists it: mapped back and
+ * out again it is the stored name, unless it holds what no SMB name holds
+ * or a real trailing space or period; and every path converts to UTF-8. */
+static void sfm_check(const char *s)
+{
+	size_t n = strlen(s);
+	char *back = malloc(n + 1), *out = malloc(3 * n + 1), *path = NULL;
+	if (!back || !out)
+		abort();
+	size_t bl = sfm_name_from_smb(s, n, back);
+	if (bl > n || back[bl] || !utf8_valid(back, bl))
+		abort();
+	size_t ol = sfm_name_to_smb(back, bl, out);
+	bool plain = n && !strpbrk(s, "\"*:<>?\\|/") && s[n - 1] != ' ' && s[n - 1] != '.';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			plain = false;
+	if (plain && (ol != n || memcmp(out, s, n)))
+		abort();
+	free(back);
+	free(out);
+	for (int map = 0; map < 2; map++) {
+		if (sfm_path_to_smb(s, map, &path) == 0 && !utf8_valid(path, strlen(path)))
+			abort();
+		free(path);
+	}
+}
+
+/* A security descriptor: parse, map, rebuild (and parse the rebuilt one,
+ * which must succeed), and a chmod DACL built from it. */
+static void fuzz_secdesc(const uint8_t *p, size_t n)
+{
+	struct sd_desc sd;
+	if (sd_parse(p, n, &sd) != 0)
+		return;
+	struct sd_posix px;
+	sd_to_posix(&sd, &px);
+	sink ^= (uint8_t)px.mode;
+	for (unsigned i = 0; i < sd.n_aces; i++)
+		touch(sd.aces[i].raw, sd.aces[i].size);
+	struct wbuf w;
+	wbuf_init(&w);
+	if (sd_build(&w, &sd) == 0) {
+		struct sd_desc again;
+		if (sd_parse(w.p, w.len, &again) != 0)
+			abort();
+		sd_free(&again);
+	}
+	wbuf_reset(&w);
+	if (sd.has_owner && sd.has_group && sd_build_mode(&w, &sd, &sd.owner, &sd.group, 0751) == 0) {
+		struct sd_desc again;
+		if (sd_parse(w.p, w.len, &again) != 0)
+			abort();
+		sd_free(&again);
+	}
+	wbuf_free(&w);
+	sd_free(&sd);
+}
+
+/* The IOCTL outputs of space operations and server-side copy (fsctl.c). */
+static void fuzz_fsctl(const uint8_t *p, size_t n)
+{
+	uint8_t key[SMB2_RESUME_KEY_SIZE];
+	struct smb2_copychunk_rsp cc;
+	struct smb2_alloc_range rg[8];
+	size_t nr = 0;
+	if (smb2_resume_key_decode(p, n, key) == 0)
+		touch(key, sizeof(key));
+	(void)smb2_copychunk_rsp_decode(p, n, &cc);
+	if (smb2_alloc_ranges_decode(p, n, rg, 8, &nr) == 0)
+		for (size_t i = 0; i < nr; i++)
+			sink ^= (uint8_t)(rg[i].off + rg[i].len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -74,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)smb2_create_contexts_walk(cr.contexts, cr.contexts_len, ctx_cb, NULL);
 	}
 	(void)smb2_close_decode(data, size, &cl);
+	(void)smb2_lock_decode(data, size);
 	struct smb2_lease_break lb;
 	struct smb2_lease_ctx lc;
 	uint8_t lkey[16];
@@ -92,11 +196,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smb2_query_info_decode(data, size, &qi) == 0) {
 		touch(qi.buf, qi.buf_len);
 		(void)fscc_parse_all(qi.buf, qi.buf_len, &st);
+		fuzz_secdesc(qi.buf, qi.buf_len);
+		(void)fscc_ea_walk(qi.buf, qi.buf_len, ea_cb, NULL);
 	}
+	fuzz_secdesc(data, size);
 	if (smb2_ioctl_decode(data, size, &io) == 0) {
 		touch(io.input, io.input_len);
 		touch(io.output, io.output_len);
 		(void)smb2_validate_negotiate_decode(io.output, io.output_len, &vn);
+		fuzz_fsctl(io.output, io.output_len);
+		fuzz_special(io.output, io.output_len);
 	}
 
 	/* A whole received frame as the transform header sees it, then its
@@ -128,6 +237,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)fscc_parse_all(data, size, &st);
 	(void)fscc_parse_fs_full_size(data, size, &fs);
 	(void)smb2_validate_negotiate_decode(data, size, &vn);
+	(void)fscc_ea_walk(data, size, ea_cb, NULL);
+	fuzz_special(data, size);
+	fuzz_fsctl(data, size);
 
 	char *s = NULL;
 	if (utf16_to_utf8(data, size, &s) == 0) {
@@ -144,6 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(p16, data, size) != 0 || p16[size] != 0 || p16[size + 1] != 0)
 			abort();
 		free(p16);
+		sfm_check(s);
 		free(s);
 	}
 	if (size >= 4)

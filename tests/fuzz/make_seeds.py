@@ -17,6 +17,7 @@ Layouts: MS-SMB2 2.2.1.2, 2.2.2, 2.2.4, 2.2.6, 2.2.10, 2.2.14, 2.2.20,
 RFC 4178.
 """
 
+import hashlib
 import os
 import struct
 import sys
@@ -188,6 +189,25 @@ def dir_listing(entries):
     return chain_dir_entries(entries)
 
 
+def sid(text):
+    """MS-DTYP 2.4.2.2: "S-1-22-1-1000" -> bytes."""
+    parts = [int(x) for x in text.split("-")[1:]]
+    rev, auth, subs = parts[0], parts[1], parts[2:]
+    return (struct.pack("<BB", rev, len(subs)) + auth.to_bytes(6, "big") +
+            b"".join(struct.pack("<I", x) for x in subs))
+
+
+def secdesc(owner, group, aces):
+    """MS-DTYP 2.4.6 self-relative SECURITY_DESCRIPTOR: owner, group, and
+    a DACL of (type, flags, mask, sid) ACEs (2.4.4.2)."""
+    body = b"".join(struct.pack("<BBHI", t, f, 8 + len(sid(s)), m) + sid(s)
+                    for t, f, m, s in aces)
+    acl = struct.pack("<BBHHH", 2, 0, 8 + len(body), len(aces), 0) + body
+    o, g = sid(owner), sid(group)
+    return (struct.pack("<BBHIIII", 1, 0, 0x8004, 20, 20 + len(o), 0,
+                        20 + len(o) + len(g)) + o + g + acl)
+
+
 def file_all_info(name="dir\\f.txt"):
     n = u16(name)
     basic = struct.pack("<QQQQII", FT, FT, FT, FT, 0x20, 0)
@@ -259,6 +279,7 @@ def wire_seeds():
     s["lease_break_rsp"] = hdr(18) + struct.pack("<HHI16sIQ", 36, 0, 0,
                                                  b"\x5a" * 16, 1, 0)
     s["close"] = close()
+    s["lock"] = hdr(10) + struct.pack("<HH", 4, 0)  # (2.2.27)
     s["read"] = read(b"0123456789")
     s["write"] = write(4096)
     s["query_dir"] = out_buffer(14, dir_listing([
@@ -273,6 +294,14 @@ def wire_seeds():
                                 struct.pack("<I16sHH", 0x7F, bytes(16), 1,
                                             0x0311))
     s["ioctl_inout"] = ioctl(0x00140204, b"\x01" * 24, b"\x02" * 24)
+    # space and server-side copy (src/wire/fsctl.c)
+    s["ioctl_resume_key"] = ioctl(0x00140078, b"",
+                                  bytes(range(24)) + struct.pack("<I", 0))
+    s["ioctl_copychunk"] = ioctl(0x001480F2, b"",
+                                 struct.pack("<III", 16, 1 << 20, 16 << 20))
+    s["ioctl_alloc_ranges"] = ioctl(0x000940CF, struct.pack("<QQ", 0, 8 << 20),
+                                    struct.pack("<QQQQ", 1 << 20, 65536,
+                                                5 << 20, 65536))
     s["error_plain"] = error(0xC0000034)
     # STATUS_STOPPED_ON_SYMLINK with a Symbolic Link Error Response
     sub = u16("target")
@@ -286,6 +315,36 @@ def wire_seeds():
     # raw input (fscc_dir_walk, fscc_parse_*, smb2_create_contexts_walk)
     s["raw_dir_listing"] = s["query_dir"][64 + 8:]
     s["raw_file_all_info"] = file_all_info()
+    # a file's security descriptor as Samba sends it (mode 0751, owner and
+    # group as Unix SIDs, one inherit-only ACE), reply and bare
+    sd = secdesc("S-1-22-1-1000", "S-1-22-2-100", [
+        (0, 0, 0x001E01FF, "S-1-22-1-1000"),
+        (0, 0, 0x001200A9, "S-1-22-2-100"),
+        (0, 0, 0x001200A0, "S-1-1-0"),
+        (0, 0x0B, 0x001F01FF, "S-1-3-0"),
+    ])
+    s["query_info_sd"] = out_buffer(16, sd)
+    s["raw_secdesc"] = sd
+    # extended attributes (MS-FSCC 2.4.15: FILE_FULL_EA_INFORMATION, 4-byte
+    # aligned entries), reply and bare; a file's head as an mfsymlink and
+    # an SFU character device (src/util/mfsym.c)
+    def ea(name, value, last):
+        e = struct.pack("<IBBH", 0, 0, len(name), len(value)) + name + b"\0" + value
+        e += b"\0" * (-len(e) % 4 if not last else 0)
+        return (struct.pack("<I", 0 if last else len(e)) + e[4:])
+    eas = ea(b"color", b"blue", False) + ea(b"bin", bytes(range(7)), True)
+    s["query_info_ea"] = out_buffer(16, eas)
+    s["raw_ea_list"] = eas
+    tgt = b"../some/target"
+    mf = b"XSym\n%04d\n%s\n%s\n" % (len(tgt), hashlib.md5(tgt).hexdigest().encode(), tgt)
+    s["raw_mfsymlink"] = mf + b" " * (1067 - len(mf))
+    s["raw_sfu_chr"] = b"IntxCHR\0" + struct.pack("<QQ", 1, 3)
+    # FSCTL_GET_REPARSE_POINT of a relative symlink (MS-FSCC 2.1.2.4)
+    tn = u16("..\\dir\\file")
+    rp = struct.pack("<HHHHI", 0, len(tn), len(tn), len(tn), 1) + tn + tn
+    rp = struct.pack("<IHH", 0xA000000C, len(rp), 0) + rp
+    s["ioctl_reparse_symlink"] = ioctl(0x000900A8, b"", rp)
+    s["raw_reparse_symlink"] = rp
     # encrypted replies (2.2.41 TRANSFORM_HEADER + ciphertext): the WRITE
     # responses of Microsoft's SMB 3.0 (AES-128-CCM) and 3.1.1 (AES-128-GCM)
     # encryption examples, as the Open Specifications blog prints them

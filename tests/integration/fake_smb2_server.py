@@ -32,6 +32,11 @@ overrides; later tests can add hostile replies by adding entries:
                         CREATE / CLOSE / QUERY_DIRECTORY (FileIdBoth...) /
                         QUERY_INFO (FsFullSize, NetworkOpen, All) / READ;
                         anything else gets STATUS_NOT_SUPPORTED.
+    "reparse":          with "fs": the root also holds "lnk" and "dlnk",
+                        symlinks kept as reparse points (as Windows keeps
+                        them; see FS_REPARSE): a CREATE without
+                        FILE_OPEN_REPARSE_POINT gets STATUS_STOPPED_ON_SYMLINK,
+                        IOCTL FSCTL_GET_REPARSE_POINT their reparse data.
     "hostile":          with "fs": the ONE reply to break once the mount is
                         up (see FS_HOSTILE_MODES); everything else stays
                         valid so the client can be checked for recovery.
@@ -119,12 +124,14 @@ STATUS_FILE_IS_A_DIRECTORY = 0xC00000BA
 STATUS_MEDIA_WRITE_PROTECTED = 0xC00000A2
 STATUS_PENDING = 0x00000103
 STATUS_NETWORK_SESSION_EXPIRED = 0xC000035C
+STATUS_STOPPED_ON_SYMLINK = 0x8000002D
+STATUS_NOT_A_REPARSE_POINT = 0xC0000275
 
 SMB2_FLAGS_ASYNC_COMMAND = 0x00000002
 SMB2_FLAGS_SIGNED = 0x00000008
 SMB2_FLAGS_RELATED_OPERATIONS = 0x00000004
 # where each command that names an open keeps its FileId (body offset)
-FILEID_OFFSET = {6: 8, 7: 8, 8: 16, 9: 16, 14: 8, 16: 24, 17: 16}
+FILEID_OFFSET = {6: 8, 7: 8, 8: 16, 9: 16, 11: 8, 14: 8, 16: 24, 17: 16}
 RELATED_FID = b"\xff" * 16
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
 SMB2_SESSION_FLAG_IS_NULL = 0x0002
@@ -132,6 +139,7 @@ SMB2_NEGOTIATE_SIGNING_ENABLED = 0x0001
 SMB2_NEGOTIATE_SIGNING_REQUIRED = 0x0002
 
 CREATE, CLOSE, READ, QUERY_DIRECTORY, QUERY_INFO = 5, 6, 8, 14, 16
+IOCTL = 11
 
 FLAGS_SERVER_TO_REDIR = 0x00000001
 CREDITS_GRANTED = 32
@@ -604,6 +612,24 @@ FS_TREE = {
     "gr\u00fc\u00dfe.txt": (False, b""),
 }
 
+# "reparse" mode: name -> (target, is_dir), relative symlinks (MS-FSCC
+# 2.1.2.4, IO_REPARSE_TAG_SYMLINK)
+FS_REPARSE = {"lnk": ("f", False), "dlnk": ("d", True)}
+ATTR_REPARSE = 0x400
+
+
+def reparse_attrs(name):
+    return ATTR_REPARSE | (ATTR_DIR if FS_REPARSE[name][1] else ATTR_ARCHIVE)
+
+
+def symlink_reparse_data(target):
+    """REPARSE_DATA_BUFFER of a relative symlink: substitute and print
+    names both the target (UTF-16LE)."""
+    t = target.encode("utf-16-le")
+    body = struct.pack("<HHHHI", 0, len(t), len(t), len(t), 1) + t + t
+    return struct.pack("<IHH", 0xA000000C, len(body), 0) + body
+
+
 FS_FULL_SIZE = (1000000, 500000, 600000, 8, 512)  # units, caller, actual,
 #                                                   sectors/unit, bytes/sector
 
@@ -639,7 +665,7 @@ def id_both_dir_entry(name, attrs, eof, file_id):
     return e
 
 
-def dir_listing(path):
+def dir_listing(path, reparse=False):
     """The full listing of a directory: ".", "..", then its children,
     chained with 8-aligned NextEntryOffset."""
     entries = [id_both_dir_entry(".", ATTR_DIR, 0, 1),
@@ -648,6 +674,10 @@ def dir_listing(path):
         full = child if not path else path + "\\" + child
         attrs, eof = fs_attrs(full)
         entries.append(id_both_dir_entry(child, attrs, eof, 100 + i))
+    if reparse and not path:
+        for i, name in enumerate(sorted(FS_REPARSE)):
+            entries.append(id_both_dir_entry(name, reparse_attrs(name), 0,
+                                             200 + i))
     return chain_dir_entries(entries)
 
 
@@ -734,6 +764,7 @@ MODES = {
     "close_after_negotiate": {"close_after_negotiate": True},
     # a share that works (smb2fs can mount it), and hostile variants
     "fs": {"tree_status": None, "fs": True},
+    "fs_reparse": {"tree_status": None, "fs": True, "reparse": True},
 }
 for _h in FS_HOSTILE:
     MODES[_h] = {"tree_status": None, "fs": True, "hostile": _h}
@@ -814,6 +845,9 @@ class _Handler(socketserver.BaseRequestHandler):
     def handle(self):
         fake = self.server.fake
         fake._note("connect", None)
+        # each reply of a compound goes out on its own: without this,
+        # Nagle holds the second until the client's delayed ACK (40 ms)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.rec = fake._new_conn()
         self.session_id = 0
         self.legs = 0
@@ -842,25 +876,28 @@ class _Handler(socketserver.BaseRequestHandler):
                 off = 0
                 self.chain_fid = None   # the open a related request means
                 self.chain_err = None   # the failed CREATE's status
-                while True:  # walk a compound chain, answer each separately
-                    req = parse_header(pkt[off:])
-                    end = off + req["next"] if req["next"] else len(pkt)
-                    body = pkt[off + 64:end]
-                    self.check_request_signature(req, pkt[off:end])
-                    body = self.related(req, body)
-                    if body is None:
-                        pass  # answered with the CREATE's error
-                    elif not self.dispatch(req, body):
-                        return
-                    if not req["next"]:
-                        break
-                    off = end
-                if self.fired_in_frame:
-                    # the rest of a compound went out with the trigger
-                    # request: it is not sent "after" the reply
-                    self.fired_in_frame = False
-                    with fake._lock:
-                        self.rec.trigger_at = len(self.rec.commands)
+                try:
+                    while True:  # walk a compound chain, answer each separately
+                        req = parse_header(pkt[off:])
+                        end = off + req["next"] if req["next"] else len(pkt)
+                        body = pkt[off + 64:end]
+                        self.check_request_signature(req, pkt[off:end])
+                        body = self.related(req, body)
+                        if body is None:
+                            pass  # answered with the CREATE's error
+                        elif not self.dispatch(req, body):
+                            return
+                        if not req["next"]:
+                            break
+                        off = end
+                finally:
+                    if self.fired_in_frame:
+                        # the rest of a compound went out with the trigger
+                        # request: it is not sent "after" the reply (also
+                        # when the client hung up before it was answered)
+                        self.fired_in_frame = False
+                        with fake._lock:
+                            self.rec.trigger_at = len(self.rec.commands)
         except (ConnectionError, socket.timeout, OSError):
             pass
         finally:
@@ -1042,8 +1079,9 @@ class _Handler(socketserver.BaseRequestHandler):
             return True
         if cmd == CANCEL:
             return True  # no response to CANCEL
-        if mode.get("fs") and cmd in (CREATE, CLOSE, READ, QUERY_DIRECTORY,
-                                      QUERY_INFO):
+        if mode.get("fs") and (cmd in (CREATE, CLOSE, READ, QUERY_DIRECTORY,
+                                       QUERY_INFO) or
+                               (cmd == IOCTL and mode.get("reparse"))):
             return self.fs_dispatch(req, body, mode.get("hostile"))
         self.send(make_header(req, STATUS_NOT_SUPPORTED) + error_body(), req)
         return True
@@ -1158,6 +1196,17 @@ class _Handler(socketserver.BaseRequestHandler):
                     fake.triggered = True
                 if fire:
                     return self.fire_trigger(req, trigger)
+            if self.opt("reparse") and name in FS_REPARSE:
+                if not opts & 0x00200000:  # FILE_OPEN_REPARSE_POINT
+                    return self._err(req, STATUS_STOPPED_ON_SYMLINK)
+                with fake._lock:
+                    fake._next_fid += 1
+                    fid = (fake._next_fid, fake._next_fid ^ 0x5A5A0000)
+                self.chain_fid, self.chain_err = fid, None
+                self.opens[fid] = {"path": name, "listed": False,
+                                   "reparse": True}
+                return self._ok(req, create_rsp_body(reparse_attrs(name), 0,
+                                                     fid))
             if name not in FS_TREE:
                 return self._err(req, STATUS_OBJECT_NAME_NOT_FOUND
                                  if disp == 1 else
@@ -1190,6 +1239,23 @@ class _Handler(socketserver.BaseRequestHandler):
                 return self._err(req, STATUS_FILE_CLOSED)
             del self.opens[struct.unpack_from("<QQ", body, 8)]
             return self._ok(req, close_rsp_body())
+        if cmd == IOCTL:
+            h = self._handle(body, 8)
+            if h is None:
+                return self._err(req, STATUS_FILE_CLOSED)
+            ctl = struct.unpack_from("<I", body, 4)[0]
+            if ctl != 0x000900A8:  # FSCTL_GET_REPARSE_POINT
+                return self._err(req, STATUS_NOT_SUPPORTED)
+            if not h.get("reparse"):
+                return self._err(req, STATUS_NOT_A_REPARSE_POINT)
+            out = symlink_reparse_data(FS_REPARSE[h["path"]][0])
+            return self._ok(req, struct.pack(
+                "<HHI16sIIIIII", 49, 0, ctl, body[8:24], 112, 0, 112,
+                len(out), 0, 0) + out)
+        h = self._handle(body, {QUERY_DIRECTORY: 8, QUERY_INFO: 24,
+                                READ: 16}.get(cmd, 8))
+        if h is not None and h.get("reparse"):
+            return self._err(req, STATUS_NOT_SUPPORTED)
         if cmd == QUERY_DIRECTORY:
             h = self._handle(body, 8)
             if h is None:
@@ -1205,7 +1271,7 @@ class _Handler(socketserver.BaseRequestHandler):
                                     hostile == "dir_endless"):
                 return self._err(req, STATUS_NO_MORE_FILES)
             h["listed"] = True
-            buf = dir_listing(h["path"])
+            buf = dir_listing(h["path"], self.opt("reparse"))
             if h["path"] == "d" and hostile and hostile.startswith("dir_"):
                 fake.hostile_sent += 1
             if h["path"] == "d" and hostile == "dir_next_past_end":

@@ -21,6 +21,11 @@ try:
     if op == "stat":
         st = os.stat(path)
         res = [oct(st.st_mode), st.st_size]
+    elif op == "lstat":
+        st = os.lstat(path)
+        res = [oct(st.st_mode), st.st_size]
+    elif op == "readlink":
+        res = os.readlink(path)
     elif op == "listdir":
         res = sorted(os.listdir(path))
     elif op == "read":
@@ -38,7 +43,8 @@ except OSError as e:
 
 
 def run(m, op, rel, timeout):
-    """Runs op ("stat", "listdir", "read", "statvfs") on m.mountpoint/rel.
+    """Runs op ("stat", "lstat", "readlink", "listdir", "read", "statvfs")
+    on m.mountpoint/rel.
     Returns (("ok", result) or ("errno", n), seconds it took); fails the
     test, killing smb2fs, when it takes longer than timeout."""
     path = os.path.join(m.mountpoint, rel)

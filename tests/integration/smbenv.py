@@ -33,6 +33,7 @@ run smbd) and map the SMB names ``alice``/``bob`` onto them with a private
 import contextlib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -713,6 +714,32 @@ class Mount:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def tcp_bytes(pid, port):
+    """(sent, received): the payload bytes process pid's established TCP
+    connections to port carried, from the kernel's tcp_info counters
+    (`ss -ti` bytes_sent / bytes_received; retransmissions included)."""
+    out = subprocess.run([which("ss") or "ss", "-tinpH", "state",
+                          "established", "( dport = :%d )" % port],
+                         capture_output=True, text=True, check=True).stdout
+    sent = recv = 0
+    found = False
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if "pid=%d," % pid not in line:
+            continue
+        # the counters are on the socket's line or the indented next one
+        info = line + " " + (lines[i + 1] if i + 1 < len(lines) else "")
+        s = re.search(r"bytes_sent:(\d+)", info)
+        r = re.search(r"bytes_received:(\d+)", info)
+        sent += int(s.group(1)) if s else 0
+        recv += int(r.group(1)) if r else 0
+        found = True
+    if not found:
+        raise RuntimeError("no connection of pid %d to port %d in:\n%s"
+                           % (pid, port, out))
+    return sent, recv
 
 
 def find_smb2fs_pid(mountpoint, any_state=False):

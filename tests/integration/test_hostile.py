@@ -53,7 +53,8 @@ def check_healthy(m):
     assert m.proc.poll() is None, "smb2fs died:\n" + m.stderr()[-4000:]
     assert fs_op(m, "statvfs", "") == ("ok", STATVFS)
     assert fs_op(m, "listdir", "") == ("ok", ROOT_NAMES)
-    assert fs_op(m, "stat", "f") == ("ok", [oct(0o100644), 10])
+    # (the fake server refuses security queries: file_mode=, 0755)
+    assert fs_op(m, "stat", "f") == ("ok", [oct(0o100755), 10])
 
 
 def unmount_clean(srv, m):
@@ -74,7 +75,7 @@ def test_fake_share_works(fake_server, mount_factory):
     check_healthy(m)
     assert fs_op(m, "read", "f") == ("ok", "0123456789")
     assert fs_op(m, "listdir", "d") == ("ok", ["x"])
-    assert fs_op(m, "stat", "d/x") == ("ok", [oct(0o100644), 0])
+    assert fs_op(m, "stat", "d/x") == ("ok", [oct(0o100755), 0])
     assert fs_op(m, "stat", "nope") == ("errno", errno.ENOENT)
     assert fs_op(m, "listdir", "f") == ("errno", errno.ENOTDIR)
     assert srv.connections() == 1

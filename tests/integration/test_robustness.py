@@ -175,9 +175,14 @@ def test_allow_other_enforces_modes(smbd, share_dir, mount_factory):
     while d not in ("/", "/tmp"):
         os.chmod(d, os.stat(d).st_mode | 0o055)
         d = os.path.dirname(d)
-    path = os.path.join(m.mountpoint, "owned.txt")
+    # (the share's own directory is 0777 on the server, and the mount shows
+    # the server's modes: a directory of ours keeps the others out)
+    os.mkdir(os.path.join(m.mountpoint, "mine"), 0o755)
+    os.chmod(os.path.join(m.mountpoint, "mine"), 0o755)
+    path = os.path.join(m.mountpoint, "mine", "owned.txt")
     with open(path, "w") as f:
         f.write("root's")
+    os.chmod(path, 0o644)
     runuser = smbenv.which("runuser")
     as_nobody = [runuser, "-u", "nobody", "--", "sh", "-c"]
     r = smbenv.subprocess.run(as_nobody + ["cat '%s'" % path],
@@ -187,7 +192,7 @@ def test_allow_other_enforces_modes(smbd, share_dir, mount_factory):
         r = smbenv.subprocess.run(as_nobody + [cmd], capture_output=True,
                                   text=True)
         assert r.returncode != 0, cmd
-    with open(os.path.join(share_dir, "owned.txt")) as f:
+    with open(os.path.join(share_dir, "mine", "owned.txt")) as f:
         assert f.read() == "root's"
 
 

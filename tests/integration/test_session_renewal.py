@@ -14,7 +14,6 @@ import errno
 import hashlib
 import json
 import os
-import secrets
 import threading
 import time
 
@@ -148,7 +147,10 @@ def test_no_fresh_ticket_then_kinit(short_realm, share, mount_factory,
                                     tmp_path):
     """The TGT ends with the session: no new service ticket can be had, so
     operations fail with EKEYEXPIRED and the log names the principal;
-    after kinit the same session, and the file open across it, carry on."""
+    after kinit the same session, and the file open across it, carry on.
+    The first request after the expiry is a compound (a listing): Samba
+    4.17 signs the replies after its "expired" badly, which must not cost
+    the connection."""
     realm, srv = short_realm
     cc = "FILE:%s" % (tmp_path / "short.ccache")
     r = realm.kinit("alice", cc, lifetime="%ds" % RENEW_SECS)
@@ -161,16 +163,17 @@ def test_no_fresh_ticket_then_kinit(short_realm, share, mount_factory,
     kept.write("before ")
     kept.flush()
     os.fsync(kept.fileno())
+    sub = os.path.join(m.mountpoint, "sub")
+    os.mkdir(sub)
     time.sleep(max(0, t0 + RENEW_SECS + 2 - time.time()))
 
+    with pytest.raises(OSError) as ei:
+        os.listdir(sub)
+    assert ei.value.errno == errno.EKEYEXPIRED, m.stderr()
     with pytest.raises(OSError) as ei:
         with open(os.path.join(m.mountpoint, "new1.txt"), "w") as f:
             f.write("x")
     assert ei.value.errno == errno.EKEYEXPIRED, m.stderr()
-    with pytest.raises(OSError) as ei:
-        os.listdir(os.path.join(m.mountpoint))
-        os.stat(os.path.join(m.mountpoint, "missing-%s" % secrets.token_hex(4)))
-    assert ei.value.errno == errno.EKEYEXPIRED, ei.value
     log = m.stderr()
     lines = [ln for ln in log.splitlines() if "cannot be renewed" in ln]
     assert len(lines) == 1, log  # said once, not once per operation
@@ -178,6 +181,7 @@ def test_no_fresh_ticket_then_kinit(short_realm, share, mount_factory,
 
     r = realm.kinit("alice", cc)
     assert r.returncode == 0, r.stderr
+    assert os.listdir(sub) == []
     with open(os.path.join(m.mountpoint, "new2.txt"), "w") as f:
         f.write("after kinit")
     kept.write("and after")
@@ -188,4 +192,6 @@ def test_no_fresh_ticket_then_kinit(short_realm, share, mount_factory,
         assert f.read() == "after kinit"
     assert not os.path.exists(os.path.join(share, "new1.txt"))
     assert our_session(srv) == session
-    assert "logged in again as %s" % PRINCIPAL in m.stderr()
+    log = m.stderr()
+    assert "expired; logged in again as %s" % PRINCIPAL in log, log
+    assert "reconnect" not in log, log

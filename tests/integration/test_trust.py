@@ -240,7 +240,7 @@ def test_reconnect_sends_previous_session_id(fake_server, mount_factory):
     srv, m = mount_fake(fake_server, mount_factory, "drop_once",
                         options=["timeout=5"])
     assert fs_op(m, "statvfs", "")[0][0] == "ok"
-    assert fs_op(m, "stat", "f")[0] == ("ok", [oct(0o100644), 10]), \
+    assert fs_op(m, "stat", "f")[0] == ("ok", [oct(0o100755), 10]), \
         m.stderr()[-4000:]
     assert len(srv.conns) >= 2, srv.conns
     c1, c2 = srv.conns[0], srv.conns[1]
@@ -301,7 +301,7 @@ def test_unsigned_session_gone_is_forged(fake_server, mount_factory, mode):
                         options=["vers=2.1", "timeout=5"])
     assert fs_op(m, "statvfs", "")[0][0] == "ok"
     res, took = fs_op(m, "stat", "f")
-    assert res == ("ok", [oct(0o100644), 10]), (res, m.stderr()[-4000:])
+    assert res == ("ok", [oct(0o100755), 10]), (res, m.stderr()[-4000:])
     assert srv.wait_closed(1, timeout=5), srv.conns
     c1 = srv.conns[0]
     assert c1.trigger_time is not None, srv.conns
@@ -330,7 +330,7 @@ def _pending_run(fake_server, mount_factory, mode):
     assert srv.wait_closed(1, timeout=5), srv.conns
     c1 = srv.conns[0]
     assert c1.trigger_time is not None, srv.conns
-    assert res == ("ok", [oct(0o100644), 10]), (res, m.stderr()[-4000:])
+    assert res == ("ok", [oct(0o100755), 10]), (res, m.stderr()[-4000:])
     return m, c1, c1.closed - c1.trigger_time, took
 
 

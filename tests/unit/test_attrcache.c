@@ -178,6 +178,41 @@ static void test_bounds_and_expiry(void)
 	attrcache_free(ac);
 }
 
+/* The POSIX view of a security descriptor survives fills and sets of
+ * attributes without one, for its own lifetime only; a lease holder
+ * (attrcache_get_held) keeps it whatever its age. */
+static void test_descriptor_view(void)
+{
+	struct attrcache *ac = attrcache_new(0.2, 10);
+	struct fscc_stat sd = st_of(1), plain = st_of(2), out;
+	sd.sd_asked = sd.has_mode = true;
+	sd.mode = 0640;
+	attrcache_fill(ac, "/f", &sd, attrcache_ticket(ac));
+	sleep_ms(120);
+	attrcache_fill(ac, "/f", &plain, attrcache_ticket(ac)); /* a listing's */
+	CHECK_EQ(attrcache_get(ac, "/f", &out), 1);
+	CHECK(out.end_of_file == 2 && out.sd_asked && out.has_mode && out.mode == 0640);
+	attrcache_set(ac, "/f", &plain, attrcache_ticket(ac));   /* a utimens' */
+	CHECK_EQ(attrcache_get(ac, "/f", &out), 1);
+	CHECK(out.sd_asked && out.mode == 0640);
+	sleep_ms(120); /* the view's 0.2 s are over, the entry's are not */
+	CHECK_EQ(attrcache_get(ac, "/f", &out), 1);
+	CHECK(out.end_of_file == 2 && !out.sd_asked && !out.has_mode);
+	CHECK_EQ(attrcache_get_held(ac, "/f", &out), 1);
+	CHECK(out.sd_asked && out.mode == 0640);
+	/* and a lapsed view is not carried into the next fill */
+	attrcache_fill(ac, "/f", &plain, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_get_held(ac, "/f", &out), 1);
+	CHECK(!out.sd_asked);
+	/* a new descriptor replaces the old one; forget drops it */
+	attrcache_fill(ac, "/f", &sd, attrcache_ticket(ac));
+	attrcache_forget(ac, "/f");
+	attrcache_fill(ac, "/f", &plain, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_get(ac, "/f", &out), 1);
+	CHECK(!out.sd_asked);
+	attrcache_free(ac);
+}
+
 /* ---- complete listings (dir records) ---- */
 
 static void list_names(struct attrcache *ac, const char *dir, const char *const *names, int r)
@@ -515,6 +550,7 @@ int main(void)
 	test_ticket_race();
 	test_tree_and_parent();
 	test_bounds_and_expiry();
+	test_descriptor_view();
 	test_dir_record();
 	test_dir_record_asked_names();
 	test_dir_record_changes();

@@ -35,6 +35,9 @@ enum script {
 	S_UNSIGNED_PENDING, /* unsigned interims: first with 10 credits + signed final;
 			     * then only unsigned interims for 2.5 s */
 	S_COMPOUND,        /* one frame of 3 chained signed messages: check, answer each */
+	S_CHAIN_EXPIRED,   /* a chain of 3 answered in one frame: the first signed
+			    * (chain_first_status), the related two with bad
+			    * signatures, as Samba 4.17 does after an expired one */
 	S_CANCEL,          /* interim reply, then expect a signed async CANCEL, answer CANCELLED */
 	S_NOTIFY,          /* an oplock break notification before the reply */
 	S_BIG_SIGNED,      /* 100 KiB signed replies (verified by the waiter), the second corrupted */
@@ -60,6 +63,7 @@ struct server {
 	uint64_t max_mid_seen;
 	int mid_collision;
 	int chain_ok;              /* S_COMPOUND: messages seen well-formed */
+	uint32_t chain_first_status; /* S_CHAIN_EXPIRED */
 	int cancel_ok;             /* S_CANCEL: the CANCEL was well-formed */
 	int write_ok;              /* S_WRITE_DATA: the WRITE arrived whole and signed */
 };
@@ -137,6 +141,44 @@ static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cred
 	uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
 	int r = 0;
 	/* MSG_NOSIGNAL: the client may be gone (scripts that never finish) */
+	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
+		r = -1;
+	wbuf_free(&w);
+	return r;
+}
+
+/* The replies to the chain in req (n messages) in one frame: the first
+ * with status first, signed; the others related, with `status` and a
+ * signature that does not verify. */
+static int send_chain_reply(int fd, const uint8_t *req, size_t len, int n, uint32_t first,
+			    uint32_t status)
+{
+	struct wbuf w;
+	wbuf_init(&w);
+	size_t off = 0;
+	for (int i = 0; i < n && off + SMB2_HDR_SIZE <= len; i++) {
+		struct smb2_hdr h;
+		smb2_hdr_decode(req + off, SMB2_HDR_SIZE, &h);
+		uint32_t next = smb2_hdr_next_command(req + off);
+		size_t start = w.len;
+		h.next_command = i + 1 < n ? 72 : 0; /* 64 + 4, padded to 8 */
+		h.flags = SMB2_FLAGS_SERVER_TO_REDIR | (i ? SMB2_FLAGS_RELATED_OPERATIONS : 0);
+		h.status = i ? status : first;
+		h.credits = 1;
+		memset(h.signature, 0, 16);
+		if (smb2_hdr_encode(&w, &h) < 0)
+			abort();
+		wbuf_u16(&w, 4);
+		wbuf_u16(&w, 0);
+		if (i + 1 < n)
+			wbuf_zero(&w, 4);
+		smb2_sign_msg(SMB2_SIGN_AES_CMAC, sign_key, w.p + start, w.len - start);
+		if (i)
+			w.p[start + 48] ^= 1; /* the signature */
+		off += next ? next : len;
+	}
+	uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
+	int r = 0;
 	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
 		r = -1;
 	wbuf_free(&w);
@@ -379,6 +421,22 @@ static void *server_main(void *arg)
 				send_reply(fd, reqs[0] + off, STATUS_SUCCESS, 1, false, true, false);
 				off += mlen;
 			}
+			free(reqs[0]);
+		}
+		break;
+	case S_CHAIN_EXPIRED:
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 16, false, true, false);
+			free(reqs[0]);
+		}
+		if (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_chain_reply(fd, reqs[0], lens[0], 3, s->chain_first_status,
+					 STATUS_NETWORK_SESSION_EXPIRED);
+			free(reqs[0]);
+		}
+		/* then plain requests, answered (the connection lives on) */
+		while (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			send_reply(fd, reqs[0], STATUS_SUCCESS, 1, false, true, false);
 			free(reqs[0]);
 		}
 		break;
@@ -806,6 +864,46 @@ static void test_compound_chain(void)
 	CHECK_EQ(s.chain_ok, 3);
 }
 
+/* Samba 4.17 signs the replies after a compound's "session expired" with
+ * a signature that does not verify: those requests fail with the first
+ * (-ECANCELED) and the connection stays.  The same bad signatures after a
+ * first reply that did not say "expired" still drop it. */
+static void test_chain_after_expired(uint32_t first)
+{
+	struct server s;
+	struct smb2_conn *c = NULL;
+	char err[256];
+	server_start(&s, S_CHAIN_EXPIRED, 0);
+	s.chain_first_status = first; /* read once the chain has come */
+	CHECK_EQ(smb2_conn_open("127.0.0.1", s.port, 5, false, &c, err, sizeof(err)), 0);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	uint32_t st;
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	struct wbuf w[3];
+	struct wbuf *msgs[3] = {&w[0], &w[1], &w[2]};
+	for (int i = 0; i < 3; i++)
+		echo_msg(&w[i]);
+	struct smb2_req *q[3];
+	CHECK_EQ(smb2_conn_submit_chain(c, msgs, NULL, 3, 5, q), 0);
+	struct smb2_reply rep;
+	CHECK_EQ(smb2_conn_wait(c, q[0], &rep), 0);
+	CHECK_EQ(rep.hdr.status, first);
+	smb2_reply_free(&rep);
+	bool expired = first == STATUS_NETWORK_SESSION_EXPIRED;
+	for (int i = 1; i < 3; i++) {
+		int r = smb2_conn_wait(c, q[i], &rep);
+		CHECK(r < 0);
+		if (expired)
+			CHECK_EQ(r, -ECANCELED);
+	}
+	for (int i = 0; i < 3; i++)
+		wbuf_free(&w[i]);
+	CHECK_EQ(smb2_conn_alive(c), expired);
+	if (expired)
+		CHECK_EQ(echo_call(c, 0, &st, NULL), 0);
+	disconnect_scripted(&s, c);
+}
+
 /* CANCEL (MS-SMB2 3.2.4.24): same MessageId, the AsyncId of the interim
  * reply, signed; the request then ends with the server's final reply. */
 static void test_cancel(void)
@@ -820,6 +918,36 @@ static void test_cancel(void)
 	CHECK_EQ(smb2_conn_submit(c, &w, 0, 5, &q), 0);
 	usleep(200 * 1000); /* let the interim reply (and its AsyncId) arrive */
 	CHECK_EQ(smb2_conn_cancel(c, q), 0);
+	struct smb2_reply rep;
+	CHECK_EQ(smb2_conn_wait(c, q, &rep), 0);
+	CHECK_EQ(rep.hdr.status, STATUS_CANCELLED);
+	smb2_reply_free(&rep);
+	wbuf_free(&w);
+	disconnect_scripted(&s, c);
+	CHECK_EQ(s.cancel_ok, 1);
+}
+
+/* A patient request (a blocking LOCK): after its interim reply it waits
+ * past its timeout, in slices, until the caller cancels it. */
+static void test_no_deadline(void)
+{
+	struct server s;
+	struct smb2_conn *c;
+	c = connect_scripted(&s, S_CANCEL, 1);
+	smb2_conn_set_signing(c, SMB2_SIGN_AES_CMAC, sign_key, true);
+	struct wbuf w;
+	echo_msg(&w);
+	struct smb2_req *q;
+	CHECK_EQ(smb2_conn_submit(c, &w, 0, 1, &q), 0);
+	smb2_conn_no_deadline(c, q);
+	double t0 = now_s();
+	int slices = 0;
+	while (!smb2_conn_wait_for(c, q, 100) && now_s() - t0 < 2.5)
+		slices++;
+	CHECK(slices >= 20);     /* still waiting 2.5 s on, past the 1 s timeout */
+	CHECK(smb2_conn_alive(c));
+	CHECK_EQ(smb2_conn_cancel(c, q), 0);
+	CHECK(smb2_conn_wait_for(c, q, 5000));
 	struct smb2_reply rep;
 	CHECK_EQ(smb2_conn_wait(c, q, &rep), 0);
 	CHECK_EQ(rep.hdr.status, STATUS_CANCELLED);
@@ -1089,6 +1217,8 @@ int main(void)
 	test_multi_credit();
 	test_credit_trust();
 	test_compound_chain();
+	test_chain_after_expired(STATUS_NETWORK_SESSION_EXPIRED);
+	test_chain_after_expired(STATUS_SUCCESS);
 	test_cancel();
 	test_big_reply_verified_by_waiter();
 	test_write_data_apart();
@@ -1098,6 +1228,7 @@ int main(void)
 	test_notify();
 	test_unsigned_session_deleted_is_forged();
 	test_endless_pending_is_capped();
+	test_no_deadline();
 	test_unsigned_interim();
 	test_refused();
 	return check_done("conn");

@@ -355,6 +355,86 @@ static void test_sec(void)
 	}
 }
 
+/* mapposix (the SFM name mapping) is on by default; the last of
+ * mapposix/nomapposix wins; neither takes a value. */
+static void test_mapposix(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK(!o.nomapposix);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nomapposix")), OPTS_OK);
+	CHECK(o.nomapposix);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nomapposix,mapposix")), OPTS_OK);
+	CHECK(!o.nomapposix);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "mapposix", "-o", "nomapposix")),
+		 OPTS_OK);
+	CHECK(o.nomapposix);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "mapposix=1")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nomapposix=0")), OPTS_USAGE);
+	opts_free(&o);
+}
+
+/* brl (SMB2 byte-range locks) is the default; nobrl keeps locks local;
+ * the last one wins; no value. */
+static void test_brl(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK(!o.nobrl);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nobrl")), OPTS_OK);
+	CHECK(o.nobrl);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nobrl,brl")), OPTS_OK);
+	CHECK(!o.nobrl);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nobrl=1")), OPTS_USAGE);
+	opts_free(&o);
+}
+
+/* mfsymlinks and user_xattr are on by default, sfu off; the last of each
+ * pair wins; none takes a value. */
+static void test_links_xattr(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK(!o.nomfsymlinks);
+	CHECK(!o.sfu);
+	CHECK(!o.nouser_xattr);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nomfsymlinks,sfu,nouser_xattr")),
+		 OPTS_OK);
+	CHECK(o.nomfsymlinks);
+	CHECK(o.sfu);
+	CHECK(o.nouser_xattr);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL,
+		       ARGS("//s/x", "m", "-o", "nomfsymlinks,sfu,nouser_xattr", "-o",
+			    "mfsymlinks,nosfu,user_xattr")),
+		 OPTS_OK);
+	CHECK(!o.nomfsymlinks);
+	CHECK(!o.sfu);
+	CHECK(!o.nouser_xattr);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "mfsymlinks=1")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "sfu=yes")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nouser_xattr=0")), OPTS_USAGE);
+	opts_free(&o);
+}
+
 int main(void)
 {
 	test_basic();
@@ -366,6 +446,9 @@ int main(void)
 	test_sign_timeout_cache();
 	test_credentials();
 	test_sec();
+	test_mapposix();
+	test_brl();
+	test_links_xattr();
 	parse_free_args();
 	return check_done("opts");
 }
