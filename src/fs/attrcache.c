@@ -76,6 +76,7 @@ struct attrcache_listing {
 struct attrcache {
 	pthread_mutex_t mu;
 	int64_t ttl_ns;
+	int64_t sd_ttl_ns;     /* a descriptor's view: ATTRCACHE_SD_TTL_SEC, or ttl if longer */
 	size_t max, count;
 	struct ac_ent **buckets;
 	size_t nbuckets;               /* a power of two */
@@ -177,6 +178,7 @@ struct attrcache *attrcache_new(double ttl_sec, size_t max_entries)
 		return NULL;
 	}
 	ac->ttl_ns = (int64_t)(ttl_sec * 1e9);
+	ac->sd_ttl_ns = ttl_sec > ATTRCACHE_SD_TTL_SEC ? ac->ttl_ns : ATTRCACHE_SD_TTL_SEC * 1000000000LL;
 	ac->max = max_entries;
 	ac->max_dirs = ATTRCACHE_MAX_DIRS;
 	ac->max_names = ATTRCACHE_MAX_DIR_NAMES;
@@ -343,7 +345,7 @@ static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const s
 	else
 		memset(&e->st, 0, sizeof(e->st));
 	if (st && st->sd_asked) {
-		e->sd_expires_ns = e->expires_ns;
+		e->sd_expires_ns = now_ns() + ac->sd_ttl_ns;
 	} else if (st && old_sd_expires) {
 		sd_copy(&e->st, old_sd);
 		e->sd_expires_ns = old_sd_expires;
@@ -768,6 +770,15 @@ void attrcache_set_dir_limits(struct attrcache *ac, size_t max_dirs, size_t max_
 	pthread_mutex_unlock(&ac->mu);
 }
 
+void attrcache_set_sd_ttl(struct attrcache *ac, double sec)
+{
+	if (!ac)
+		return;
+	pthread_mutex_lock(&ac->mu);
+	ac->sd_ttl_ns = (int64_t)(sec * 1e9);
+	pthread_mutex_unlock(&ac->mu);
+}
+
 int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 {
 	/* (no cache with actimeo=0; FUSE may pass no path for a removed file) */
@@ -778,7 +789,10 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 	pthread_mutex_lock(&ac->mu);
 	struct ac_ent *e = find_exact(ac, path, h);
 	if (e && e->expires_ns <= now_ns()) {
-		ent_remove(ac, e);
+		/* the attributes lapsed; a descriptor's view that has not
+		 * stays for the next fill (a listing's) to carry */
+		if (e->negative || !e->st.sd_asked || e->sd_expires_ns <= now_ns())
+			ent_remove(ac, e);
 		e = NULL;
 	}
 	if (e) {

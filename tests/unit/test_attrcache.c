@@ -187,6 +187,15 @@ static void test_descriptor_view(void)
 	struct fscc_stat sd = st_of(1), plain = st_of(2), out;
 	sd.sd_asked = sd.has_mode = true;
 	sd.mode = 0640;
+	/* by default the view outlives the attributes (ATTRCACHE_SD_TTL_SEC) */
+	attrcache_fill(ac, "/f", &sd, attrcache_ticket(ac));
+	sleep_ms(250);
+	CHECK_EQ(attrcache_get(ac, "/f", &out), -1);
+	attrcache_fill(ac, "/f", &plain, attrcache_ticket(ac)); /* a listing's */
+	CHECK_EQ(attrcache_get(ac, "/f", &out), 1);
+	CHECK(out.end_of_file == 2 && out.sd_asked && out.mode == 0640);
+	attrcache_forget(ac, "/f");
+	attrcache_set_sd_ttl(ac, 0.2);
 	attrcache_fill(ac, "/f", &sd, attrcache_ticket(ac));
 	sleep_ms(120);
 	attrcache_fill(ac, "/f", &plain, attrcache_ticket(ac)); /* a listing's */
