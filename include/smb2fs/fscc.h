@@ -72,6 +72,18 @@ struct fscc_stat {
 	uint32_t rdev_major, rdev_minor;
 };
 
+/* Copies the descriptor's view (sd_asked through gid) from src to dst. */
+static inline void fscc_sd_view_copy(struct fscc_stat *dst, const struct fscc_stat *src)
+{
+	dst->sd_asked = src->sd_asked;
+	dst->has_mode = src->has_mode;
+	dst->mode = src->mode;
+	dst->has_uid = src->has_uid;
+	dst->uid = src->uid;
+	dst->has_gid = src->has_gid;
+	dst->gid = src->gid;
+}
+
 /* One entry of a FileIdBothDirectoryInformation (or FileIdFull / FileFull /
  * FileDirectory / FileBoth) listing.  `name` is UTF-8, NUL-terminated, owned
  * by the iterator callback's caller (valid during the callback only). */

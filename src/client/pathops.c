@@ -204,17 +204,6 @@ static void want_sd(struct smb2_client *c, struct path_op *po, struct fscc_stat 
 	po->sd = sd;
 }
 
-static void copy_sd(const struct fscc_stat *sd, struct fscc_stat *st)
-{
-	st->sd_asked = sd->sd_asked;
-	st->has_mode = sd->has_mode;
-	st->mode = sd->mode;
-	st->has_uid = sd->has_uid;
-	st->uid = sd->uid;
-	st->has_gid = sd->has_gid;
-	st->gid = sd->gid;
-}
-
 int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 {
 	int wr = wb_settle_path(c, path);
@@ -238,7 +227,7 @@ int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 	}
 	if (r == 0) {
 		fill_stat_from_create(&po.cr, st);
-		copy_sd(&sd, st);
+		fscc_sd_view_copy(st, &sd);
 		st->nlink = nlink;
 	}
 	return r;
@@ -484,7 +473,7 @@ int smb2_mkdir(struct smb2_client *c, const char *path, struct smb2_attrs *st)
 		st->valid = r == 0;
 		if (r == 0) {
 			fill_stat_from_create(&po.cr, &st->st);
-			copy_sd(&sd, &st->st);
+			fscc_sd_view_copy(&st->st, &sd);
 		}
 	}
 	return r;

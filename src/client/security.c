@@ -531,30 +531,40 @@ struct fstat_sd_args {
 };
 
 /* QUERY_INFO(FileNetworkOpenInformation) + QUERY_INFO(security) on the
- * handle (every open asks for READ_CONTROL: file_access_for_flags). */
+ * handle in one frame (every open asks for READ_CONTROL:
+ * file_access_for_flags): st gets the attributes, k->m[1] holds the
+ * descriptor's reply; the caller frees k. */
+static int query_attrs_sd(struct smb2_client *c, struct smb2_file *f, struct cmpd *k,
+			  struct fscc_stat *st)
+{
+	cmpd_init(k, c);
+	struct smb2_query_info_req q = {
+		.info_type = SMB2_0_INFO_FILE,
+		.file_info_class = FileNetworkOpenInformation,
+		.output_buffer_length = 56,
+		.file_id = f->id,
+	};
+	struct wbuf *w = cmpd_add(k, SMB2_QUERY_INFO, false, 0, 0);
+	cmpd_enc(k, smb2_query_info_encode(w, &q));
+	sec_add_query(k, false, &f->id);
+	int r = cmpd_run(k);
+	if (r == 0)
+		r = k->m[0].r;
+	struct smb2_query_info_rsp qr;
+	memset(st, 0, sizeof(*st));
+	if (r == 0 && (smb2_query_info_decode(k->m[0].rep.msg, k->m[0].rep.len, &qr) < 0 ||
+		       fscc_parse_network_open(qr.buf, qr.buf_len, st) < 0))
+		r = -EIO;
+	return r;
+}
+
 static int op_fstat_sd(struct smb2_client *c, void *arg)
 {
 	struct fstat_sd_args *a = arg;
 	if (a->f->stale)
 		return -ESTALE;
 	struct cmpd k;
-	cmpd_init(&k, c);
-	struct smb2_query_info_req q = {
-		.info_type = SMB2_0_INFO_FILE,
-		.file_info_class = FileNetworkOpenInformation,
-		.output_buffer_length = 56,
-		.file_id = a->f->id,
-	};
-	struct wbuf *w = cmpd_add(&k, SMB2_QUERY_INFO, false, 0, 0);
-	cmpd_enc(&k, smb2_query_info_encode(w, &q));
-	sec_add_query(&k, false, &a->f->id);
-	int r = cmpd_run(&k);
-	if (r == 0)
-		r = k.m[0].r;
-	struct smb2_query_info_rsp qr;
-	if (r == 0 && (smb2_query_info_decode(k.m[0].rep.msg, k.m[0].rep.len, &qr) < 0 ||
-		       fscc_parse_network_open(qr.buf, qr.buf_len, a->st) < 0))
-		r = -EIO;
+	int r = query_attrs_sd(c, a->f, &k, a->st);
 	if (r == 0)
 		r = sec_take(c, &k.m[1], a->st);
 	cmpd_free(&k);
@@ -748,24 +758,7 @@ static int op_created(struct smb2_client *c, void *arg)
 	if (a->f->stale)
 		return -ESTALE;
 	struct cmpd k;
-	cmpd_init(&k, c);
-	struct smb2_query_info_req q = {
-		.info_type = SMB2_0_INFO_FILE,
-		.file_info_class = FileNetworkOpenInformation,
-		.output_buffer_length = 56,
-		.file_id = a->f->id,
-	};
-	struct wbuf *w = cmpd_add(&k, SMB2_QUERY_INFO, false, 0, 0);
-	cmpd_enc(&k, smb2_query_info_encode(w, &q));
-	sec_add_query(&k, false, &a->f->id);
-	int r = cmpd_run(&k);
-	if (r == 0)
-		r = k.m[0].r;
-	struct smb2_query_info_rsp qr;
-	memset(a->st, 0, sizeof(*a->st));
-	if (r == 0 && (smb2_query_info_decode(k.m[0].rep.msg, k.m[0].rep.len, &qr) < 0 ||
-		       fscc_parse_network_open(qr.buf, qr.buf_len, a->st) < 0))
-		r = -EIO;
+	int r = query_attrs_sd(c, a->f, &k, a->st);
 	struct sd_desc cur;
 	int pr = 1;
 	if (r == 0) {

@@ -286,17 +286,6 @@ static bool changed_since(const struct attrcache *ac, uint64_t h, uint64_t ticke
 	return false;
 }
 
-static void sd_copy(struct fscc_stat *dst, const struct fscc_stat *src)
-{
-	dst->sd_asked = src->sd_asked;
-	dst->has_mode = src->has_mode;
-	dst->mode = src->mode;
-	dst->has_uid = src->has_uid;
-	dst->uid = src->uid;
-	dst->has_gid = src->has_gid;
-	dst->gid = src->gid;
-}
-
 /* The descriptor's view an entry of path holds and until when (0: none
  * that is still good). */
 static int64_t sd_held(struct attrcache *ac, const char *path, uint64_t h, struct fscc_stat *out)
@@ -304,7 +293,7 @@ static int64_t sd_held(struct attrcache *ac, const char *path, uint64_t h, struc
 	struct ac_ent *e = find_exact(ac, path, h);
 	if (!e || e->negative || !e->st.sd_asked || e->sd_expires_ns <= now_ns())
 		return 0;
-	sd_copy(out, &e->st);
+	fscc_sd_view_copy(out, &e->st);
 	return e->sd_expires_ns;
 }
 
@@ -347,7 +336,7 @@ static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const s
 	if (st && st->sd_asked) {
 		e->sd_expires_ns = now_ns() + ac->sd_ttl_ns;
 	} else if (st && old_sd_expires) {
-		sd_copy(&e->st, old_sd);
+		fscc_sd_view_copy(&e->st, old_sd);
 		e->sd_expires_ns = old_sd_expires;
 	}
 	while (ac->count > ac->max)
@@ -803,7 +792,7 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 			*st = e->st;
 			if (st->sd_asked && e->sd_expires_ns <= now_ns()) {
 				struct fscc_stat none = {0};
-				sd_copy(st, &none); /* the descriptor's part lapsed */
+				fscc_sd_view_copy(st, &none); /* the descriptor's part lapsed */
 			}
 		}
 	} else {

@@ -93,13 +93,7 @@ static void cache_entry(struct load_state *ls, const struct fscc_dirent *e, stru
 	if (fs_needs_sd(ls->ctx, st)) {
 		struct fscc_stat old;
 		if (attrcache_get(ls->ctx->cache, ls->child, &old) > 0 && old.sd_asked) {
-			st->sd_asked = true;
-			st->has_mode = old.has_mode;
-			st->mode = old.mode;
-			st->has_uid = old.has_uid;
-			st->uid = old.uid;
-			st->has_gid = old.has_gid;
-			st->gid = old.gid;
+			fscc_sd_view_copy(st, &old);
 		} else {
 			*plus = false;
 		}
