@@ -123,7 +123,7 @@ static time_t now_sec(void)
  * new requests out meanwhile (MS-SMB2 3.2.4.2.3).  0: go on with the
  * operation; -EKEYEXPIRED: no fresh credential (the log says whose); a
  * transport errno: reconnect instead.  Ahead of time, a failure only
- * warns: the session is still good until it ends. */
+ * warns (and returns 0): the session is still good until it ends. */
 static int renew_session(struct smb2_client *c, uint64_t gen, uint64_t seen, bool ahead)
 {
 	char msg[512];
@@ -190,11 +190,9 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
 		if (st == CLIENT_UP && !renewed_ahead && c->renew_at && now_sec() >= c->renew_at) {
 			pthread_rwlock_unlock(&c->lock);
 			renewed_ahead = true;
-			int rr = renew_session(c, gen, auth_gen, true);
-			if (err_is_transport(rr))
-				smb2_log_info("connection to %s lost (%d), reconnecting", c->unc, rr);
-			if (err_is_transport(rr) && (rr = reconnect(c, gen)) < 0)
-				return rr == -EHOSTDOWN ? -EIO : rr;
+			/* ahead of time a failure only warns (renew_session); a
+			 * lost connection shows in the operation, just after */
+			(void)renew_session(c, gen, auth_gen, true);
 			attempt--; /* not a failure of the operation */
 			continue;
 		}
