@@ -224,6 +224,23 @@ void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg
  * lease on the file at path (POSIX form): nobody else can change its data
  * or size until a break, which the lease callback reports. */
 bool smb2_path_read_leased(struct smb2_client *c, const char *path);
+/* Files unlinked while open wait for their last close under this name
+ * prefix at the share root; such names are left out of the root's
+ * listing, and a lookup of one is answered ENOENT. */
+#define SMB2_UNLINKED_PREFIX ".smb2fs-deleted-"
+bool smb2_path_reserved(const char *path);
+/* Unlink of a file this mount has open (libfuse hides it under key, a
+ * name of its own): the file moves to a reserved name at the share root
+ * and is deleted by the server when our last handle on it closes; the
+ * name and its directory are free at once.  With no handle of ours open
+ * on it, a plain unlink. */
+int smb2_unlink_open(struct smb2_client *c, const char *path, const char *key);
+/* Attributes of the unlinked file known by key, through a handle of ours
+ * (its name can no longer be opened): -ENOENT when key is no such file. */
+int smb2_unlinked_stat(struct smb2_client *c, const char *key, struct fscc_stat *st);
+/* libfuse's unlink of key after the last close: true when key was such a
+ * file (the server deletes it itself), which is forgotten. */
+bool smb2_unlinked_forget(struct smb2_client *c, const char *key);
 /* The kernel's cached pages of f's file were still valid when f opened:
  * a read lease has been held by another handle of ours since it opened. */
 bool smb2_file_keep_cache(const struct smb2_file *f);

@@ -142,6 +142,7 @@ void smb2_client_destroy(struct smb2_client *c)
 	/* Close what the filesystem layer left open (FUSE releases every
 	 * handle before unmount, so normally nothing). */
 	files_close_all(c, c->state == CLIENT_UP);
+	unlinked_free_all(c);
 	if (c->state == CLIENT_UP)
 		client_teardown(c);
 	else if (c->conn)

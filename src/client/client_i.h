@@ -106,6 +106,9 @@ struct smb2_file {
 	 * deferred close); under files_mu */
 	bool deferred;
 	struct timespec deferred_at;
+	/* unlinked while open: moved to a hidden name and delete-pending
+	 * (unlinked.c); never kept open by deferred close.  Under files_mu. */
+	bool unlinked;
 	struct smb2_file *prev, *next;
 };
 
@@ -177,6 +180,7 @@ struct smb2_client {
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;
+	struct unlinked_name *unlinked; /* unlinked.c; under files_mu */
 	int deferred;          /* handles on the list whose close is deferred (atomic) */
 	unsigned close_timeout_ms; /* config: how long; 0 = never defer */
 	bool write_behind;     /* config: queue writes (writeback.c) */
@@ -385,6 +389,22 @@ int files_reopen_all(struct smb2_client *c);
 void files_close_deferred_lease(struct smb2_client *c, const struct smb2_lease *l);
 void files_close_deferred_below(struct smb2_client *c, const char *smbpath);
 void files_close_deferred_expired(struct smb2_client *c);
+/* Whether a handle of ours that FUSE has not closed is open on smbpath
+ * (deferred and stale ones do not count). */
+bool files_open_at(struct smb2_client *c, const char *smbpath);
+/* The handles on smbpath belong to an unlinked file: close them for real. */
+void files_mark_unlinked(struct smb2_client *c, const char *smbpath);
+/* Runs op (a rename of dir, through client_run) with every handle of ours
+ * below dir closed around it: Samba refuses to rename a directory with
+ * open files below.  Queued writes go out first; the handles are reopened
+ * under their new paths (files_renamed, in op) as after a reconnect. */
+int files_move_below(struct smb2_client *c, const char *dir,
+		     int (*op)(struct smb2_client *c, void *arg), void *arg);
+/* unlinked.c: at destroy, forgets the unlinked files' names. */
+void unlinked_free_all(struct smb2_client *c);
+/* unlinked.c: a handle of an unlinked file (smbpath, its reserved name)
+ * was closed and is off the list. */
+void unlinked_closed(struct smb2_client *c, const char *smbpath);
 /* At destroy: frees every handle still open (CLOSE first if send_close). */
 void files_close_all(struct smb2_client *c, bool send_close);
 /* Calls fn for each open file under files_mu until fn returns false. */
@@ -485,5 +505,8 @@ void sec_add_query(struct cmpd *k, bool related, const struct smb2_fileid *id);
 void link_add_query_std(struct cmpd *k);
 uint32_t link_take_std(const struct cmpd_msg *m);
 int sec_take(struct smb2_client *c, const struct cmpd_msg *m, struct fscc_stat *st);
+/* security.c: attributes and descriptor of an open FileId in one frame
+ * (inside client_run; st cleared first). */
+int sec_stat_id(struct smb2_client *c, const struct smb2_fileid *id, struct fscc_stat *st);
 
 #endif

@@ -215,7 +215,7 @@ void files_close_deferred_expired(struct smb2_client *c)
 static bool defer_close(struct smb2_client *c, struct smb2_file *f)
 {
 	if (!c->close_timeout_ms || !f->lease || f->stale || !can_defer(f->flags) || f->write_behind ||
-	    !lease_caches_handle(c, f->lease))
+	    __atomic_load_n(&f->unlinked, __ATOMIC_RELAXED) || !lease_caches_handle(c, f->lease))
 		return false;
 	/* the older kept handle of the file goes (one per lease) */
 	files_close_deferred_lease(c, f->lease);
@@ -323,6 +323,8 @@ int smb2_close(struct smb2_client *c, struct smb2_file *f)
 	pthread_rwlock_unlock(&c->lock);
 	if (f->write_behind)
 		__atomic_sub_fetch(&c->wb_files, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&f->unlinked, __ATOMIC_RELAXED))
+		unlinked_closed(c, f->path);
 	file_free(c, f);
 	return wr ? wr : r;
 }
@@ -429,6 +431,25 @@ void files_wrote(struct smb2_client *c, struct smb2_file *f)
 	pthread_mutex_unlock(&c->files_mu);
 }
 
+bool files_open_at(struct smb2_client *c, const char *smbpath)
+{
+	bool found = false;
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f && !found; f = f->next)
+		found = !f->deferred && !f->stale && !f->is_dir && strcmp(f->path, smbpath) == 0;
+	pthread_mutex_unlock(&c->files_mu);
+	return found;
+}
+
+void files_mark_unlinked(struct smb2_client *c, const char *smbpath)
+{
+	pthread_mutex_lock(&c->files_mu);
+	for (struct smb2_file *f = c->files; f; f = f->next)
+		if (strcmp(f->path, smbpath) == 0)
+			__atomic_store_n(&f->unlinked, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&c->files_mu);
+}
+
 void files_renamed(struct smb2_client *c, const char *from, const char *to)
 {
 	size_t fl = strlen(from), tl = strlen(to);
@@ -452,8 +473,52 @@ void files_renamed(struct smb2_client *c, const char *from, const char *to)
 	leases_renamed(c, from, to);
 }
 
-/* Reopens every open file on the new session.  A file the server no longer
- * has becomes stale; a transport failure aborts (the caller starts over). */
+/* Opens f again by its path, with the access and lease key it had; the
+ * client lock is held for writing.  new_handle: its lease was given up
+ * with lease_closing (a reconnect: the lease went with the connection).
+ * A file the server no longer has, or that another file took the name of,
+ * becomes stale; a transport failure is returned (the caller starts over). */
+static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handle)
+{
+	uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
+	struct file_identity now;
+	struct smb2_fileid id;
+	struct lease_ask ask;
+	struct smb2_lease_ctx got;
+	bool leased = lease_request(c, f->lease, &ask);
+	int r = file_create_leased(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
+				   &id, NULL, &now, leased ? &ask : NULL, &got);
+	if (r == 0 && leased)
+		(void)lease_granted(c, f->lease, &ask, &got, new_handle);
+	if (err_is_transport(r))
+		return r;
+	bool other_id = f->ident.known && now.known &&
+			memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0;
+	bool other_birth = f->ident.creation_time && now.creation_time &&
+			   f->ident.creation_time != now.creation_time;
+	if (r == 0)
+		smb2_log_debug("reopen %s: file id %s, creation time %s", f->path,
+			       !f->ident.known || !now.known ? "unknown" : other_id ? "differs" : "same",
+			       other_birth ? "differs" : "same");
+	if (r == 0 && (other_id || other_birth)) {
+		/* Another file took the name (deleted and re-created
+		 * while we were away): writing to it would corrupt it. */
+		file_close_id(c, &id);
+		r = -ESTALE;
+	}
+	if (r == 0) {
+		f->id = id;
+		locks_reopened(c, f);
+	}
+	if (r < 0) {
+		/* Deleted or renamed while we were away: the handle is gone. */
+		smb2_log_error("cannot reopen %s: %d; the open file is lost", f->path, r);
+		f->stale = true;
+	}
+	return 0;
+}
+
+/* Reopens every open file on the new session. */
 int files_reopen_all(struct smb2_client *c)
 {
 	int err = 0;
@@ -470,46 +535,115 @@ int files_reopen_all(struct smb2_client *c)
 		}
 		if (f->stale)
 			continue;
-		uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
-		struct file_identity now;
-		struct smb2_fileid id;
-		struct lease_ask ask;
-		struct smb2_lease_ctx got;
-		bool leased = lease_request(c, f->lease, &ask);
-		int r = file_create_leased(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
-					   &id, NULL, &now, leased ? &ask : NULL, &got);
-		if (r == 0 && leased)
-			(void)lease_granted(c, f->lease, &ask, &got, false);
-		if (err_is_transport(r)) {
-			err = r;
+		err = reopen_one(c, f, false);
+		if (err)
 			break;
-		}
-		bool other_id = f->ident.known && now.known &&
-				memcmp(f->ident.disk_id, now.disk_id, sizeof(now.disk_id)) != 0;
-		bool other_birth = f->ident.creation_time && now.creation_time &&
-				   f->ident.creation_time != now.creation_time;
-		if (r == 0)
-			smb2_log_debug("reopen %s: file id %s, creation time %s", f->path,
-				       !f->ident.known || !now.known ? "unknown" : other_id ? "differs" : "same",
-				       other_birth ? "differs" : "same");
-		if (r == 0 && (other_id || other_birth)) {
-			/* Another file took the name (deleted and re-created
-			 * while we were away): writing to it would corrupt it. */
-			file_close_id(c, &id);
-			r = -ESTALE;
-		}
-		if (r == 0) {
-			f->id = id;
-			locks_reopened(c, f);
-		}
-		if (r < 0) {
-			/* Deleted or renamed while we were away: the handle is gone. */
-			smb2_log_error("cannot reopen %s after reconnecting: %d; the open file is lost", f->path, r);
-			f->stale = true;
-		}
 	}
 	pthread_mutex_unlock(&c->files_mu);
 	return err;
+}
+
+/* ---- rename of a directory with open files below ----
+ *
+ * Samba refuses to rename a directory while handles below it are open
+ * (STATUS_ACCESS_DENIED), even ours that share delete.  So, with the client
+ * lock held for writing (no operation of ours in flight, and no new one),
+ * our handles below are closed, the directory renamed, and the handles
+ * opened again by their new paths with the access and lease key they had,
+ * as after a reconnect (reopen_one: byte-range locks are taken again).
+ * What write-behind holds for them is sent before (a chunk in flight would
+ * name the closed handle); while some is still queued when the lock is
+ * ours, the lock is given up and the queue sent again. */
+static bool strictly_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && path[n] == '\\';
+}
+
+static bool moving(const struct smb2_file *f, const char *dir)
+{
+	return !f->deferred && !f->stale && strictly_below(f->path, dir);
+}
+
+/* The live handles below dir (files_mu held); NULL with *n 0: none. */
+static struct smb2_file **collect_below(struct smb2_client *c, const char *dir, size_t *n)
+{
+	*n = 0;
+	for (struct smb2_file *f = c->files; f; f = f->next)
+		*n += moving(f, dir);
+	struct smb2_file **v = *n ? malloc(*n * sizeof(*v)) : NULL;
+	size_t i = 0;
+	for (struct smb2_file *f = c->files; v && f; f = f->next)
+		if (moving(f, dir))
+			v[i++] = f;
+	if (!v)
+		*n = 0;
+	return v;
+}
+
+/* Sends what write-behind holds below dir; false: nothing is open there. */
+static bool drain_below(struct smb2_client *c, const char *dir)
+{
+	size_t n;
+	pthread_mutex_lock(&c->files_mu);
+	struct smb2_file **v = collect_below(c, dir, &n);
+	char **paths = n ? calloc(n, sizeof(*paths)) : NULL;
+	for (size_t i = 0; paths && i < n; i++)
+		if (v[i]->write_behind)
+			paths[i] = strdup(v[i]->path);
+	pthread_mutex_unlock(&c->files_mu);
+	free(v);
+	for (size_t i = 0; paths && i < n; i++) {
+		/* (an error stays kept for that descriptor's next call) */
+		if (paths[i])
+			(void)wb_drain_path(c, paths[i]);
+		free(paths[i]);
+	}
+	free(paths);
+	return n > 0;
+}
+
+int files_move_below(struct smb2_client *c, const char *dir,
+		     int (*op)(struct smb2_client *c, void *arg), void *arg)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (!drain_below(c, dir))
+			break;
+		pthread_rwlock_wrlock(&c->lock);
+		size_t n = 0;
+		struct smb2_file **v = NULL;
+		bool busy = false;
+		if (c->state == CLIENT_UP) {
+			pthread_mutex_lock(&c->files_mu);
+			v = collect_below(c, dir, &n);
+			for (size_t i = 0; i < n && !busy; i++)
+				busy = v[i]->write_behind && wb_pending(v[i]);
+			pthread_mutex_unlock(&c->files_mu);
+		}
+		if (!n || busy) {
+			pthread_rwlock_unlock(&c->lock);
+			free(v);
+			if (!n)
+				break;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			lease_closing(c, v[i]->lease);
+			(void)file_close_id(c, &v[i]->id);
+		}
+		int r = op(c, arg); /* follows the handles to the new paths */
+		pthread_mutex_lock(&c->files_mu);
+		for (size_t i = 0; i < n; i++)
+			if (reopen_one(c, v[i], true) < 0)
+				break; /* the connection failed: the reconnect reopens them */
+		pthread_mutex_unlock(&c->files_mu);
+		pthread_rwlock_unlock(&c->lock);
+		free(v);
+		smb2_log_debug("rename of %s: %zu open handles below closed and reopened: %d", dir, n, r);
+		/* a lost connection: client_run reconnects and runs op again */
+		return err_is_transport(r) ? client_run(c, op, arg) : r;
+	}
+	return client_run(c, op, arg);
 }
 
 void files_close_all(struct smb2_client *c, bool send_close)

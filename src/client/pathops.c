@@ -171,7 +171,9 @@ static int run_path(struct smb2_client *c, const char *posix_path, struct path_o
 	if (r < 0)
 		return r;
 	po->path = p;
-	r = client_run(c, op_path, po);
+	/* (a rename of a directory with files of ours open below it closes
+	 * and reopens them around it: handles.c) */
+	r = po->rename_to ? files_move_below(c, p, op_path, po) : client_run(c, op_path, po);
 	free(p);
 	return r;
 }
@@ -393,6 +395,9 @@ static int list_entry(const struct fscc_dirent *e, void *arg)
 {
 	struct list_walk *lw = arg;
 	size_t n = strlen(e->name);
+	/* unlinked files still open somewhere (unlinked.c) */
+	if (!*lw->dir && strncmp(e->name, SMB2_UNLINKED_PREFIX, strlen(SMB2_UNLINKED_PREFIX)) == 0)
+		return 0;
 	/* Every SFM code point is EF 80 xx in UTF-8. */
 	if (!lw->map || !memmem(e->name, n, "\xEF\x80", 2))
 		return lw->cb(e, lw->arg);

@@ -534,7 +534,7 @@ struct fstat_sd_args {
  * handle in one frame (every open asks for READ_CONTROL:
  * file_access_for_flags): st gets the attributes, k->m[1] holds the
  * descriptor's reply; the caller frees k. */
-static int query_attrs_sd(struct smb2_client *c, struct smb2_file *f, struct cmpd *k,
+static int query_attrs_sd(struct smb2_client *c, const struct smb2_fileid *id, struct cmpd *k,
 			  struct fscc_stat *st)
 {
 	cmpd_init(k, c);
@@ -542,11 +542,11 @@ static int query_attrs_sd(struct smb2_client *c, struct smb2_file *f, struct cmp
 		.info_type = SMB2_0_INFO_FILE,
 		.file_info_class = FileNetworkOpenInformation,
 		.output_buffer_length = 56,
-		.file_id = f->id,
+		.file_id = *id,
 	};
 	struct wbuf *w = cmpd_add(k, SMB2_QUERY_INFO, false, 0, 0);
 	cmpd_enc(k, smb2_query_info_encode(w, &q));
-	sec_add_query(k, false, &f->id);
+	sec_add_query(k, false, id);
 	int r = cmpd_run(k);
 	if (r == 0)
 		r = k->m[0].r;
@@ -558,17 +558,22 @@ static int query_attrs_sd(struct smb2_client *c, struct smb2_file *f, struct cmp
 	return r;
 }
 
+int sec_stat_id(struct smb2_client *c, const struct smb2_fileid *id, struct fscc_stat *st)
+{
+	struct cmpd k;
+	int r = query_attrs_sd(c, id, &k, st);
+	if (r == 0)
+		r = sec_take(c, &k.m[1], st);
+	cmpd_free(&k);
+	return r;
+}
+
 static int op_fstat_sd(struct smb2_client *c, void *arg)
 {
 	struct fstat_sd_args *a = arg;
 	if (a->f->stale)
 		return -ESTALE;
-	struct cmpd k;
-	int r = query_attrs_sd(c, a->f, &k, a->st);
-	if (r == 0)
-		r = sec_take(c, &k.m[1], a->st);
-	cmpd_free(&k);
-	return r;
+	return sec_stat_id(c, &a->f->id, a->st);
 }
 
 int smb2_fstat_sd(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st)
@@ -758,7 +763,7 @@ static int op_created(struct smb2_client *c, void *arg)
 	if (a->f->stale)
 		return -ESTALE;
 	struct cmpd k;
-	int r = query_attrs_sd(c, a->f, &k, a->st);
+	int r = query_attrs_sd(c, &a->f->id, &k, a->st);
 	struct sd_desc cur;
 	int pr = 1;
 	if (r == 0) {

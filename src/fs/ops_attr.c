@@ -23,6 +23,17 @@ static int list_name(const struct fscc_dirent *e, void *arg)
 	return 0;
 }
 
+/* libfuse hides a file unlinked while open (or replaced by a rename) as
+ * .fuse_hidden* in its directory, and unlinks that name after the last
+ * close; the client keeps such files under a name of its own (client
+ * unlinked.c), this basename is its key.  NULL: not such a name. */
+static const char *hidden_key(const char *path)
+{
+	const char *b = path ? strrchr(path, '/') : NULL;
+	b = b ? b + 1 : path;
+	return b && strncmp(b, ".fuse_hidden", 12) == 0 ? b : NULL;
+}
+
 /* libfuse's high-level API asks getattr after every create, mkdir and
  * setattr, and the kernel after its own caches lapse: the attribute cache
  * (attrcache.h) answers those without a round trip when a reply already
@@ -40,9 +51,21 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	struct smb2fs_ctx *ctx = fs_ctx();
 	struct smb2_file *f = fs_file(fi);
 	struct fscc_stat s;
+	if (!f && (!path || smb2_path_reserved(path)))
+		return -ENOENT; /* (an unlinked file waiting for its last close) */
+	const char *key = f ? NULL : hidden_key(path);
+	if (key) {
+		int hr = smb2_unlinked_stat(ctx->client, key, &s);
+		if (hr != -ENOENT) {
+			if (hr == 0)
+				fs_fill_stat(ctx, &s, st);
+			return hr;
+		}
+	}
 	/* Past actimeo, a file under our read lease keeps its attributes
-	 * (attrcache_get_held says why that is safe). */
-	int hit = ctx->cache && smb2_path_read_leased(ctx->client, path)
+	 * (attrcache_get_held says why that is safe).  No path (with fi):
+	 * libfuse lost the name of an unlinked open file (its directory went). */
+	int hit = ctx->cache && path && smb2_path_read_leased(ctx->client, path)
 			  ? attrcache_get_held(ctx->cache, path, &s) : -1;
 	if (hit < 0)
 		hit = attrcache_get(ctx->cache, path, &s);
@@ -137,7 +160,13 @@ int fs_unlink(const char *path)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
 	uint64_t t = attrcache_ticket(ctx->cache);
+	const char *key = hidden_key(path);
 
+	/* the last close of an unlinked file: the server deleted it */
+	if (key && smb2_unlinked_forget(ctx->client, key)) {
+		attrcache_forget(ctx->cache, path);
+		return 0;
+	}
 	return removed(ctx, path, t, smb2_unlink(ctx->client, path), false);
 }
 
@@ -149,6 +178,13 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 	/* SMB2 rename can only replace or refuse; no atomic exchange. */
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL;
+	const char *key = hidden_key(to);
+	if (key) {
+		/* libfuse hiding an open file that is unlinked (or replaced) */
+		uint64_t t = attrcache_ticket(ctx->cache);
+		attrcache_forget(ctx->cache, to);
+		return removed(ctx, from, t, smb2_unlink_open(ctx->client, from, key), false);
+	}
 	/* A file has no subtree to forget; anything else (or unknown) may. */
 	bool file = attrcache_get(ctx->cache, from, &s) > 0 &&
 		    !(s.file_attributes & FILE_ATTRIBUTE_DIRECTORY);
@@ -234,6 +270,8 @@ int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_i
 	}
 	if (!at && !mt)
 		return 0;
+	if (!path)
+		return -ENOENT; /* an unlinked open file whose directory went */
 	struct smb2_attrs a;
 	uint64_t t = attrcache_ticket(ctx->cache);
 	int r = smb2_set_times(ctx->client, path, fs_file(fi), at, mt, &a);
@@ -271,6 +309,8 @@ int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct smb2fs_ctx *ctx = fs_ctx();
 	struct fscc_stat s;
 
+	if (!path)
+		return -ENOENT; /* an unlinked open file whose directory went */
 	/* descriptors off and the read-only state already right: nothing */
 	if (!smb2_sd_active(ctx->client) && attrcache_get(ctx->cache, path, &s) > 0 &&
 	    ((s.file_attributes & FILE_ATTRIBUTE_DIRECTORY) ||
@@ -303,6 +343,8 @@ int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	struct smb2fs_ctx *ctx = fs_ctx();
 
 	(void)fi;
+	if (!path)
+		return -ENOENT; /* an unlinked open file whose directory went */
 	struct smb2_attrs a;
 	uint64_t t = attrcache_ticket(ctx->cache);
 	int r = smb2_chown(ctx->client, path, uid == (uid_t)-1 ? UINT32_MAX : (uint32_t)uid,

@@ -26,7 +26,7 @@ static bool interrupted(void *arg)
  * be on its way): drop the kernel's pages and attributes and ours. */
 static void lock_taken(struct smb2fs_ctx *ctx, const char *path, bool stale)
 {
-	if (!stale)
+	if (!stale || !path) /* (no path: an unlinked open file) */
 		return;
 	attrcache_forget(ctx->cache, path);
 	(void)fuse_invalidate_path(ctx->fuse, path);
@@ -37,7 +37,7 @@ static void lock_taken(struct smb2fs_ctx *ctx, const char *path, bool stale)
  * sent by the client. */
 static void before_unlock(struct smb2fs_ctx *ctx, const char *path)
 {
-	if (ctx->writeback_cache)
+	if (ctx->writeback_cache && path)
 		(void)fuse_invalidate_path(ctx->fuse, path);
 }
 
