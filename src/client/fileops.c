@@ -296,8 +296,11 @@ int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls
 
 int smb2_ftruncate(struct smb2_client *c, struct smb2_file *f, uint64_t size)
 {
-	/* queued writes beyond the new end would extend the file again */
-	int r = f->write_behind ? wb_drain(c, f) : 0;
+	/* queued writes beyond the new end would extend the file again:
+	 * this handle's, and those of our other handles on the file */
+	int r = wb_settle_file(c, f, false);
+	if (r == 0 && f->write_behind)
+		r = wb_drain(c, f);
 	if (r < 0)
 		return r;
 	struct wbuf d;

@@ -240,6 +240,12 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	int r = smb_path(c, path, &p);
 	if (r < 0)
 		return r;
+	/* O_TRUNC: what our other handles on the file queued goes out first,
+	 * or it would land after the truncation and bring the data back */
+	if ((flags & O_TRUNC) && (r = wb_drain_path(c, p)) < 0) {
+		free(p);
+		return r;
+	}
 	struct smb2_file *f = calloc(1, sizeof(*f));
 	if (!f) {
 		free(p);

@@ -204,3 +204,27 @@ def test_listing_beside_queued_writes_keeps_the_size(mnt, share_dir, rand_bytes)
         assert f.read() == data
     with open(os.path.join(share_dir, "growing.bin"), "rb") as f:
         assert f.read() == data
+
+
+def test_truncate_through_another_descriptor_wins(mnt, share_dir, rand_bytes):
+    """Writes still queued on one descriptor go out before a truncation
+    through another one (ftruncate, or an O_TRUNC open), not after it:
+    otherwise they bring the old size and the cut data back (found by the
+    random integrity tester)."""
+    path = os.path.join(mnt, "cut.bin")
+    data = rand_bytes(100000)
+    fd1 = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        os.pwrite(fd1, data, 0)
+        fd2 = os.open(path, os.O_WRONLY)
+        os.ftruncate(fd2, 50000)
+        assert os.fstat(fd2).st_size == 50000
+        os.close(fd2)
+        assert os.stat(path).st_size == 50000
+        os.pwrite(fd1, b"x" * 10, 0)
+        fd3 = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        os.close(fd3)
+    finally:
+        os.close(fd1)
+    assert os.stat(path).st_size == 0
+    assert os.path.getsize(os.path.join(share_dir, "cut.bin")) == 0
