@@ -111,6 +111,18 @@ static bool sealed_plain; /* S_SEALED_READ: answer the first request in the clea
 static size_t reply_pad; /* extra body bytes, for replies the waiter verifies */
 static uint64_t forge_mid; /* nonzero: reply with this MessageId instead */
 
+/* Sends w as one frame (direct-TCP length first) and frees it.
+ * MSG_NOSIGNAL: the client may be gone (scripts that never finish). */
+static int send_frame(int fd, struct wbuf *w)
+{
+	uint8_t nb[4] = {0, (uint8_t)(w->len >> 16), (uint8_t)(w->len >> 8), (uint8_t)w->len};
+	int r = 0;
+	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w->p, w->len, MSG_NOSIGNAL) != (ssize_t)w->len)
+		r = -1;
+	wbuf_free(w);
+	return r;
+}
+
 static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t credits, bool async,
 		      bool sign, bool corrupt)
 {
@@ -138,13 +150,7 @@ static int send_reply(int fd, const uint8_t *req, uint32_t status, uint16_t cred
 		smb2_sign_msg(SMB2_SIGN_AES_CMAC, sign_key, w.p, w.len);
 	if (corrupt)
 		w.p[w.len - 1] ^= 1;
-	uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
-	int r = 0;
-	/* MSG_NOSIGNAL: the client may be gone (scripts that never finish) */
-	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
-		r = -1;
-	wbuf_free(&w);
-	return r;
+	return send_frame(fd, &w);
 }
 
 /* The replies to the chain in req (n messages) in one frame: the first
@@ -177,12 +183,7 @@ static int send_chain_reply(int fd, const uint8_t *req, size_t len, int n, uint3
 			w.p[start + 48] ^= 1; /* the signature */
 		off += next ? next : len;
 	}
-	uint8_t nb[4] = {0, (uint8_t)(w.len >> 16), (uint8_t)(w.len >> 8), (uint8_t)w.len};
-	int r = 0;
-	if (send(fd, nb, 4, MSG_NOSIGNAL) != 4 || send(fd, w.p, w.len, MSG_NOSIGNAL) != (ssize_t)w.len)
-		r = -1;
-	wbuf_free(&w);
-	return r;
+	return send_frame(fd, &w);
 }
 
 /* A signed READ reply carrying n pattern bytes at DataOffset 80 + pad;
