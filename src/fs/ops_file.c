@@ -15,6 +15,21 @@ static bool can_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY;
 }
 
+/* Close-to-open, as NFS and cifs: the kernel may hold this file's size
+ * for actimeo, from before another client changed and closed it, and would
+ * stop reads at that size.  Where the CREATE reply's size or mtime is not
+ * what we last knew (or we know nothing any more), the kernel's attributes
+ * go too; its pages go anyway at an open without keep_cache. */
+static void revalidate_at_open(struct smb2fs_ctx *ctx, const char *path,
+			       const struct fscc_stat *now)
+{
+	struct fscc_stat was;
+	if (attrcache_get(ctx->cache, path, &was) == 1 && was.end_of_file == now->end_of_file &&
+	    was.last_write_time == now->last_write_time)
+		return;
+	(void)fuse_invalidate_path(ctx->fuse, path);
+}
+
 /* The CREATE reply carries the attributes: they go into the cache, so the
  * getattr libfuse sends right after a create needs no round trip. */
 static int do_open(const char *path, int flags, struct fuse_file_info *fi)
@@ -37,6 +52,9 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	 * for it.  Otherwise another handle of ours may have writes queued
 	 * that the reply does not show yet. */
 	bool exact = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || quiet;
+	bool keep = smb2_file_keep_cache(f) && !(flags & O_TRUNC);
+	if (!keep && !(flags & O_TRUNC))
+		revalidate_at_open(ctx, path, &st);
 	/* (not exact: the file is there, its size is what we do not know) */
 	if ((flags & (O_CREAT | O_TRUNC)) && exact)
 		attrcache_set(ctx->cache, path, &st, t);
@@ -60,7 +78,7 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	/* Otherwise the kernel drops the file's cached pages at every open;
 	 * a read lease held since another handle's open says they are
 	 * current (a break drops them: fs_lease_lost). */
-	if (smb2_file_keep_cache(f) && !(flags & O_TRUNC))
+	if (keep)
 		fi->keep_cache = 1;
 	fi->fh = (uint64_t)(uintptr_t)f;
 	return 0;

@@ -355,3 +355,25 @@ def test_attributes_kept_under_the_lease_past_actimeo(smbd, share_dir,
         assert _poll(lambda: os.fstat(fd).st_size, 8) == 8
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("change", ["grow", "shrink", "same-size"])
+def test_open_sees_what_another_client_closed(smbd, share_dir, mount_factory,
+                                              change):
+    """Close-to-open: A looked the file up (the kernel keeps its size for
+    actimeo, and A holds no handle, so no lease tells it of changes); B
+    changes and closes it; A's next open() reads what B wrote, all of it,
+    and A's stat after the open shows B's size (as NFS and cifs do: the
+    CREATE reply's attributes replace the cached ones)."""
+    a, b = _two_mounts(smbd, mount_factory, a_opts=["closetimeo=0"])
+    _put(share_dir, "c2o.txt", b"0123456789")
+    pa = os.path.join(a.mountpoint, "c2o.txt")
+    assert os.stat(pa).st_size == 10
+    new = {"grow": b"0123456789abcdefghij", "shrink": b"0123",
+           "same-size": b"ABCDEFGHIJ"}[change]
+    with open(os.path.join(b.mountpoint, "c2o.txt"), "r+b") as f:
+        f.truncate(0)
+        f.write(new)
+    assert os.stat(pa).st_size == 10  # within actimeo=30: the cached size
+    assert _read(pa) == new
+    assert os.stat(pa).st_size == len(new)
