@@ -69,6 +69,13 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	 * bypasses it. */
 	if (ctx->writeback_cache && !smb2_file_can_read(ctx->client, f))
 		fi->direct_io = 1;
+	/* Write-only (cp's and dd's target, a shell's redirection), without
+	 * the writeback cache: the page cache would only copy every byte
+	 * once more on its way to the server, and nothing reads through
+	 * this descriptor.  The kernel drops the written range from the
+	 * pages other descriptors cached. */
+	if (!ctx->writeback_cache && (flags & O_ACCMODE) == O_WRONLY)
+		fi->direct_io = 1;
 	/* O_APPEND: the kernel puts each write at the size it cached, which
 	 * another client's appends make stale; the client writes at the
 	 * server's end of file instead (smb2_open), so the kernel's pages

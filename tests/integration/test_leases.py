@@ -377,3 +377,30 @@ def test_open_sees_what_another_client_closed(smbd, share_dir, mount_factory,
     assert os.stat(pa).st_size == 10  # within actimeo=30: the cached size
     assert _read(pa) == new
     assert os.stat(pa).st_size == len(new)
+
+
+@pytest.mark.parametrize("how", ["append", "wronly", "wronly-trunc"])
+def test_read_after_own_write_through_an_uncached_descriptor(
+        smbd, share_dir, mount_factory, how):
+    """A reader's pages stay while a lease of ours holds (deferred close),
+    and a descriptor that writes around the page cache (O_APPEND, O_WRONLY)
+    must not leave them stale: the next read shows the write, as through a
+    descriptor held open across it."""
+    m = mount_factory(smbd)
+    p = os.path.join(m.mountpoint, "own.txt")
+    with open(p, "wb") as f:
+        f.write(b"0123456789")
+    held = open(p, "rb")
+    assert held.read() == b"0123456789"
+    assert _read(p) == b"0123456789"   # pages cached, handle deferred
+    flags = {"append": os.O_WRONLY | os.O_APPEND, "wronly": os.O_WRONLY,
+             "wronly-trunc": os.O_WRONLY | os.O_TRUNC}[how]
+    fd = os.open(p, flags)
+    os.write(fd, b"abcdef")
+    os.close(fd)
+    want = {"append": b"0123456789abcdef", "wronly": b"abcdef6789",
+            "wronly-trunc": b"abcdef"}[how]
+    assert _read(p) == want
+    held.seek(0)
+    assert held.read() == want
+    held.close()
