@@ -22,6 +22,9 @@ PKGS=(
   samba-ad-dc samba-ad-provision winbind
   # tests: a server (or client) whose clock is off, for the clock-skew lines
   faketime
+  # tests: real programs on the mount (test_programs.py); gcc is above,
+  # tar is Essential
+  git make rsync
   # coreutils/diffutils/util-linux/passwd (cmp, truncate, df, useradd) are
   # Essential/required on Debian
   diffutils passwd procps

@@ -2,7 +2,9 @@
  * does one thing on the handle, and closes it, all in ONE compound
  * (compound.c): CREATE + CLOSE for stat and mkdir, CREATE + SET_INFO +
  * CLOSE for delete, rename, truncate and times, CREATE + QUERY_INFO +
- * CLOSE for statfs, CREATE + QUERY_DIRECTORY x2 + CLOSE for listings. */
+ * CLOSE for statfs, CREATE + QUERY_DIRECTORY x3 + CLOSE for listings.
+ * Unlink and utimens of a file without write bits, which Samba refuses,
+ * go again around a chmod u+w (delete_read_only, set_times_read_only). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -41,6 +43,8 @@ struct path_op {
 	bool sets_mtime;           /* the action sets LastWriteTime */
 	bool changes_data;         /* ... or changes the data (truncate) */
 	int attempts;              /* how often op_path ran (retries after reconnect) */
+	uint32_t status;           /* the NT status that failed it (CREATE's, else the
+				    * first act's); 0 when none did or none came */
 };
 
 static void set_after(struct path_op *po, const struct fscc_stat *st)
@@ -92,6 +96,8 @@ static int writer_set_info(struct smb2_client *c, const struct smb2_fileid *id, 
 	int r = cmpd_run(&k);
 	if (r == 0)
 		r = k.m[0].r;
+	if (r < 0)
+		po->status = k.m[0].status;
 	struct smb2_query_info_rsp qr;
 	struct fscc_stat st;
 	if (r == 0 && k.m[1].r == 0 && smb2_query_info_decode(k.m[1].rep.msg, k.m[1].rep.len, &qr) == 0 &&
@@ -106,6 +112,7 @@ static int op_path(struct smb2_client *c, void *arg)
 	struct path_op *po = arg;
 	struct smb2_fileid id;
 	po->attempts++;
+	po->status = 0;
 	if (po->after)
 		po->after->valid = false;
 	if (po->via_writer && files_writer_id(c, po->path, po->prefer, &id)) {
@@ -115,6 +122,7 @@ static int op_path(struct smb2_client *c, void *arg)
 		/* -EBADF: closed under us (STATUS_FILE_CLOSED); use our own. */
 		if (r != -EBADF)
 			return r;
+		po->status = 0;
 		if (po->after)
 			po->after->valid = false;
 	}
@@ -131,6 +139,10 @@ static int op_path(struct smb2_client *c, void *arg)
 	 * rerunning the operation would turn a done rename or mkdir into an
 	 * error. */
 	int r = pchain_run(&p, true, po->close_flags);
+	if (p.k.m[0].r < 0)
+		po->status = p.k.m[0].status;
+	else if (p.n_acts && pchain_result(&p, 0)->r < 0)
+		po->status = pchain_result(&p, 0)->status;
 	if (r == 0) {
 		po->cr = p.cr;
 		if (po->take)
@@ -501,8 +513,9 @@ static int run_set_info(struct smb2_client *c, const char *path, struct path_op 
 
 /* Delete by setting the disposition (MS-FSCC 2.4.11): unlike
  * FILE_DELETE_ON_CLOSE at open time, the server reports a non-empty
- * directory here, as STATUS_DIRECTORY_NOT_EMPTY. */
-static int delete_path(struct smb2_client *c, const char *path, uint32_t options)
+ * directory here, as STATUS_DIRECTORY_NOT_EMPTY.  *status: the NT status
+ * that failed it. */
+static int delete_once(struct smb2_client *c, const char *path, uint32_t options, uint32_t *status)
 {
 	struct path_op po = {
 		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
@@ -510,6 +523,41 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 		.options = options,
 		.removes = true,
 	};
+	struct wbuf d;
+	wbuf_init(&d);
+	int built = fscc_build_disposition(&d, true);
+	int r = run_set_info(c, path, &po, FileDispositionInformation, &d, built);
+	*status = po.status;
+	return rerun_saw_own_removal(&po, r) ? 0 : r;
+}
+
+/* A file with FILE_ATTRIBUTE_READONLY (chmod a-w sets it) cannot be
+ * deleted over SMB (STATUS_CANNOT_DELETE), where POSIX asks only for
+ * write permission on the directory.  As cifs_unlink does: clear it
+ * (chmod u+w, which only the owner may do: else err stands) and try once
+ * more; a file that stays keeps its mode and READONLY. */
+static int delete_read_only(struct smb2_client *c, const char *path, uint32_t options, int err)
+{
+	struct fscc_stat st;
+	if (smb2_stat(c, path, &st) < 0 || (st.file_attributes & FILE_ATTRIBUTE_REPARSE_POINT))
+		return err;
+	/* without descriptors chmod toggles only READONLY (mode: any a-w) */
+	bool sd = smb2_sd_active(c);
+	if (sd && !st.has_mode)
+		return err;
+	unsigned mode = sd ? st.mode : 0444;
+	if (smb2_chmod(c, path, NULL, mode | 0200, NULL) < 0)
+		return err;
+	uint32_t status;
+	int r = delete_once(c, path, options, &status);
+	if (r < 0 && smb2_chmod(c, path, NULL, mode, NULL) < 0)
+		smb2_log_error("unlink %s: failed (%d), and its mode %03o could not be restored", path, r,
+			       mode);
+	return r;
+}
+
+static int delete_path(struct smb2_client *c, const char *path, uint32_t options)
+{
 	/* Our own deferred handles would keep a file delete-pending (and a
 	 * directory with open files below from going). */
 	char *sp;
@@ -517,11 +565,11 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 		files_close_deferred_below(c, sp);
 		free(sp);
 	}
-	struct wbuf d;
-	wbuf_init(&d);
-	int built = fscc_build_disposition(&d, true);
-	int r = run_set_info(c, path, &po, FileDispositionInformation, &d, built);
-	return rerun_saw_own_removal(&po, r) ? 0 : r;
+	uint32_t status;
+	int r = delete_once(c, path, options, &status);
+	if (r == -EACCES && status == STATUS_CANNOT_DELETE && !(options & FILE_DIRECTORY_FILE))
+		r = delete_read_only(c, path, options, r);
+	return r;
 }
 
 int smb2_rmdir(struct smb2_client *c, const char *path)
@@ -581,12 +629,9 @@ int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size, struct
 	return run_set_info(c, path, &po, FileEndOfFileInformation, &d, built);
 }
 
-int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
-		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after)
+static int set_times_once(struct smb2_client *c, const char *path, struct smb2_file *f,
+			  uint64_t atime, uint64_t mtime, struct smb2_attrs *after, uint32_t *status)
 {
-	int wr = wb_settle_path(c, path);
-	if (wr < 0)
-		return wr;
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_basic(&d, 0, atime, mtime, 0, 0);
@@ -602,7 +647,47 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 		.close_flags = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB,
 		.after = after,
 	};
-	return run_set_info(c, path, &po, FileBasicInformation, &d, built);
+	int r = run_set_info(c, path, &po, FileBasicInformation, &d, built);
+	*status = po.status;
+	return r;
+}
+
+/* The owner may set a file's times whatever its mode (utimensat), but
+ * Samba maps a mode without the owner's w to an ACL without
+ * FILE_WRITE_ATTRIBUTES.  So: chmod u+w (only the owner may: else err
+ * stands), set the times, and chmod back (READONLY again) whatever the
+ * outcome. */
+static int set_times_read_only(struct smb2_client *c, const char *path, struct smb2_file *f,
+			       uint64_t atime, uint64_t mtime, struct smb2_attrs *after, int err)
+{
+	struct fscc_stat st;
+	if (smb2_stat(c, path, &st) < 0 || !st.has_mode || (st.mode & 0200))
+		return err;
+	if (smb2_chmod(c, path, f, st.mode | 0200, NULL) < 0)
+		return err;
+	uint32_t status;
+	int r = set_times_once(c, path, f, atime, mtime, after, &status);
+	/* (the chmod's CLOSE tells the attributes both changes left) */
+	if (smb2_chmod(c, path, f, st.mode, r == 0 ? after : NULL) < 0) {
+		smb2_log_error("utimens %s: its mode %03o could not be restored after setting the times",
+			       path, (unsigned)st.mode);
+		if (after)
+			after->valid = false;
+	}
+	return r;
+}
+
+int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
+		   uint64_t atime, uint64_t mtime, struct smb2_attrs *after)
+{
+	int wr = wb_settle_path(c, path);
+	if (wr < 0)
+		return wr;
+	uint32_t status;
+	int r = set_times_once(c, path, f, atime, mtime, after, &status);
+	if (r == -EACCES && status == STATUS_ACCESS_DENIED && smb2_sd_active(c))
+		r = set_times_read_only(c, path, f, atime, mtime, after, r);
+	return r;
 }
 
 /* ---- statfs ---- */

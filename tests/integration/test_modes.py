@@ -319,3 +319,94 @@ def test_fallback_when_security_queries_are_refused(fake_server,
     # (the one QUERY_INFO left is the link count, FileStandardInformation)
     assert "QUERY_INFO+QUERY_INFO" not in text[mark:], text[mark:]
     assert "compound of 3: CREATE+QUERY_INFO+CLOSE" in text[mark:]
+
+
+def readonly_attr(msrv, name):
+    """Whether the server keeps FILE_ATTRIBUTE_READONLY on share's name."""
+    info = msrv.smbclient("alice", "share").run("allinfo %s" % name).stdout
+    assert "attributes:" in info, info
+    return bool(re.search(r"attributes: \w*R", info))
+
+
+def test_rm_of_files_without_write_bits(msrv, sdir, mount_factory):
+    """POSIX asks for write permission on the directory only.  chmod a-w
+    sets FILE_ATTRIBUTE_READONLY, which Samba will not delete
+    (STATUS_CANNOT_DELETE): the mount clears it and deletes again, as
+    cifs does.  An empty directory without write bits goes too, and a
+    rename replaces a read-only file."""
+    m = mount_factory(msrv)
+    for md in (0o444, 0o400, 0o000, 0o555):
+        name = "f%03o" % md
+        p = os.path.join(m.mountpoint, name)
+        create(p)
+        os.chmod(p, md)
+        assert mode(p) & 0o222 == 0
+        assert readonly_attr(msrv, name)
+        os.unlink(p)
+        assert not os.path.exists(p)
+        assert not os.path.exists(os.path.join(sdir, name))
+    d = os.path.join(m.mountpoint, "d")
+    os.mkdir(d)
+    os.chmod(d, 0o555)
+    os.rmdir(d)
+    assert not os.path.exists(os.path.join(sdir, "d"))
+    t = os.path.join(m.mountpoint, "target")
+    create(t, b"old\n")
+    os.chmod(t, 0o444)
+    create(os.path.join(m.mountpoint, "new"), b"new\n")
+    os.chmod(os.path.join(m.mountpoint, "new"), 0o640)
+    os.rename(os.path.join(m.mountpoint, "new"), t)
+    with open(os.path.join(sdir, "target"), "rb") as f:
+        assert f.read() == b"new\n"
+    assert mode(t) == 0o640
+    assert sorted(os.listdir(sdir)) == ["target"]
+
+
+def test_unlink_refused_leaves_the_file_as_it_was(msrv, sdir, mount_factory):
+    """bob, not the owner, may not chmod alice's read-only file, so its
+    READONLY stays and Samba refuses the delete: EACCES, and the file
+    keeps its mode and attribute (nothing half done)."""
+    a = mount_factory(msrv)
+    b = mount_factory(msrv, user="bob", options=["debug"])
+    p = os.path.join(a.mountpoint, "ro")
+    create(p)
+    os.chmod(p, 0o444)
+    with pytest.raises(PermissionError):
+        os.unlink(os.path.join(b.mountpoint, "ro"))
+    assert "STATUS_CANNOT_DELETE" in b.stderr()
+    assert os.path.exists(os.path.join(sdir, "ro"))
+    assert effective_mode(os.path.join(sdir, "ro")) == 0o444
+    assert readonly_attr(msrv, "ro")
+    time.sleep(1.2)  # past actimeo: asked again
+    assert mode(p) == 0o444
+    os.unlink(p)  # the owner may
+    assert os.listdir(sdir) == []
+
+
+def test_times_of_a_file_without_write_bits(msrv, sdir, mount_factory):
+    """The owner sets a file's times whatever its mode (utimensat), by
+    path and through a read-only descriptor (futimens); the mode and
+    READONLY stay."""
+    m = mount_factory(msrv)
+    p = os.path.join(m.mountpoint, "ro")
+    disk = os.path.join(sdir, "ro")
+    create(p)
+    os.chmod(p, 0o444)
+    subprocess.run(["touch", "-d", "@1000000000", p], check=True)
+    assert os.stat(p).st_mtime == 1000000000
+    assert os.stat(disk).st_mtime == 1000000000
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        os.utime(fd, (1100000000, 1100000000))
+        assert os.fstat(fd).st_mtime == 1100000000
+    finally:
+        os.close(fd)
+    assert os.stat(disk).st_mtime == 1100000000
+    before = time.time()
+    os.utime(p)  # UTIME_NOW
+    assert os.stat(disk).st_mtime >= before - 2
+    assert mode(p) == 0o444
+    assert effective_mode(disk) == 0o444
+    assert readonly_attr(msrv, "ro")
+    with pytest.raises(PermissionError):
+        open(p, "ab")
