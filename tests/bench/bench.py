@@ -347,6 +347,7 @@ class Bench:
         debug = debug or probe is not None
         if system in (SMB2FS, NOSIGN, LOOSE, SEAL):
             opts = ["port=%d" % self.srv.port]
+            opts += [o for o in self.args.smb2fs_opts.split(",") if o]
             if system == NOSIGN:
                 opts.append("nosign")
             if system == SEAL:
@@ -1003,6 +1004,9 @@ def main():
                     "a few %% high)")
     ap.add_argument("--no-install", action="store_true",
                     help="do not run tests/bench/install-bench-deps.sh")
+    ap.add_argument("--smb2fs-opts", default="", metavar="OPTS",
+                    help="more -o options for every smb2fs mount, e.g. "
+                    "nocifsacl (what per-file modes cost)")
     args = ap.parse_args()
     args.repeat = max(1, min(args.repeat, 9))
     if args.run_timeout is None:
@@ -1106,6 +1110,8 @@ def main():
           "%.0f s" % ("quick" if args.quick else "full",
                       time.strftime("%Y-%m-%d %H:%M"), binary, os.cpu_count() or 0,
                       args.repeat, time.monotonic() - started))
+    if args.smb2fs_opts:
+        print("  smb2fs mounts with -o %s" % args.smb2fs_opts)
     for system in (SMB2FS, NOSIGN, SEAL, SMBCLIENT, SMBCLIENT_E, SMBNETFS):
         s = bench.sessions.get(system)
         if s:
