@@ -28,6 +28,12 @@ PKGS=(
   # coreutils/diffutils/util-linux/passwd (cmp, truncate, df, useradd) are
   # Essential/required on Debian
   diffutils passwd procps
+  # tests: gio list/info/copy/trash on the mount (test_desktop.py); plain
+  # GLib, no gvfs daemons (docs/desktop.md)
+  libglib2.0-bin
+  # packaging (test_packaging.py): build the .deb with dpkg-buildpackage,
+  # check it with lintian, parse the RPM spec with rpmspec (from rpm)
+  build-essential dpkg-dev debhelper fakeroot lintian rpm
 )
 
 # --list: print the packages, one per line (for .ci/run's own apt-get).
