@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: must run as root (FUSE mount, private smbd): sudo $0" >&2
+  echo "demo: must run as root (FUSE mount, private smbd): run it as root, or sudo $0" >&2
   exit 1
 fi
 tests/install-deps.sh

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "run-all: must run as root (FUSE mounts, private smbd): sudo $0" >&2
+  echo "run-all: must run as root (FUSE mounts, private smbd): run it as root, or sudo $0" >&2
   exit 1
 fi
 tests/install-deps.sh || exit 1

@@ -5,8 +5,10 @@
  * the session expires, the next call re-negotiates, re-authenticates,
  * re-connects the tree and reopens open files, then retries the operation.
  *
- * Paths are POSIX-style, relative to the share root ("/", "/dir/file");
- * the client converts separators and (mapposix) names SMB cannot store,
+ * Paths are POSIX-style, relative to the share root ("/", "/dir/file"), or
+ * to the directory inside it the config names (prefix): the client puts
+ * that before every path, converts separators and (mapposix) names SMB
+ * cannot store,
  * and maps listed names back.  Every function returns 0 (or a byte
  * count) on success and a negative errno on failure, mapped from the NT
  * status through nt_status_err() plus per-operation overrides. */
@@ -26,6 +28,10 @@ struct smb2_file;
 struct smb2_config {
 	const char *server;       /* host name or address */
 	const char *share;        /* share name */
+	const char *prefix;       /* the directory inside the share the mount shows
+				   * ("sub/dir", '/'-separated; mount.cifs's prefix
+				   * path), or NULL for the share root: every path
+				   * below is relative to it */
 	uint16_t port;            /* 0 = 445 */
 	const char *user;
 	const char *domain;       /* may be NULL or "" */
@@ -44,6 +50,13 @@ struct smb2_config {
 	bool seal;                /* `seal`: encrypt every message (SMB 3.x), or fail */
 	bool debug;               /* one log line per request and reply */
 	unsigned timeout_sec;     /* per request; 0 = 30 */
+	unsigned echo_interval;   /* seconds between ECHOs to a quiet server, which
+				   * is declared dead after twice this; 0 = 10 */
+	bool soft;                /* `soft`: operations fail with EIO once the server
+				   * has not answered for 2 x echo_interval; default
+				   * (`hard`): they wait for it to come back, and
+				   * only an interrupt (smb2_client_set_intr) ends
+				   * the wait, with EINTR */
 	unsigned connect_timeout_sec; /* 0 = 10 */
 	bool no_write_behind;     /* cache=none: every write waits for the server */
 	bool no_leases;           /* cache=none: ask for no leases */
@@ -57,6 +70,8 @@ struct smb2_config {
 	bool no_mapposix;         /* `nomapposix`: names go out as they are, and those
 				   * SMB cannot store are refused; default: the SFM
 				   * private-use mapping both ways (smb2fs/sfm.h) */
+	uint32_t rsize, wsize;    /* `rsize=`/`wsize=`: caps on the negotiated READ and
+				   * WRITE sizes (rounded down to 4 KiB); 0 = none */
 };
 
 /* Connects, negotiates, logs in and connects the tree.  On failure returns a
@@ -74,6 +89,12 @@ void smb2_client_destroy(struct smb2_client *c);
 
 /* Negotiated limits (bytes) for sizing FUSE max_read / max_write. */
 uint32_t smb2_client_max_read(const struct smb2_client *c);
+/* The mount's statistics as text (docs/stats.md: lines of "key: value")
+ * into buf, NUL-terminated.  Returns its length without the NUL, or
+ * -ERANGE when len is too small (8 KiB always does).  Takes no lock a
+ * reconnect holds: it answers at once, whatever the connection does. */
+#define SMB2_STATS_TEXT_MAX 8192
+int smb2_client_stats(struct smb2_client *c, char *buf, size_t len);
 uint32_t smb2_client_max_write(const struct smb2_client *c);
 
 /* Opens or creates.  flags are POSIX open flags (O_RDONLY/O_WRONLY/O_RDWR,
@@ -225,8 +246,9 @@ void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg
  * or size until a break, which the lease callback reports. */
 bool smb2_path_read_leased(struct smb2_client *c, const char *path);
 /* Files unlinked while open wait for their last close under this name
- * prefix at the share root; such names are left out of the root's
- * listing, and a lookup of one is answered ENOENT. */
+ * prefix in the mount's root ("/", so the share root or the prefix
+ * directory); such names are left out of the root's listing, and a lookup
+ * of one is answered ENOENT. */
 #define SMB2_UNLINKED_PREFIX ".smb2fs-deleted-"
 bool smb2_path_reserved(const char *path);
 /* Unlink of a file this mount has open (libfuse hides it under key, a
@@ -259,6 +281,12 @@ int smb2_flush_file(struct smb2_client *c, struct smb2_file *f);
  * caller answers "was the waiting process interrupted?" for a blocking
  * lock, asked every 100 ms; then the request is cancelled (-EINTR). */
 typedef bool (*smb2_intr_fn)(void *arg);
+/* The same question for every operation: asked (from the thread running
+ * it) while it waits for a server that does not answer, or for the
+ * reconnect; then the operation ends with -EINTR (a probe ECHO first
+ * tells a slow server from a dead one: a slow one's reply is still
+ * waited for).  Set once, before the operations start. */
+void smb2_client_set_intr(struct smb2_client *c, smb2_intr_fn fn, void *arg);
 /* fcntl record lock: type F_RDLCK, F_WRLCK or F_UNLCK of [start,
  * start+len) (len 0: to the end of the file) for the POSIX lock owner
  * (FUSE lock_owner); all of an owner's locks on a file are held through

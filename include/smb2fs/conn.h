@@ -27,10 +27,24 @@
  * No lock is held while blocking on the socket except send_mu while writing.
  *
  * A connection is either ALIVE or DEAD.  It becomes DEAD on EOF, a socket
- * error, a malformed frame, a bad signature or a request timeout; every
- * waiting request then fails with -ECONNRESET (or -ETIMEDOUT / -EBADMSG for
- * the request that caused it) and later calls fail at once.  Reconnecting is
- * the client layer's job (client/reconnect.c): it builds a new connection. */
+ * error, a malformed frame, a bad signature, a request timeout or the
+ * watchdog's verdict (below); every waiting request then fails with
+ * -ECONNRESET (or -ETIMEDOUT / -EBADMSG for the request that caused it;
+ * -ETIMEDOUT for all of them when the server stopped answering) and later
+ * calls fail at once.  Reconnecting is the client layer's job
+ * (client/reconnect.c): it builds a new connection.
+ *
+ * Watchdog (one thread per connection, smb2_conn_set_echo): the receiver
+ * stamps the time of every byte it reads.  With echo_interval E set, a
+ * connection on which something is outstanding and nothing has been
+ * received for 2 x E is declared dead (-ETIMEDOUT).  Once a session is
+ * given, an SMB2 ECHO goes out on it (signed or encrypted as the session
+ * is) whenever nothing has been received for E, idle or not, so a server
+ * that answers is never declared dead however long a request takes (a
+ * blocking LOCK, a big READ), and a dead one is noticed even when idle.
+ * An interrupted waiter (smb2_conn_set_intr) asks for a probe: an ECHO at
+ * once, and the connection is declared dead when nothing at all arrives
+ * within SMB2_PROBE_MS. */
 #ifndef SMB2FS_CONN_H
 #define SMB2FS_CONN_H
 
@@ -54,6 +68,27 @@ void smb2_conn_free(struct smb2_conn *c);
 bool smb2_conn_alive(struct smb2_conn *c);
 /* Forces the connection DEAD (e.g. a protocol violation seen above). */
 void smb2_conn_kill(struct smb2_conn *c, int err);
+
+/* Dead-server detection (top comment): interval_sec (1..600; 0 turns the
+ * watchdog off) and, once the session is set up, its SessionId for the
+ * ECHOs (0: none sent; only the silence of outstanding requests counts,
+ * as while negotiating).  Also sets the socket's keepalive,
+ * TCP_USER_TIMEOUT and send timeout to 2 x interval_sec. */
+void smb2_conn_set_echo(struct smb2_conn *c, unsigned interval_sec, uint64_t session_id);
+/* A waiter whose caller gave up (FUSE interrupt) asks for a probe; the
+ * connection is declared dead when the server sends nothing within this. */
+#define SMB2_PROBE_MS 1500
+/* fn(arg), asked from a thread waiting in smb2_conn_wait about every
+ * 200 ms: whether that thread's caller was interrupted.  Then a probe
+ * (top comment) decides whether the server is still there; the wait
+ * itself goes on until the reply or the connection's end. */
+typedef bool (*smb2_conn_intr_fn)(void *arg);
+void smb2_conn_set_intr(struct smb2_conn *c, smb2_conn_intr_fn fn, void *arg);
+/* Why the connection died (-ETIMEDOUT: the server stopped answering), or
+ * 0 while it is alive. */
+int smb2_conn_error(struct smb2_conn *c);
+/* Milliseconds since the last byte came from the server. */
+uint64_t smb2_conn_silent_ms(struct smb2_conn *c);
 
 /* After NEGOTIATE: whether the server does multi-credit requests
  * (2.1+ with LARGE_MTU); before that every request costs one credit. */
@@ -158,6 +193,12 @@ int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q);
  * receiver thread, before smb2_conn_free returns). */
 typedef void (*smb2_notify_fn)(void *arg, const uint8_t *msg, size_t len);
 void smb2_conn_set_notify(struct smb2_conn *c, smb2_notify_fn fn, void *arg);
+/* Counts this connection's requests, replies, data and credits into s
+ * (stats.h), which the caller owns and keeps past smb2_conn_free (a
+ * client hands one to every connection it builds).  Set before the first
+ * request; NULL (the default) counts nothing. */
+struct smb2_conn_stats;
+void smb2_conn_set_stats(struct smb2_conn *c, struct smb2_conn_stats *s);
 /* Whether smb2_conn_wait on q would return at once (reply in, or failed). */
 bool smb2_conn_done(struct smb2_conn *c, struct smb2_req *q);
 

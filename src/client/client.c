@@ -8,6 +8,7 @@
 #include "client_i.h"
 #include "smb2fs/auth.h"
 #include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
 
 static char *dup_or_null(const char *s)
 {
@@ -18,6 +19,8 @@ static void client_free(struct smb2_client *c)
 {
 	free(c->server);
 	free(c->share);
+	free(c->prefix);
+	free(c->prefix_smb);
 	free(c->user);
 	free(c->domain);
 	free(c->ccache);
@@ -30,6 +33,65 @@ static void client_free(struct smb2_client *c)
 	lease_destroy(c);
 	locks_destroy(c);
 	free(c);
+}
+
+/* A mount of a directory inside the share (c->prefix): right after the
+ * tree connect, that directory must exist and be one, or the mount fails
+ * with a line naming it and the server's status.  (smb_path of "/" is the
+ * prefix itself.) */
+static int check_prefix(struct smb2_client *c, char *msg, size_t len)
+{
+	char *sp;
+	int r = smb_path(c, "/", &sp);
+	if (r < 0) {
+		snprintf(msg, len, "cannot connect to %s: %s has no SMB name (%s)", c->unc, c->prefix,
+			 r == -ENAMETOOLONG ? "a name or the path is too long" :
+			 r == -EINVAL ? "nomapposix: it holds ':'" :
+			 r == -EILSEQ ? "it is not UTF-8" : strerror(-r));
+		return r;
+	}
+	c->prefix_smb = sp;
+	struct smb2_create_req q;
+	file_create_req(&q, sp, FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN, FILE_DIRECTORY_FILE, 0);
+	struct smb2_reply rep;
+	struct smb2_create_rsp cr;
+	struct wbuf w;
+	uint32_t st = 0;
+	req_start(c, &w, SMB2_CREATE);
+	r = req_call(c, &w, smb2_create_encode(&w, &q), 0, &rep, 0, &st);
+	if (r == 0) {
+		if (smb2_create_decode(rep.msg, rep.len, &cr) == 0)
+			file_close_id(c, &cr.file_id);
+		smb2_reply_free(&rep);
+		return 0;
+	}
+	const char *name = st ? nt_status_name(st) : NULL;
+	char sb[48];
+	if (name)
+		snprintf(sb, sizeof(sb), "%s", name);
+	else if (st)
+		snprintf(sb, sizeof(sb), "NT status 0x%08X", st);
+	else
+		snprintf(sb, sizeof(sb), "%s", strerror(r < 0 ? -r : EIO));
+	switch (st) {
+	case STATUS_OBJECT_NAME_NOT_FOUND:
+	case STATUS_OBJECT_PATH_NOT_FOUND:
+		snprintf(msg, len, "cannot connect to %s: %s does not exist on the share (%s)", c->unc,
+			 c->prefix, sb);
+		return -ENOENT;
+	case STATUS_NOT_A_DIRECTORY:
+		snprintf(msg, len, "cannot connect to %s: %s is not a directory (%s)", c->unc, c->prefix,
+			 sb);
+		return -ENOTDIR;
+	case STATUS_ACCESS_DENIED:
+		snprintf(msg, len, "cannot connect to %s: not allowed to open the directory %s (%s)",
+			 c->unc, c->prefix, sb);
+		return -EACCES;
+	default:
+		snprintf(msg, len, "cannot connect to %s: cannot open the directory %s (%s)", c->unc,
+			 c->prefix, sb);
+		return r < 0 ? r : -EIO;
+	}
 }
 
 int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out, char *errmsg,
@@ -54,9 +116,11 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	pthread_mutex_init(&c->files_mu, NULL);
 	lease_init(c);
 	locks_init(c);
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
 
 	c->server = strdup(cfg->server);
 	c->share = strdup(cfg->share);
+	c->prefix = cfg->prefix && *cfg->prefix ? strdup(cfg->prefix) : NULL;
 	c->user = dup_or_null(cfg->user);
 	c->domain = dup_or_null(cfg->domain);
 	c->guest = cfg->guest;
@@ -74,16 +138,23 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	c->seal_asked = cfg->seal;
 	c->require_signing = cfg->require_signing || (!cfg->no_signing && !cfg->guest);
 	c->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 30;
+	c->echo_sec = cfg->echo_interval ? cfg->echo_interval : 10;
+	if (c->echo_sec > 600)
+		c->echo_sec = 600;
+	c->soft = cfg->soft;
 	c->write_behind = !cfg->no_write_behind;
 	c->read_for_write = cfg->read_for_write;
 	c->mapposix = !cfg->no_mapposix;
 	c->leasing = !cfg->no_leases;
 	c->sd_map = !cfg->no_cifsacl;
 	c->close_timeout_ms = cfg->close_timeout_ms;
+	c->rsize_cap = cfg->rsize;
+	c->wsize_cap = cfg->wsize;
 	c->connect_timeout_sec = cfg->connect_timeout_sec ? cfg->connect_timeout_sec : 10;
 	size_t ulen = strlen(cfg->server) + strlen(cfg->share) + 4;
 	c->unc = malloc(ulen);
-	if (!c->server || !c->share || !c->unc || (cfg->user && !c->user) ||
+	if (!c->server || !c->share || !c->unc || (cfg->prefix && *cfg->prefix && !c->prefix) ||
+	    (cfg->user && !c->user) ||
 	    (cfg->domain && !c->domain) || (cfg->krb5_ccache && !c->ccache) ||
 	    (cfg->krb5_keytab && !c->keytab) || (cfg->spn && !c->spn)) {
 		client_free(c);
@@ -116,6 +187,11 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 		smb2_log_debug_on = true;
 
 	int r = client_establish(c, errmsg, errlen);
+	if (r == 0 && c->prefix) {
+		r = check_prefix(c, errmsg, errlen);
+		if (r < 0)
+			client_teardown(c);
+	}
 	if (r < 0) {
 		client_free(c);
 		return r;
@@ -136,6 +212,8 @@ void smb2_client_destroy(struct smb2_client *c)
 {
 	if (!c)
 		return;
+	/* a hard mount's waits for a dead server end here */
+	__atomic_store_n(&c->closing, true, __ATOMIC_RELEASE);
 	wb_flusher_stop(c);
 	lease_worker_stop(c);
 	pthread_rwlock_wrlock(&c->lock);
@@ -153,6 +231,12 @@ void smb2_client_destroy(struct smb2_client *c)
 	client_free(c);
 }
 
+void smb2_client_set_intr(struct smb2_client *c, smb2_intr_fn fn, void *arg)
+{
+	__atomic_store_n(&c->intr_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->intr, fn, __ATOMIC_RELEASE);
+}
+
 uint32_t smb2_client_max_read(const struct smb2_client *c)
 {
 	return c->max_read;
@@ -161,4 +245,29 @@ uint32_t smb2_client_max_read(const struct smb2_client *c)
 uint32_t smb2_client_max_write(const struct smb2_client *c)
 {
 	return c->max_write;
+}
+
+int smb2_client_stats(struct smb2_client *c, char *buf, size_t len)
+{
+	if (!buf || len == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	size_t used = 0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* no client lock: every figure is an atomic counter, so the text
+	 * can be had while a reconnect holds the lock */
+#define LOAD(f) (unsigned long long)__atomic_load_n(&(f), __ATOMIC_RELAXED)
+	smb2_stats_printf(buf, len, &used, "server: %s\n", c->unc);
+	smb2_stats_printf(buf, len, &used, "uptime_s: %lld\n", (long long)(now.tv_sec - c->started.tv_sec));
+	smb2_stats_format(&c->conn_stats, buf, len, &used);
+	smb2_stats_printf(buf, len, &used, "open_handles: %llu\n", LOAD(c->open_files));
+	smb2_stats_printf(buf, len, &used, "deferred_closes: %llu\n", LOAD(c->deferred));
+	smb2_stats_printf(buf, len, &used, "reconnects: %llu\n", LOAD(c->n_reconnects));
+	smb2_stats_printf(buf, len, &used, "reconnect_failures: %llu\n", LOAD(c->n_reconnect_failures));
+	smb2_stats_printf(buf, len, &used, "session_renewals: %llu\n", LOAD(c->n_renewals));
+	smb2_stats_printf(buf, len, &used, "session_renewal_failures: %llu\n",
+			  LOAD(c->n_renewal_failures));
+#undef LOAD
+	return used >= len ? -ERANGE : (int)used;
 }

@@ -5,8 +5,15 @@
  *   UP --(transport error / session expired / tree gone on a call)--> BROKEN
  *   BROKEN --(reconnect: new conn, negotiate, session setup,
  *             tree connect, reopen every open file; gen++)--> UP
- *   BROKEN --(reconnect keeps failing past the timeout)--> BROKEN,
+ *   BROKEN --(hard: reconnect keeps failing)--> keeps trying, backing off,
+ *             until the server answers; a caller interrupted meanwhile
+ *             (FUSE interrupt) returns -EINTR and leaves it BROKEN for
+ *             the next caller
+ *   BROKEN --(soft: reconnect keeps failing for 2 x echo_interval)--> BROKEN,
  *             the call fails with -EHOSTDOWN/-EIO; the next call tries again
+ *   UP --(soft: the server stopped answering, the connection's watchdog
+ *         said -ETIMEDOUT)--> BROKEN at once, the call fails with -EIO,
+ *             calls in the holdoff too; a later call tries again
  *   BROKEN --(reconnect refused: below the session floor, guest, a bad
  *             signature)--> BROKEN at once, logged, calls get -EIO; tried
  *             again after the holdoff
@@ -32,6 +39,7 @@
 #include "smb2fs/client.h"
 #include "smb2fs/conn.h"
 #include "smb2fs/crypto.h"
+#include "smb2fs/stats.h"
 #include "smb2fs/wire.h"
 
 enum client_state { CLIENT_UP, CLIENT_BROKEN, CLIENT_CLOSED };
@@ -143,6 +151,13 @@ struct smb2_client {
 	bool sign_asked;       /* the user said `sign` (a guest session cannot) */
 	bool seal_asked;       /* the user said `seal` */
 	unsigned timeout_sec, connect_timeout_sec;
+	unsigned echo_sec;     /* echo_interval (conn.h watchdog) */
+	bool soft;             /* fail operations when the server is dead
+				* (reconnect.c), instead of waiting (hard) */
+	smb2_intr_fn intr;     /* smb2_client_set_intr; read atomically */
+	void *intr_arg;
+	bool closing;          /* destroy started: stop waiting for the server
+				* (read and written atomically) */
 	uint8_t client_guid[16];
 
 	pthread_rwlock_t lock;
@@ -171,6 +186,7 @@ struct smb2_client {
 	uint8_t server_guid[16];
 	uint32_t server_caps;
 	uint32_t max_read, max_write, max_trans;
+	uint32_t rsize_cap, wsize_cap; /* rsize=/wsize= (0: none), applied to the above */
 	uint64_t session_id;
 	uint32_t tree_id;
 	bool signing;          /* every message signed */
@@ -180,6 +196,8 @@ struct smb2_client {
 
 	pthread_mutex_t files_mu;
 	struct smb2_file *files;
+	int open_files;        /* handles on the list, deferred and stale ones
+				* too (atomic; statistics) */
 	struct unlinked_name *unlinked; /* unlinked.c; under files_mu */
 	int deferred;          /* handles on the list whose close is deferred (atomic) */
 	unsigned close_timeout_ms; /* config: how long; 0 = never defer */
@@ -190,6 +208,10 @@ struct smb2_client {
 				* when the server refuses security queries */
 	int chown_refusals;    /* chowns the server refused (atomic; logged once) */
 	bool mapposix;         /* config: SFM names (smb_path, listings; sfm.h) */
+	char *prefix;          /* config: the directory inside the share the mount
+				* shows, "sub/dir" (smb_path puts it before every
+				* path), or NULL */
+	char *prefix_smb;      /* the same as an SMB path, "sub\\dir" (lease.c) */
 	int wb_files;          /* open files with write-behind (atomic) */
 	/* writeback.c's flusher: sends data queued for too long */
 	pthread_t wb_flusher;
@@ -216,6 +238,18 @@ struct smb2_client {
 	pthread_mutex_t lease_cb_mu; /* held while the callback runs */
 	smb2_lease_cb lease_cb;
 	void *lease_cb_arg;
+
+	/* Statistics (docs/stats.md; smb2_client_stats formats them): the
+	 * connection layer counts into conn_stats, which every connection
+	 * session.c builds is given; the client's own events are counted
+	 * here (all relaxed atomics, read without the client lock, so they
+	 * can be read during a reconnect). */
+	struct smb2_conn_stats conn_stats;
+	uint64_t n_reconnects;        /* connections rebuilt (reconnect.c) */
+	uint64_t n_reconnect_failures; /* reconnect attempts that gave up */
+	uint64_t n_renewals;          /* re-logins on the same session (renew_session) */
+	uint64_t n_renewal_failures;
+	struct timespec started;      /* monotonic: the mount's first connect */
 };
 
 /* session.c: builds conn + session + tree.  Called with lock held for
@@ -311,8 +345,14 @@ void locks_append_end(struct smb2_client *c, struct smb2_file *f);
 
 /* reconnect.c */
 /* Runs op(c, arg) with the read lock held, reconnecting and retrying when
- * the failure was the connection's or the session's, not the operation's. */
+ * the failure was the connection's or the session's, not the operation's.
+ * hard: waits for the server for as long as it takes; soft: -EIO once it
+ * has not answered for 2 x echo_interval; both: -EINTR when the caller is
+ * interrupted while waiting. */
 int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg), void *arg);
+/* Whether the thread's caller was interrupted (smb2_client_set_intr), or
+ * the client is being destroyed; the connection's interrupt check. */
+bool client_interrupted(void *client);
 
 /* request.c: request building and the common reply checks */
 /* Starts a request: writes a 64-byte header for cmd with the client's
@@ -335,8 +375,9 @@ bool err_is_transport(int err);
 #define ERR_SESSION_GONE (-10001) /* internal: session deleted or tree gone */
 #define ERR_SESSION_EXPIRED (-10002) /* internal: log in again on the same session */
 
-/* request.c: POSIX path -> share-relative SMB path ('/' -> '\\', no
- * leading separator, names mapped as the mount's mapposix says) in *out
+/* request.c: POSIX path -> share-relative SMB path (the mount's prefix
+ * directory first, '/' -> '\\', no leading separator, names mapped as
+ * the mount's mapposix says, the limits over the whole path) in *out
  * (malloc'ed).  -EILSEQ for a path that is not UTF-8 (it has no SMB form),
  * -ENAMETOOLONG, -EINVAL (nomapposix) for names SMB would read differently
  * ('\\', ':'), -ENOMEM: sfm_path_to_smb (smb2fs/sfm.h). */

@@ -90,6 +90,7 @@ static int op_open(struct smb2_client *c, void *arg)
 	if (c->files)
 		c->files->prev = f;
 	c->files = f;
+	__atomic_add_fetch(&c->open_files, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->files_mu);
 	return 0;
 }
@@ -125,6 +126,7 @@ static void list_unlink(struct smb2_client *c, struct smb2_file *f)
 	if (f->next)
 		f->next->prev = f->prev;
 	f->prev = f->next = NULL;
+	__atomic_sub_fetch(&c->open_files, 1, __ATOMIC_RELAXED);
 }
 
 static void file_free(struct smb2_client *c, struct smb2_file *f)
@@ -662,6 +664,7 @@ void files_close_all(struct smb2_client *c, bool send_close)
 		struct smb2_file *next = f->next;
 		if (send_close && !f->stale)
 			file_close_id(c, &f->id);
+		__atomic_sub_fetch(&c->open_files, 1, __ATOMIC_RELAXED);
 		file_free(c, f);
 		f = next;
 	}

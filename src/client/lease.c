@@ -277,9 +277,16 @@ void leases_conn_lost(struct smb2_client *c)
 	}
 }
 
-/* SMB path -> the POSIX path the filesystem layer knows. */
-static char *posix_path(const char *smbpath)
+/* SMB path -> the POSIX path the filesystem layer knows (below the
+ * mount's prefix directory, when it has one). */
+static char *posix_path(const struct smb2_client *c, const char *smbpath)
 {
+	if (c->prefix_smb) {
+		size_t pl = strlen(c->prefix_smb);
+		if (strncmp(smbpath, c->prefix_smb, pl) == 0 &&
+		    (smbpath[pl] == '\\' || smbpath[pl] == '\0'))
+			smbpath += pl + (smbpath[pl] == '\\');
+	}
 	size_t n = strlen(smbpath);
 	char *p = malloc(n + 2);
 	if (!p)
@@ -292,7 +299,7 @@ static char *posix_path(const char *smbpath)
 
 static void tell_cache(struct smb2_client *c, const char *smbpath, uint32_t lost)
 {
-	char *p = posix_path(smbpath);
+	char *p = posix_path(c, smbpath);
 	if (!p)
 		return;
 	pthread_mutex_lock(&c->lease_cb_mu);

@@ -25,13 +25,73 @@ static void sleep_ms(unsigned ms)
  * each waiting out a full attempt of their own in the write lock. */
 #define RECONNECT_HOLDOFF_SEC 5
 
-/* Rebuilds the session unless another thread already did it since `seen`. */
-static int reconnect(struct smb2_client *c, uint64_t seen)
+#define COUNT(field) __atomic_add_fetch(&(field), 1, __ATOMIC_RELAXED)
+
+/* How often a thread waiting for the server (or for the client lock while
+ * another thread reconnects) asks whether its caller was interrupted. */
+#define INTR_LOOK_MS 100
+
+bool client_interrupted(void *client)
+{
+	struct smb2_client *c = client;
+	if (__atomic_load_n(&c->closing, __ATOMIC_ACQUIRE))
+		return true;
+	smb2_intr_fn fn = __atomic_load_n(&c->intr, __ATOMIC_ACQUIRE);
+	return fn && fn(__atomic_load_n(&c->intr_arg, __ATOMIC_RELAXED));
+}
+
+/* Takes the client lock (for writing, or reading), asking every
+ * INTR_LOOK_MS whether the caller was interrupted: a hard mount's
+ * reconnect can hold the lock for as long as the server is away.
+ * 0, or -EINTR. */
+static int lock_intr(struct smb2_client *c, bool write)
+{
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += INTR_LOOK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		int r = write ? pthread_rwlock_clockwrlock(&c->lock, CLOCK_MONOTONIC, &until)
+			      : pthread_rwlock_clockrdlock(&c->lock, CLOCK_MONOTONIC, &until);
+		if (r == 0)
+			return 0;
+		if (r != ETIMEDOUT)
+			return -r;
+		if (client_interrupted(c))
+			return -EINTR;
+	}
+}
+
+/* Sleeps ms in slices; false (at once) when the caller is interrupted. */
+static bool nap_intr(struct smb2_client *c, unsigned ms)
+{
+	while (ms) {
+		unsigned n = ms > INTR_LOOK_MS ? INTR_LOOK_MS : ms;
+		sleep_ms(n);
+		ms -= n;
+		if (client_interrupted(c))
+			return false;
+	}
+	return true;
+}
+
+/* Rebuilds the session unless another thread already did it since `seen`.
+ * hard: tries until the server answers, the caller is interrupted
+ * (-EINTR) or the client closes; soft: for up to 2 x echo_interval
+ * (-EHOSTDOWN).  give_up (soft, the server stopped answering): tears the
+ * session down and records a failed reconnect without trying, so this
+ * call and those in the holdoff fail at once; a later call tries again. */
+static int reconnect(struct smb2_client *c, uint64_t seen, bool give_up)
 {
 	int r = 0;
 	struct timespec asked;
 	clock_gettime(CLOCK_MONOTONIC, &asked);
-	pthread_rwlock_wrlock(&c->lock);
+	r = lock_intr(c, true);
+	if (r < 0)
+		return r;
 	if (c->state == CLIENT_CLOSED) {
 		r = -ENOTCONN;
 		goto out;
@@ -54,11 +114,22 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 	leases_conn_lost(c);
 	locks_conn_lost(c);
 	client_teardown(c);
+	if (give_up) {
+		smb2_log_error("%s has not answered for %u s: operations fail with EIO until it "
+			       "does (soft)", c->unc, 2 * c->echo_sec);
+		clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
+		COUNT(c->n_reconnect_failures);
+		r = -EHOSTDOWN;
+		goto out;
+	}
 
-	/* Back off from 100 ms to 2 s, for up to the request timeout. */
+	/* Back off from 100 ms to 2 s: hard, until the server is back; soft,
+	 * for up to 2 x echo_interval.  An attempt on a server that accepts
+	 * the connection but does not answer ends after 2 x echo_interval
+	 * (the new connection's watchdog). */
 	struct timespec t0, now;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	unsigned delay = 100;
+	unsigned delay = 100, failures = 0;
 	for (;;) {
 		char msg[512];
 		r = client_establish(c, msg, sizeof(msg));
@@ -71,6 +142,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 					       c->principal[0] ? c->principal : "the mount's principal");
 			c->renew_failing = true;
 			clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
+			COUNT(c->n_reconnect_failures);
 			r = -EKEYEXPIRED;
 			goto out;
 		}
@@ -79,6 +151,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 			 * again at once would only ask the same attacker. */
 			smb2_log_error("reconnect to %s refused: %s", c->unc, msg);
 			clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
+			COUNT(c->n_reconnect_failures);
 			r = -EHOSTDOWN;
 			goto out;
 		}
@@ -89,18 +162,34 @@ static int reconnect(struct smb2_client *c, uint64_t seen)
 			snprintf(msg, sizeof(msg), "connection lost again while reopening files");
 			client_teardown(c);
 		}
+		if (client_interrupted(c)) {
+			/* the state stays BROKEN: the next caller tries again */
+			smb2_log_info("reconnect to %s interrupted: %s", c->unc, msg);
+			r = -EINTR;
+			goto out;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= (time_t)c->timeout_sec) {
-			smb2_log_error("reconnect failed, giving up for now: %s", msg);
+		if (c->soft && now.tv_sec - t0.tv_sec >= (time_t)(2 * c->echo_sec)) {
+			smb2_log_error("reconnect failed, giving up for now (soft): %s", msg);
 			clock_gettime(CLOCK_MONOTONIC, &c->last_failed);
+			COUNT(c->n_reconnect_failures);
 			r = -EHOSTDOWN;
 			goto out;
 		}
-		smb2_log_info("reconnect failed, retrying: %s", msg);
-		sleep_ms(delay);
+		/* hard: one line at info, then at debug until the server is back */
+		if (failures++ == 0)
+			smb2_log_info("reconnect failed, retrying%s: %s",
+				      c->soft ? "" : " until the server answers (hard)", msg);
+		else
+			smb2_log_debug("reconnect failed, retrying: %s", msg);
+		if (!nap_intr(c, delay)) {
+			r = -EINTR;
+			goto out;
+		}
 		delay = delay * 2 > 2000 ? 2000 : delay * 2;
 	}
 	c->gen++;
+	COUNT(c->n_reconnects);
 	c->state = CLIENT_UP;
 	c->last_failed.tv_sec = 0;
 	c->renew_failing = false;
@@ -137,6 +226,10 @@ static int renew_session(struct smb2_client *c, uint64_t gen, uint64_t seen, boo
 	r = client_reauth(c, msg, sizeof(msg));
 	if (r < 0 && !smb2_conn_alive(c->conn))
 		r = -ECONNRESET; /* e.g. a forged reply dropped it: reconnect */
+	if (r == 0)
+		COUNT(c->n_renewals);
+	else
+		COUNT(c->n_renewal_failures);
 	if (ahead && r < 0) {
 		c->renew_at = 0; /* the server's expiry will ask again */
 		if (!err_is_transport(r))
@@ -184,7 +277,9 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
 	int r = -EIO;
 	bool renewed_ahead = false;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		pthread_rwlock_rdlock(&c->lock);
+		int lr = lock_intr(c, false);
+		if (lr < 0)
+			return lr;
 		enum client_state st = c->state;
 		uint64_t gen = c->gen, auth_gen = c->auth_gen;
 		if (st == CLIENT_UP && !renewed_ahead && c->renew_at && now_sec() >= c->renew_at) {
@@ -198,6 +293,10 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
 		}
 		if (st == CLIENT_UP)
 			r = op(c, arg);
+		/* (whatever the operation made of it: a lost reply may read as
+		 * a reset) the server stopped answering */
+		bool silent = st == CLIENT_UP && err_is_transport(r) && c->conn &&
+			      smb2_conn_error(c->conn) == -ETIMEDOUT;
 		pthread_rwlock_unlock(&c->lock);
 		if (st == CLIENT_CLOSED)
 			return -ENOTCONN;
@@ -211,9 +310,18 @@ int client_run(struct smb2_client *c, int (*op)(struct smb2_client *c, void *arg
 				return rr == -EKEYEXPIRED ? rr : -EACCES;
 			/* the connection failed under the new login */
 		}
+		/* the caller gave up waiting for the server (FUSE interrupt) */
+		if (client_interrupted(c))
+			return -EINTR;
+		/* soft: no reply for 2 x echo_interval (the watchdog, or a
+		 * request's own timeout): EIO now, reconnect on a later call */
+		if (c->soft && silent) {
+			(void)reconnect(c, gen, true);
+			return -EIO;
+		}
 		if (st == CLIENT_UP)
 			smb2_log_info("connection to %s lost (%d), reconnecting", c->unc, r);
-		int rr = reconnect(c, gen);
+		int rr = reconnect(c, gen, false);
 		if (rr < 0)
 			return rr == -EHOSTDOWN ? -EIO : rr;
 	}

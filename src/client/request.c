@@ -95,5 +95,23 @@ int smb_path(const struct smb2_client *c, const char *p, char **out)
 {
 	/* sfm.c: the separators, the limits, and (mapposix, the default)
 	 * the names SMB cannot store as their SFM private-use form. */
-	return sfm_path_to_smb(p, c->mapposix, out);
+	if (!c->prefix)
+		return sfm_path_to_smb(p, c->mapposix, out);
+	/* A mount of //server/share/sub/dir: "/x" is "sub/dir/x" of the
+	 * share, mapped and measured as a whole (the prefix's names too). */
+	while (*p == '/')
+		p++;
+	size_t pl = strlen(c->prefix), n = strlen(p);
+	char *full = malloc(pl + n + 3);
+	if (!full) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	full[0] = '/';
+	memcpy(full + 1, c->prefix, pl);
+	full[pl + 1] = '/';
+	memcpy(full + pl + 2, p, n + 1);
+	int r = sfm_path_to_smb(full, c->mapposix, out);
+	free(full);
+	return r;
 }

@@ -217,6 +217,11 @@ static void set_limits(struct smb2_client *c, const struct smb2_negotiate_rsp *n
 	c->max_read = neg->max_read_size < cap ? neg->max_read_size : cap;
 	c->max_write = neg->max_write_size < cap ? neg->max_write_size : cap;
 	c->max_trans = neg->max_transact_size < cap ? neg->max_transact_size : cap;
+	/* rsize=/wsize= (mount.cifs): never more than asked, in whole pages */
+	if (c->rsize_cap && c->max_read > c->rsize_cap)
+		c->max_read = c->rsize_cap & ~4095u;
+	if (c->wsize_cap && c->max_write > c->wsize_cap)
+		c->max_write = c->wsize_cap & ~4095u;
 	if (c->max_read < 4096)
 		c->max_read = 4096;
 	if (c->max_write < 4096)
@@ -819,7 +824,12 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 		c->conn = NULL;
 		return r;
 	}
+	smb2_conn_set_stats(c->conn, &c->conn_stats);
 	smb2_conn_set_notify(c->conn, lease_notify, c);
+	/* a silent server fails this attempt after 2 x echo_interval
+	 * (watchdog, conn.h), and an interrupt can end it */
+	smb2_conn_set_echo(c->conn, c->echo_sec, 0);
+	smb2_conn_set_intr(c->conn, client_interrupted, c);
 	make_offer(c, &offer);
 	r = negotiate(c, &offer, &pa, &neg, &nrep, msg, len);
 	if (r == 0) {
@@ -847,6 +857,7 @@ int client_establish(struct smb2_client *c, char *msg, size_t len)
 		return r;
 	}
 	c->prev_session_id = 0;
+	smb2_conn_set_echo(c->conn, c->echo_sec, c->session_id); /* ECHOs from now on */
 	smb2_log_debug("connected to %s: SMB %s, session 0x%llx, tree 0x%x, signing %s, encryption %s, "
 		       "max read %u write %u", c->unc, dialect_str(c->dialect),
 		       (unsigned long long)c->session_id, c->tree_id, c->signing ? "on" : "off",
@@ -879,4 +890,5 @@ void client_teardown(struct smb2_client *c)
 	c->conn = NULL;
 	c->session_id = 0;
 	c->tree_id = 0;
+	smb2_stats_credits(&c->conn_stats, 0, 0); /* no connection: no credits */
 }

@@ -5,14 +5,16 @@
  * take it).  libfuse hides such a file by renaming it to a name of its own
  * (.fuse_hidden*, the key here) and unlinks that after the last close; we
  * do not make that name on the server.  The file is renamed to a reserved
- * name at the share root instead (our handles share delete, so the server
- * allows it; they follow the rename, handles.c), then marked delete on
- * close there: the name and its directory are free at once, and the server
- * deletes the file when our last handle on it closes.  Those handles are
- * closed for real, never kept by deferred close.  A stat of the key goes
- * through one of them (a delete-pending file cannot be opened).  After a
- * reconnect the server has deleted the file (its handles went with the
- * connection): the descriptors are stale. */
+ * name in the mount's root instead (the share root, or the directory a
+ * //server/share/sub/dir mount shows: smb_path puts it first, and the
+ * root's listing hides the name the same way; our handles share delete, so
+ * the server allows it; they follow the rename, handles.c), then marked
+ * delete on close there: the name and its directory are free at once, and
+ * the server deletes the file when our last handle on it closes.  Those
+ * handles are closed for real, never kept by deferred close.  A stat of
+ * the key goes through one of them (a delete-pending file cannot be
+ * opened).  After a reconnect the server has deleted the file (its
+ * handles went with the connection): the descriptors are stale. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

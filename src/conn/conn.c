@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
+#include "smb2fs/stats.h"
 #include "transport.h"
 
 /* Largest frame accepted from the server: 8 MiB of READ payload plus
@@ -47,6 +49,7 @@ struct smb2_req {
 	struct smb2_reply rep;
 	pthread_cond_t cond;
 	struct timespec started;
+	struct timespec replied;   /* when its final reply came (statistics) */
 	struct timespec deadline;  /* the waiter gives up then; moved by interim replies */
 	struct timespec hard_deadline; /* ...but never past this (PENDING_CAP_FACTOR) */
 	unsigned timeout_sec;
@@ -96,9 +99,26 @@ struct smb2_conn {
 	struct smb2_req *pending; /* in-flight requests, newest first */
 	smb2_notify_fn notify;   /* server-initiated messages go here */
 	void *notify_arg;
+	struct smb2_conn_stats *stats; /* the owner's counters (stats.h), or NULL */
+	/* Watchdog (conn.h; watchdog_main): */
+	pthread_t watchdog;
+	pthread_cond_t wd_cond;  /* wakes it: settings changed, a probe, death */
+	unsigned echo_sec;       /* echo_interval; 0: no watchdog */
+	uint64_t echo_sid;       /* session ECHOs go out on; 0: none */
+	int64_t probe_ns;        /* an interrupted waiter asked for a probe then */
+	smb2_conn_intr_fn intr;  /* asked by waiters (smb2_conn_set_intr) */
+	void *intr_arg;
+	_Atomic int64_t last_rx; /* CLOCK_MONOTONIC ns of the last byte read (receiver) */
 
 	pthread_mutex_t send_mu; /* serializes writes to fd */
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
 
 static double ms_since(const struct timespec *t0)
 {
@@ -141,6 +161,7 @@ static void kill_locked(struct smb2_conn *c, int err)
 		shutdown(c->fd, SHUT_RDWR);
 		if (err != -ESHUTDOWN)
 			smb2_log_debug("connection closed: %s", strerror(-err));
+		pthread_cond_broadcast(&c->wd_cond);
 	}
 	for (struct smb2_req *p = c->pending; p; p = p->next) {
 		if (!p->done) {
@@ -273,6 +294,7 @@ static void add_credits_locked(struct smb2_conn *c, uint32_t n, uint32_t retirin
 		c->credits += n;
 		pthread_cond_broadcast(&c->credit_cond);
 	}
+	smb2_stats_credits(c->stats, c->credits, c->inflight - retiring);
 }
 
 /* Samba 4.17 signs the replies that follow a compound's (verified)
@@ -472,6 +494,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 	p->rep.len = len;
 	p->rep.tail_len = tail_len;
 	p->rep.hdr = h;
+	clock_gettime(CLOCK_MONOTONIC, &p->replied);
 	p->done = true;
 	p->err = 0;
 	pthread_cond_signal(&p->cond);
@@ -582,7 +605,7 @@ static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uin
 		    const uint8_t *sealed_head)
 {
 	/* nothing in the data is acted on before the waiter verifies it */
-	int err = transport_read_full(c->fd, p->dst, n);
+	int err = transport_read_stamped(c->fd, p->dst, n, &c->last_rx);
 	size_t keep = sealed_head ? SEALED_HEAD : READ_RSP_HEAD;
 	uint8_t *msg = err < 0 ? NULL : malloc(keep);
 	if (msg)
@@ -597,6 +620,7 @@ static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uin
 		p->rep.len = SEALED_HEAD;
 		p->rep.tail_len = n;
 		p->decrypt_in_waiter = true;
+		clock_gettime(CLOCK_MONOTONIC, &p->replied);
 		p->done = true;
 		p->err = 0;
 		msg = NULL;
@@ -622,14 +646,14 @@ static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uin
 static int read_big_frame(struct smb2_conn *c, size_t len)
 {
 	uint8_t head[SEALED_HEAD];
-	int err = transport_read_full(c->fd, head, READ_RSP_HEAD);
+	int err = transport_read_stamped(c->fd, head, READ_RSP_HEAD, &c->last_rx);
 	if (err < 0)
 		return err;
 	size_t got = READ_RSP_HEAD;
 	struct smb2_hdr h;
 	struct smb2_req *p = NULL;
 	if (smb2_is_transform(head, got)) {
-		if ((err = transport_read_full(c->fd, head + got, SEALED_HEAD - got)) < 0)
+		if ((err = transport_read_stamped(c->fd, head + got, SEALED_HEAD - got, &c->last_rx)) < 0)
 			return err;
 		got = SEALED_HEAD;
 		size_t n = len - got;
@@ -662,7 +686,7 @@ static int read_big_frame(struct smb2_conn *c, size_t len)
 	if (!frame)
 		return -ENOMEM;
 	memcpy(frame, head, got);
-	err = transport_read_full(c->fd, frame + got, len - got);
+	err = transport_read_stamped(c->fd, frame + got, len - got, &c->last_rx);
 	if (err < 0) {
 		free(frame);
 		return err;
@@ -677,7 +701,7 @@ static void *reader_main(void *arg)
 
 	for (;;) {
 		uint8_t nb[4];
-		err = transport_read_full(c->fd, nb, 4);
+		err = transport_read_stamped(c->fd, nb, 4, &c->last_rx);
 		if (err < 0)
 			break;
 		/* Direct TCP transport (MS-SMB2 2.1): a zero byte and a 24-bit
@@ -697,7 +721,7 @@ static void *reader_main(void *arg)
 			err = -ENOMEM;
 			break;
 		}
-		err = transport_read_full(c->fd, frame, len);
+		err = transport_read_stamped(c->fd, frame, len, &c->last_rx);
 		if (err < 0) {
 			free(frame);
 			break;
@@ -717,6 +741,156 @@ static void *reader_main(void *arg)
 	if (fn)
 		fn(fn_arg, NULL, 0);
 	return NULL;
+}
+
+static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
+			unsigned n, const uint8_t *tail, size_t tail_len, uint8_t *dst, size_t dst_len,
+			unsigned timeout_sec, bool no_wait, struct smb2_req **out);
+
+#define NS_PER_MS 1000000LL
+#define NS_PER_S 1000000000LL
+
+/* Called with c->mu held: whether a request is waiting for a reply (the
+ * watchdog's own ECHO included). */
+static bool outstanding_locked(struct smb2_conn *c)
+{
+	for (struct smb2_req *p = c->pending; p; p = p->next)
+		if (!p->done)
+			return true;
+	return false;
+}
+
+/* An SMB2 ECHO (MS-SMB2 2.2.28) on session sid, submitted without waiting
+ * for credits: signed or encrypted as the session's other requests are
+ * (submit_frame does both), so the server checks it against the session
+ * (3.3.5.17) and its reply is trusted like any other. */
+static int echo_submit(struct smb2_conn *c, uint64_t sid, struct smb2_req **out)
+{
+	struct smb2_hdr h = {.command = SMB2_ECHO, .process_id = 0xFEFF, .session_id = sid};
+	struct wbuf w;
+	wbuf_init(&w);
+	int r = wbuf_check(&w, smb2_hdr_encode(&w, &h));
+	if (r == 0)
+		r = wbuf_check(&w, smb2_echo_encode(&w));
+	size_t payload = 0;
+	struct wbuf *msgs[1] = {&w};
+	if (r == 0)
+		r = submit_frame(c, msgs, &payload, 1, NULL, 0, NULL, 0, 0, true, out);
+	wbuf_free(&w);
+	return r;
+}
+
+/* The watchdog (conn.h): declares the connection dead when nothing has
+ * come from the server for 2 x echo_sec while a request waits (or, after
+ * an interrupted waiter asked for a probe, for SMB2_PROBE_MS after it),
+ * and sends an ECHO whenever the server has been quiet for echo_sec.  It
+ * decides under c->mu from the receiver's last_rx stamp; the ECHO is sent
+ * and collected like any request, its reply is just one more frame. */
+static void *watchdog_main(void *arg)
+{
+	struct smb2_conn *c = arg;
+	struct smb2_req *echo = NULL;
+	pthread_mutex_lock(&c->mu);
+	while (!c->dead) {
+		if (echo && echo->done) {
+			pthread_mutex_unlock(&c->mu);
+			struct smb2_reply rep = {0};
+			if (smb2_conn_wait(c, echo, &rep) == 0)
+				smb2_reply_free(&rep);
+			echo = NULL;
+			pthread_mutex_lock(&c->mu);
+			continue;
+		}
+		int64_t now = mono_ns(), last = atomic_load(&c->last_rx);
+		int64_t e = (int64_t)c->echo_sec * NS_PER_S, silent = now - last;
+		bool probing = c->probe_ns && last < c->probe_ns;
+		bool busy = outstanding_locked(c);
+		if (e && busy && (silent >= 2 * e || (probing && now - c->probe_ns >= SMB2_PROBE_MS * NS_PER_MS))) {
+			smb2_log_info("no reply from the server for %.1f s%s: the connection is dead",
+				      (double)silent / 1e9, silent >= 2 * e ? "" : " (probed after an interrupt)");
+			kill_locked(c, -ETIMEDOUT);
+			break;
+		}
+		if (e && c->echo_sid && !echo && (silent >= e || probing)) {
+			uint64_t sid = c->echo_sid;
+			pthread_mutex_unlock(&c->mu);
+			struct smb2_req *q = NULL;
+			int r = echo_submit(c, sid, &q);
+			pthread_mutex_lock(&c->mu);
+			if (r == 0)
+				echo = q;
+			else if (r != -EAGAIN)
+				smb2_log_debug("cannot send an ECHO: %s", strerror(-r));
+			if (r == 0)
+				continue;
+		}
+		/* Wake up just past the next point where something is due (an
+		 * ECHO, the verdict, a probe's end), and a few times per
+		 * interval anyway (a request may start meanwhile). */
+		int64_t wake = now + (e && e / 4 < NS_PER_S ? e / 4 : NS_PER_S);
+		int64_t due[3] = {e ? last + e : 0, e ? last + 2 * e : 0,
+				  probing ? c->probe_ns + SMB2_PROBE_MS * NS_PER_MS : 0};
+		for (int i = 0; i < 3; i++)
+			if (due[i] > now && due[i] + NS_PER_MS < wake)
+				wake = due[i] + NS_PER_MS;
+		struct timespec until = {(time_t)(wake / NS_PER_S), (long)(wake % NS_PER_S)};
+		pthread_cond_timedwait(&c->wd_cond, &c->mu, &until);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (echo) { /* failed with the connection: collect it */
+		struct smb2_reply rep = {0};
+		if (smb2_conn_wait(c, echo, &rep) == 0)
+			smb2_reply_free(&rep);
+	}
+	return NULL;
+}
+
+void smb2_conn_set_echo(struct smb2_conn *c, unsigned interval_sec, uint64_t session_id)
+{
+	if (interval_sec > 600)
+		interval_sec = 600;
+	if (interval_sec)
+		transport_set_liveness(c->fd, 2 * interval_sec);
+	pthread_mutex_lock(&c->mu);
+	c->echo_sec = interval_sec;
+	c->echo_sid = session_id;
+	pthread_cond_broadcast(&c->wd_cond);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void smb2_conn_set_intr(struct smb2_conn *c, smb2_conn_intr_fn fn, void *arg)
+{
+	pthread_mutex_lock(&c->mu);
+	c->intr = fn;
+	c->intr_arg = arg;
+	pthread_mutex_unlock(&c->mu);
+}
+
+int smb2_conn_error(struct smb2_conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int err = c->dead ? (c->dead_err ? c->dead_err : -ECONNRESET) : 0;
+	pthread_mutex_unlock(&c->mu);
+	return err;
+}
+
+uint64_t smb2_conn_silent_ms(struct smb2_conn *c)
+{
+	int64_t d = mono_ns() - atomic_load(&c->last_rx);
+	return d > 0 ? (uint64_t)(d / NS_PER_MS) : 0;
+}
+
+/* Called with c->mu held, by a waiter whose caller was interrupted: asks
+ * the watchdog for a probe, unless one is still running or the last one
+ * ended less than SMB2_PROBE_MS ago (one ECHO per probe, not per look). */
+static void probe_locked(struct smb2_conn *c)
+{
+	int64_t now = mono_ns();
+	bool running = c->probe_ns && atomic_load(&c->last_rx) < c->probe_ns;
+	if (running || (c->probe_ns && now - c->probe_ns < SMB2_PROBE_MS * NS_PER_MS))
+		return;
+	c->probe_ns = now;
+	pthread_cond_broadcast(&c->wd_cond);
 }
 
 int smb2_conn_open(const char *host, uint16_t port, unsigned timeout_sec, bool debug,
@@ -741,11 +915,21 @@ int smb2_conn_open(const char *host, uint16_t port, unsigned timeout_sec, bool d
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->credit_cond, &ca);
+	pthread_cond_init(&c->wd_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	atomic_store(&c->last_rx, mono_ns());
 
 	int r = pthread_create(&c->reader, NULL, reader_main, c);
+	if (r == 0) {
+		r = pthread_create(&c->watchdog, NULL, watchdog_main, c);
+		if (r) {
+			smb2_conn_kill(c, -ESHUTDOWN);
+			pthread_join(c->reader, NULL);
+		}
+	}
 	if (r) {
 		close(fd);
+		pthread_cond_destroy(&c->wd_cond);
 		pthread_cond_destroy(&c->credit_cond);
 		pthread_mutex_destroy(&c->mu);
 		pthread_mutex_destroy(&c->send_mu);
@@ -763,6 +947,7 @@ void smb2_conn_free(struct smb2_conn *c)
 		return;
 	smb2_conn_kill(c, -ESHUTDOWN);
 	pthread_join(c->reader, NULL);
+	pthread_join(c->watchdog, NULL);
 	/* Waiters hold no reference after their call returns; by contract no
 	 * call is in progress when the owner frees the connection. */
 	close(c->fd);
@@ -770,6 +955,7 @@ void smb2_conn_free(struct smb2_conn *c)
 	smb2_aead_key_free(c->enc_k); /* cleanses the keys */
 	smb2_aead_key_free(c->dec_k);
 	pthread_cond_destroy(&c->credit_cond);
+	pthread_cond_destroy(&c->wd_cond);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->send_mu);
 	free(c);
@@ -879,10 +1065,11 @@ static int send_pieces(struct smb2_conn *c, const struct smb2_iov *pieces, unsig
 }
 
 /* smb2_conn_submit_chain, and smb2_conn_submit_data: the last message
- * continues with tail (sent and signed from the caller's buffer). */
+ * continues with tail (sent and signed from the caller's buffer).
+ * no_wait (the watchdog's ECHO): -EAGAIN instead of waiting for credits. */
 static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
 			unsigned n, const uint8_t *tail, size_t tail_len, uint8_t *dst, size_t dst_len,
-			unsigned timeout_sec, struct smb2_req **out)
+			unsigned timeout_sec, bool no_wait, struct smb2_req **out)
 {
 	if (n == 0 || n > SMB2_CHAIN_MAX || (!tail && tail_len) || (dst && n != 1))
 		return -EINVAL;
@@ -913,7 +1100,7 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		q[i]->charge = c->multi_credit && payload_len ? credit_charge_for(payload_len[i]) : 1;
 		total += q[i]->charge;
 	}
-	int err = admit_locked(c, total, &limit);
+	int err = no_wait && !c->dead && c->credits < total ? -EAGAIN : admit_locked(c, total, &limit);
 	if (err) {
 		pthread_mutex_unlock(&c->mu);
 		for (unsigned i = 0; i < n; i++)
@@ -928,7 +1115,9 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		q[i]->hard_deadline = limit;
 		q[i]->next = c->pending;
 		c->pending = q[i];
+		smb2_stats_sent(c->stats, q[i]->command);
 	}
+	smb2_stats_credits(c->stats, c->credits, c->inflight);
 	bool sign_all = c->signing, have_key = c->have_key;
 	enum smb2_sign_alg alg = c->sign_alg;
 	uint8_t key[16];
@@ -997,25 +1186,25 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 int smb2_conn_submit_chain(struct smb2_conn *c, struct wbuf *const *msgs, const size_t *payload_len,
 			   unsigned n, unsigned timeout_sec, struct smb2_req **out)
 {
-	return submit_frame(c, msgs, payload_len, n, NULL, 0, NULL, 0, timeout_sec, out);
+	return submit_frame(c, msgs, payload_len, n, NULL, 0, NULL, 0, timeout_sec, false, out);
 }
 
 int smb2_conn_submit(struct smb2_conn *c, struct wbuf *req, size_t payload_len, unsigned timeout_sec,
 		     struct smb2_req **out)
 {
-	return submit_frame(c, &req, &payload_len, 1, NULL, 0, NULL, 0, timeout_sec, out);
+	return submit_frame(c, &req, &payload_len, 1, NULL, 0, NULL, 0, timeout_sec, false, out);
 }
 
 int smb2_conn_submit_read(struct smb2_conn *c, struct wbuf *req, size_t payload_len, void *dst,
 			  size_t dst_len, unsigned timeout_sec, struct smb2_req **out)
 {
-	return submit_frame(c, &req, &payload_len, 1, NULL, 0, dst, dst_len, timeout_sec, out);
+	return submit_frame(c, &req, &payload_len, 1, NULL, 0, dst, dst_len, timeout_sec, false, out);
 }
 
 int smb2_conn_submit_data(struct smb2_conn *c, struct wbuf *req, const void *data, size_t data_len,
 			  size_t payload_len, unsigned timeout_sec, struct smb2_req **out)
 {
-	return submit_frame(c, &req, &payload_len, 1, data, data_len, NULL, 0, timeout_sec, out);
+	return submit_frame(c, &req, &payload_len, 1, data, data_len, NULL, 0, timeout_sec, false, out);
 }
 
 /* The waiter's half of a big encrypted READ reply (read_big_frame): the
@@ -1040,12 +1229,69 @@ static int open_sealed_read(struct smb2_req *q, struct smb2_aead_key *dk)
 	return 0;
 }
 
+/* The statistics of a request that ended (smb2_conn_wait): its status,
+ * the time from send to reply, and the data of a READ or WRITE, which
+ * both responses give as a 32-bit count at offset 4 of the body
+ * (DataLength, Count: MS-SMB2 2.2.20, 2.2.22). */
+static void count_ended(struct smb2_conn *c, const struct smb2_req *q, int err)
+{
+	if (!c->stats)
+		return;
+	uint32_t status = err ? 0 : q->rep.hdr.status;
+	uint64_t us = 0, rd = 0, wr = 0;
+	if (!err) {
+		int64_t ns = (int64_t)(q->replied.tv_sec - q->started.tv_sec) * 1000000000 +
+			     (q->replied.tv_nsec - q->started.tv_nsec);
+		us = ns > 0 ? (uint64_t)ns / 1000 : 0;
+		bool ok = status == STATUS_SUCCESS || status == STATUS_BUFFER_OVERFLOW;
+		if (ok && q->rep.len >= SMB2_HDR_SIZE + 8 &&
+		    (q->command == SMB2_READ || q->command == SMB2_WRITE)) {
+			uint32_t n = le32_load(q->rep.msg + SMB2_HDR_SIZE + 4);
+			if (q->command == SMB2_READ)
+				rd = n;
+			else
+				wr = n;
+		}
+	}
+	smb2_stats_ended(c->stats, q->command, err, status, us, rd, wr);
+}
+
+void smb2_conn_set_stats(struct smb2_conn *c, struct smb2_conn_stats *s)
+{
+	pthread_mutex_lock(&c->mu);
+	c->stats = s;
+	smb2_stats_credits(s, c->credits, c->inflight);
+	pthread_mutex_unlock(&c->mu);
+}
+
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep)
 {
 	pthread_mutex_lock(&c->mu);
 	while (!q->done) {
-		if (pthread_cond_timedwait(&q->cond, &c->mu, &q->deadline) == ETIMEDOUT && !q->done &&
-		    ms_since(&q->deadline) >= 0) {
+		/* with an interrupt check, look at it every 200 ms */
+		smb2_conn_intr_fn intr = c->intr;
+		void *intr_arg = c->intr_arg;
+		struct timespec until = q->deadline;
+		if (intr) {
+			deadline_after(&until, 0);
+			until.tv_nsec += 200 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (ts_after(&until, &q->deadline))
+				until = q->deadline;
+		}
+		if (pthread_cond_timedwait(&q->cond, &c->mu, &until) == ETIMEDOUT && !q->done &&
+		    intr && ms_since(&q->deadline) < 0) {
+			pthread_mutex_unlock(&c->mu);
+			bool stop = intr(intr_arg);
+			pthread_mutex_lock(&c->mu);
+			if (stop && !q->done)
+				probe_locked(c);
+			continue;
+		}
+		if (!q->done && ms_since(&q->deadline) >= 0) {
 			/* A server that stops answering is treated like a
 			 * dropped connection, so reconnect takes over. */
 			smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
@@ -1091,7 +1337,9 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	}
 	unlink_pending(c, q);
 	c->inflight -= q->charge;
+	smb2_stats_credits(c->stats, c->credits, c->inflight);
 	pthread_mutex_unlock(&c->mu);
+	count_ended(c, q, err);
 
 	if (err) {
 		smb2_log_debug("< %s mid=%llu sid=0x%llx tid=0x%x error=%s %.3f ms", smb2_cmd_name(q->command),
@@ -1200,6 +1448,7 @@ int smb2_conn_cancel(struct smb2_conn *c, struct smb2_req *q)
 		smb2_log_debug("> CANCEL mid=%llu async_id=0x%llx", (unsigned long long)h.message_id,
 			       (unsigned long long)h.async_id);
 		struct smb2_iov piece = {w.p, w.len};
+		smb2_stats_sent(c->stats, SMB2_CANCEL);
 		r = send_pieces(c, &piece, 1, &seal);
 		if (r < 0)
 			smb2_conn_kill(c, r);

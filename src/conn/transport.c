@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEND_TIMEOUT_SEC 60
@@ -52,11 +53,9 @@ static int connect_one(const struct addrinfo *ai, unsigned timeout_sec)
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	/* A server that stops reading (zero window) must not wedge every
 	 * sender behind the send lock: writes give up after this long, and
-	 * so does the kernel on unacknowledged data. */
-	struct timeval snd = {.tv_sec = SEND_TIMEOUT_SEC};
-	unsigned user_timeout_ms = SEND_TIMEOUT_SEC * 1000;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
+	 * so does the kernel on unacknowledged data.  The connection's
+	 * watchdog tightens this to 2 x echo_interval (smb2_conn_set_echo). */
+	transport_set_liveness(fd, SEND_TIMEOUT_SEC);
 	return fd;
 }
 
@@ -90,6 +89,11 @@ int transport_connect(const char *host, uint16_t port, unsigned timeout_sec, cha
 
 int transport_read_full(int fd, void *buf, size_t n)
 {
+	return transport_read_stamped(fd, buf, n, NULL);
+}
+
+int transport_read_stamped(int fd, void *buf, size_t n, _Atomic int64_t *stamp)
+{
 	uint8_t *p = buf;
 	while (n) {
 		ssize_t r = read(fd, p, n);
@@ -100,10 +104,32 @@ int transport_read_full(int fd, void *buf, size_t n)
 		}
 		if (r == 0)
 			return -ENODATA;
+		if (stamp) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			atomic_store_explicit(stamp, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+					      memory_order_relaxed);
+		}
 		p += r;
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+void transport_set_liveness(int fd, unsigned dead_sec)
+{
+	/* The same bound as the connection's watchdog (conn.c): data the
+	 * server does not acknowledge, a write it does not take and an idle
+	 * connection it no longer answers keepalives on all end the
+	 * connection after dead_sec, so no layer waits longer than another. */
+	int idle = (int)(dead_sec / 2 ? dead_sec / 2 : 1), cnt = 2;
+	unsigned user_timeout_ms = dead_sec * 1000;
+	struct timeval snd = {.tv_sec = dead_sec};
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
 }
 
 int transport_writev(int fd, struct iovec *iov, int cnt)

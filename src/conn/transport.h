@@ -2,6 +2,7 @@
 #ifndef SMB2FS_TRANSPORT_H
 #define SMB2FS_TRANSPORT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -12,6 +13,13 @@ int transport_connect(const char *host, uint16_t port, unsigned timeout_sec, cha
 		      size_t errlen);
 /* Reads exactly n bytes: 0, -ENODATA on EOF, or -errno. */
 int transport_read_full(int fd, void *buf, size_t n);
+/* transport_read_full that stores CLOCK_MONOTONIC (ns) in *stamp (may be
+ * NULL) after every read that returned data: the server's last sign of
+ * life, for the watchdog, also in the middle of a big frame. */
+int transport_read_stamped(int fd, void *buf, size_t n, _Atomic int64_t *stamp);
+/* TCP keepalive (idle and interval dead_sec / 2, two probes),
+ * TCP_USER_TIMEOUT and the send timeout (SO_SNDTIMEO) all dead_sec. */
+void transport_set_liveness(int fd, unsigned dead_sec);
 /* Writes the cnt pieces of iov completely, in order, with as few sendmsg
  * calls as the socket allows (no SIGPIPE); iov is used up.  0 or -errno. */
 int transport_writev(int fd, struct iovec *iov, int cnt);

@@ -96,6 +96,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	uint32_t mw = smb2_client_max_write(ctx->client);
 
 	ctx->fuse = fuse_get_context()->fuse;
+	/* an operation waiting for the server ends on a FUSE interrupt */
+	smb2_client_set_intr(ctx->client, fs_interrupted, ctx);
 
 	ctx->cache = attrcache_new(ctx->actimeo, ATTRCACHE_MAX_ENTRIES);
 	cfg->attr_timeout = ctx->actimeo;

@@ -139,6 +139,9 @@ int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
 /* ops_lock.c: fcntl record locks and flock as SMB2 byte-range locks */
 int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl);
 int fs_flock(const char *path, struct fuse_file_info *fi, int op);
+/* Whether the FUSE request this thread serves was interrupted (or the
+ * session is ending): the client's interrupt check (smb2_client_set_intr). */
+bool fs_interrupted(void *ctx);
 
 /* ops_space.c: fallocate, SEEK_DATA/SEEK_HOLE, server-side copy */
 int fs_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi);

@@ -21,6 +21,13 @@ static bool interrupted(void *arg)
 	return fuse_interrupted() != 0 || fuse_session_exited(fuse_get_session(ctx->fuse));
 }
 
+/* The same check for every operation: one waiting for a server that does
+ * not answer, or for the reconnect of a hard mount, ends with EINTR. */
+bool fs_interrupted(void *ctx)
+{
+	return interrupted(ctx);
+}
+
 /* After a lock is taken: what this mount cached of the file may predate
  * another client's writes made under that lock (a lease break may still
  * be on its way): drop the kernel's pages and attributes and ours. */

@@ -8,12 +8,45 @@
  * 255 bytes (ERANGE), compared without case (user.A and user.a are one
  * attribute; the server decides which case a listing shows); values are
  * at most 65535 bytes (E2BIG) and never empty: setting an empty value
- * removes the attribute. */
+ * removes the attribute.
+ *
+ * One name is the daemon's own: user.smb2fs.stats on the mount's root
+ * ("/") is the mount's statistics (docs/stats.md), made here and never
+ * sent to the server; nouser_xattr does not hide it (nothing of the
+ * share's is involved), setxattr and removexattr of it fail with EPERM,
+ * and listxattr does not name it (cp -a, rsync -X and tar --xattrs would
+ * otherwise copy a snapshot of counters onto the files they write).  On
+ * any other path the name is an ordinary EA name. */
 #include "fs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+
+#define STATS_XATTR "user.smb2fs.stats"
+
+static bool is_stats(const char *path, const char *name)
+{
+	return strcmp(path, "/") == 0 && strcmp(name, STATS_XATTR) == 0;
+}
+
+static int get_stats(struct smb2fs_ctx *ctx, char *value, size_t size)
+{
+	char *text = malloc(SMB2_STATS_TEXT_MAX);
+	if (!text)
+		return -ENOMEM;
+	int n = smb2_client_stats(ctx->client, text, SMB2_STATS_TEXT_MAX);
+	if (n >= 0 && size) {
+		/* the text without its NUL, as getfattr shows a value */
+		if ((size_t)n > size)
+			n = -ERANGE;
+		else
+			memcpy(value, text, (size_t)n);
+	}
+	free(text);
+	return n;
+}
 
 #define USER_PREFIX "user."
 #define USER_PREFIX_LEN 5
@@ -29,6 +62,8 @@ static const char *ea_name(const struct smb2fs_ctx *ctx, const char *name)
 int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
+	if (is_stats(path, name))
+		return get_stats(ctx, value, size);
 	const char *ea = ea_name(ctx, name);
 
 	if (!ea)
@@ -40,6 +75,8 @@ int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 int fs_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
+	if (is_stats(path, name))
+		return -EPERM; /* read-only, the daemon's own */
 	const char *ea = ea_name(ctx, name);
 
 	if (!ea)
@@ -59,6 +96,8 @@ int fs_setxattr(const char *path, const char *name, const char *value, size_t si
 int fs_removexattr(const char *path, const char *name)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
+	if (is_stats(path, name))
+		return -EPERM;
 	const char *ea = ea_name(ctx, name);
 
 	if (!ea)

@@ -27,7 +27,8 @@
 #define SMB2FS_VERSION "unknown"
 #endif
 
-/* "fsname=//server/share,subtype=smb2fs,default_permissions[,ro][,allow_other]";
+/* "fsname=//server/share,subtype=smb2fs,default_permissions[,ro][,noexec][,nosuid][,nodev]
+ * [,allow_other]";
  * commas and backslashes in the name are escaped for libfuse's option
  * parser.  default_permissions makes the kernel enforce the modes and
  * owner we show (as cifs does without noperm); without it an allow_other
@@ -35,7 +36,8 @@
  * out: only the server checks. */
 static char *fuse_mount_opts(const struct smb2fs_opts *o)
 {
-	size_t cap = 2 * (strlen(o->server) + strlen(o->share)) + 128;
+	size_t cap = 2 * (strlen(o->server) + strlen(o->share) +
+			  (o->prefix ? strlen(o->prefix) + 1 : 0)) + 128;
 	char *s = malloc(cap), *p;
 
 	if (!s)
@@ -52,8 +54,16 @@ static char *fuse_mount_opts(const struct smb2fs_opts *o)
 			*p++ = '\\';
 		*p++ = *q;
 	}
-	sprintf(p, ",subtype=smb2fs%s%s%s", o->noperm ? "" : ",default_permissions", o->ro ? ",ro" : "",
-		o->allow_other ? ",allow_other" : "");
+	if (o->prefix) /* //server/share/sub/dir, as mount.cifs shows a prefix path */
+		*p++ = '/';
+	for (const char *q = o->prefix ? o->prefix : ""; *q; q++) {
+		if (*q == ',' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	sprintf(p, ",subtype=smb2fs%s%s%s%s%s%s", o->noperm ? "" : ",default_permissions",
+		o->ro ? ",ro" : "", o->noexec ? ",noexec" : "", o->nosuid ? ",nosuid" : "",
+		o->nodev ? ",nodev" : "", o->allow_other ? ",allow_other" : "");
 	return s;
 }
 
@@ -89,6 +99,7 @@ static int serve(struct smb2fs_opts *o, const char *ccache, const char *prog, co
 	struct smb2_config cfg = {
 		.server = o->server,
 		.share = o->share,
+		.prefix = o->prefix,
 		.port = o->port,
 		.user = o->user,
 		.domain = o->domain,
@@ -104,8 +115,12 @@ static int serve(struct smb2fs_opts *o, const char *ccache, const char *prog, co
 		.no_signing = o->nosign,
 		.seal = o->seal,
 		.timeout_sec = o->timeout,
+		.echo_interval = o->echo_interval,
+		.soft = o->soft,
 		.no_write_behind = o->cache_none,
-		.no_leases = o->cache_none,
+		.no_leases = o->cache_none || o->nolease,
+		.rsize = o->rsize,
+		.wsize = o->wsize,
 		.close_timeout_ms = o->closetimeo * 1000,
 		.read_for_write = o->cache_loose,
 		.no_cifsacl = o->nocifsacl,
@@ -145,9 +160,17 @@ static int serve(struct smb2fs_opts *o, const char *ccache, const char *prog, co
 	}
 	errno = 0;
 	if (fuse_mount(fuse, mnt) != 0) {
+		int e = errno;
+		/* libfuse opens /dev/fuse itself and falls back to the set-uid
+		 * fusermount3 only when mount(2) is refused, not when the
+		 * device is (mode 0600 where no udev ran, e.g. in containers). */
+		bool nodev = getuid() != 0 && access("/dev/fuse", R_OK | W_OK) != 0;
 		/* libfuse has usually printed the reason already */
-		fprintf(stderr, "smb2fs: cannot mount on %s%s%s\n", mnt, errno ? ": " : "",
-			errno ? strerror(errno) : "");
+		fprintf(stderr, "smb2fs: cannot mount on %s%s%s\n", mnt, e ? ": " : "",
+			e ? strerror(e) : "");
+		if (nodev)
+			fprintf(stderr, "smb2fs: /dev/fuse is not readable and writable by this user; "
+				"mounting without root needs it mode 0666 (udev's default)\n");
 		goto out_destroy;
 	}
 
@@ -263,6 +286,17 @@ int main(int argc, char **argv)
 	/* The password lives in this process for reconnects: no core dumps,
 	 * and no ptrace by other processes of the same (non-root) user. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	/* Never set-user-ID: a normal user mounts through the set-uid
+	 * fusermount3, and mount(8) runs /sbin/mount.smb2fs as the calling
+	 * user for fstab `user` lines.  With the bit, credentials= (and
+	 * keytab=, cruid=) would read files with root's rights on behalf of
+	 * any user. */
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fprintf(stderr, "smb2fs: refusing to run set-user-ID or set-group-ID "
+			"(chmod u-s,g-s the binary; see docs/unprivileged.md)\n");
+		return 1;
+	}
 
 	r = opts_parse(argc, argv, &o, err, sizeof(err));
 	if (r == OPTS_EXIT) {

@@ -106,6 +106,7 @@ void opts_free(struct smb2fs_opts *o)
 	free_password(&o->password);
 	free(o->server);
 	free(o->share);
+	free(o->prefix);
 	free(o->mountpoint);
 	free(o->user);
 	free(o->domain);
@@ -115,10 +116,51 @@ void opts_free(struct smb2fs_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* "//server/share", "\\server\share" or "smb://server/share". */
+/* The directory inside the share, s[0..len) ("sub/dir", "\sub\dir\",
+ * "sub//dir"): '/' and '\' both separate, empty parts are dropped, "." and
+ * ".." refused (the mount would not show the directory named).  *out is
+ * "sub/dir", or NULL for the share root.  what names s in the message. */
+static int norm_prefix(const char *s, size_t len, const char *what, char **out, char *err,
+		       size_t errlen)
+{
+	char *p = malloc(len + 1);
+	size_t o = 0;
+
+	*out = NULL;
+	if (!p)
+		return fail(err, errlen, "out of memory");
+	for (size_t i = 0; i < len;) {
+		size_t n = 0;
+		while (i + n < len && s[i + n] != '/' && s[i + n] != '\\')
+			n++;
+		if ((n == 1 && s[i] == '.') || (n == 2 && s[i] == '.' && s[i + 1] == '.')) {
+			free(p);
+			return fail(err, errlen, "%s: '.' and '..' are not allowed in the path inside "
+				    "the share", what);
+		}
+		if (n) {
+			if (o)
+				p[o++] = '/';
+			memcpy(p + o, s + i, n);
+			o += n;
+		}
+		i += n + 1;
+	}
+	p[o] = '\0';
+	if (!o)
+		free(p);
+	else
+		*out = p;
+	return OPTS_OK;
+}
+
+/* "//server/share[/sub/dir]", "\\server\share[\sub\dir]" or
+ * "smb://server/share[/sub/dir]": a path after the share is the directory
+ * the mount shows (mount.cifs's prefix path), as prefixpath= is. */
 static int parse_unc(const char *unc, struct smb2fs_opts *o, char *err, size_t errlen)
 {
 	const char *p = unc, *srv, *shr, *end;
+	char *prefix;
 
 	if (strncasecmp(p, "smb:", 4) == 0)
 		p += 4;
@@ -132,11 +174,18 @@ static int parse_unc(const char *unc, struct smb2fs_opts *o, char *err, size_t e
 	end = shr + strcspn(shr, "/\\");
 	if (end == shr)
 		return fail(err, errlen, "'%s' has no share name; expected //server/share", unc);
-	/* Tolerate trailing separators, refuse a subdirectory (not supported). */
-	for (const char *q = end; *q; q++)
-		if (*q != '/' && *q != '\\')
-			return fail(err, errlen,
-				    "'%s': mounting a directory inside a share is not supported", unc);
+	if (norm_prefix(end, strlen(end), unc, &prefix, err, errlen))
+		return OPTS_USAGE;
+	/* prefixpath= (already parsed) may repeat the path, not contradict it */
+	if (prefix && o->prefix && strcmp(prefix, o->prefix) != 0) {
+		free(prefix);
+		return fail(err, errlen, "'%s' and prefixpath=%s name different directories", unc,
+			    o->prefix);
+	}
+	if (prefix && !o->prefix)
+		o->prefix = prefix;
+	else
+		free(prefix);
 	if (opts_set_str(&o->server, srv, (size_t)(shr - 1 - srv)) ||
 	    opts_set_str(&o->share, shr, (size_t)(end - shr)))
 		return fail(err, errlen, "out of memory");
@@ -174,11 +223,60 @@ static const struct {
 	{ "default", SMB2_DIALECT_202, SMB2_DIALECT_311 },
 };
 
-/* mount(8)/fstab options that mean nothing to us. */
+/* Accepted with no effect: mount(8)/fstab options that mean nothing to a
+ * FUSE file system, and mount.cifs options that ask for what smb2fs does
+ * anyway or only tune cifs.ko internals (docs/options.md says which). */
 static const char *const ignored_opts[] = {
 	"rw", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
-	"exec", "noexec", "suid", "nosuid", "dev", "nodev", "defaults",
-	"atime", "noatime", "relatime", "strictatime", "diratime", "nodiratime",
+	"defaults", "atime", "noatime", "relatime", "strictatime", "diratime", "nodiratime",
+	/* mount.cifs */
+	"intr", "nointr", "noserverino", "nosetuids", "noacl", "nomapchars",
+	"handlecache", "nohandlecache", "nostrictsync", "forcemandatorylock",
+	"noposix", "nounix", "nolinux", "noposixpaths", "noresilienthandles",
+	"nopersistenthandles", "nodfs", "noautotune", "nosharesock", "noblocksend",
+	"netbiosname", "servern", "upcall_target", "sloppy",
+};
+
+/* mount.cifs options smb2fs does not have: refused (exit 2) with the
+ * reason, never silently ignored. */
+static const struct {
+	const char *name;
+	const char *why;
+} refused_opts[] = {
+	{ "idsfromsid", "owners come from Samba's S-1-22 Unix SIDs (cifsacl, the default)" },
+	{ "ip", "write the address in //server/share (spn= names the Kerberos service)" },
+	{ "addr", "write the address in //server/share (spn= names the Kerberos service)" },
+	{ "domainauto", "give the domain with domain=" },
+	{ "setuids", "new files are owned as the server decides (nosetuids)" },
+	{ "dynperm", "modes kept only in memory are not implemented" },
+	{ "handletimeout", "durable and persistent handles are not implemented" },
+	{ "resilienthandles", "durable handles are not implemented (open files are "
+			      "reopened after a reconnect)" },
+	{ "persistenthandles", "persistent handles are not implemented (open files are "
+			       "reopened after a reconnect)" },
+	{ "rwpidforward", "not implemented" },
+	{ "mapchars", "the SFU character mapping is not implemented; mapposix (the "
+		      "default) maps the same characters as macOS does" },
+	{ "backupuid", "backup intent is not implemented" },
+	{ "backupgid", "backup intent is not implemented" },
+	{ "nocase", "case-insensitive lookups are not implemented (the server decides)" },
+	{ "ignorecase", "case-insensitive lookups are not implemented (the server decides)" },
+	{ "rdma", "SMB Direct is not implemented" },
+	{ "snapshot", "snapshots (previous versions) are not implemented" },
+	{ "locallease", "not implemented" },
+	{ "serverino", "inode numbers are made up locally (as noserverino); hard "
+		       "links do not share one" },
+	{ "posix", "the SMB3 POSIX extensions are not implemented" },
+	{ "unix", "the SMB3 POSIX extensions are not implemented" },
+	{ "linux", "the SMB3 POSIX extensions are not implemented" },
+	{ "posixpaths", "the SMB3 POSIX extensions are not implemented (see mapposix)" },
+	{ "bsize", "the block size is not configurable" },
+	{ "max_credits", "the credit limit is not configurable" },
+	{ "fsc", "FS-Cache is not available to FUSE file systems" },
+	{ "multiuser", "one session serves the whole mount; mount once per user" },
+	{ "multichannel", "multichannel is not implemented" },
+	{ "max_channels", "multichannel is not implemented" },
+	{ "compress", "compression is not implemented" },
 };
 
 static int parse_uid(const char *val, uid_t *out)
@@ -209,6 +307,19 @@ static int parse_gid(const char *val, gid_t *out)
 		return -1;
 	*out = gr->gr_gid;
 	return 0;
+}
+
+/* Seconds for actimeo=, acregmax=, acdirmax=. */
+static bool parse_seconds(const char *val, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double d = strtod(val, &end);
+	if (errno || *end || !*val || !isfinite(d) || d < 0 || d > 86400.0 * 365)
+		return false;
+	*out = d;
+	return true;
 }
 
 /* One "key[=value]" token.  val is NUL-terminated (a private copy). */
@@ -288,6 +399,12 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		if (parse_uid(val, &o->cruid))
 			return fail(err, errlen, "bad cruid '%s' (no such user)", val);
 		o->have_cruid = true;
+	} else if (IS("prefixpath")) { /* as a path after //server/share */
+		char *pp;
+		if (norm_prefix(val ? val : "", val ? strlen(val) : 0, "prefixpath=", &pp, err, errlen))
+			return OPTS_USAGE;
+		free(o->prefix);
+		o->prefix = pp;
 	} else if (IS("port")) {
 		NEED_VAL;
 		if (!parse_ulong(val, 65535, &v) || v == 0)
@@ -336,6 +453,20 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		if (errno || *end || !*val || t < 1 || t > 3600)
 			return fail(err, errlen, "bad timeout '%s' (expected seconds, 1 to 3600)", val);
 		o->timeout = (unsigned)t;
+	} else if (IS("echo_interval")) {
+		NEED_VAL;
+		char *end;
+		errno = 0;
+		unsigned long t = strtoul(val, &end, 10);
+		if (errno || *end || !*val || t < 1 || t > 600)
+			return fail(err, errlen, "bad echo_interval '%s' (expected seconds, 1 to 600)", val);
+		o->echo_interval = (unsigned)t;
+	} else if (IS("hard")) {
+		NO_VAL;
+		o->soft = false;
+	} else if (IS("soft")) {
+		NO_VAL;
+		o->soft = true;
 	} else if (IS("closetimeo")) {
 		NEED_VAL;
 		char *end;
@@ -352,20 +483,45 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		NEED_VAL;
 		if (parse_gid(val, &o->gid))
 			return fail(err, errlen, "bad gid '%s' (no such group)", val);
-	} else if (IS("actimeo")) {
+	} else if (IS("actimeo") || IS("acregmax") || IS("acdirmax")) {
 		NEED_VAL;
-		char *end;
-		errno = 0;
-		double d = strtod(val, &end);
-		if (errno || *end || !isfinite(d) || d < 0 || d > 86400.0 * 365)
-			return fail(err, errlen, "bad actimeo '%s' (expected seconds >= 0)", val);
-		o->actimeo = d;
+		double d;
+		if (!parse_seconds(val, &d))
+			return fail(err, errlen, "bad %s '%s' (expected seconds >= 0)", key, val);
+		if (IS("actimeo"))
+			o->actimeo = d;
+		else if (IS("acregmax"))
+			o->acregmax = d;
+		else
+			o->acdirmax = d;
+	} else if (IS("rsize") || IS("wsize")) {
+		NEED_VAL;
+		if (!parse_ulong(val, UINT32_MAX, &v) || v < 4096)
+			return fail(err, errlen, "bad %s '%s' (expected bytes, at least 4096)", key, val);
+		if (IS("rsize"))
+			o->rsize = (uint32_t)v;
+		else
+			o->wsize = (uint32_t)v;
+	} else if (IS("nolease")) {
+		NO_VAL;
+		o->nolease = true;
+	} else if (IS("iocharset")) {
+		/* names are UTF-8 on this side and UTF-16 on the wire, always */
+		if (val && strcasecmp(val, "utf8") != 0 && strcasecmp(val, "utf-8") != 0)
+			return fail(err, errlen, "option 'iocharset=%s' is not supported: names are "
+				    "always UTF-8 (iocharset=utf8 is accepted)", val);
 	} else if (IS("debug")) {
 		NO_VAL;
 		o->debug = true;
 	} else if (IS("ro")) {
 		NO_VAL;
 		o->ro = true;
+	} else if (IS("suid") || IS("nosuid")) {
+		NO_VAL;
+		o->nosuid = IS("nosuid");
+	} else if (IS("dev") || IS("nodev")) {
+		NO_VAL;
+		o->nodev = IS("nodev");
 	} else if (IS("allow_other")) {
 		NO_VAL;
 		o->allow_other = true;
@@ -404,12 +560,21 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 	} else if (IS("noperm") || IS("perm")) {
 		NO_VAL;
 		o->noperm = IS("noperm");
+	} else if (IS("exec") || IS("noexec")) {
+		/* mount(8) passes noexec for fstab `user`/`users` lines (unless
+		 * `exec` follows): honour it, as the kernel's cifs does. */
+		NO_VAL;
+		o->noexec = IS("noexec");
 	} else if (strncmp(key, "x-", 2) == 0 || IS("comment")) {
 		/* userspace-only fstab annotations (x-systemd.*, x-gvfs-*, ...) */
 	} else {
 		for (size_t i = 0; i < sizeof(ignored_opts) / sizeof(ignored_opts[0]); i++)
 			if (IS(ignored_opts[i]))
 				return OPTS_OK;
+		for (size_t i = 0; i < sizeof(refused_opts) / sizeof(refused_opts[0]); i++)
+			if (IS(refused_opts[i].name))
+				return fail(err, errlen, "option '%s' is not supported: %s", key,
+					    refused_opts[i].why);
 		if (val)
 			return fail(err, errlen, "unknown option '%s=%s'", key, val);
 		return fail(err, errlen, "unknown option '%s'", key);
@@ -527,6 +692,7 @@ void opts_usage(FILE *out, const char *prog)
 		"  spn=NAME              the server's service principal, cifs/host[@REALM]\n"
 		"                        or cifs@host (default: cifs/<server>)\n"
 		"  port=N                TCP port (default 445)\n"
+		"  prefixpath=DIR        show DIR inside the share (as //server/share/DIR)\n"
 		"  vers=V                dialect: 2.0, 2.1, 3 (3.0 or later), 3.0, 3.02,\n"
 		"                        3.1.1, default (2.0.2 to 3.1.1)\n"
 		"  sign                  require message signing, also for guest (which fails)\n"
@@ -545,29 +711,57 @@ void opts_usage(FILE *out, const char *prog)
 		"                        it, up to 10 x SECONDS in all\n"
 		"  uid=USER  gid=GROUP   owner of files whose owner the server does not\n"
 		"                        give as a Unix id (default: mounting user)\n"
-		"  forceuid  forcegid    show uid=/gid= for every file\n"
+		"  forceuid  forcegid    show uid=/gid= for every file (noforceuid,\n"
+		"                        noforcegid: not)\n"
 		"  cifsacl               modes and owners from the files' security\n"
 		"                        descriptors; chmod/chown write them (default)\n"
 		"  nocifsacl             never: file_mode=, dir_mode=, uid=, gid= for all\n"
 		"  file_mode=MODE  dir_mode=MODE  modes when the server gives none\n"
 		"                        (default 0755)\n"
-		"  noperm                no local permission checks (the server still checks)\n"
-		"  nobrl                 fcntl and flock locks stay on this machine (default:\n"
-		"                        SMB2 byte-range locks every client of the share sees)\n"
+		"  perm, noperm          local permission checks (default), or none (the\n"
+		"                        server still checks)\n"
+		"  brl, nobrl            fcntl and flock locks as SMB2 byte-range locks every\n"
+		"                        client of the share sees (default), or kept local\n"
 		"  mfsymlinks            symlinks as Minshall+French link files (default);\n"
 		"                        nomfsymlinks: symlink() fails with EPERM\n"
-		"  sfu                   mkfifo/mknod as Services for Unix files (default off)\n"
+		"  sfu, nosfu            mkfifo/mknod as Services for Unix files (default off)\n"
 		"  user_xattr            user.* xattrs as SMB extended attributes (default);\n"
 		"                        nouser_xattr: EOPNOTSUPP\n"
 		"  actimeo=SECONDS       attribute cache time (default 1)\n"
+		"  acregmax=SECONDS  acdirmax=SECONDS  cache times of files and of\n"
+		"                        directories; one time serves both: the shorter\n"
 		"  closetimeo=SECONDS    keep a closed read-only file open under a lease\n"
 		"                        for reuse (default 5; 0: close at once)\n"
-		"  ro                    mount read-only\n"
+		"  nolease               ask for no leases (every open reads again)\n"
+		"  rsize=BYTES  wsize=BYTES  largest READ/WRITE (caps what the server offers)\n"
+		"  echo_interval=SECONDS an SMB echo to a quiet server every SECONDS (default\n"
+		"                        10, 1 to 600); one silent for twice that is dead\n"
+		"  hard                  operations wait for a dead server to come back\n"
+		"                        (default); a signal (Ctrl-C) ends the wait: EINTR\n"
+		"  soft                  operations fail with EIO once the server has been\n"
+		"                        silent for 2 x echo_interval\n"
+		"  ro                    mount read-only (rw: the default)\n"
+		"  noexec, nosuid, nodev (exec, suid, dev)  mount flags of the FUSE mount\n"
 		"  allow_other           let other users access the mount\n"
 		"  debug                 log every SMB request and reply to stderr\n"
 		"\n"
-		"Ignored: rw, defaults, auto, noauto, user, users, nouser, _netdev, nofail,\n"
-		"exec, noexec, suid, nosuid, dev, nodev, atime options, x-*, comment=.\n"
+		"Accepted, no effect (smb2fs does this anyway, or cifs.ko tuning):\n"
+		"  iocharset=utf8 (others refused), noserverino, nosetuids, noacl, nomapchars,\n"
+		"  intr, nointr, handlecache, nohandlecache, nostrictsync (fsync still\n"
+		"  flushes), forcemandatorylock, noposix, nounix, nolinux, noposixpaths,\n"
+		"  noresilienthandles, nopersistenthandles, nodfs, noautotune, noblocksend,\n"
+		"  nosharesock, netbiosname=, servern=, upcall_target=, sloppy (unknown\n"
+		"  options are still refused); from mount(8) and fstab: defaults, auto,\n"
+		"  noauto, user, users, nouser, _netdev, nofail, atime, noatime, relatime,\n"
+		"  strictatime, diratime, nodiratime, comment=, x-*; flags -n -s -v --verbose.\n"
+		"\n"
+		"Refused with exit status 2 (mount.cifs options smb2fs does not have):\n"
+		"  idsfromsid, ip=, addr=, domainauto, setuids, dynperm,\n"
+		"  handletimeout=, resilienthandles, persistenthandles, rwpidforward, mapchars,\n"
+		"  backupuid=, backupgid=, nocase, ignorecase, rdma, snapshot=, locallease,\n"
+		"  serverino, posix, unix, linux, posixpaths, bsize=, max_credits=, fsc,\n"
+		"  multiuser, multichannel, max_channels=, compress.\n"
+		"See smb2fs(8) and docs/options.md for each.\n"
 		"The PASSWD environment variable supplies a password when none is given.\n",
 		prog, prog);
 }
@@ -585,6 +779,7 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 	o->dir_mode = 0755;
 	o->actimeo = 1.0; /* cifs default */
 	o->closetimeo = 5; /* cifs default */
+	o->acregmax = o->acdirmax = -1;
 	if (errlen)
 		err[0] = '\0';
 
@@ -624,7 +819,7 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 				o->fuse_debug = true;
 				o->foreground = true;
 			} else if (strcmp(a, "-n") == 0 || strcmp(a, "-s") == 0 ||
-				   strcmp(a, "-v") == 0) {
+				   strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
 				/* passed by mount(8) to helpers: no mtab, sloppy, verbose */
 			} else {
 				return fail(err, errlen, "unknown option '%s' (try --help)", a);
@@ -645,6 +840,14 @@ int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t e
 		return r;
 	if (opts_set_str(&o->mountpoint, mnt, strlen(mnt)))
 		return fail(err, errlen, "out of memory");
+	/* One cache time serves files and directories: acregmax= and acdirmax=
+	 * (each actimeo= when not given, as in cifs) fold into the shorter, so
+	 * nothing is cached longer than asked. */
+	if (o->acregmax >= 0 || o->acdirmax >= 0) {
+		double reg = o->acregmax >= 0 ? o->acregmax : o->actimeo;
+		double dir = o->acdirmax >= 0 ? o->acdirmax : o->actimeo;
+		o->actimeo = reg < dir ? reg : dir;
+	}
 
 	if (o->credentials) {
 		r = creds_read_file(o->credentials, o, err, errlen);

@@ -11,7 +11,10 @@
 
 struct smb2fs_opts {
 	char *server;         /* malloc'd */
-	char *share;          /* malloc'd; may contain '/' for a subpath */
+	char *share;          /* malloc'd: the share name alone */
+	char *prefix;         /* malloc'd or NULL: the directory inside the share the
+			       * mount shows (//server/share/sub/dir or prefixpath=),
+			       * "sub/dir": '/'-separated, no empty, "." or ".." part */
 	char *mountpoint;     /* malloc'd, as given */
 	char *user;           /* malloc'd or NULL */
 	char *domain;         /* malloc'd or NULL */
@@ -31,6 +34,8 @@ struct smb2fs_opts {
 	bool nosign;          /* sign only when the server requires it */
 	bool seal;            /* encrypt every message, or fail */
 	unsigned timeout;     /* request timeout, seconds; 0 = client default */
+	unsigned echo_interval; /* echo_interval=, seconds (1..600); 0 = client default (10) */
+	bool soft;            /* soft: fail with EIO when the server is dead; hard (default): wait */
 	bool cache_none;      /* cache=none: no write-behind */
 	bool cache_loose;     /* cache=loose: the kernel's writeback cache */
 	bool nomapposix;      /* names SMB cannot store are refused, not mapped */
@@ -44,10 +49,16 @@ struct smb2fs_opts {
 	bool sfu;             /* mknod/mkfifo as SFU files (off by default) */
 	bool nouser_xattr;    /* no user.* xattrs (EOPNOTSUPP) */
 	bool noperm;          /* no local permission checks (no default_permissions) */
-	double actimeo;       /* seconds */
+	double actimeo;       /* seconds; acregmax=/acdirmax= fold into it */
+	double acregmax, acdirmax; /* < 0: not given (then actimeo) */
+	bool nolease;         /* nolease: ask for no leases (cache=none without
+			       * its write-through) */
+	uint32_t rsize, wsize; /* caps on the negotiated READ/WRITE sizes; 0: none */
 	unsigned closetimeo;  /* deferred close, seconds; 0 = none */
 	bool debug;           /* SMB request log */
 	bool ro;
+	bool nosuid, nodev;   /* mount flags, passed on to the FUSE mount */
+	bool noexec;          /* noexec (fstab `user` implies it): no execve on the mount */
 	bool allow_other;
 	bool foreground;      /* -f */
 	bool fuse_debug;      /* -d */

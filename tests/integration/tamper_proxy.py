@@ -21,12 +21,14 @@ next frame that matches has one byte flipped, then the proxy disarms:
                  its data, near the end
 
 Every connection smb2fs makes (a reconnect too) goes through the proxy;
-proxy.connections counts them.
+proxy.connections counts them (proxy.connected_at: when each came).
+fault_proxy.FaultProxy adds faults (blackhole, delay, drop, cut).
 """
 
 import socket
 import struct
 import threading
+import time
 
 
 class TamperProxy:
@@ -39,6 +41,7 @@ class TamperProxy:
         self.flipped = 0
         self.flipped_at = []       # (frame length, offset) of each flip
         self.connections = 0
+        self.connected_at = []     # time.monotonic() of each connection
         self._stop = threading.Event()
         self._socks = []
         self._lsock = None
@@ -106,6 +109,7 @@ class TamperProxy:
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
                 self.connections += 1
+                self.connected_at.append(time.monotonic())
                 self._socks += [c, u]
             threading.Thread(target=self._pump_up, args=(c, u), daemon=True).start()
             threading.Thread(target=self._pump_down, args=(u, c), daemon=True).start()

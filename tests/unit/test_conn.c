@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -48,6 +49,9 @@ enum script {
 	S_SEALED_READ,     /* encrypted READ requests, answered encrypted: data right
 			    * after the body, then 8 bytes further on, then with
 			    * one byte flipped (sealed_plain: a plain signed reply) */
+	S_SILENT,          /* read every request, answer none (a hung server) */
+	S_ECHO_KEEPS,      /* first request: 64 credits; then answer each ECHO at
+			    * once and any other request 3.5 s after it came */
 };
 
 struct server {
@@ -66,6 +70,7 @@ struct server {
 	uint32_t chain_first_status; /* S_CHAIN_EXPIRED */
 	int cancel_ok;             /* S_CANCEL: the CANCEL was well-formed */
 	int write_ok;              /* S_WRITE_DATA: the WRITE arrived whole and signed */
+	int echoes;                /* S_ECHO_KEEPS: ECHOs answered */
 };
 
 /* S_WRITE_DATA: the data the client sends, and its byte pattern. */
@@ -278,6 +283,8 @@ static int send_sealed_read_reply(int fd, const uint8_t *req, size_t req_len, si
 	wbuf_free(&w);
 	return r;
 }
+
+static double now_s(void);
 
 static void *server_main(void *arg)
 {
@@ -541,6 +548,43 @@ static void *server_main(void *arg)
 			free(reqs[0]);
 		}
 		break;
+	case S_SILENT:
+		while (read_msg(fd, &reqs[0], &lens[0]) == 0) {
+			s->nseen++;
+			free(reqs[0]);
+		}
+		break;
+	case S_ECHO_KEEPS: {
+		if (read_msg(fd, &reqs[0], &lens[0]) != 0)
+			break;
+		send_reply(fd, reqs[0], STATUS_SUCCESS, 64, false, false, false);
+		free(reqs[0]);
+		uint8_t *slow = NULL;
+		double slow_at = 0;
+		for (;;) {
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			if (poll(&pfd, 1, 50) > 0) {
+				uint8_t *m;
+				size_t ml;
+				if (read_msg(fd, &m, &ml) != 0)
+					break;
+				if (smb2_hdr_command(m) == SMB2_ECHO) {
+					s->echoes++;
+					send_reply(fd, m, STATUS_SUCCESS, 1, false, false, false);
+					free(m);
+				} else {
+					slow = m;
+					slow_at = now_s();
+				}
+			}
+			if (slow && now_s() - slow_at >= 3.5) {
+				send_reply(fd, slow, STATUS_SUCCESS, 1, false, false, false);
+				free(slow);
+				break;
+			}
+		}
+		break;
+	}
 	}
 	/* wait for the client to go away */
 	char b;
@@ -1206,6 +1250,81 @@ static void test_refused(void)
 	CHECK(strstr(err, "Connection refused") != NULL);
 }
 
+/* The watchdog: a server that reads but never answers is declared dead
+ * after 2 x echo_interval (-ETIMEDOUT, long before the request's own
+ * timeout), with no session given as well (no ECHO: while negotiating). */
+static void test_watchdog_silent(void)
+{
+	struct server s;
+	struct smb2_conn *c = connect_scripted(&s, S_SILENT, 0);
+	smb2_conn_set_echo(c, 1, 0);
+	uint32_t st;
+	double t0 = now_s();
+	unsigned saved = call_timeout;
+	call_timeout = 30;
+	CHECK_EQ(echo_call(c, 0, &st, NULL), -ETIMEDOUT);
+	call_timeout = saved;
+	double took = now_s() - t0;
+	CHECK(took >= 1.9 && took < 3.5);
+	CHECK(!smb2_conn_alive(c));
+	CHECK_EQ(smb2_conn_error(c), -ETIMEDOUT);
+	disconnect_scripted(&s, c);
+	CHECK_EQ(s.nseen, 1); /* no ECHO without a session */
+}
+
+/* A slow request on a server that answers ECHOs: alive past 2 x
+ * echo_interval, and the reply comes. */
+static void test_watchdog_echo_keeps_alive(void)
+{
+	struct server s;
+	struct smb2_conn *c = connect_scripted(&s, S_ECHO_KEEPS, 0);
+	uint32_t st;
+	CHECK_EQ(echo_call(c, 0, &st, NULL), 0); /* 64 credits */
+	smb2_conn_set_echo(c, 1, 0x1234);
+	struct smb2_hdr h = {.command = SMB2_FLUSH, .session_id = 0x1234};
+	struct wbuf w;
+	wbuf_init(&w);
+	CHECK_EQ(smb2_hdr_encode(&w, &h), 0);
+	CHECK_EQ(smb2_echo_encode(&w), 0);
+	struct smb2_reply rep;
+	double t0 = now_s();
+	CHECK_EQ(smb2_conn_call(c, &w, 0, 10, &rep), 0);
+	CHECK(now_s() - t0 >= 3.4);
+	CHECK_EQ(rep.hdr.status, STATUS_SUCCESS);
+	smb2_reply_free(&rep);
+	wbuf_free(&w);
+	CHECK(smb2_conn_alive(c));
+	disconnect_scripted(&s, c);
+	CHECK(s.echoes >= 2);
+}
+
+static double intr_after;
+static bool intr_fn(void *arg)
+{
+	(void)arg;
+	return now_s() >= intr_after;
+}
+
+/* An interrupted waiter's probe: a silent server is declared dead
+ * SMB2_PROBE_MS after the interrupt, long before 2 x echo_interval. */
+static void test_watchdog_probe(void)
+{
+	struct server s;
+	struct smb2_conn *c = connect_scripted(&s, S_SILENT, 0);
+	smb2_conn_set_echo(c, 30, 0x1234);
+	double t0 = now_s();
+	intr_after = t0 + 0.5;
+	smb2_conn_set_intr(c, intr_fn, NULL);
+	uint32_t st;
+	unsigned saved = call_timeout;
+	call_timeout = 30;
+	CHECK_EQ(echo_call(c, 0, &st, NULL), -ETIMEDOUT);
+	call_timeout = saved;
+	double took = now_s() - t0;
+	CHECK(took >= 0.5 + SMB2_PROBE_MS / 1000.0 - 0.1 && took < 3.5);
+	disconnect_scripted(&s, c);
+}
+
 int main(void)
 {
 	test_out_of_order();
@@ -1232,5 +1351,8 @@ int main(void)
 	test_no_deadline();
 	test_unsigned_interim();
 	test_refused();
+	test_watchdog_silent();
+	test_watchdog_echo_keeps_alive();
+	test_watchdog_probe();
 	return check_done("conn");
 }

@@ -74,7 +74,7 @@ static void test_unc_forms(void)
 	char err[256];
 
 	CHECK_EQ(parse(&o, err, NULL, ARGS("\\\\srv\\Share", "m")), OPTS_OK);
-	CHECK(STREQ(o.server, "srv") && STREQ(o.share, "Share"));
+	CHECK(STREQ(o.server, "srv") && STREQ(o.share, "Share") && o.prefix == NULL);
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("smb://10.0.0.1/s/", "m")), OPTS_OK);
 	CHECK(STREQ(o.server, "10.0.0.1") && STREQ(o.share, "s"));
@@ -83,7 +83,33 @@ static void test_unc_forms(void)
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("srv/share", "m")), OPTS_USAGE);
 	opts_free(&o);
-	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/sub", "m")), OPTS_USAGE);
+	/* a path after the share: the directory the mount shows */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/sub", "m")), OPTS_OK);
+	CHECK(STREQ(o.share, "share") && STREQ(o.prefix, "sub"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("\\\\srv\\share\\sub\\dir\\", "m")), OPTS_OK);
+	CHECK(STREQ(o.share, "share") && STREQ(o.prefix, "sub/dir"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("smb://srv/share//a b/c:d/", "m")), OPTS_OK);
+	CHECK(STREQ(o.share, "share") && STREQ(o.prefix, "a b/c:d"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share///", "m")), OPTS_OK);
+	CHECK(STREQ(o.share, "share") && o.prefix == NULL);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/a/../b", "m")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/./b", "m")), OPTS_USAGE);
+	opts_free(&o);
+	/* prefixpath= (mount.cifs): the same, and it may repeat the UNC's path */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share", "m", "-o", "prefixpath=/x\\y/")), OPTS_OK);
+	CHECK(STREQ(o.prefix, "x/y"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/x/y", "m", "-o", "prefixpath=x/y")), OPTS_OK);
+	CHECK(STREQ(o.prefix, "x/y"));
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share/x", "m", "-o", "prefixpath=y")), OPTS_USAGE);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share", "m", "-o", "prefixpath=..")), OPTS_USAGE);
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//srv/share")), OPTS_USAGE);
 	opts_free(&o);
