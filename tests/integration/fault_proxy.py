@@ -14,6 +14,8 @@ length), in both directions:
     proxy.delay(0.5)     # each frame waits this long before it goes on
     proxy.drop(n)        # the next n server->client frames are lost
     proxy.cut()          # every connection now open is reset (RST)
+    proxy.rate(n)        # each direction of each connection carries at
+                         # most n bytes a second (a LAN, not loopback)
 
 proxy.blackholed_at says when the last blackhole started, and
 proxy.swallowed counts the frames thrown away.
@@ -33,6 +35,7 @@ class FaultProxy(TamperProxy):
         self._hole = False
         self._delay = 0.0
         self._drop = 0
+        self._rate = 0
         self.blackholed_at = None
         self.swallowed = 0
         self.dropped = 0
@@ -50,6 +53,10 @@ class FaultProxy(TamperProxy):
     def delay(self, seconds):
         with self.lock:
             self._delay = float(seconds)
+
+    def rate(self, bytes_per_sec):
+        with self.lock:
+            self._rate = bytes_per_sec
 
     def drop(self, n=1):
         with self.lock:
@@ -91,7 +98,24 @@ class FaultProxy(TamperProxy):
             time.sleep(d)
         return True
 
+    def _pace(self, clock, n):
+        """Sleeps as long as sending n more bytes at the rate takes;
+        clock = [start, bytes] of this direction (an idle spell earns no
+        burst)."""
+        with self.lock:
+            rate = self._rate
+        if not rate:
+            return
+        now = time.monotonic()
+        if clock[1] / rate - (now - clock[0]) < -0.5:
+            clock[0], clock[1] = now, 0
+        clock[1] += n
+        ahead = clock[1] / rate - (now - clock[0])
+        if ahead > 0:
+            time.sleep(ahead)
+
     def _pump(self, src, dst, down):
+        clock = [time.monotonic(), 0]
         try:
             while True:
                 nb = self._read_exact(src, 4)
@@ -105,6 +129,7 @@ class FaultProxy(TamperProxy):
                     continue
                 if down:
                     self._maybe_flip(frame)
+                self._pace(clock, 4 + n)
                 dst.sendall(bytes(nb) + bytes(frame))
         except OSError:
             pass

@@ -32,15 +32,14 @@ emptying the trash (trash:///) needs gvfsd-trash and is not tested.
 import hashlib
 import os
 import re
-import select
 import shutil
-import socket
 import stat
 import subprocess
-import threading
 import time
 
 import pytest
+
+from fault_proxy import FaultProxy
 
 GIO_ENV = {
     "GIO_USE_VFS": "local",
@@ -319,82 +318,6 @@ def test_gio_copy(gio, mnt, share_dir, tmp_path):
 # progress over a throttled link
 
 
-class SlowProxy:
-    """TCP proxy 127.0.0.1:port -> server, each direction of each connection
-    limited to `rate` bytes/s (a LAN instead of loopback).  Has what
-    mount_factory reads from a server (unc, port, passwords)."""
-
-    def __init__(self, server, rate):
-        self.server = server
-        self.rate = rate
-        self._stop = threading.Event()
-        self._socks = []
-        self._lsock = socket.socket()
-        self._lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._lsock.bind(("127.0.0.1", 0))
-        self._lsock.listen(8)
-        self._lsock.settimeout(0.2)
-        self.port = self._lsock.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    passwords = property(lambda self: self.server.passwords)
-    password = property(lambda self: self.server.password)
-
-    def unc(self, share="share"):
-        return self.server.unc(share)
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                c, _ = self._lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.server.port))
-            self._socks += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pump, args=(a, b),
-                                 daemon=True).start()
-
-    def _pump(self, src, dst):
-        t0 = time.monotonic()
-        sent = 0
-        try:
-            while not self._stop.is_set():
-                r, _, _ = select.select([src], [], [], 0.2)
-                if not r:
-                    continue
-                data = src.recv(256 * 1024)
-                if not data:
-                    break
-                dst.sendall(data)
-                sent += len(data)
-                ahead = sent / self.rate - (time.monotonic() - t0)
-                if ahead > 0:
-                    time.sleep(ahead)
-                elif ahead < -0.5:    # idle for a while: no burst credit
-                    t0 = time.monotonic()
-                    sent = 0
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def stop(self):
-        self._stop.set()
-        self._lsock.close()
-        for s in self._socks:
-            try:
-                s.close()
-            except OSError:
-                pass
-
-
 PROGRESS = re.compile(r"Transferred ([\d.]+)\s*(\S*B|bytes?) out of "
                       r"([\d.]+)\s*(\S*B|bytes?)")
 UNITS = {"bytes": 1, "byte": 1, "B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
@@ -454,7 +377,8 @@ def check_progress(seen, size, what):
 def test_gio_copy_progress_large_file(gio, smbd, share_dir, mount_factory,
                                       tmp_path):
     size = 200 * 1024 * 1024
-    proxy = SlowProxy(smbd, rate=64 * 1024 * 1024)
+    proxy = FaultProxy(smbd).start()
+    proxy.rate(64 * 1024 * 1024)
     try:
         m = mount_factory(proxy)
         mnt = m.mountpoint

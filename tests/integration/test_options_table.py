@@ -15,6 +15,8 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OPTIONS_MD = os.path.join(ROOT, "docs", "options.md")
 MAN_DIR = os.path.join(ROOT, "docs", "man")
+sys.path.insert(0, MAN_DIR)
+import gen_man  # noqa: E402  (the man pages' reader of the same table)
 STATUSES = ("implemented", "no effect", "refused")
 
 # Every option of mount.cifs(8): cifs-utils 7.0 (Debian 12) and the newer
@@ -50,21 +52,15 @@ EXTRA = {"spn": ["sec=krb5"], "keytab": ["username=alice"]}
 
 
 def table_rows():
-    """[(names, status, meaning)] of the table under '## Options'; names
-    are the backquoted entries of the first column ("rsize=BYTES")."""
-    lines = open(OPTIONS_MD, encoding="utf-8").read().splitlines()
-    i = lines.index("## Options")
-    while not lines[i].startswith("| Option | Status | Meaning |"):
-        i += 1
+    """[(names, status, meaning)] of the table under '## Options' (read
+    as the man pages read it, gen_man.option_rows); names are the
+    backquoted entries of the first column ("rsize=BYTES")."""
     rows = []
-    for line in lines[i + 2:]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        assert len(cells) == 3, line
-        names = re.findall(r"`([^`]+)`", cells[0])
-        assert names, line
-        rows.append((names, cells[1], cells[2]))
+    with open(OPTIONS_MD, encoding="utf-8") as f:
+        for option, status, meaning in gen_man.option_rows(f.read()):
+            names = re.findall(r"`([^`]+)`", option)
+            assert names, option
+            rows.append((names, status, meaning))
     return rows
 
 

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from test_robustness import _serving_pid
+
 NAME = "user.smb2fs.stats"
 MIB = 1024 * 1024
 
@@ -179,17 +181,6 @@ def test_stats_with_nouser_xattr(smbd, share_dir, mount_factory):
     assert e.value.errno == errno.EPERM
 
 
-def _new_session_pid(server, before, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = [s for s in server.sessions() if s["pid"] not in before]
-        if now:
-            assert len(now) == 1, now
-            return now[0]["pid"]
-        time.sleep(0.2)
-    raise AssertionError("no new smbd session:\n" + server.smbstatus("-b"))
-
-
 def test_reconnect_counted(smbd, share_dir, mount_factory):
     before = {s["pid"] for s in smbd.sessions()}
     mp = mount_factory(smbd).mountpoint
@@ -197,7 +188,7 @@ def test_reconnect_counted(smbd, share_dir, mount_factory):
         f.write("a")
     s0 = stats(mp)
     assert s0["reconnects"] == 0
-    victim = _new_session_pid(smbd, before)
+    victim = _serving_pid(smbd, before)
     os.kill(victim, signal.SIGKILL)
     deadline = time.time() + 5
     while os.path.exists("/proc/%d" % victim) and time.time() < deadline:

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from test_errors import one_line
+from test_robustness import _serving_pid
 
 
 def server_names(root):
@@ -201,17 +202,6 @@ def test_lease_break_reaches_the_file_under_the_prefix(smbd, share_dir,
             os.pread(fd, 100, 0)
     finally:
         os.close(fd)
-
-
-def _serving_pid(server, before, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = [s for s in server.sessions() if s["pid"] not in before]
-        if now:
-            assert len(now) == 1, now
-            return now[0]["pid"]
-        time.sleep(0.2)
-    raise AssertionError("no new smbd session:\n" + server.smbstatus("-b"))
 
 
 @pytest.mark.slow
