@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "client_i.h"
+#include "smb2fs/clock.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
 
@@ -404,12 +405,7 @@ static void *lease_main(void *arg)
 		while (!c->lease_head && !c->lease_stop) {
 			/* also the clock for deferred closes */
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += LEASE_TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			smb2_clock_after_ms(CLOCK_REALTIME, LEASE_TICK_MS, &ts);
 			int r = pthread_cond_timedwait(&c->lease_cond, &c->lease_mu, &ts);
 			if (r == ETIMEDOUT && !c->lease_head && !c->lease_stop) {
 				pthread_mutex_unlock(&c->lease_mu);

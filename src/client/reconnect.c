@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client_i.h"
+#include "smb2fs/clock.h"
 #include "smb2fs/log.h"
 
 static void sleep_ms(unsigned ms)
@@ -48,12 +49,7 @@ static int lock_intr(struct smb2_client *c, bool write)
 {
 	for (;;) {
 		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += INTR_LOOK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		smb2_clock_after_ms(CLOCK_MONOTONIC, INTR_LOOK_MS, &until);
 		int r = write ? pthread_rwlock_clockwrlock(&c->lock, CLOCK_MONOTONIC, &until)
 			      : pthread_rwlock_clockrdlock(&c->lock, CLOCK_MONOTONIC, &until);
 		if (r == 0)
@@ -113,6 +109,7 @@ static int reconnect(struct smb2_client *c, uint64_t seen, bool give_up)
 	wb_conn_lost(c); /* no request object may outlive its connection */
 	leases_conn_lost(c);
 	locks_conn_lost(c);
+	notify_conn_lost(c);
 	client_teardown(c);
 	if (give_up) {
 		smb2_log_error("%s has not answered for %u s: operations fail with EIO until it "
@@ -156,6 +153,16 @@ static int reconnect(struct smb2_client *c, uint64_t seen, bool give_up)
 			goto out;
 		}
 		if (r == 0) {
+			/* MS-SMB2 3.2.4.1.1, 3.2.7.1: requests after a reconnect
+			 * carry a higher ChannelSequence than those lost with
+			 * the old connection (kept within 0x7FFF of the opens'
+			 * initial 0, which the server compares against). */
+			if (c->dialect >= SMB2_DIALECT_300) {
+				c->channel_seq = (uint16_t)((c->channel_seq + 1) & 0x7FFF);
+				if (!c->channel_seq)
+					c->channel_seq = 1;
+				smb2_conn_set_channel_sequence(c->conn, c->channel_seq);
+			}
 			r = files_reopen_all(c);
 			if (r == 0)
 				break;

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "client_i.h"
+#include "smb2fs/clock.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
 
@@ -551,12 +552,7 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
 /* The next tick: ms after now. */
 static void tick_after(struct timespec *t, long ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_nsec += ms * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
+	smb2_clock_after_ms(CLOCK_MONOTONIC, ms, t);
 }
 
 static bool older_than(const struct timespec *t, long ms)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "smb2fs/clock.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
 #include "smb2fs/stats.h"
@@ -100,6 +101,7 @@ struct smb2_conn {
 	smb2_notify_fn notify;   /* server-initiated messages go here */
 	void *notify_arg;
 	struct smb2_conn_stats *stats; /* the owner's counters (stats.h), or NULL */
+	uint16_t channel_seq;    /* 3.x ChannelSequence of requests (0: none) */
 	/* Watchdog (conn.h; watchdog_main): */
 	pthread_t watchdog;
 	pthread_cond_t wd_cond;  /* wakes it: settings changed, a probe, death */
@@ -1119,6 +1121,7 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 	}
 	smb2_stats_credits(c->stats, c->credits, c->inflight);
 	bool sign_all = c->signing, have_key = c->have_key;
+	uint16_t chseq = c->channel_seq;
 	enum smb2_sign_alg alg = c->sign_alg;
 	uint8_t key[16];
 	memcpy(key, c->sign_key, 16);
@@ -1144,6 +1147,8 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		smb2_hdr_set_credit_request(w->p, CREDIT_REQUEST);
 		smb2_hdr_set_next_command(w->p, i + 1 < n ? (uint32_t)w->len : 0);
 		smb2_hdr_set_message_id(w->p, q[i]->mid);
+		if (chseq && q[i]->command != SMB2_NEGOTIATE && q[i]->command != SMB2_CANCEL)
+			smb2_hdr_set_channel_sequence(w->p, chseq);
 		bool sign = sign_all || (have_key && (smb2_hdr_flags(w->p) & SMB2_FLAGS_SIGNED));
 		const uint8_t *t = i + 1 == n ? tail : NULL;
 		size_t tl = i + 1 == n ? tail_len : 0;
@@ -1256,6 +1261,13 @@ static void count_ended(struct smb2_conn *c, const struct smb2_req *q, int err)
 	smb2_stats_ended(c->stats, q->command, err, status, us, rd, wr);
 }
 
+void smb2_conn_set_channel_sequence(struct smb2_conn *c, uint16_t seq)
+{
+	pthread_mutex_lock(&c->mu);
+	c->channel_seq = seq;
+	pthread_mutex_unlock(&c->mu);
+}
+
 void smb2_conn_set_stats(struct smb2_conn *c, struct smb2_conn_stats *s)
 {
 	pthread_mutex_lock(&c->mu);
@@ -1273,12 +1285,7 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 		void *intr_arg = c->intr_arg;
 		struct timespec until = q->deadline;
 		if (intr) {
-			deadline_after(&until, 0);
-			until.tv_nsec += 200 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			smb2_clock_after_ms(CLOCK_MONOTONIC, 200, &until);
 			if (ts_after(&until, &q->deadline))
 				until = q->deadline;
 		}
@@ -1373,13 +1380,7 @@ void smb2_conn_no_deadline(struct smb2_conn *c, struct smb2_req *q)
 bool smb2_conn_wait_for(struct smb2_conn *c, struct smb2_req *q, unsigned ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	smb2_clock_after_ms(CLOCK_MONOTONIC, (long)ms, &until);
 	pthread_mutex_lock(&c->mu);
 	while (!q->done) {
 		bool deadline_first = ts_after(&until, &q->deadline);
