@@ -197,7 +197,11 @@ int smb2_chown(struct smb2_client *c, const char *path, uint32_t uid, uint32_t g
 	       struct smb2_attrs *after);
 
 /* Links and special files (links.c).  smb2_stat also fills nlink
- * (FileStandardInformation in its compound). */
+ * (FileStandardInformation in its compound) and file_id (a QFid create
+ * context, as smb2_mkdir). */
+/* The server's file id of an open file (its QFid, asked for at open:
+ * handles.c), 0 when the server gave none. */
+uint64_t smb2_file_server_id(struct smb2_file *f);
 /* The first len (at most 64 KiB) bytes of the file at path: CREATE + READ
  * + CLOSE in one round trip.  Returns the count (less at the end). */
 ssize_t smb2_read_head(struct smb2_client *c, const char *path, void *buf, size_t len);
@@ -241,6 +245,26 @@ int smb2_set_ea(struct smb2_client *c, const char *path, const char *name, const
  * returns).  fn NULL uninstalls; it waits for a call in progress. */
 typedef void (*smb2_lease_cb)(void *arg, const char *path, uint32_t lost);
 void smb2_client_set_lease_cb(struct smb2_client *c, smb2_lease_cb fn, void *arg);
+/* Change notify (client/notify.c): fn is called, from the client's
+ * watcher thread with no lock held, when another client (or we) changed
+ * the watched directory dir (POSIX form): name (in dir) and action a
+ * FILE_ACTION_* of fscc.h (added, removed, modified, renamed from, renamed
+ * to); or name NULL and action SMB2_NOTIFY_ANY when anything in dir may
+ * have changed (the server's overflow, the directory gone, a reconnect),
+ * or SMB2_NOTIFY_WATCHED when the watch was just made (names that
+ * appeared in dir before it are not reported).  Installing fn starts the
+ * watcher; NULL uninstalls (waits for a call in progress; the watches
+ * stay until destroy).  A watch lasts ttl_sec after it was last asked
+ * for. */
+#define SMB2_NOTIFY_ANY 0u
+#define SMB2_NOTIFY_WATCHED 0x100u
+typedef void (*smb2_notify_cb)(void *arg, const char *dir, const char *name, uint32_t action);
+void smb2_client_set_notify_cb(struct smb2_client *c, smb2_notify_cb fn, void *arg,
+			       unsigned ttl_sec);
+/* Asks for the directory posix_dir to be watched (at most 32, the least
+ * recently asked for closed first); cheap, never waits for the server:
+ * the watcher thread makes the watch.  No-op without a callback. */
+void smb2_notify_watch(struct smb2_client *c, const char *posix_dir);
 /* A handle of ours (open, or closed and kept: closetimeo) holds a read
  * lease on the file at path (POSIX form): nobody else can change its data
  * or size until a break, which the lease callback reports. */

@@ -178,6 +178,12 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
  * connection still ends it at once.  Until the interim reply the usual
  * timeout applies. */
 void smb2_conn_no_deadline(struct smb2_conn *c, struct smb2_req *q);
+/* fn(arg) is called when q ends (reply in, or failed; at once if it
+ * has), from the thread that ends it with the connection's lock held:
+ * fn may only wake a waiter (sem_post), never take a lock or call into
+ * the connection.  For one thread waiting for many long requests
+ * (client/notify.c) instead of one smb2_conn_wait_for each. */
+void smb2_conn_on_done(struct smb2_conn *c, struct smb2_req *q, void (*fn)(void *arg), void *arg);
 /* Waits up to ms for q to end (reply in, or failed), with q's deadline
  * applied as in smb2_conn_wait (a request past it kills the connection).
  * true: ended, collect it with smb2_conn_wait; false: still waiting. */
@@ -199,6 +205,12 @@ void smb2_conn_set_notify(struct smb2_conn *c, smb2_notify_fn fn, void *arg);
  * request; NULL (the default) counts nothing. */
 struct smb2_conn_stats;
 void smb2_conn_set_stats(struct smb2_conn *c, struct smb2_conn_stats *s);
+/* SMB 3.x: the ChannelSequence (MS-SMB2 2.2.1.2) written into every
+ * request's header from now on (NEGOTIATE and CANCEL excepted); 0, the
+ * default, leaves the field zero.  The client raises it after each
+ * reconnect (3.2.4.1.1), so the server can tell requests on the new
+ * connection from stale ones of the old. */
+void smb2_conn_set_channel_sequence(struct smb2_conn *c, uint16_t seq);
 /* Whether smb2_conn_wait on q would return at once (reply in, or failed). */
 bool smb2_conn_done(struct smb2_conn *c, struct smb2_req *q);
 

@@ -108,6 +108,28 @@ int fscc_dir_walk_ex(uint8_t info_class, const uint8_t *buf, size_t len,
 		     int (*cb)(const struct fscc_dirent *e, void *arg),
 		     void (*skipped)(const char *name, const char *why, void *arg), void *arg);
 
+/* FILE_NOTIFY_INFORMATION (MS-FSCC 2.4.42), the entries of a CHANGE_NOTIFY
+ * reply.  name: UTF-8, relative to the watched directory, as the server
+ * sent it ('\\' separators with a tree watch), NUL-terminated, valid
+ * during the callback only. */
+#define FILE_ACTION_ADDED 1u
+#define FILE_ACTION_REMOVED 2u
+#define FILE_ACTION_MODIFIED 3u
+#define FILE_ACTION_RENAMED_OLD_NAME 4u
+#define FILE_ACTION_RENAMED_NEW_NAME 5u
+struct fscc_notify {
+	uint32_t action;
+	const char *name;
+};
+/* Walks the entries in buf: each must lie inside buf (NextEntryOffset
+ * moving forward, at least the 12-byte fixed part), with a non-empty,
+ * even-length name inside its entry that converts from UTF-16LE, and an
+ * action 1..5.  cb returning non-zero stops the walk and is returned.
+ * An empty buf has no entries (0).  Returns 0 or -EBADMSG (malformed:
+ * nothing after the bad entry is read). */
+int fscc_notify_walk(const uint8_t *buf, size_t len,
+		     int (*cb)(const struct fscc_notify *e, void *arg), void *arg);
+
 /* QUERY_INFO result parsers. */
 int fscc_parse_basic(const uint8_t *buf, size_t len, struct fscc_stat *st);       /* times + attrs */
 int fscc_parse_standard(const uint8_t *buf, size_t len, struct fscc_stat *st);    /* sizes, nlink, directory bit */

@@ -62,6 +62,7 @@ const char *smb2_cmd_name(uint16_t cmd);
 #define SMB2_FLAGS_RELATED_OPERATIONS 0x00000004u
 #define SMB2_FLAGS_SIGNED 0x00000008u
 #define SMB2_FLAGS_DFS_OPERATIONS 0x10000000u
+#define SMB2_FLAGS_REPLAY_OPERATION 0x20000000u /* 3.x: a request sent again */
 
 /* Dialects */
 #define SMB2_DIALECT_202 0x0202
@@ -195,6 +196,11 @@ static inline uint32_t smb2_hdr_tree_id(const uint8_t *msg)
 static inline uint64_t smb2_hdr_session_id(const uint8_t *msg)
 {
 	return le64_load(msg + SMB2_HDR_SESSION_ID_OFF);
+}
+/* 2.2.1.2 ChannelSequence (3.x requests: the low half of the Status field) */
+static inline void smb2_hdr_set_channel_sequence(uint8_t *msg, uint16_t seq)
+{
+	le16_store(msg + 8, seq);
 }
 
 struct smb2_fileid {
@@ -430,6 +436,25 @@ SMB2FS_MUST_CHECK int smb2_lease_ack_encode(struct wbuf *w, const uint8_t key[16
 /* Lease Break Response (the reply to the acknowledgment). */
 int smb2_lease_ack_rsp_decode(const uint8_t *msg, size_t len, uint8_t key[16], uint32_t *state);
 
+/* ---- Durable handles v2 (3.x only): DH2Q (2.2.13.2.11), its response
+ * (2.2.14.2.12) and DH2C (2.2.13.2.12) ---- */
+#define SMB2_CREATE_DH2Q_TAG "DH2Q"
+#define SMB2_CREATE_DH2C_TAG "DH2C"
+#define SMB2_DHANDLE_FLAG_PERSISTENT 0x00000002u
+#define SMB2_DH2Q_SIZE 32
+#define SMB2_DH2Q_RSP_SIZE 8
+#define SMB2_DH2C_SIZE 36
+/* The DH2Q context data: Timeout (ms; 0 = the server's default), Flags
+ * (only SMB2_DHANDLE_FLAG_PERSISTENT), 8 reserved bytes, CreateGuid. */
+size_t smb2_dh2q_encode(uint32_t timeout_ms, uint32_t flags, const uint8_t guid[16],
+			uint8_t out[SMB2_DH2Q_SIZE]);
+/* A DH2Q response context's data (8 bytes or more): the granted timeout
+ * and flags; -EBADMSG when shorter. */
+int smb2_dh2q_rsp_decode(const uint8_t *data, size_t len, uint32_t *timeout_ms, uint32_t *flags);
+/* The DH2C context data: the open's FileId, its CreateGuid, Flags. */
+size_t smb2_dh2c_encode(const struct smb2_fileid *id, const uint8_t guid[16], uint32_t flags,
+			uint8_t out[SMB2_DH2C_SIZE]);
+
 /* ---- CLOSE (2.2.15 / 2.2.16) ---- */
 #define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
 struct smb2_close_req {
@@ -470,6 +495,25 @@ struct smb2_lock_req {
 SMB2FS_MUST_CHECK int smb2_lock_encode(struct wbuf *w, const struct smb2_lock_req *q);
 /* Checks the 4-byte LOCK response body; 0 or -EBADMSG. */
 int smb2_lock_decode(const uint8_t *msg, size_t len);
+
+/* ---- CHANGE_NOTIFY (2.2.35 / 2.2.36) ---- */
+#define SMB2_WATCH_TREE 0x0001u
+/* CompletionFilter */
+#define FILE_NOTIFY_CHANGE_FILE_NAME 0x00000001u
+#define FILE_NOTIFY_CHANGE_DIR_NAME 0x00000002u
+#define FILE_NOTIFY_CHANGE_ATTRIBUTES 0x00000004u
+#define FILE_NOTIFY_CHANGE_SIZE 0x00000008u
+#define FILE_NOTIFY_CHANGE_LAST_WRITE 0x00000010u
+struct smb2_change_notify_req {
+	uint16_t flags;                /* SMB2_WATCH_TREE or 0 */
+	uint32_t output_buffer_length;
+	struct smb2_fileid file_id;    /* an open directory */
+	uint32_t completion_filter;    /* FILE_NOTIFY_CHANGE_*; not 0 */
+};
+SMB2FS_MUST_CHECK int smb2_change_notify_encode(struct wbuf *w, const struct smb2_change_notify_req *q);
+/* The response's buffer (FILE_NOTIFY_INFORMATION entries, fscc.h), which
+ * may be empty; 0 or -EBADMSG. */
+int smb2_change_notify_decode(const uint8_t *msg, size_t len, const uint8_t **buf, uint32_t *buf_len);
 
 /* ---- READ (2.2.19 / 2.2.20) ---- */
 struct smb2_read_req {

@@ -32,6 +32,7 @@ static void client_free(struct smb2_client *c)
 	pthread_mutex_destroy(&c->files_mu);
 	lease_destroy(c);
 	locks_destroy(c);
+	notify_destroy(c);
 	free(c);
 }
 
@@ -116,6 +117,7 @@ int smb2_client_connect(const struct smb2_config *cfg, struct smb2_client **out,
 	pthread_mutex_init(&c->files_mu, NULL);
 	lease_init(c);
 	locks_init(c);
+	notify_init(c);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 
 	c->server = strdup(cfg->server);
@@ -216,7 +218,9 @@ void smb2_client_destroy(struct smb2_client *c)
 	__atomic_store_n(&c->closing, true, __ATOMIC_RELEASE);
 	wb_flusher_stop(c);
 	lease_worker_stop(c);
+	notify_stop(c);
 	pthread_rwlock_wrlock(&c->lock);
+	notify_conn_lost(c); /* what the watcher could not close */
 	/* Close what the filesystem layer left open (FUSE releases every
 	 * handle before unmount, so normally nothing). */
 	files_close_all(c, c->state == CLIENT_UP);

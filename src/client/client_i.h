@@ -31,6 +31,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -80,6 +81,8 @@ struct smb2_lease {
 	unsigned refs;         /* handles of ours using the key (record lifetime) */
 	unsigned live;         /* ... of which granted and not closing: while
 				* there are any, the server keeps the lease */
+	unsigned reclaim_wait; /* lease.c reclaimer: ticks to the next try, */
+	unsigned reclaim_gap;  /* ... and between tries (backs off) */
 	struct smb2_lease *next;
 };
 
@@ -117,6 +120,13 @@ struct smb2_file {
 	/* unlinked while open: moved to a hidden name and delete-pending
 	 * (unlinked.c); never kept open by deferred close.  Under files_mu. */
 	bool unlinked;
+	/* Durable v2 (handles.c): the server granted DH2Q on this open, so a
+	 * reconnect reclaims it with DH2C (this FileId and CreateGuid) before
+	 * it falls back to a reopen by name.  Under files_mu, or with the
+	 * client lock held for writing. */
+	bool durable;
+	uint8_t create_guid[16];
+	uint32_t durable_timeout_ms; /* what the server granted */
 	struct smb2_file *prev, *next;
 };
 
@@ -165,6 +175,8 @@ struct smb2_client {
 	uint64_t gen;          /* bumped by every successful reconnect */
 	struct session_floor floor;
 	uint64_t prev_session_id; /* sent as PreviousSessionId on reconnect */
+	uint16_t channel_seq;  /* 3.x ChannelSequence of every request: one more
+				* per reconnect (MS-SMB2 3.2.4.1.1, 3.2.7.1) */
 	bool refused;          /* the last establish failed on a security check
 				* (guest, a weaker reconnect): not worth retrying */
 	struct timespec last_failed; /* end of the last failed reconnect (monotonic) */
@@ -235,9 +247,25 @@ struct smb2_client {
 	pthread_cond_t lease_cond;
 	pthread_t lease_worker;
 	bool lease_worker_running, lease_stop;
+	/* lease.c: takes read caching back for open files that lost it */
+	pthread_cond_t reclaim_cond;
+	pthread_t lease_reclaimer;
+	bool lease_reclaimer_running;
 	pthread_mutex_t lease_cb_mu; /* held while the callback runs */
 	smb2_lease_cb lease_cb;
 	void *lease_cb_arg;
+	/* notify.c: directory watches (see its top comment) */
+	pthread_mutex_t notify_mu;
+	pthread_cond_t notify_cond; /* CLOCK_MONOTONIC */
+	struct smb2_watch *watches;
+	unsigned n_watches;     /* on the list, dropped ones too */
+	long notify_ttl_ms;
+	pthread_t notify_thread;
+	bool notify_running, notify_stop;
+	sem_t notify_sem;       /* wakes the watcher: a request ended, work asked */
+	pthread_mutex_t notify_cb_mu; /* held while the callback runs */
+	smb2_notify_cb notify_cb;
+	void *notify_cb_arg;
 
 	/* Statistics (docs/stats.md; smb2_client_stats formats them): the
 	 * connection layer counts into conn_stats, which every connection
@@ -336,12 +364,29 @@ bool locks_file_closing(struct smb2_client *c, struct smb2_file *f);
 /* reconnect, with the client lock held for writing, before the old
  * connection goes: ends the blocking LOCKs waiting on it (they start over). */
 void locks_conn_lost(struct smb2_client *c);
-/* files_reopen_all, after f was reopened: takes its locks again. */
+/* files_reopen_all, after f was reopened by name (not after a durable
+ * reclaim, which kept them): takes its locks again. */
 void locks_reopened(struct smb2_client *c, struct smb2_file *f);
 /* An O_APPEND write through f: waits for the file's append lock (one
  * byte past every POSIX range, exclusive) and gives it back after. */
 int locks_append_begin(struct smb2_client *c, struct smb2_file *f);
 void locks_append_end(struct smb2_client *c, struct smb2_file *f);
+
+/* notify.c (see its top comment) */
+#define NOTIFY_MAX 32
+struct smb2_watch;
+void notify_init(struct smb2_client *c);
+/* Stops the watcher thread (closing the watches it can first). */
+void notify_stop(struct smb2_client *c);
+/* reconnect (client lock held for writing, before the old connection
+ * goes) and destroy: ends every outstanding CHANGE_NOTIFY (the connection
+ * is killed for it); the watches are opened again on the next one. */
+void notify_conn_lost(struct smb2_client *c);
+/* client_free: frees the watches (notify_conn_lost first). */
+void notify_destroy(struct smb2_client *c);
+/* Before our own rename or removal of smbdir: closes the watches at and
+ * below it (outside client_run: it waits for the watcher thread). */
+void notify_close_below(struct smb2_client *c, const char *smbdir);
 
 /* reconnect.c */
 /* Runs op(c, arg) with the read lock held, reconnecting and retrying when
@@ -394,6 +439,23 @@ int file_close_id(struct smb2_client *c, const struct smb2_fileid *id);
 int file_create_ident(struct smb2_client *c, const char *smbpath, uint32_t access,
 		      uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
 		      struct smb2_create_rsp *out, struct file_identity *ident);
+/* A durable v2 handle (3.x) asked for (DH2Q) or reclaimed (DH2C) by a
+ * CREATE (fileid.c, file_create_durable). */
+struct durable_ask {
+	bool reclaim;          /* DH2C for `old` instead of DH2Q (no QFid then) */
+	bool replay;           /* sent again after a lost connection: the
+				* header's SMB2_FLAGS_REPLAY_OPERATION */
+	struct smb2_fileid old;
+	uint8_t guid[16];      /* the open's CreateGuid */
+	uint32_t timeout_ms;   /* DH2Q: asked (0: the server's default) */
+	bool granted;          /* out: the open is durable */
+	uint32_t granted_timeout_ms;
+};
+/* file_create_leased with a durable handle (dh NULL: none). */
+int file_create_durable(struct smb2_client *c, const char *smbpath, uint32_t access,
+			uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+			struct smb2_create_rsp *out, struct file_identity *ident,
+			const struct lease_ask *ask, struct smb2_lease_ctx *got, struct durable_ask *dh);
 /* file_create_ident that also asks for a lease (ask NULL: none); *got
  * receives the lease the reply granted, or state 0 when none. */
 int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t access,

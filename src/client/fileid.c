@@ -62,11 +62,13 @@ void file_create_req(struct smb2_create_req *q, const char *smbpath, uint32_t ac
 	};
 }
 
-/* What the reply's create contexts say: the identity and the lease. */
+/* What the reply's create contexts say: the identity, the lease and
+ * whether the open is durable. */
 struct reply_ctx {
 	struct file_identity *ident;
 	struct smb2_lease_ctx *lease;
 	bool lease_ok;
+	struct durable_ask *dh;
 };
 
 static int take_reply_ctx(const struct smb2_create_context *cc, void *arg)
@@ -79,6 +81,13 @@ static int take_reply_ctx(const struct smb2_create_context *cc, void *arg)
 			return -EBADMSG;
 		x->lease_ok = true;
 	}
+	if (x->dh && !x->dh->reclaim && strcmp(cc->name, SMB2_CREATE_DH2Q_TAG) == 0) {
+		uint32_t flags;
+		if (smb2_dh2q_rsp_decode(cc->data, cc->data_len, &x->dh->granted_timeout_ms,
+					 &flags) < 0)
+			return -EBADMSG;
+		x->dh->granted = true;
+	}
 	return 0;
 }
 
@@ -87,13 +96,41 @@ int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t acce
 		       struct smb2_create_rsp *out, struct file_identity *ident,
 		       const struct lease_ask *ask, struct smb2_lease_ctx *got)
 {
+	return file_create_durable(c, smbpath, access, disposition, options, attrs, id, out, ident,
+				   ask, got, NULL);
+}
+
+int file_create_durable(struct smb2_client *c, const char *smbpath, uint32_t access,
+			uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
+			struct smb2_create_rsp *out, struct file_identity *ident,
+			const struct lease_ask *ask, struct smb2_lease_ctx *got, struct durable_ask *dh)
+{
 	/* QFid asks the server for the file's on-disk identity, so a reopen
-	 * after reconnect can tell it reached the same file. */
-	struct smb2_create_context ctxs[2];
+	 * after reconnect can tell it reached the same file.  A DH2C
+	 * reconnect carries only itself and the lease (MS-SMB2 3.2.4.4;
+	 * Samba refuses anything more with STATUS_INVALID_PARAMETER): the
+	 * reclaimed open is the same open, its identity is not in doubt. */
+	struct smb2_create_context ctxs[3];
 	uint8_t lease_data[SMB2_LEASE_V2_SIZE];
+	uint8_t dh_data[SMB2_DH2C_SIZE];
 	unsigned n = 0;
+	if (dh && dh->reclaim)
+		ident = NULL;
 	if (ident)
 		ctxs[n++] = (struct smb2_create_context){.name = "QFid"};
+	if (dh) {
+		dh->granted = false;
+		dh->granted_timeout_ms = 0;
+		if (dh->reclaim) {
+			ctxs[n] = (struct smb2_create_context){.name = SMB2_CREATE_DH2C_TAG,
+							       .data = dh_data};
+			ctxs[n++].data_len = smb2_dh2c_encode(&dh->old, dh->guid, 0, dh_data);
+		} else {
+			ctxs[n] = (struct smb2_create_context){.name = SMB2_CREATE_DH2Q_TAG,
+							       .data = dh_data};
+			ctxs[n++].data_len = smb2_dh2q_encode(dh->timeout_ms, 0, dh->guid, dh_data);
+		}
+	}
 	if (ask) {
 		ctxs[n] = (struct smb2_create_context){.name = SMB2_CREATE_LEASE_TAG, .data = lease_data};
 		ctxs[n++].data_len = smb2_lease_ctx_encode(&ask->ctx, lease_data);
@@ -112,6 +149,11 @@ int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t acce
 	if (got)
 		memset(got, 0, sizeof(*got));
 	req_start(c, &w, SMB2_CREATE);
+	/* MS-SMB2 3.2.4.1.1 / 3.3.5.9.10: the same CreateGuid sent again
+	 * with the replay flag lets the server answer with the open the lost
+	 * reply was about instead of making another. */
+	if (dh && dh->replay && !w.err && w.len >= SMB2_HDR_SIZE)
+		smb2_hdr_add_flags(w.p, SMB2_FLAGS_REPLAY_OPERATION);
 	int r = req_call(c, &w, smb2_create_encode(&w, &q), 0, &rep, 0, NULL);
 	if (r < 0)
 		return r;
@@ -121,7 +163,7 @@ int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t acce
 		smb2_reply_free(&rep);
 		return -EIO;
 	}
-	struct reply_ctx x = {.ident = ident, .lease = ask ? got : NULL};
+	struct reply_ctx x = {.ident = ident, .lease = ask ? got : NULL, .dh = dh};
 	if (n && cr.contexts_len &&
 	    smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_reply_ctx, &x) < 0) {
 		smb2_log_error("malformed create contexts in the CREATE reply for %s", smbpath);
@@ -133,6 +175,8 @@ int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t acce
 	if (got && (!ask || !x.lease_ok || cr.oplock_level != SMB2_OPLOCK_LEVEL_LEASE ||
 		    memcmp(got->key, ask->ctx.key, sizeof(got->key)) != 0))
 		memset(got, 0, sizeof(*got));
+	if (dh && dh->reclaim)
+		dh->granted = true; /* the same open, durable as it was */
 	*id = cr.file_id;
 	if (ident)
 		ident->creation_time = cr.creation_time;

@@ -1,7 +1,8 @@
 /* The open-file table: the one owner of open handles.  It opens and
  * closes them (smb2_open / smb2_close), keeps the list the rest of the
  * client finds them in (rename-follow, the writing handle of a path, the
- * times bookkeeping), and reopens them after a reconnect.  files_mu guards
+ * times bookkeeping), and after a reconnect reclaims the durable ones
+ * (DH2C) and reopens the others.  files_mu guards
  * the list and each handle's path, id and flags. */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,45 @@ struct open_args {
 	int attempts;
 	bool read_added; /* O_WRONLY asked as O_RDWR (read_for_write) */
 	bool fresh_key;  /* the lease key was replaced once already */
+	uint8_t guid[16]; /* CreateGuid of every attempt (a rerun is a replay) */
 };
+
+/* ---- durable handles ----
+ *
+ * On SMB 3.x every file open asks for a durable v2 handle (DH2Q with a
+ * CreateGuid of its own and DURABLE_TIMEOUT_MS).  Samba grants one only
+ * with an RH/RWH lease or a batch oplock (so not with cache=none), and
+ * only with `durable handles = yes`, `kernel oplocks = no`, `kernel share
+ * modes = no` and `posix locking = no`.  After a lost connection the
+ * server keeps a durable open (its locks, lease and delete-pending state)
+ * for the granted timeout; the reconnect reclaims it with DH2C on the new
+ * session (same ClientGuid: client.c makes one per mount), see
+ * reopen_one.  A rerun of an open whose reply was lost sends the same
+ * CreateGuid with the replay flag (fileid.c). */
+#define DURABLE_TIMEOUT_MS 60000
+
+/* Fills *dh for a CREATE of a file on this session; NULL: no DH2Q (2.x,
+ * directories). */
+static struct durable_ask *durable_setup(struct smb2_client *c, struct durable_ask *dh,
+					 const uint8_t guid[16], bool is_dir, bool replay)
+{
+	if (c->dialect < SMB2_DIALECT_300 || is_dir)
+		return NULL;
+	*dh = (struct durable_ask){.timeout_ms = DURABLE_TIMEOUT_MS, .replay = replay};
+	memcpy(dh->guid, guid, 16);
+	return dh;
+}
+
+static void durable_note(struct smb2_file *f, const struct durable_ask *dh)
+{
+	f->durable = dh && dh->granted;
+	f->durable_timeout_ms = f->durable ? dh->granted_timeout_ms : 0;
+	if (dh)
+		memcpy(f->create_guid, dh->guid, 16);
+	if (f->durable)
+		smb2_log_debug("durable handle for %s (timeout %u ms)", f->path,
+			       f->durable_timeout_ms);
+}
 
 /* CREATE and, in the same read-locked section, put the handle on the
  * client's list: a reconnect then either happens before (and this CREATE
@@ -57,11 +96,16 @@ static int op_open(struct smb2_client *c, void *arg)
 		struct lease_ask ask;
 		struct smb2_lease_ctx got;
 		bool leased = lease_request(c, a->f->lease, &ask);
-		r = file_create_leased(c, a->f->path, access, disp, opts,
-				       (a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
-				       &a->cr, &a->f->ident, leased ? &ask : NULL, &got);
+		struct durable_ask dhs;
+		struct durable_ask *dh = durable_setup(c, &dhs, a->guid, a->flags & O_DIRECTORY,
+						       a->attempts > 1);
+		r = file_create_durable(c, a->f->path, access, disp, opts,
+					(a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
+					&a->cr, &a->f->ident, leased ? &ask : NULL, &got, dh);
 		if (r == 0 && leased)
 			a->f->keep_cache = lease_granted(c, a->f->lease, &ask, &got, true);
+		if (r == 0)
+			durable_note(a->f, dh);
 		if (r == -EINVAL && leased && !a->fresh_key) {
 			/* The server ties a key to one file: ours still names
 			 * a file that this path no longer is.  A new key. */
@@ -262,6 +306,7 @@ int smb2_open(struct smb2_client *c, const char *path, int flags, struct smb2_fi
 	 * that place. */
 	f->write_behind = c->write_behind && wb_enabled_for(flags) && !(flags & O_APPEND);
 	struct open_args a = {.f = f, .flags = flags};
+	(void)smb2_random(a.guid, sizeof(a.guid));
 	if (c->read_for_write && (flags & O_ACCMODE) == O_WRONLY && !(flags & O_DIRECTORY)) {
 		/* The kernel's writeback cache reads the rest of a page that
 		 * a write covers only in part, through this handle. */
@@ -486,16 +531,55 @@ void files_renamed(struct smb2_client *c, const char *from, const char *to)
  * with lease_closing (a reconnect: the lease went with the connection).
  * A file the server no longer has, or that another file took the name of,
  * becomes stale; a transport failure is returned (the caller starts over). */
+/* Reclaims f's durable open after a reconnect (DH2C with its FileId and
+ * CreateGuid, and the lease context with the same key, MS-SMB2 3.2.4.4):
+ * the same open, with its byte-range locks, lease and delete-pending
+ * state.  0: reclaimed; a transport error; or the server's refusal (it
+ * dropped the open: timed out, its smbd died, a conflicting open). */
+static int reclaim_one(struct smb2_client *c, struct smb2_file *f)
+{
+	struct durable_ask dh = {.reclaim = true, .old = f->id};
+	memcpy(dh.guid, f->create_guid, 16);
+	struct smb2_fileid id;
+	struct lease_ask ask;
+	struct smb2_lease_ctx got;
+	bool leased = lease_request(c, f->lease, &ask);
+	int r = file_create_durable(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, 0, 0,
+				    &id, NULL, NULL, leased ? &ask : NULL, &got, &dh);
+	if (r < 0)
+		return r;
+	if (leased)
+		(void)lease_granted(c, f->lease, &ask, &got, false);
+	f->id = id;
+	smb2_log_debug("reclaimed durable handle of %s (DH2C): its locks, lease and "
+		       "delete-on-close stay", f->path);
+	return 0;
+}
+
 static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handle)
 {
 	uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
+	if (!new_handle && f->durable) {
+		int rr = reclaim_one(c, f);
+		if (rr == 0)
+			return 0;
+		if (err_is_transport(rr))
+			return rr;
+		smb2_log_debug("durable reclaim of %s refused (%d): reopening it by name", f->path,
+			       rr);
+		f->durable = false;
+	}
 	struct file_identity now;
 	struct smb2_fileid id;
 	struct lease_ask ask;
 	struct smb2_lease_ctx got;
 	bool leased = lease_request(c, f->lease, &ask);
-	int r = file_create_leased(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
-				   &id, NULL, &now, leased ? &ask : NULL, &got);
+	struct durable_ask dhs;
+	uint8_t guid[16];
+	(void)smb2_random(guid, sizeof(guid));
+	struct durable_ask *dh = durable_setup(c, &dhs, guid, f->is_dir, false);
+	int r = file_create_durable(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
+				    &id, NULL, &now, leased ? &ask : NULL, &got, dh);
 	if (r == 0 && leased)
 		(void)lease_granted(c, f->lease, &ask, &got, new_handle);
 	if (err_is_transport(r))
@@ -516,6 +600,7 @@ static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handl
 	}
 	if (r == 0) {
 		f->id = id;
+		durable_note(f, dh);
 		locks_reopened(c, f);
 	}
 	if (r < 0) {
@@ -534,7 +619,16 @@ int files_reopen_all(struct smb2_client *c)
 	for (struct smb2_file *f = c->files, *next; f; f = next) {
 		next = f->next;
 		if (f->deferred) {
-			/* closed with the old connection; nobody uses it */
+			/* a durable one is reclaimed and stays kept; any other
+			 * was closed with the old connection, nobody uses it */
+			if (f->durable) {
+				err = reclaim_one(c, f);
+				if (err == 0)
+					continue;
+				if (err_is_transport(err))
+					break;
+				err = 0;
+			}
 			list_unlink(c, f);
 			__atomic_sub_fetch(&c->deferred, 1, __ATOMIC_RELAXED);
 			lease_closing(c, f->lease);

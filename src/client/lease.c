@@ -397,6 +397,119 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 	free(path);
 }
 
+/* ---- taking read caching back ----
+ *
+ * A break takes R for good: the server grants it again only to a CREATE
+ * that asks, and ours all came before the break.  A descriptor that stays
+ * open would then keep the kernel's pages and attributes with nothing to
+ * say when another client changes the file again (Samba breaks R on every
+ * other client's write, but there is no R any more), so a reader would
+ * see the second rewrite only after actimeo, or never.  So every tick
+ * (RECLAIM_TICK_MS), for each file of ours open without R: a CREATE with the file's lease
+ * key asking for the full lease (the server grants it to the key, for the
+ * handles already open too, once the other client's open allows it) and
+ * its CLOSE, one round trip; and whatever the answer, the kernel's pages
+ * and attributes of the file go (changed between the break and the
+ * grant, or no lease to tell of the next change): what a reader sees is
+ * at most a tick old, then exact again under the new lease.  Refused
+ * tries back off to one in 8 ticks; the dropping goes on every tick.
+ *
+ * Its own thread, not the worker: the CREATE may wait for the server to
+ * break a lease of ours on another name of the file (a hard link has its
+ * own key), and that break needs the worker. */
+#define RECLAIM_TICK_MS 250
+#define RECLAIM_GAP_MAX 8
+
+struct reclaim_args {
+	const char *path;
+	struct smb2_lease *l;
+	struct lease_ask ask;
+	struct smb2_lease_ctx got;
+	bool asked;
+};
+
+static int op_reclaim(struct smb2_client *c, void *arg)
+{
+	struct reclaim_args *a = arg;
+	struct smb2_fileid id;
+	/* READ_DATA: Samba grants no lease to an open for attributes only */
+	int r = file_create_leased(c, a->path, FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+				   FILE_OPEN, FILE_NON_DIRECTORY_FILE, 0, &id, NULL, NULL, &a->ask,
+				   &a->got);
+	if (r < 0)
+		return err_is_transport(r) ? r : 0;
+	a->asked = true;
+	(void)file_close_id(c, &id);
+	return 0;
+}
+
+static void reclaim_tick(struct smb2_client *c)
+{
+	if (!leasing_now(c))
+		return;
+	struct smb2_lease *todo[32];
+	bool try[32];
+	unsigned n = 0;
+	pthread_mutex_lock(&c->lease_mu);
+	for (struct smb2_lease *l = c->leases; l && n < 32; l = l->next) {
+		if (!l->path || l->live == 0 || (l->state & SMB2_LEASE_READ_CACHING)) {
+			l->reclaim_wait = l->reclaim_gap = 0;
+			continue;
+		}
+		try[n] = l->reclaim_wait == 0;
+		if (l->reclaim_wait)
+			l->reclaim_wait--;
+		l->refs++;
+		todo[n++] = l;
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+	for (unsigned i = 0; i < n; i++) {
+		struct smb2_lease *l = todo[i];
+		pthread_mutex_lock(&c->lease_mu);
+		char *path = l->path ? strdup(l->path) : NULL;
+		pthread_mutex_unlock(&c->lease_mu);
+		struct reclaim_args a = {.path = path, .l = l};
+		if (path && try[i] && lease_request(c, l, &a.ask)) {
+			(void)client_run(c, op_reclaim, &a);
+			if (a.asked)
+				(void)lease_granted(c, l, &a.ask, &a.got, false);
+			bool got_r = a.asked && (a.got.state & SMB2_LEASE_READ_CACHING);
+			smb2_log_debug("lease reclaim %s: %s", path,
+				       got_r ? "read caching again" : "refused");
+			pthread_mutex_lock(&c->lease_mu);
+			if (!got_r) {
+				l->reclaim_gap = l->reclaim_gap ? l->reclaim_gap * 2 : 1;
+				if (l->reclaim_gap > RECLAIM_GAP_MAX)
+					l->reclaim_gap = RECLAIM_GAP_MAX;
+				l->reclaim_wait = l->reclaim_gap;
+			}
+			pthread_mutex_unlock(&c->lease_mu);
+		}
+		if (path)
+			tell_cache(c, path, SMB2_LEASE_READ_CACHING);
+		free(path);
+		lease_drop(c, l);
+	}
+}
+
+static void *reclaim_main(void *arg)
+{
+	struct smb2_client *c = arg;
+	pthread_mutex_lock(&c->lease_mu);
+	while (!c->lease_stop) {
+		struct timespec ts;
+		smb2_clock_after_ms(CLOCK_REALTIME, RECLAIM_TICK_MS, &ts);
+		(void)pthread_cond_timedwait(&c->reclaim_cond, &c->lease_mu, &ts);
+		if (c->lease_stop)
+			break;
+		pthread_mutex_unlock(&c->lease_mu);
+		reclaim_tick(c);
+		pthread_mutex_lock(&c->lease_mu);
+	}
+	pthread_mutex_unlock(&c->lease_mu);
+	return NULL;
+}
+
 static void *lease_main(void *arg)
 {
 	struct smb2_client *c = arg;
@@ -434,6 +547,7 @@ void lease_init(struct smb2_client *c)
 	pthread_mutex_init(&c->lease_mu, NULL);
 	pthread_mutex_init(&c->lease_cb_mu, NULL);
 	pthread_cond_init(&c->lease_cond, NULL);
+	pthread_cond_init(&c->reclaim_cond, NULL);
 }
 
 int lease_worker_start(struct smb2_client *c)
@@ -442,16 +556,29 @@ int lease_worker_start(struct smb2_client *c)
 	if (r != 0)
 		return -r;
 	c->lease_worker_running = true;
+	r = pthread_create(&c->lease_reclaimer, NULL, reclaim_main, c);
+	if (r != 0) {
+		lease_worker_stop(c);
+		return -r;
+	}
+	c->lease_reclaimer_running = true;
 	return 0;
 }
 
 void lease_worker_stop(struct smb2_client *c)
 {
-	if (c->lease_worker_running) {
+	if (c->lease_worker_running || c->lease_reclaimer_running) {
 		pthread_mutex_lock(&c->lease_mu);
 		c->lease_stop = true;
 		pthread_cond_signal(&c->lease_cond);
+		pthread_cond_signal(&c->reclaim_cond);
 		pthread_mutex_unlock(&c->lease_mu);
+	}
+	if (c->lease_reclaimer_running) {
+		pthread_join(c->lease_reclaimer, NULL);
+		c->lease_reclaimer_running = false;
+	}
+	if (c->lease_worker_running) {
 		pthread_join(c->lease_worker, NULL);
 		c->lease_worker_running = false;
 	}
@@ -479,6 +606,7 @@ void lease_destroy(struct smb2_client *c)
 	}
 	c->leases = NULL;
 	pthread_cond_destroy(&c->lease_cond);
+	pthread_cond_destroy(&c->reclaim_cond);
 	pthread_mutex_destroy(&c->lease_cb_mu);
 	pthread_mutex_destroy(&c->lease_mu);
 }

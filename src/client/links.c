@@ -45,6 +45,15 @@ uint32_t link_take_std(const struct cmpd_msg *m)
 	return st.nlink;
 }
 
+/* The file part of the QFid DiskFileId (MS-SMB2 2.2.14.2.9) the open
+ * asked for: what listings show as FileId. */
+uint64_t smb2_file_server_id(struct smb2_file *f)
+{
+	if (!f || !f->ident.known)
+		return 0;
+	return le64_load(f->ident.disk_id);
+}
+
 /* ---- the head of a file ---- */
 
 struct head_op {

@@ -41,10 +41,12 @@
  *    reconnect() calls locks_conn_lost() before the connection goes:
  *    it kills the connection and waits for the waiters to let go of it;
  *    they then start over on the new one.
- *  - A reconnect loses every lock with the connection.  files_reopen_all
- *    calls locks_reopened() for each reopened handle, which takes its
- *    locks again (FAIL_IMMEDIATELY); one that another client took
- *    meanwhile is lost, and logged as such.
+ *  - A reconnect that reclaims a durable handle (handles.c, DH2C) keeps
+ *    its locks on the server: nothing is taken again.  A handle reopened
+ *    by name instead lost its locks with the connection: files_reopen_all
+ *    calls locks_reopened() for it, which takes its locks again
+ *    (FAIL_IMMEDIATELY); one that another client took meanwhile is lost,
+ *    and logged as such.
  *  - Before an unlock (and a lock) what write-behind holds for the file
  *    goes out, so the next holder elsewhere reads it.
  *

@@ -34,6 +34,7 @@ struct path_op {
 	struct fscc_fs_full_size *fs;
 	struct fscc_stat *sd;      /* stat, mkdir: the descriptor's POSIX view */
 	uint32_t *nlink;           /* stat: the link count (links.c), 0 unknown */
+	uint64_t *file_id;         /* stat, mkdir: the server's file id (QFid), 0 unknown */
 	const char *rename_to;     /* rename: SMB path of the target */
 	bool removes;              /* delete: the name goes (lease.c forgets it) */
 	/* Act on a handle of ours that can write to the path, if one is
@@ -107,6 +108,47 @@ static int writer_set_info(struct smb2_client *c, const struct smb2_fileid *id, 
 	return r;
 }
 
+/* The CREATE of a path chain, asking with a QFid context for the file's
+ * on-disk id when po wants it (serverino): the id comes in the CREATE
+ * reply, so stat and mkdir learn it with no message more. */
+static void path_chain_start(struct pchain *p, struct smb2_client *c, struct path_op *po)
+{
+	if (!po->file_id) {
+		pchain_start(p, c, po->path, po->access, po->disposition, po->options, po->attrs);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	cmpd_init(&p->k, c);
+	struct smb2_create_context qfid = {.name = "QFid"};
+	struct smb2_create_req q;
+	file_create_req(&q, po->path, po->access, po->disposition, po->options, po->attrs);
+	q.contexts = &qfid;
+	q.n_contexts = 1;
+	struct wbuf *w = cmpd_add(&p->k, SMB2_CREATE, false, 0, 0);
+	cmpd_enc(&p->k, smb2_create_encode(w, &q));
+}
+
+static int take_qfid_id(const struct smb2_create_context *cc, void *arg)
+{
+	/* MS-SMB2 2.2.14.2.9: DiskFileId (file 8, volume 8) + 16 reserved;
+	 * the file part is FileInternalInformation's IndexNumber (Samba: the
+	 * same id its listings give) */
+	if (strcmp(cc->name, "QFid") == 0 && cc->data_len >= 8)
+		*(uint64_t *)arg = le64_load(cc->data);
+	return 0;
+}
+
+/* The id from the CREATE reply of a chain that asked for it; 0 if none. */
+static uint64_t path_chain_file_id(struct pchain *p)
+{
+	uint64_t id = 0;
+	struct smb2_create_rsp cr;
+	const struct cmpd_msg *m = &p->k.m[0];
+	if (m->r == 0 && smb2_create_decode(m->rep.msg, m->rep.len, &cr) == 0 && cr.contexts_len)
+		(void)smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_qfid_id, &id);
+	return id;
+}
+
 static int op_path(struct smb2_client *c, void *arg)
 {
 	struct path_op *po = arg;
@@ -127,7 +169,7 @@ static int op_path(struct smb2_client *c, void *arg)
 			po->after->valid = false;
 	}
 	struct pchain p;
-	pchain_start(&p, c, po->path, po->access, po->disposition, po->options, po->attrs);
+	path_chain_start(&p, c, po);
 	if (po->add_acts)
 		po->add_acts(&p, po);
 	unsigned std_i = p.n_acts;
@@ -151,6 +193,8 @@ static int op_path(struct smb2_client *c, void *arg)
 			r = pchain_result(&p, 0)->r;
 		if (po->nlink)
 			*po->nlink = link_take_std(pchain_result(&p, std_i));
+		if (po->file_id)
+			*po->file_id = path_chain_file_id(&p);
 	}
 	if (r == 0 && p.closed_attrs)
 		set_after(po, &p.after);
@@ -225,16 +269,19 @@ int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 		return wr;
 	struct fscc_stat sd;
 	uint32_t nlink = 0;
+	uint64_t file_id = 0;
 	/* (FILE_OPEN_REPARSE_POINT: a server's own symlink is stat'ed itself) */
 	struct path_op po = {.access = FILE_READ_ATTRIBUTES, .disposition = FILE_OPEN,
-			     .options = FILE_OPEN_REPARSE_POINT, .nlink = &nlink};
+			     .options = FILE_OPEN_REPARSE_POINT, .nlink = &nlink,
+			     .file_id = &file_id};
 	want_sd(c, &po, &sd);
 	int r = run_path(c, path, &po);
 	if (r == -EACCES && po.sd) {
 		/* READ_CONTROL refused on this file: its attributes alone
 		 * (shown with the fallback modes) */
 		po = (struct path_op){.access = FILE_READ_ATTRIBUTES, .disposition = FILE_OPEN,
-				      .options = FILE_OPEN_REPARSE_POINT, .nlink = &nlink};
+				      .options = FILE_OPEN_REPARSE_POINT, .nlink = &nlink,
+				      .file_id = &file_id};
 		r = run_path(c, path, &po);
 		memset(&sd, 0, sizeof(sd));
 		sd.sd_asked = true;
@@ -243,6 +290,7 @@ int smb2_stat(struct smb2_client *c, const char *path, struct fscc_stat *st)
 		fill_stat_from_create(&po.cr, st);
 		fscc_sd_view_copy(st, &sd);
 		st->nlink = nlink;
+		st->file_id = file_id;
 	}
 	return r;
 }
@@ -474,7 +522,9 @@ int smb2_readdir(struct smb2_client *c, const char *path,
 
 int smb2_mkdir(struct smb2_client *c, const char *path, struct smb2_attrs *st)
 {
+	uint64_t file_id = 0;
 	struct path_op po = {
+		.file_id = &file_id,
 		.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 		.disposition = FILE_CREATE,
 		.options = FILE_DIRECTORY_FILE,
@@ -491,6 +541,7 @@ int smb2_mkdir(struct smb2_client *c, const char *path, struct smb2_attrs *st)
 		if (r == 0) {
 			fill_stat_from_create(&po.cr, &st->st);
 			fscc_sd_view_copy(&st->st, &sd);
+			st->st.file_id = file_id;
 		}
 	}
 	return r;
@@ -563,6 +614,7 @@ static int delete_path(struct smb2_client *c, const char *path, uint32_t options
 	char *sp;
 	if (smb_path(c, path, &sp) == 0) {
 		files_close_deferred_below(c, sp);
+		notify_close_below(c, sp); /* our watches too */
 		free(sp);
 	}
 	uint32_t status;
@@ -598,9 +650,11 @@ int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool re
 	char *sp;
 	if (smb_path(c, from, &sp) == 0) {
 		files_close_deferred_below(c, sp);
+		notify_close_below(c, sp); /* our watches too (notify.c) */
 		free(sp);
 	}
 	files_close_deferred_below(c, target);
+	notify_close_below(c, target);
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_rename(&d, replace, target);

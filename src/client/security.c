@@ -592,7 +592,7 @@ int smb2_fstat_sd(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *
 
 /* ---- the descriptors of a listing's entries ---- */
 
-/* Compounds in flight at once (each CREATE + QUERY_INFO + CLOSE takes 3
+/* Compounds in flight at once (each CREATE + QUERY_INFO x2 + CLOSE takes 4
  * credits), fewer while the server's credit window is small. */
 #define STAT_MANY_WINDOW 16
 
@@ -610,6 +610,9 @@ static void many_add(struct cmpd *k, const char *path)
 	struct wbuf *w = cmpd_add(k, SMB2_CREATE, false, 0, 0);
 	cmpd_enc(k, smb2_create_encode(w, &cq));
 	sec_add_query(k, true, &SMB2_FILEID_RELATED);
+	/* the link count, which a listing does not carry (hard links: rsync
+	 * -H and tar look at st_nlink before st_ino) */
+	link_add_query_std(k);
 	struct smb2_close_req cl = {.file_id = SMB2_FILEID_RELATED};
 	w = cmpd_add(k, SMB2_CLOSE, true, 0, 0);
 	cmpd_enc(k, smb2_close_encode(w, &cl));
@@ -637,7 +640,8 @@ static int many_take(struct smb2_client *c, struct cmpd *k, struct fscc_stat *st
 		*lost = t;
 		r = t;
 	}
-	struct cmpd_msg *close = &k->m[2];
+	st->nlink = link_take_std(&k->m[2]);
+	struct cmpd_msg *close = &k->m[3];
 	if (close->r < 0 && !err_is_transport(close->r))
 		(void)file_close_id(c, &cr.file_id);
 	return r;

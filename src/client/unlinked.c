@@ -13,8 +13,10 @@
  * the server deletes the file when our last handle on it closes.  Those
  * handles are closed for real, never kept by deferred close.  A stat of
  * the key goes through one of them (a delete-pending file cannot be
- * opened).  After a reconnect the server has deleted the file (its
- * handles went with the connection): the descriptors are stale. */
+ * opened).  A reconnect reclaims our durable handles (handles.c), and
+ * with them the delete-pending file; where the server refused that, it has
+ * deleted the file (its handles went with the connection): the
+ * descriptors are stale. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -58,6 +58,8 @@ struct smb2_req {
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
 	bool patient;              /* smb2_conn_no_deadline: an interim reply
 				    * lifts the deadline altogether */
+	void (*on_done)(void *arg); /* smb2_conn_on_done */
+	void *on_done_arg;
 	bool interim_seen;         /* an interim reply came (trusted or not) */
 	bool verify_in_waiter;     /* done, but the signature is the waiter's to check */
 	bool sealed;               /* sent encrypted: its replies must be too */
@@ -153,6 +155,13 @@ bool smb2_conn_alive(struct smb2_conn *c)
 	return alive;
 }
 
+/* q ended (with conn.mu held): its smb2_conn_on_done hook. */
+static void req_wake(struct smb2_req *q)
+{
+	if (q->on_done)
+		q->on_done(q->on_done_arg);
+}
+
 /* Called with c->mu held.  Fails every pending request; their waiters wake
  * up and return the error.  shutdown() makes the receiver's read return. */
 static void kill_locked(struct smb2_conn *c, int err)
@@ -168,6 +177,7 @@ static void kill_locked(struct smb2_conn *c, int err)
 	for (struct smb2_req *p = c->pending; p; p = p->next) {
 		if (!p->done) {
 			p->done = true;
+			req_wake(p);
 			p->err = err;
 			pthread_cond_signal(&p->cond);
 		}
@@ -315,6 +325,7 @@ static int fail_cascaded(struct smb2_conn *c, const struct smb2_hdr *h)
 	}
 	add_credits_locked(c, 0, p->charge);
 	p->done = true;
+	req_wake(p);
 	p->err = -ECANCELED;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&c->mu);
@@ -498,6 +509,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 	p->rep.hdr = h;
 	clock_gettime(CLOCK_MONOTONIC, &p->replied);
 	p->done = true;
+	req_wake(p);
 	p->err = 0;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&c->mu);
@@ -624,6 +636,7 @@ static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uin
 		p->decrypt_in_waiter = true;
 		clock_gettime(CLOCK_MONOTONIC, &p->replied);
 		p->done = true;
+		req_wake(p);
 		p->err = 0;
 		msg = NULL;
 	}
@@ -1366,6 +1379,16 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	q->rep.msg = NULL;
 	req_free(q);
 	return 0;
+}
+
+void smb2_conn_on_done(struct smb2_conn *c, struct smb2_req *q, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&c->mu);
+	q->on_done = fn;
+	q->on_done_arg = arg;
+	if (q->done && fn)
+		fn(arg);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void smb2_conn_no_deadline(struct smb2_conn *c, struct smb2_req *q)

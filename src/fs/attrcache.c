@@ -300,10 +300,59 @@ static int64_t sd_held(struct attrcache *ac, const char *path, uint64_t h, struc
 static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st,
 		     const struct fscc_stat *old_sd, int64_t old_sd_expires);
 
+/* What an entry of path knew that the new attributes st (from a reply
+ * whose class carries less) do not say, whatever the entry's age: the
+ * file id (serverino; a CREATE, a CLOSE, FileNetworkOpenInformation carry
+ * none) and the link count (listings carry none), kept while the id, or
+ * the creation time, says it is still the same file; for our own change
+ * of path (own: attrcache_set) the entry's file is the one changed
+ * (Samba's creation time is the oldest of the times when the disk keeps
+ * none, so setting an mtime may change it).  Returns st, or *now
+ * completed. */
+static const struct fscc_stat *keep_known(struct attrcache *ac, const char *path, uint64_t h,
+					  const struct fscc_stat *st, struct fscc_stat *now, bool own)
+{
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (!st || !e || e->negative || (st->file_id && st->nlink))
+		return st;
+	const struct fscc_stat *o = &e->st;
+	bool same = st->file_id ? st->file_id == o->file_id
+				: o->file_id && (own || st->creation_time == o->creation_time);
+	if (!same || (!o->nlink && st->file_id))
+		return st;
+	*now = *st;
+	now->file_id = o->file_id;
+	if (!now->nlink)
+		now->nlink = o->nlink;
+	return now;
+}
+
+/* path's file has other names (hard links, nlink > 1, serverino): their
+ * entries go too when it changes or one of its names goes, since their
+ * link count, size and times are the same file's.  A scan of the table,
+ * for the rare file with links only. */
+static void drop_links(struct attrcache *ac, const char *path, uint64_t h)
+{
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (!e || e->negative || e->st.nlink < 2 || !e->st.file_id)
+		return;
+	uint64_t id = e->st.file_id;
+	for (size_t b = 0; b < ac->nbuckets; b++) {
+		for (struct ac_ent *x = ac->buckets[b], *n; x; x = n) {
+			n = x->hnext;
+			if (x != e && !x->negative && x->st.file_id == id) {
+				note_inval(ac, x->hash, false);
+				ent_remove(ac, x);
+			}
+		}
+	}
+}
+
 static void store(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st)
 {
-	struct fscc_stat old;
+	struct fscc_stat old, now;
 	int64_t exp = sd_held(ac, path, h, &old);
+	st = keep_known(ac, path, h, st, &now, false);
 	store_sd(ac, path, h, st, &old, exp);
 }
 
@@ -852,8 +901,10 @@ void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_sta
 	/* Changed by someone else while ours was on the wire: which came
 	 * last is unknown, so keep neither. */
 	bool other = changed_since(ac, h, ticket);
-	struct fscc_stat old;
+	struct fscc_stat old, now;
 	int64_t exp = sd_held(ac, path, h, &old);
+	st = keep_known(ac, path, h, st, &now, true);
+	drop_links(ac, path, h);
 	drop_variants(ac, path, h);
 	if (!st)
 		dir_forget(ac, path, h, false);
@@ -863,14 +914,44 @@ void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_sta
 	pthread_mutex_unlock(&ac->mu);
 }
 
+void attrcache_note_id(struct attrcache *ac, const char *path, uint64_t file_id)
+{
+	if (!ac || !path || !file_id)
+		return;
+	uint64_t h = fold_hash(path);
+	pthread_mutex_lock(&ac->mu);
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (e && !e->negative && !e->st.file_id)
+		e->st.file_id = file_id;
+	pthread_mutex_unlock(&ac->mu);
+}
+
 void attrcache_forget(struct attrcache *ac, const char *path)
 {
 	if (!ac || !path)
 		return;
 	uint64_t h = fold_hash(path);
 	pthread_mutex_lock(&ac->mu);
+	drop_links(ac, path, h);
 	drop_variants(ac, path, h);
 	dir_forget(ac, path, h, false);
+	note_inval(ac, h, false);
+	pthread_mutex_unlock(&ac->mu);
+}
+
+void attrcache_forget_entry(struct attrcache *ac, const char *path, bool negatives_only)
+{
+	if (!ac || !path)
+		return;
+	uint64_t h = fold_hash(path);
+	pthread_mutex_lock(&ac->mu);
+	struct ac_ent *e = ac->buckets[h & (ac->nbuckets - 1)];
+	while (e) {
+		struct ac_ent *n = e->hnext;
+		if (e->hash == h && (!negatives_only || e->negative) && fold_eq(e->path, path))
+			ent_remove(ac, e);
+		e = n;
+	}
 	note_inval(ac, h, false);
 	pthread_mutex_unlock(&ac->mu);
 }
@@ -886,6 +967,39 @@ void attrcache_forget_tree(struct attrcache *ac, const char *path)
 			ent_remove(ac, e);
 	}
 	dir_forget(ac, path, 0, true);
+	note_inval(ac, 0, true);
+	pthread_mutex_unlock(&ac->mu);
+}
+
+/* e's path is dir itself or directly in it, under the fold. */
+static bool fold_in_dir(const char *path, const char *dir)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return false;
+	if (fold_eq(path, dir))
+		return true;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	char parent[4096];
+	if (n >= sizeof(parent))
+		return fold_in_tree(path, dir); /* too long to tell: drop it */
+	memcpy(parent, path, n);
+	parent[n] = '\0';
+	return fold_eq(parent, dir);
+}
+
+void attrcache_forget_dir(struct attrcache *ac, const char *dir, bool negatives_only)
+{
+	if (!ac || !dir)
+		return;
+	pthread_mutex_lock(&ac->mu);
+	for (struct ac_ent *e = ac->lru_head, *n; e; e = n) {
+		n = e->lnext;
+		if ((!negatives_only || e->negative) && fold_in_dir(e->path, dir))
+			ent_remove(ac, e);
+	}
+	if (!negatives_only)
+		dir_forget(ac, dir, fold_hash(dir), false);
 	note_inval(ac, 0, true);
 	pthread_mutex_unlock(&ac->mu);
 }

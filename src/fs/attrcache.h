@@ -38,6 +38,7 @@
 #ifndef SMB2FS_ATTRCACHE_H
 #define SMB2FS_ATTRCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,9 +97,21 @@ void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_st
 /* The known result of our own change of path (st NULL: it is gone). */
 void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_stat *st,
 		   uint64_t ticket);
+/* The server's file id of path's entry, learnt elsewhere (an open
+ * handle's QFid), for an entry whose reply carried none. */
+void attrcache_note_id(struct attrcache *ac, const char *path, uint64_t file_id);
 /* path (and the names the server may treat as it) changed; a directory's
  * record goes too. */
 void attrcache_forget(struct attrcache *ac, const char *path);
+/* dir, every name directly in it (negative ones too) and dir's record,
+ * not what lies deeper: anything in dir may have changed (change notify's
+ * overflow).  negatives_only: only the names cached as missing directly
+ * in dir (a watch was just made: a name may have appeared before it). */
+void attrcache_forget_dir(struct attrcache *ac, const char *dir, bool negatives_only);
+/* attrcache_forget without a directory's record: path's attributes
+ * changed, not the names in it (negatives_only: path now exists, what
+ * is known of it as present stays). */
+void attrcache_forget_entry(struct attrcache *ac, const char *path, bool negatives_only);
 /* path and everything below it (records included). */
 void attrcache_forget_tree(struct attrcache *ac, const char *path);
 /* The parent directory of path ("/a/b" -> "/a", "/a" -> "/"): after a

@@ -1,6 +1,8 @@
 /* Operations table, init, and SMB attributes -> struct stat. */
 #include "fs.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -9,6 +11,16 @@
 #include "smb2fs/wire.h"
 
 /* 1 MiB is libfuse's largest request buffer; bigger max_write is capped. */
+/* Directories are watched (notify) only with an actimeo of at least this;
+ * then the kernel keeps a name it found missing for this long (the
+ * daemon answers the lookups after that from its own cache, which the
+ * watches keep exact).  Measured: a lookup of a missing name costs about
+ * 2 us from the kernel's cache, 16-25 us through the daemon's (a FUSE
+ * round trip): 0 would make every such lookup cost the latter. */
+#define FS_NOTIFY_MIN_ACTIMEO 2.0
+#ifndef FS_NOTIFY_NEGATIVE_TIMEOUT /* (-D for experiments) */
+#define FS_NOTIFY_NEGATIVE_TIMEOUT 1.0
+#endif
 #define FS_MAX_WRITE (1u << 20)
 
 void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, struct stat *st)
@@ -54,7 +66,12 @@ void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, stru
 	fscc_time_to_unix(in->change_time, &sec, &nsec);
 	st->st_ctim.tv_sec = (time_t)sec;
 	st->st_ctim.tv_nsec = nsec;
-	/* st_ino left 0: use_ino is off, libfuse numbers nodes itself. */
+	/* serverino: the server's file id (use_ino; libfuse then hands it
+	 * to the kernel as is).  An id no reply told (0, rare: fs_getattr
+	 * asks for it) shows as libfuse's FUSE_UNKNOWN_INO, never as 0,
+	 * which readdir skips.  noserverino: libfuse numbers the nodes. */
+	if (ctx->serverino)
+		st->st_ino = in->file_id ? (ino_t)in->file_id : (ino_t)0xffffffffu;
 }
 
 bool fs_needs_sd(const struct smb2fs_ctx *ctx, const struct fscc_stat *s)
@@ -90,6 +107,111 @@ static void fs_lease_lost(void *arg, const char *path, uint32_t lost)
 		(void)fuse_invalidate_path(ctx->fuse, path);
 }
 
+/* Change notify (client/notify.c): another client (or we) changed dir.
+ * Called from the client's watcher thread, never from a FUSE operation.
+ * What the daemon's cache holds of the name goes (a negative entry
+ * first), and the directory's complete-listing record learns the name
+ * or loses it, as after a change of our own; the kernel's attributes
+ * and pages of the name and the directory are invalidated (-ENOENT: the
+ * kernel does not know the path).  The kernel's dentries cannot be:
+ * libfuse's high-level API has no path-based entry invalidation
+ * (docs/architecture.md, Change notify), so a name the kernel found
+ * missing is cached there for FS_NOTIFY_NEGATIVE_TIMEOUT only while
+ * watches are on (then its lookup reaches the daemon, which answers from
+ * its own cache), and a removed name's dentry stays until entry_timeout,
+ * its inode's attributes invalid (stat: ENOENT). */
+static void fs_dir_changed(void *arg, const char *dir, const char *name, uint32_t action)
+{
+	struct smb2fs_ctx *ctx = arg;
+	if (action == SMB2_NOTIFY_WATCHED) {
+		/* a name may have appeared since the lookup that found it missing */
+		attrcache_forget_dir(ctx->cache, dir, true);
+		return;
+	}
+	size_t dl = strlen(dir), nl = name ? strlen(name) : 0;
+	char *p = name ? malloc(dl + nl + 2) : NULL;
+	if (!p) {
+		/* anything in dir may have changed */
+		attrcache_forget_dir(ctx->cache, dir, false);
+		(void)fuse_invalidate_path(ctx->fuse, dir);
+		return;
+	}
+	memcpy(p, dir, dl);
+	size_t o = dl;
+	if (dl == 0 || dir[dl - 1] != '/')
+		p[o++] = '/';
+	memcpy(p + o, name, nl + 1);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t now_ft = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
+	switch (action) {
+	case FILE_ACTION_ADDED:
+	case FILE_ACTION_RENAMED_NEW_NAME:
+		/* what we know of it as present stays (our own creation) */
+		attrcache_forget_entry(ctx->cache, p, true);
+		attrcache_touch_parent(ctx->cache, p, now_ft);
+		break;
+	case FILE_ACTION_REMOVED:
+	case FILE_ACTION_RENAMED_OLD_NAME:
+		attrcache_forget(ctx->cache, p);
+		attrcache_touch_parent(ctx->cache, p, now_ft);
+		attrcache_dir_remove(ctx->cache, p);
+		(void)fuse_invalidate_path(ctx->fuse, p);
+		break;
+	default: /* modified */
+		/* a file whose read lease we hold: its data and size are ours
+		 * to know (another client's change breaks the lease first):
+		 * the notification is of our own writes */
+		if (!smb2_path_read_leased(ctx->client, p)) {
+			/* (a directory's names did not change: its record stays) */
+			attrcache_forget_entry(ctx->cache, p, false);
+			(void)fuse_invalidate_path(ctx->fuse, p);
+		}
+		free(p);
+		return;
+	}
+	(void)fuse_invalidate_path(ctx->fuse, dir);
+	free(p);
+}
+
+/* getattr and readdir, asking for their directory to be watched: one
+ * listed, or one in which a name was found missing (that is what the
+ * caches hold on to for actimeo); only a directory known to exist (the
+ * kernel looked it up first), not the parent of a name in a missing one. */
+static void watch_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	char dir[4096];
+	if (n >= sizeof(dir))
+		return;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	struct fscc_stat st;
+	if (attrcache_get(fs_ctx()->cache, dir, &st) == 1 &&
+	    (st.file_attributes & FILE_ATTRIBUTE_DIRECTORY))
+		smb2_notify_watch(fs_ctx()->client, dir);
+}
+
+static int fs_getattr_watched(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	int r = fs_getattr(path, st, fi);
+	if (r == -ENOENT && fs_ctx()->notify)
+		watch_parent(path);
+	return r;
+}
+
+static int fs_readdir_watched(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+			      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	int r = fs_readdir(path, buf, filler, off, fi, flags);
+	if (r == 0 && off == 0 && fs_ctx()->notify)
+		smb2_notify_watch(fs_ctx()->client, path);
+	return r;
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct smb2fs_ctx *ctx = fs_ctx();
@@ -103,7 +225,14 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = ctx->actimeo;
 	cfg->entry_timeout = ctx->actimeo;
 	cfg->negative_timeout = ctx->actimeo;
-	cfg->use_ino = 0;
+	/* notify: only where the caches outlive what a watch costs (with a
+	 * shorter actimeo they lapse about as soon as a notification would
+	 * come); names the kernel found missing are then cached there only
+	 * briefly (fs_dir_changed) */
+	ctx->notify = ctx->notify && ctx->cache && ctx->actimeo >= FS_NOTIFY_MIN_ACTIMEO;
+	if (ctx->notify)
+		cfg->negative_timeout = FS_NOTIFY_NEGATIVE_TIMEOUT;
+	cfg->use_ino = ctx->serverino;
 	cfg->nullpath_ok = 0;
 
 	/* readdir returns full attributes, so let `ls -l` use them directly
@@ -145,6 +274,9 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	conn->max_readahead = 2 * mr;
 	fs_raise_readahead(ctx->mountpoint, 2 * mr / 1024);
 	smb2_client_set_lease_cb(ctx->client, fs_lease_lost, ctx);
+	/* a watch lasts as long as what it keeps current */
+	if (ctx->notify)
+		smb2_client_set_notify_cb(ctx->client, fs_dir_changed, ctx, (unsigned)ctx->actimeo + 1);
 	return ctx;
 }
 
@@ -153,6 +285,7 @@ void fs_destroy(void *private_data)
 	struct smb2fs_ctx *ctx = private_data;
 	/* before the cache and the fuse object go */
 	smb2_client_set_lease_cb(ctx->client, NULL, NULL);
+	smb2_client_set_notify_cb(ctx->client, NULL, NULL, 0);
 	attrcache_free(ctx->cache);
 	ctx->cache = NULL;
 }
@@ -160,9 +293,9 @@ void fs_destroy(void *private_data)
 const struct fuse_operations smb2fs_ops = {
 	.init = fs_init,
 	.destroy = fs_destroy,
-	.getattr = fs_getattr,
+	.getattr = fs_getattr_watched,
 	.opendir = fs_opendir,
-	.readdir = fs_readdir,
+	.readdir = fs_readdir_watched,
 	.releasedir = fs_releasedir,
 	.mkdir = fs_mkdir,
 	.rmdir = fs_rmdir,

@@ -42,6 +42,13 @@ struct smb2fs_ctx {
 	bool writeback_cache;
 	/* nobrl: the kernel keeps fcntl/flock locks local (ops_lock.c) */
 	bool nobrl;
+	/* serverino (default): st_ino is the server's file id (use_ino) */
+	bool serverino;
+	/* notify (off by default; init turns it off with actimeo under 2 s):
+	 * directories listed, or in which a name was missing, are watched
+	 * (client/notify.c) and other clients' changes there dropped from
+	 * both caches (fs.c) */
+	bool notify;
 	struct fuse *fuse;  /* for invalidations a lease break asks for (init) */
 	/* ops_link.c, ops_xattr.c: symlinks as mfsymlinks (default on),
 	 * FIFOs and devices as SFU files (sfu, default off), user.* xattrs

@@ -80,6 +80,16 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	 * mode and owner need the stat compound (security.c). */
 	if (hit > 0 && fs_needs_sd(ctx, &s))
 		hit = -1;
+	/* serverino: attributes from a reply without the file id (a CREATE
+	 * or CLOSE, a new file's) take the open file's, else ask (the stat
+	 * compound's CREATE brings it) */
+	if (hit > 0 && ctx->serverino && !s.file_id) {
+		s.file_id = smb2_file_server_id(f);
+		if (!s.file_id)
+			hit = -1;
+		else
+			attrcache_note_id(ctx->cache, path, s.file_id);
+	}
 	if (hit > 0) {
 		fs_special_resolve(ctx, path, f, &s); /* (ops_link.c) */
 		fs_fill_stat(ctx, &s, st);
@@ -96,6 +106,8 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	}
 	if (r < 0)
 		return r;
+	if (ctx->serverino && !s.file_id)
+		s.file_id = smb2_file_server_id(f);
 	attrcache_fill(ctx->cache, path, &s, t);
 	fs_special_resolve(ctx, path, f, &s);
 	fs_fill_stat(ctx, &s, st);
@@ -119,9 +131,11 @@ int fs_mkdir(const char *path, mode_t mode)
 	if (r == 0 && a.valid && a.st.has_mode && a.st.mode != (mode & 0777)) {
 		struct smb2_attrs b;
 		t = attrcache_ticket(ctx->cache);
-		if (smb2_chmod(ctx->client, path, NULL, (unsigned)(mode & 0777), &b) == 0)
+		if (smb2_chmod(ctx->client, path, NULL, (unsigned)(mode & 0777), &b) == 0) {
+			if (!b.st.file_id) /* (the CLOSE's attributes have none) */
+				b.st.file_id = a.st.file_id;
 			a = b;
-		else
+		} else
 			a.valid = false; /* the directory exists; its mode is unknown */
 	}
 	if (r == 0 && a.valid)

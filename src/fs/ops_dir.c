@@ -90,9 +90,14 @@ static void cache_entry(struct load_state *ls, const struct fscc_dirent *e, stru
 	}
 	snprintf(ls->child, need, "%s/%s", root ? "" : ls->dir, name);
 	attrcache_fill(ls->ctx->cache, ls->child, &e->st, ls->ticket);
+	struct fscc_stat old;
+	bool held = attrcache_get(ls->ctx->cache, ls->child, &old) > 0;
+	/* a listing has no link count: the one a stat of the same file
+	 * told (attrcache keeps it), else 1 (fetch_sd asks) */
+	if (held && !st->nlink && st->file_id && old.file_id == st->file_id)
+		st->nlink = old.nlink;
 	if (fs_needs_sd(ls->ctx, st)) {
-		struct fscc_stat old;
-		if (attrcache_get(ls->ctx->cache, ls->child, &old) > 0 && old.sd_asked) {
+		if (held && old.sd_asked) {
 			fscc_sd_view_copy(st, &old);
 		} else {
 			*plus = false;
@@ -158,6 +163,9 @@ static void fetch_sd(struct smb2fs_ctx *ctx, const char *dir, struct fs_dir *d)
 		if (res[k] < 0)
 			continue;
 		struct fs_dirent *e = &d->ents[idx[k]];
+		/* (the stat compounds' CREATEs ask for no id: the listing's) */
+		if (ctx->serverino && !st[k].file_id && e->st.st_ino != (ino_t)0xffffffffu)
+			st[k].file_id = (uint64_t)e->st.st_ino;
 		fs_fill_stat(ctx, &st[k], &e->st);
 		e->plus = !fs_special_maybe(ctx, &st[k]);
 		size_t need = dl + strlen(e->name) + 2;

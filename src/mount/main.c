@@ -131,7 +131,8 @@ static int serve(struct smb2fs_opts *o, const char *ccache, const char *prog, co
 				  .forceuid = o->forceuid, .forcegid = o->forcegid,
 				  .file_mode = o->file_mode, .dir_mode = o->dir_mode,
 				  .want_writeback_cache = o->cache_loose,
-				  .nobrl = o->nobrl,
+				  .nobrl = o->nobrl, .serverino = !o->noserverino,
+				  .notify = o->notify,
 				  .mfsymlinks = !o->nomfsymlinks, .sfu = o->sfu,
 				  .user_xattr = !o->nouser_xattr };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);

@@ -230,7 +230,7 @@ static const char *const ignored_opts[] = {
 	"rw", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
 	"defaults", "atime", "noatime", "relatime", "strictatime", "diratime", "nodiratime",
 	/* mount.cifs */
-	"intr", "nointr", "noserverino", "nosetuids", "noacl", "nomapchars",
+	"intr", "nointr", "nosetuids", "noacl", "nomapchars",
 	"handlecache", "nohandlecache", "nostrictsync", "forcemandatorylock",
 	"noposix", "nounix", "nolinux", "noposixpaths", "noresilienthandles",
 	"nopersistenthandles", "nodfs", "noautotune", "nosharesock", "noblocksend",
@@ -249,11 +249,12 @@ static const struct {
 	{ "domainauto", "give the domain with domain=" },
 	{ "setuids", "new files are owned as the server decides (nosetuids)" },
 	{ "dynperm", "modes kept only in memory are not implemented" },
-	{ "handletimeout", "durable and persistent handles are not implemented" },
-	{ "resilienthandles", "durable handles are not implemented (open files are "
-			      "reopened after a reconnect)" },
-	{ "persistenthandles", "persistent handles are not implemented (open files are "
-			       "reopened after a reconnect)" },
+	{ "handletimeout", "durable handles are always asked for with a fixed 60 s "
+			   "timeout (the server may grant less)" },
+	{ "resilienthandles", "resilient handles are not implemented (durable handles, "
+			      "always asked for on SMB 3.x, keep open files across a reconnect)" },
+	{ "persistenthandles", "persistent handles are not implemented (durable handles, "
+			       "always asked for on SMB 3.x, keep open files across a reconnect)" },
 	{ "rwpidforward", "not implemented" },
 	{ "mapchars", "the SFU character mapping is not implemented; mapposix (the "
 		      "default) maps the same characters as macOS does" },
@@ -264,8 +265,6 @@ static const struct {
 	{ "rdma", "SMB Direct is not implemented" },
 	{ "snapshot", "snapshots (previous versions) are not implemented" },
 	{ "locallease", "not implemented" },
-	{ "serverino", "inode numbers are made up locally (as noserverino); hard "
-		       "links do not share one" },
 	{ "posix", "the SMB3 POSIX extensions are not implemented" },
 	{ "unix", "the SMB3 POSIX extensions are not implemented" },
 	{ "linux", "the SMB3 POSIX extensions are not implemented" },
@@ -545,6 +544,12 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 	} else if (IS("brl") || IS("nobrl")) {
 		NO_VAL;
 		o->nobrl = IS("nobrl");
+	} else if (IS("notify") || IS("nonotify")) {
+		NO_VAL;
+		o->notify = IS("notify");
+	} else if (IS("serverino") || IS("noserverino")) {
+		NO_VAL;
+		o->noserverino = IS("noserverino");
 	} else if (IS("cifsacl") || IS("nocifsacl")) {
 		NO_VAL;
 		o->nocifsacl = IS("nocifsacl");
@@ -722,6 +727,12 @@ void opts_usage(FILE *out, const char *prog)
 		"                        server still checks)\n"
 		"  brl, nobrl            fcntl and flock locks as SMB2 byte-range locks every\n"
 		"                        client of the share sees (default), or kept local\n"
+		"  notify, nonotify      watch the directories the caches hold (change\n"
+		"                        notify, with actimeo of 2 s or more): other\n"
+		"                        clients' changes show at once; or not (default)\n"
+		"  serverino             inode numbers are the server's file ids: stable\n"
+		"                        across mounts, shared by hard links (default)\n"
+		"  noserverino           inode numbers made up locally (by libfuse)\n"
 		"  mfsymlinks            symlinks as Minshall+French link files (default);\n"
 		"                        nomfsymlinks: symlink() fails with EPERM\n"
 		"  sfu, nosfu            mkfifo/mknod as Services for Unix files (default off)\n"
@@ -746,7 +757,7 @@ void opts_usage(FILE *out, const char *prog)
 		"  debug                 log every SMB request and reply to stderr\n"
 		"\n"
 		"Accepted, no effect (smb2fs does this anyway, or cifs.ko tuning):\n"
-		"  iocharset=utf8 (others refused), noserverino, nosetuids, noacl, nomapchars,\n"
+		"  iocharset=utf8 (others refused), nosetuids, noacl, nomapchars,\n"
 		"  intr, nointr, handlecache, nohandlecache, nostrictsync (fsync still\n"
 		"  flushes), forcemandatorylock, noposix, nounix, nolinux, noposixpaths,\n"
 		"  noresilienthandles, nopersistenthandles, nodfs, noautotune, noblocksend,\n"
@@ -759,7 +770,7 @@ void opts_usage(FILE *out, const char *prog)
 		"  idsfromsid, ip=, addr=, domainauto, setuids, dynperm,\n"
 		"  handletimeout=, resilienthandles, persistenthandles, rwpidforward, mapchars,\n"
 		"  backupuid=, backupgid=, nocase, ignorecase, rdma, snapshot=, locallease,\n"
-		"  serverino, posix, unix, linux, posixpaths, bsize=, max_credits=, fsc,\n"
+		"  posix, unix, linux, posixpaths, bsize=, max_credits=, fsc,\n"
 		"  multiuser, multichannel, max_channels=, compress.\n"
 		"See smb2fs(8) and docs/options.md for each.\n"
 		"The PASSWD environment variable supplies a password when none is given.\n",

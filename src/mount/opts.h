@@ -45,6 +45,8 @@ struct smb2fs_opts {
 	mode_t file_mode, dir_mode; /* modes when the server gives none (0755) */
 	bool nocifsacl;       /* never read or write security descriptors */
 	bool nobrl;           /* fcntl/flock locks stay local (no SMB2 LOCK) */
+	bool noserverino;     /* inode numbers from libfuse, not the server's file ids */
+	bool notify;          /* change notify watches (fs.c); off by default */
 	bool nomfsymlinks;    /* symlink() refused, 1067-byte link files shown as files */
 	bool sfu;             /* mknod/mkfifo as SFU files (off by default) */
 	bool nouser_xattr;    /* no user.* xattrs (EOPNOTSUPP) */

@@ -126,14 +126,15 @@ def test_round_trips_per_operation(dbg, share_dir):
     assert (rt, sorted(req)) == (1, ["CLOSE", "CREATE", "SET_INFO"]), text
 
     # listing of a small directory: CREATE+QUERY_DIRECTORY x3+CLOSE, then
-    # the entries' descriptors (a listing has none): one CREATE+QUERY_INFO+
-    # CLOSE each, all in flight at once
+    # the entries' descriptors and link counts (a listing has neither):
+    # one CREATE+QUERY_INFO x2+CLOSE each, all in flight at once
     rt, req, text = measure(m, log, lambda: os.listdir(p("small")),
                             prep=lambda: os.stat(p("small")))
     assert rt == 11, text
     assert sorted(req) == sorted(["CLOSE", "CREATE", "QUERY_DIRECTORY",
                                   "QUERY_DIRECTORY", "QUERY_DIRECTORY"] +
-                                 ["CREATE", "QUERY_INFO", "CLOSE"] * 10), text
+                                 ["CREATE", "QUERY_INFO", "QUERY_INFO",
+                                  "CLOSE"] * 10), text
     # ... and stat of its entries right after: from the listing
     log.mark()
     for i in range(10):

@@ -531,6 +531,69 @@ static void test_dir_adaptive(void)
 }
 
 /* actimeo=0: no cache, and every call is a no-op. */
+/* Change notify's overflow: the directory and its names go, deeper
+ * entries and other directories stay. */
+static void test_forget_dir(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat s = st_of(4), out;
+	const char *const names[] = {"a", "sub", NULL};
+	uint64_t t = attrcache_ticket(ac);
+	const char *const pos[] = {"/", "/d", "/d/a", "/d/sub", "/d/sub/x", "/e", "/dd/a"};
+	for (unsigned i = 0; i < sizeof(pos) / sizeof(*pos); i++)
+		attrcache_fill(ac, pos[i], &s, t);
+	attrcache_fill(ac, "/d/missing", NULL, t);
+	list_names(ac, "/d", names, 0);
+	CHECK_EQ(attrcache_get(ac, "/d/missing", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/other", &out), 0); /* from the record */
+	/* a watch just made: only the negative entries go (not the record) */
+	attrcache_fill(ac, "/dd/missing", NULL, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_get(ac, "/dd/missing", &out), 0);
+	attrcache_forget_dir(ac, "/dd", true);
+	attrcache_forget_dir(ac, "/d", true);
+	CHECK_EQ(attrcache_get(ac, "/dd/missing", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/dd/a", &out), 1);
+	CHECK_EQ(attrcache_get(ac, "/d/a", &out), 1);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	/* a fill that began before it is not stored */
+	t = attrcache_ticket(ac);
+	attrcache_forget_dir(ac, "/D", false);
+	attrcache_fill(ac, "/d/late", NULL, t);
+	CHECK_EQ(attrcache_get(ac, "/d/late", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/a", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/sub", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/missing", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/other", &out), -1);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	CHECK_EQ(attrcache_get(ac, "/d/sub/x", &out), 1);
+	CHECK_EQ(attrcache_get(ac, "/dd/a", &out), 1);
+	CHECK_EQ(attrcache_get(ac, "/e", &out), 1);
+	CHECK_EQ(attrcache_get(ac, "/", &out), 1);
+	attrcache_forget_dir(ac, "/", false);
+	CHECK_EQ(attrcache_get(ac, "/", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/e", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/dd/a", &out), 1);
+	CHECK_EQ(attrcache_get(ac, "/d/sub/x", &out), 1);
+	attrcache_forget_dir(NULL, "/", false);
+	/* one name: negative only, or its attributes without its record */
+	list_names(ac, "/d", names, 0);
+	attrcache_fill(ac, "/d/a", &s, attrcache_ticket(ac));
+	attrcache_fill(ac, "/d/n", NULL, attrcache_ticket(ac));
+	attrcache_forget_entry(ac, "/d/a", true);
+	CHECK_EQ(attrcache_get(ac, "/d/a", &out), 1);
+	attrcache_forget_entry(ac, "/d/N", true);
+	CHECK_EQ(attrcache_get(ac, "/d/n", &out), 0); /* the record says missing */
+	attrcache_fill(ac, "/d", &s, attrcache_ticket(ac));
+	t = attrcache_ticket(ac);
+	attrcache_forget_entry(ac, "/d", false);
+	attrcache_fill(ac, "/d", &s, t); /* older than the change: dropped */
+	CHECK_EQ(attrcache_get(ac, "/d", &out), -1);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	attrcache_forget_entry(NULL, "/d", false);
+	attrcache_free(ac);
+}
+
 static void test_off(void)
 {
 	struct fscc_stat s = st_of(1), out;
@@ -567,6 +630,7 @@ int main(void)
 	test_dir_record_race();
 	test_dir_record_bounds();
 	test_dir_adaptive();
+	test_forget_dir();
 	test_off();
 	return check_done("attrcache");
 }

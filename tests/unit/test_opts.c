@@ -427,6 +427,26 @@ static void test_brl(void)
 	opts_free(&o);
 }
 
+/* nonotify is the default; notify turns the watches on; the last one
+ * wins; no value. */
+static void test_notify(void)
+{
+	struct smb2fs_opts o;
+	char err[256];
+
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m")), OPTS_OK);
+	CHECK(!o.notify);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "notify")), OPTS_OK);
+	CHECK(o.notify);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "notify,nonotify")), OPTS_OK);
+	CHECK(!o.notify);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "notify=1")), OPTS_USAGE);
+	opts_free(&o);
+}
+
 /* mfsymlinks and user_xattr are on by default, sfu off; the last of each
  * pair wins; none takes a value. */
 static void test_links_xattr(void)
@@ -474,6 +494,7 @@ int main(void)
 	test_sec();
 	test_mapposix();
 	test_brl();
+	test_notify();
 	test_links_xattr();
 	parse_free_args();
 	return check_done("opts");

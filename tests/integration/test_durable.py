@@ -1,0 +1,196 @@
+"""Durable handles (issue 11, part 3): open files survive a lost
+connection as the same open on the server.
+
+Every file open on SMB 3.x asks for a durable v2 handle (DH2Q); Samba
+grants it with the RWH lease the open asks for.  After a reconnect the
+client reclaims it with DH2C (the FileId and CreateGuid, the same
+ClientGuid and lease key), so the open keeps its byte-range locks, lease
+and delete-pending state; when the server refuses (the smbd serving it
+died, or durable handles are off), the identity-checked reopen by name
+takes over, and the program sees no error either way.
+
+  (a) the connection cut (fault proxy) while a file is open for writing:
+      no error, the right SHA-256, the open reclaimed with DH2C, and a
+      byte-range lock taken before the cut still blocks a second mount;
+  (b) the smbd child serving the session killed (kill -9): no error, the
+      right copy, DH2C tried first and refused, then the reopen;
+  (c) an unlinked file still open across a cut: still readable, and gone
+      from the server after the close;
+  (d) a share with `durable handles = no`: the reconnect reopens as
+      before, with no error.
+"""
+
+import errno
+import fcntl
+import hashlib
+import os
+import time
+
+import pytest
+
+import fault_proxy
+import smbenv
+from test_robustness import _kill_session
+
+RECLAIMED = "reclaimed durable handle"
+REFUSED = "durable reclaim of"
+
+
+@pytest.fixture
+def proxy(smbd):
+    p = fault_proxy.FaultProxy(smbd).start()
+    yield p
+    p.heal()
+    p.stop()
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def share_sha(path):
+    with open(path, "rb") as f:
+        return sha(f.read())
+
+
+def wait_for(pred, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return pred()
+
+
+def lock_refused(path, start, length):
+    """True when a write lock on [start, start+length) of path (opened
+    for writing) is refused at once."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, length, start)
+        except OSError as e:
+            assert e.errno in (errno.EAGAIN, errno.EACCES), e
+            return True
+        fcntl.lockf(fd, fcntl.LOCK_UN, length, start)
+        return False
+    finally:
+        os.close(fd)
+
+
+def write_across(fd, part1, part2, fault):
+    os.write(fd, part1)
+    os.fsync(fd)
+    fault()
+    os.write(fd, part2)
+    os.fsync(fd)
+    assert os.pread(fd, len(part1) + len(part2), 0) == part1 + part2
+
+
+def test_cut_reclaims_durable_handle(smbd, share_dir, proxy, mount_factory, rand_bytes):
+    m = mount_factory(proxy, options=["debug", "actimeo=0", "echo_interval=2"])
+    other = mount_factory(smbd, options=["actimeo=0"])
+    name = "durable.bin"
+    part1, part2 = rand_bytes(300_000, seed=1), rand_bytes(500_000, seed=2)
+    fd = os.open(os.path.join(m.mountpoint, name), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 0)
+        assert lock_refused(os.path.join(other.mountpoint, name), 0, 100)
+        before = proxy.connections
+        write_across(fd, part1, part2, proxy.cut)
+        assert proxy.connections > before, "no reconnect happened"
+        log = m.stderr()
+        assert RECLAIMED in log, log[-4000:]
+        assert REFUSED not in log, log[-4000:]
+        # the lock held by the reclaimed open still keeps others out, and
+        # it was not taken a second time (no "lost with the connection")
+        assert lock_refused(os.path.join(other.mountpoint, name), 0, 100)
+        assert "lost with the connection" not in log, log[-4000:]
+        fcntl.lockf(fd, fcntl.LOCK_UN, 100, 0)
+        assert wait_for(lambda: not lock_refused(os.path.join(other.mountpoint, name), 0, 100))
+    finally:
+        os.close(fd)
+    assert share_sha(os.path.join(share_dir, name)) == sha(part1 + part2)
+
+
+@pytest.mark.slow
+def test_killed_smbd_falls_back_to_reopen(smbd, share_dir, mount_factory, rand_bytes):
+    before = {s["pid"] for s in smbd.sessions()}
+    m = mount_factory(smbd, options=["debug", "actimeo=0"])
+    name = "killed.bin"
+    part1, part2 = rand_bytes(200_000, seed=3), rand_bytes(400_000, seed=4)
+    fd = os.open(os.path.join(m.mountpoint, name), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        write_across(fd, part1, part2, lambda: _kill_session(smbd, before))
+    finally:
+        os.close(fd)
+    assert share_sha(os.path.join(share_dir, name)) == sha(part1 + part2)
+    log = m.stderr()
+    # DH2C first, refused (the open died with its smbd), then the reopen
+    assert REFUSED in log, log[-4000:]
+    assert "reopen " in log[log.index(REFUSED):], log[-4000:]
+    assert "cannot reopen" not in log, log[-4000:]
+
+
+def test_unlinked_open_file_survives_cut(smbd, share_dir, proxy, mount_factory, rand_bytes):
+    m = mount_factory(proxy, options=["debug", "actimeo=0", "echo_interval=2"])
+    data = rand_bytes(100_000, seed=5)
+    path = os.path.join(m.mountpoint, "gone.bin")
+    with open(path, "wb") as f:
+        f.write(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.unlink(path)
+        assert "gone.bin" not in os.listdir(m.mountpoint)
+        # on the server: only the reserved name, delete-pending
+        assert all(n.startswith(".smb2fs-deleted-") for n in os.listdir(share_dir))
+        proxy.cut()
+        assert os.fstat(fd).st_size == len(data)
+        assert os.pread(fd, len(data), 0) == data
+        log = m.stderr()
+        assert RECLAIMED in log, log[-4000:]
+    finally:
+        os.close(fd)
+    # delete-on-close was kept by the reclaimed open: the file goes now
+    assert wait_for(lambda: not [n for n in os.listdir(share_dir)
+                                 if n.startswith(".smb2fs-deleted-")]), os.listdir(share_dir)
+    assert os.listdir(m.mountpoint) == []
+
+
+@pytest.fixture(scope="module")
+def smbd_nodurable():
+    if os.geteuid() != 0 or not smbenv.which("smbd"):
+        pytest.skip("needs root and smbd")
+    srv = smbenv.SambaServer(share_opts={"share": {"durable handles": "no"}})
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def proxy_nodurable(smbd_nodurable):
+    # torn down after the mount (requested before mount_factory): the
+    # unmount still needs the server
+    p = fault_proxy.FaultProxy(smbd_nodurable).start()
+    yield p
+    p.heal()
+    p.stop()
+
+
+def test_no_durable_handles_reopens(smbd_nodurable, proxy_nodurable, mount_factory, rand_bytes):
+    share_dir = smbd_nodurable.share_dir("share")
+    for n in os.listdir(share_dir):
+        os.unlink(os.path.join(share_dir, n))
+    p = proxy_nodurable
+    m = mount_factory(p, options=["debug", "actimeo=0", "echo_interval=2"])
+    part1, part2 = rand_bytes(150_000, seed=6), rand_bytes(250_000, seed=7)
+    fd = os.open(os.path.join(m.mountpoint, "plain.bin"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        write_across(fd, part1, part2, p.cut)
+    finally:
+        os.close(fd)
+    log = m.stderr()
+    assert "durable handle for" not in log, log[-4000:]
+    assert RECLAIMED not in log and REFUSED not in log, log[-4000:]
+    assert "reopen " in log, log[-4000:]
+    assert share_sha(os.path.join(share_dir, "plain.bin")) == sha(part1 + part2)
