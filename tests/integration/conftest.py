@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import addcenv  # noqa: E402
 import fake_smb2_server  # noqa: E402
+import fault_proxy  # noqa: E402
 import krb5env  # noqa: E402
 import smbenv  # noqa: E402
 
@@ -194,6 +195,30 @@ def fake_server():
     yield make
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture
+def fault_proxies():
+    """make(server) -> a started fault_proxy.FaultProxy in front of server;
+    healed and stopped at the end.  Ask for it before mount_factory, so
+    the mounts through it go first (their unmount needs the server)."""
+    started = []
+
+    def make(server):
+        p = fault_proxy.FaultProxy(server).start()
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        p.heal()
+        p.stop()
+
+
+@pytest.fixture
+def proxy(smbd, fault_proxies):
+    """A FaultProxy in front of the session's smbd."""
+    return fault_proxies(smbd)
 
 
 # ---------------------------------------------------------------------------

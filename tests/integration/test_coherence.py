@@ -14,25 +14,15 @@ import time
 
 import pytest
 
+import test_leases
 from test_compound import Log
+from test_leases import _put
 
 WITHIN = 1.0  # seconds: the promise
 
 
-def _poll(fn, want, timeout=WITHIN):
-    deadline = time.time() + timeout
-    got = fn()
-    while got != want and time.time() < deadline:
-        time.sleep(0.02)
-        got = fn()
-    return got
-
-
-def _put(share_dir, name, data):
-    p = os.path.join(share_dir, name)
-    with open(p, "wb") as f:
-        f.write(data)
-    os.chmod(p, 0o666)
+def _poll(fn, want):
+    return test_leases._poll(fn, want, timeout=WITHIN)
 
 
 def _reader(smbd, mount_factory, extra=()):

@@ -29,19 +29,10 @@ import time
 
 import pytest
 
-import fault_proxy
 from test_robustness import _serving_pid
 
 E = 2             # echo_interval of the tests
 SLACK = 2.5       # a shared 2-core machine: scheduling, smbd forks
-
-
-@pytest.fixture
-def proxy(smbd):
-    p = fault_proxy.FaultProxy(smbd).start()
-    yield p
-    p.heal()
-    p.stop()
 
 
 def wait_new_connection(proxy, since, timeout):

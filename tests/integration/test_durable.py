@@ -28,20 +28,11 @@ import time
 
 import pytest
 
-import fault_proxy
 import smbenv
 from test_robustness import _kill_session
 
 RECLAIMED = "reclaimed durable handle"
 REFUSED = "durable reclaim of"
-
-
-@pytest.fixture
-def proxy(smbd):
-    p = fault_proxy.FaultProxy(smbd).start()
-    yield p
-    p.heal()
-    p.stop()
 
 
 def sha(data):
@@ -168,13 +159,10 @@ def smbd_nodurable():
 
 
 @pytest.fixture
-def proxy_nodurable(smbd_nodurable):
+def proxy_nodurable(smbd_nodurable, fault_proxies):
     # torn down after the mount (requested before mount_factory): the
     # unmount still needs the server
-    p = fault_proxy.FaultProxy(smbd_nodurable).start()
-    yield p
-    p.heal()
-    p.stop()
+    return fault_proxies(smbd_nodurable)
 
 
 def test_no_durable_handles_reopens(smbd_nodurable, proxy_nodurable, mount_factory, rand_bytes):
