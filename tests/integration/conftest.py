@@ -13,6 +13,9 @@ Fixtures (see smbenv.py for the machinery):
   run_smb2fs      run smb2fs expecting it to exit (failure cases); checks no
                   sanitizer report and that nothing is left mounted
   fake_server     factory for fake_smb2_server.FakeSMB2Server
+  fault_proxies   make(server) -> a started fault_proxy.FaultProxy (cut,
+                  blackhole, delay, drop, rate) in front of server
+  proxy           fault_proxies(smbd)
   krb5_server     module-scoped Kerberos realm (MIT KDC) + smbd that takes
                   its tickets and NTLM (krb5env.py); needs krb5-kdc,
                   krb5-admin-server and krb5-user
