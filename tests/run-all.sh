@@ -51,7 +51,9 @@ unit_fail=$(awk '/^Fail:/ {print $2}' build-asan/unit-tests.out)
 step "integration tests (ASan/UBSan binary)"
 export SMB2FS_BIN="$ROOT/build-asan/smb2fs"
 export SMB2FS_REQUIRE_ALL=1   # a missing /dev/fuse or smbd is a failure here
-timeout --kill-after=30 1200 "$PY" -m pytest -v tests/integration "$@" \
+# (about 8 minutes, plus the 10-minute two-mount load of test_mixed_load.py;
+# the cap is for a hang, not a slow machine)
+timeout --kill-after=30 2700 "$PY" -m pytest -v tests/integration "$@" \
   | tee build-asan/integration-tests.out
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "integration tests"
 # pytest's last line, e.g. "==== 74 passed, 1 failed in 12.9s ===="

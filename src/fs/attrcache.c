@@ -14,6 +14,7 @@ struct ac_ent {
 	struct ac_ent *lprev, *lnext;  /* LRU list, most recent first */
 	uint64_t hash;                 /* of the folded path */
 	int64_t expires_ns;            /* CLOCK_MONOTONIC */
+	uint64_t ticket;               /* of the request whose reply this is */
 	/* st's POSIX view from the security descriptor (st.sd_asked) is
 	 * good until then: attributes without one (a listing's, an open's,
 	 * a setattr's) keep it from the entry they replace, not longer */
@@ -23,13 +24,19 @@ struct ac_ent {
 	char path[];
 };
 
-/* Recent invalidations, to tell a fill whether its path changed after its
- * ticket.  Older tickets than the ring covers are simply not stored. */
-#define AC_RING 64
+/* Recent invalidations and tickets, to tell a fill whether its path
+ * changed after its ticket.  Older tickets than the ring covers are
+ * simply not stored.  Every ticket takes a slot too, so tickets are
+ * unique and ordered: a reply never replaces what the reply to a request
+ * made after it stored (two opens of a file by two threads: the one
+ * that left first can answer last, with the size from before another
+ * client's write). */
+#define AC_RING 1024
 struct ac_inval {
 	uint64_t seq;
 	uint64_t hash;
 	bool all;                      /* a subtree: matches every path */
+	bool ticket;                   /* a ticket: matches no path */
 };
 
 /* A set of names, hashed by their fold (so a name and every name the
@@ -81,7 +88,7 @@ struct attrcache {
 	struct ac_ent **buckets;
 	size_t nbuckets;               /* a power of two */
 	struct ac_ent *lru_head, *lru_tail;
-	uint64_t seq;                  /* invalidations so far */
+	uint64_t seq;                  /* invalidations and tickets so far */
 	struct ac_inval ring[AC_RING];
 	/* dir records */
 	struct ac_dir *dir_head, *dir_tail;
@@ -269,6 +276,7 @@ static void note_inval(struct attrcache *ac, uint64_t h, bool all)
 	v->seq = ac->seq;
 	v->hash = h;
 	v->all = all;
+	v->ticket = false;
 }
 
 /* Whether path (hash h) was invalidated after ticket. */
@@ -280,7 +288,7 @@ static bool changed_since(const struct attrcache *ac, uint64_t h, uint64_t ticke
 		return true; /* too much happened to tell: do not trust it */
 	for (uint64_t s = ticket + 1; s <= ac->seq; s++) {
 		const struct ac_inval *v = &ac->ring[s % AC_RING];
-		if (v->all || v->hash == h)
+		if (!v->ticket && (v->all || v->hash == h))
 			return true;
 	}
 	return false;
@@ -874,7 +882,9 @@ uint64_t attrcache_ticket(struct attrcache *ac)
 	if (!ac)
 		return 0;
 	pthread_mutex_lock(&ac->mu);
-	uint64_t t = ac->seq;
+	uint64_t t = ++ac->seq;
+	struct ac_inval *v = &ac->ring[t % AC_RING];
+	*v = (struct ac_inval){.seq = t, .ticket = true};
 	pthread_mutex_unlock(&ac->mu);
 	return t;
 }
@@ -886,8 +896,12 @@ void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_st
 		return;
 	uint64_t h = fold_hash(path);
 	pthread_mutex_lock(&ac->mu);
-	if (!changed_since(ac, h, ticket))
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (!changed_since(ac, h, ticket) && !(e && e->ticket > ticket)) {
 		store(ac, path, h, st);
+		if ((e = find_exact(ac, path, h)))
+			e->ticket = ticket;
+	}
 	pthread_mutex_unlock(&ac->mu);
 }
 
@@ -909,8 +923,12 @@ void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_sta
 	if (!st)
 		dir_forget(ac, path, h, false);
 	note_inval(ac, h, false);
-	if (!other)
+	if (!other) {
 		store_sd(ac, path, h, st, &old, exp);
+		struct ac_ent *e = find_exact(ac, path, h);
+		if (e)
+			e->ticket = ac->seq; /* newer than every reply on the wire */
+	}
 	pthread_mutex_unlock(&ac->mu);
 }
 

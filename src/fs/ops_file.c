@@ -17,17 +17,17 @@ static bool can_write(int flags)
 
 /* Close-to-open, as NFS and cifs: the kernel may hold this file's size
  * for actimeo, from before another client changed and closed it, and would
- * stop reads at that size.  Where the CREATE reply's size or mtime is not
- * what we last knew (or we know nothing any more), the kernel's attributes
- * go too; its pages go anyway at an open without keep_cache. */
-static void revalidate_at_open(struct smb2fs_ctx *ctx, const char *path,
-			       const struct fscc_stat *now)
+ * stop reads at that size.  Whether the CREATE reply's size or mtime is not
+ * what we last knew (or we know nothing any more): then the kernel's
+ * attributes go too (stale_at_open's caller, once the attribute cache
+ * holds the reply or nothing: a getattr the kernel sends at once must not
+ * get the old size back from it).  The pages go anyway at an open without
+ * keep_cache. */
+static bool stale_at_open(struct smb2fs_ctx *ctx, const char *path, const struct fscc_stat *now)
 {
 	struct fscc_stat was;
-	if (attrcache_get(ctx->cache, path, &was) == 1 && was.end_of_file == now->end_of_file &&
-	    was.last_write_time == now->last_write_time)
-		return;
-	(void)fuse_invalidate_path(ctx->fuse, path);
+	return attrcache_get(ctx->cache, path, &was) != 1 || was.end_of_file != now->end_of_file ||
+	       was.last_write_time != now->last_write_time;
 }
 
 /* The CREATE reply carries the attributes: they go into the cache, so the
@@ -53,8 +53,7 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 	 * that the reply does not show yet. */
 	bool exact = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || quiet;
 	bool keep = smb2_file_keep_cache(f) && !(flags & O_TRUNC);
-	if (!keep && !(flags & O_TRUNC))
-		revalidate_at_open(ctx, path, &st);
+	bool stale = !keep && !(flags & O_TRUNC) && stale_at_open(ctx, path, &st);
 	/* (not exact: the file is there, its size is what we do not know) */
 	if ((flags & (O_CREAT | O_TRUNC)) && exact)
 		attrcache_set(ctx->cache, path, &st, t);
@@ -62,6 +61,10 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 		attrcache_forget(ctx->cache, path);
 	else if (exact)
 		attrcache_fill(ctx->cache, path, &st, t);
+	else if (stale)
+		attrcache_forget(ctx->cache, path);
+	if (stale)
+		(void)fuse_invalidate_path(ctx->fuse, path);
 	if (can_write(flags))
 		__atomic_add_fetch(&ctx->writers, 1, __ATOMIC_RELAXED);
 	/* A write-only file the server would not open for reading: the page

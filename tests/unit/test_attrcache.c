@@ -93,9 +93,17 @@ static void test_ticket_race(void)
 	attrcache_forget_tree(ac, "/x");
 	attrcache_fill(ac, "/f", &old, t);
 	CHECK_EQ(attrcache_get(ac, "/f", &out), -1);
+	/* a reply never replaces one to a request made after it */
+	struct fscc_stat newer = old;
+	newer.end_of_file = 99;
+	uint64_t t_old = attrcache_ticket(ac), t_new = attrcache_ticket(ac);
+	attrcache_fill(ac, "/g", &newer, t_new);
+	attrcache_fill(ac, "/g", &old, t_old);
+	CHECK_EQ(attrcache_get(ac, "/g", &out), 1);
+	CHECK_EQ(out.end_of_file, 99);
 	/* too many invalidations to tell: not stored */
 	t = attrcache_ticket(ac);
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 2000; i++) /* past the ring (AC_RING) */
 		attrcache_forget(ac, "/other");
 	attrcache_fill(ac, "/f", &old, t);
 	CHECK_EQ(attrcache_get(ac, "/f", &out), -1);
@@ -399,7 +407,7 @@ static void test_dir_record_race(void)
 	attrcache_list_end(ac, l, 0);
 	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
 	l = attrcache_list_begin(ac, "/d");
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 2000; i++) /* past the ring (AC_RING) */
 		attrcache_forget(ac, "/other");
 	attrcache_list_end(ac, l, 0);
 	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
