@@ -81,8 +81,9 @@ def main():
     try:
         target = srv
         if a.rate:
-            from test_desktop import SlowProxy  # the tests' throttled link
-            proxy = target = SlowProxy(srv, a.rate)
+            from fault_proxy import FaultProxy  # the tests' throttled link
+            proxy = target = FaultProxy(srv).start()
+            proxy.rate(a.rate)
         os.makedirs(a.mountpoint, exist_ok=True)
         workdir = a.envfile + ".d"
         os.makedirs(workdir, exist_ok=True)

@@ -301,9 +301,10 @@ bool smb2_file_can_read(struct smb2_client *c, const struct smb2_file *f);
  * has to wait for all of them. */
 int smb2_flush_file(struct smb2_client *c, struct smb2_file *f);
 
-/* Byte-range locks (locks.c), as SMB2 LOCK requests through f.  The
- * caller answers "was the waiting process interrupted?" for a blocking
- * lock, asked every 100 ms; then the request is cancelled (-EINTR). */
+/* Byte-range locks (locks.c), as SMB2 LOCK requests through f.  A
+ * blocking lock asks the interrupt check below (smb2_client_set_intr)
+ * every SMB2_INTR_LOOK_MS; interrupted, the request is cancelled
+ * (-EINTR). */
 typedef bool (*smb2_intr_fn)(void *arg);
 /* The same question for every operation: asked (from the thread running
  * it) while it waits for a server that does not answer, or for the
@@ -315,12 +316,14 @@ void smb2_client_set_intr(struct smb2_client *c, smb2_intr_fn fn, void *arg);
  * start+len) (len 0: to the end of the file) for the POSIX lock owner
  * (FUSE lock_owner); all of an owner's locks on a file are held through
  * the handle it first locked through.  wait: F_SETLKW (blocks until the
- * server grants it); without it a conflict is -EAGAIN.  *stale (may be
+ * server grants it, or until the client's interrupt check
+ * (smb2_client_set_intr) says the caller gave up: cancelled, -EINTR);
+ * without it a conflict is -EAGAIN.  *stale (may be
  * NULL): after a lock was taken, whether the file's cached data and
  * attributes may be older than another client's writes (no write
  * caching lease): drop them. */
 int smb2_lock(struct smb2_client *c, struct smb2_file *f, uint64_t owner, int type, uint64_t start,
-	      uint64_t len, bool wait, smb2_intr_fn intr, void *arg, bool *stale);
+	      uint64_t len, bool wait, bool *stale);
 /* Whether owner (is_flock: f's flock) holds locks on f's file: an
  * unlock that finds none sends nothing (libfuse unlocks at every close). */
 bool smb2_lock_held(struct smb2_client *c, struct smb2_file *f, uint64_t owner, bool is_flock);
@@ -328,9 +331,9 @@ bool smb2_lock_held(struct smb2_client *c, struct smb2_file *f, uint64_t owner, 
  * lock, else the type of what holds it (tried through f and given back). */
 int smb2_lock_test(struct smb2_client *c, struct smb2_file *f, int *type, uint64_t start,
 		   uint64_t len);
-/* flock(2) on the open file f: LOCK_SH, LOCK_EX, LOCK_UN, | LOCK_NB. */
-int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, smb2_intr_fn intr, void *arg,
-	       bool *stale);
+/* flock(2) on the open file f: LOCK_SH, LOCK_EX, LOCK_UN, | LOCK_NB (a
+ * blocking one ends as smb2_lock's). */
+int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, bool *stale);
 
 /* Space and server-side copy (space.c).  Each first sends what this
  * mount's handles queued for the files involved, so the server acts on

@@ -19,8 +19,8 @@
  *            matches the reply by MessageId, only then takes its credits
  *            (total capped) and completes the request object.  Interim
  *            STATUS_PENDING replies extend the wait by the timeout, up to
- *            10 timeouts in all, and only when trusted (signed, on a
- *            session that signs).
+ *            10 timeouts in all (the hard deadline), and only when
+ *            trusted (signed, on a session that signs).
  *   wait   - the caller collects each reply (smb2_conn_wait), in any order.
  *
  * Lock order: conn.mu (credits, pending table, state) before conn.send_mu.
@@ -28,7 +28,12 @@
  *
  * A connection is either ALIVE or DEAD.  It becomes DEAD on EOF, a socket
  * error, a malformed frame, a bad signature, a request timeout or the
- * watchdog's verdict (below); every waiting request then fails with
+ * watchdog's verdict (below).  A request past its deadline (timeout_sec
+ * with no trusted interim reply) kills it unless the watchdog is armed
+ * with a session and the server shows it is alive: a trusted reply to a
+ * request sent after this one (an ECHO, or any other), and one within
+ * 2 x E.  Then the request waits on up to its hard deadline, and a
+ * server that stops answering is the watchdog's to declare dead.  Every waiting request then fails with
  * -ECONNRESET (or -ETIMEDOUT / -EBADMSG for the request that caused it;
  * -ETIMEDOUT for all of them when the server stopped answering) and later
  * calls fail at once.  Reconnecting is the client layer's job
@@ -44,7 +49,13 @@
  * blocking LOCK, a big READ), and a dead one is noticed even when idle.
  * An interrupted waiter (smb2_conn_set_intr) asks for a probe: an ECHO at
  * once, and the connection is declared dead when nothing at all arrives
- * within SMB2_PROBE_MS. */
+ * within SMB2_PROBE_MS.  The trade-off: a server that is alive but takes
+ * longer than that over a synchronous request (no interim reply) and
+ * the ECHO queued behind it loses the connection to one user's Ctrl-C,
+ * for every user of the mount (a hard mount reconnects and retries
+ * their requests); a probe as long as E / 2 would spare it, but then
+ * Ctrl-C on a dead server would take up to 5 s with the default E of
+ * 10 s instead of about 1.5 s. */
 #ifndef SMB2FS_CONN_H
 #define SMB2FS_CONN_H
 
@@ -72,14 +83,20 @@ void smb2_conn_kill(struct smb2_conn *c, int err);
 /* Dead-server detection (top comment): interval_sec (1..600; 0 turns the
  * watchdog off) and, once the session is set up, its SessionId for the
  * ECHOs (0: none sent; only the silence of outstanding requests counts,
- * as while negotiating).  Also sets the socket's keepalive,
- * TCP_USER_TIMEOUT and send timeout to 2 x interval_sec. */
+ * as while negotiating).  When the interval changes (once per
+ * connection), also sets the socket's TCP_USER_TIMEOUT and send timeout
+ * to 2 x interval_sec. */
 void smb2_conn_set_echo(struct smb2_conn *c, unsigned interval_sec, uint64_t session_id);
 /* A waiter whose caller gave up (FUSE interrupt) asks for a probe; the
- * connection is declared dead when the server sends nothing within this. */
+ * connection is declared dead when the server sends nothing within this
+ * (the trade-off: top comment). */
 #define SMB2_PROBE_MS 1500
-/* fn(arg), asked from a thread waiting in smb2_conn_wait about every
- * 200 ms: whether that thread's caller was interrupted.  Then a probe
+/* How often a thread that waits for the server, or for the client while
+ * it reconnects (client/reconnect.c) or for a blocking lock
+ * (client/locks.c), asks whether its caller was interrupted. */
+#define SMB2_INTR_LOOK_MS 100
+/* fn(arg), asked from a thread waiting in smb2_conn_wait every
+ * SMB2_INTR_LOOK_MS: whether that thread's caller was interrupted.  Then a probe
  * (top comment) decides whether the server is still there; the wait
  * itself goes on until the reply or the connection's end. */
 typedef bool (*smb2_conn_intr_fn)(void *arg);
@@ -87,8 +104,6 @@ void smb2_conn_set_intr(struct smb2_conn *c, smb2_conn_intr_fn fn, void *arg);
 /* Why the connection died (-ETIMEDOUT: the server stopped answering), or
  * 0 while it is alive. */
 int smb2_conn_error(struct smb2_conn *c);
-/* Milliseconds since the last byte came from the server. */
-uint64_t smb2_conn_silent_ms(struct smb2_conn *c);
 
 /* After NEGOTIATE: whether the server does multi-credit requests
  * (2.1+ with LARGE_MTU); before that every request costs one credit. */
@@ -168,7 +183,8 @@ int smb2_conn_submit_read(struct smb2_conn *c, struct wbuf *req, size_t payload_
 			  size_t dst_len, unsigned timeout_sec, struct smb2_req **out);
 /* Waits for the final reply of a submitted request and frees the handle.
  * Returns 0 with *rep (any NT status) or a negative errno (no reply: the
- * connection died, or this request timed out, which kills it). */
+ * connection died, or this request timed out, which kills it: top
+ * comment). */
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep);
 /* A request the server may rightly keep pending for as long as it likes
  * (a blocking LOCK waits for another client's unlock, MS-SMB2 3.3.5.14.2):

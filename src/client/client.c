@@ -52,26 +52,21 @@ static int check_prefix(struct smb2_client *c, char *msg, size_t len)
 		return r;
 	}
 	c->prefix_smb = sp;
-	struct smb2_create_req q;
-	file_create_req(&q, sp, FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN, FILE_DIRECTORY_FILE, 0);
-	struct smb2_reply rep;
-	struct smb2_create_rsp cr;
-	struct wbuf w;
-	uint32_t st = 0;
-	req_start(c, &w, SMB2_CREATE);
-	r = req_call(c, &w, smb2_create_encode(&w, &q), 0, &rep, 0, &st);
-	if (r == 0) {
-		if (smb2_create_decode(rep.msg, rep.len, &cr) == 0)
-			file_close_id(c, &cr.file_id);
-		smb2_reply_free(&rep);
+	/* CREATE + CLOSE in one frame */
+	struct pchain p;
+	pchain_start(&p, c, sp, FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN, FILE_DIRECTORY_FILE, 0);
+	r = pchain_run(&p, true, 0);
+	uint32_t st = p.k.m[0].status;
+	pchain_free(&p);
+	if (r == 0)
 		return 0;
-	}
+	/* the statuses named below as such, any other with its number */
 	const char *name = st ? nt_status_name(st) : NULL;
-	char sb[48];
+	char sb[64];
 	if (name)
 		snprintf(sb, sizeof(sb), "%s", name);
 	else if (st)
-		snprintf(sb, sizeof(sb), "NT status 0x%08X", st);
+		status_desc(st, sb, sizeof(sb));
 	else
 		snprintf(sb, sizeof(sb), "%s", strerror(r < 0 ? -r : EIO));
 	switch (st) {

@@ -81,8 +81,13 @@ struct smb2_lease {
 	unsigned refs;         /* handles of ours using the key (record lifetime) */
 	unsigned live;         /* ... of which granted and not closing: while
 				* there are any, the server keeps the lease */
-	unsigned reclaim_wait; /* lease.c reclaimer: ticks to the next try, */
+	/* lease.c reclaimer: a break took R while handles of ours were
+	 * open (set by the worker, cleared when R is granted again or the
+	 * last handle closes); only such records are asked for it again */
+	bool read_lost;
+	unsigned reclaim_wait; /* ticks to the next try, */
 	unsigned reclaim_gap;  /* ... and between tries (backs off) */
+	unsigned reclaim_refused; /* tries refused since the last open */
 	struct smb2_lease *next;
 };
 
@@ -125,6 +130,10 @@ struct smb2_file {
 	 * it falls back to a reopen by name.  Under files_mu, or with the
 	 * client lock held for writing. */
 	bool durable;
+	/* closed by us around a rename above it (handles.c, files_move_below)
+	 * and not yet opened again: its reopen is a new handle for the lease
+	 * (lease_closing was called), never a durable reclaim */
+	bool reopen_new;
 	uint8_t create_guid[16];
 	uint32_t durable_timeout_ms; /* what the server granted */
 	struct smb2_file *prev, *next;
@@ -291,6 +300,9 @@ int client_establish(struct smb2_client *c, char *errmsg, size_t errlen);
 int client_reauth(struct smb2_client *c, char *msg, size_t len);
 /* Tree disconnect + logoff + free conn (best effort). */
 void client_teardown(struct smb2_client *c);
+/* "STATUS_X, 0x..." (or "NT status 0x..." without a name) in buf, for
+ * the sentences that tell the user what the server said. */
+const char *status_desc(uint32_t st, char *buf, size_t len);
 
 /* writeback.c: write-behind (see the file's top comment) */
 bool wb_enabled_for(int flags);
@@ -308,8 +320,13 @@ ssize_t wb_write(struct smb2_client *c, struct smb2_file *f, const struct wb_src
 /* Sends everything queued and waits for it; returns the first kept error. */
 int wb_drain(struct smb2_client *c, struct smb2_file *f);
 /* wb_drain for every open file of ours on smbpath (before a path-based
- * stat, truncate or times change, or a read through another handle). */
+ * stat, truncate or times change, or a read through another handle).
+ * This, wb_drain_below and wb_settle_file return at once while no open
+ * file has write-behind. */
 int wb_drain_path(struct smb2_client *c, const char *smbpath);
+/* The same for every open file of ours strictly below the directory dir
+ * (before its rename closes their handles), in one run. */
+int wb_drain_below(struct smb2_client *c, const char *dir);
 bool wb_pending(struct smb2_file *f);
 /* Before another handle's write or any handle's read of f's file: sends
  * what our handles on that file queued (f's own too if include_self). */
@@ -462,6 +479,13 @@ int file_create_leased(struct smb2_client *c, const char *smbpath, uint32_t acce
 		       uint32_t disposition, uint32_t options, uint32_t attrs, struct smb2_fileid *id,
 		       struct smb2_create_rsp *out, struct file_identity *ident,
 		       const struct lease_ask *ask, struct smb2_lease_ctx *got);
+/* A QFid create context of a CREATE reply into *(struct file_identity *)arg
+ * (a smb2_create_contexts_walk callback). */
+int file_take_qfid(const struct smb2_create_context *cc, void *arg);
+/* The lease a CREATE reply (with its contexts) granted to ask's key, into
+ * *got (state 0: none, or not our key).  -EIO: malformed contexts. */
+int file_reply_lease(const struct smb2_create_rsp *cr, const struct lease_ask *ask,
+		     struct smb2_lease_ctx *got);
 /* SET_INFO of a prebuilt buffer on an open file, reconnect-safe; frees data.
  * built is the builder's result: a failed build is not sent. */
 int file_handle_set_info(struct smb2_client *c, struct smb2_file *f, uint8_t cls, struct wbuf *data,
@@ -495,6 +519,12 @@ void files_close_deferred_expired(struct smb2_client *c);
 /* Whether a handle of ours that FUSE has not closed is open on smbpath
  * (deferred and stale ones do not count). */
 bool files_open_at(struct smb2_client *c, const char *smbpath);
+/* Copies (id may be NULL) the FileId of the first handle on smbpath that
+ * pred accepts (called under files_mu); false: none.  Inside client_run
+ * the id stays valid for that run (a handle closed meanwhile answers
+ * STATUS_FILE_CLOSED). */
+bool files_find_id(struct smb2_client *c, const char *smbpath,
+		   bool (*pred)(const struct smb2_file *f), struct smb2_fileid *id);
 /* The handles on smbpath belong to an unlinked file: close them for real. */
 void files_mark_unlinked(struct smb2_client *c, const char *smbpath);
 /* Runs op (a rename of dir, through client_run) with every handle of ours
@@ -503,6 +533,13 @@ void files_mark_unlinked(struct smb2_client *c, const char *smbpath);
  * under their new paths (files_renamed, in op) as after a reconnect. */
 int files_move_below(struct smb2_client *c, const char *dir,
 		     int (*op)(struct smb2_client *c, void *arg), void *arg);
+/* pathops.c, for unlinked.c: renames path (POSIX) to target (SMB path)
+ * and marks it delete-on-close there, on the same handle in one compound.
+ * Returns the rename's outcome; *del_r and *del_status the disposition's
+ * (which the server applies also when the rename failed: the file is then
+ * delete-pending under its own name). */
+int path_rename_delete(struct smb2_client *c, const char *path, const char *target, int *del_r,
+		       uint32_t *del_status);
 /* unlinked.c: at destroy, forgets the unlinked files' names. */
 void unlinked_free_all(struct smb2_client *c);
 /* unlinked.c: a handle of an unlinked file (smbpath, its reserved name)
@@ -579,6 +616,12 @@ struct pchain {
 };
 void pchain_start(struct pchain *p, struct smb2_client *c, const char *smbpath, uint32_t access,
 		  uint32_t disposition, uint32_t options, uint32_t attrs);
+/* pchain_start with a CREATE the caller built (file_create_req, then its
+ * create contexts and oplock level: QFid, a lease). */
+void pchain_start_req(struct pchain *p, struct smb2_client *c, const struct smb2_create_req *q);
+/* After pchain_run returned 0: the CREATE reply with its contexts (valid
+ * until pchain_free). */
+int pchain_create_rsp(struct pchain *p, struct smb2_create_rsp *cr);
 /* Appends a related act; encode its body with file_id SMB2_FILEID_RELATED,
  * then cmpd_enc(&p->k, result). */
 struct wbuf *pchain_act(struct pchain *p, uint16_t cmd, size_t payload, uint32_t ok2);
@@ -608,6 +651,10 @@ void sec_add_query(struct cmpd *k, bool related, const struct smb2_fileid *id);
 void link_add_query_std(struct cmpd *k);
 uint32_t link_take_std(const struct cmpd_msg *m);
 int sec_take(struct smb2_client *c, const struct cmpd_msg *m, struct fscc_stat *st);
+/* fileops.c: the attributes of an open FileId (FileNetworkOpenInformation),
+ * with its descriptor in the same frame when sd and the mount maps them
+ * (sec_stat_id); inside client_run. */
+int file_stat_id(struct smb2_client *c, const struct smb2_fileid *id, bool sd, struct fscc_stat *st);
 /* security.c: attributes and descriptor of an open FileId in one frame
  * (inside client_run; st cleared first). */
 int sec_stat_id(struct smb2_client *c, const struct smb2_fileid *id, struct fscc_stat *st);

@@ -112,15 +112,28 @@ void cmpd_free(struct cmpd *k)
 
 /* ---- CREATE + acts + CLOSE ---- */
 
-void pchain_start(struct pchain *p, struct smb2_client *c, const char *smbpath, uint32_t access,
-		  uint32_t disposition, uint32_t options, uint32_t attrs)
+void pchain_start_req(struct pchain *p, struct smb2_client *c, const struct smb2_create_req *q)
 {
 	memset(p, 0, sizeof(*p));
 	cmpd_init(&p->k, c);
+	struct wbuf *w = cmpd_add(&p->k, SMB2_CREATE, false, 0, 0);
+	cmpd_enc(&p->k, smb2_create_encode(w, q));
+}
+
+void pchain_start(struct pchain *p, struct smb2_client *c, const char *smbpath, uint32_t access,
+		  uint32_t disposition, uint32_t options, uint32_t attrs)
+{
 	struct smb2_create_req q;
 	file_create_req(&q, smbpath, access, disposition, options, attrs);
-	struct wbuf *w = cmpd_add(&p->k, SMB2_CREATE, false, 0, 0);
-	cmpd_enc(&p->k, smb2_create_encode(w, &q));
+	pchain_start_req(p, c, &q);
+}
+
+int pchain_create_rsp(struct pchain *p, struct smb2_create_rsp *cr)
+{
+	const struct cmpd_msg *m = &p->k.m[0];
+	if (p->k.n == 0 || m->r < 0 || !m->rep.msg)
+		return -ENOENT;
+	return smb2_create_decode(m->rep.msg, m->rep.len, cr) == 0 ? 0 : -EIO;
 }
 
 struct wbuf *pchain_act(struct pchain *p, uint16_t cmd, size_t payload, uint32_t ok2)

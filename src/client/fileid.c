@@ -34,10 +34,12 @@ void fill_stat_from_create(const struct smb2_create_rsp *r, struct fscc_stat *st
 	st->file_attributes = r->file_attributes;
 }
 
-static int take_qfid(const struct smb2_create_context *cc, void *arg)
+int file_take_qfid(const struct smb2_create_context *cc, void *arg)
 {
 	struct file_identity *ident = arg;
-	/* MS-SMB2 2.2.14.2.9: DiskFileId (16 bytes: file, volume) + 16 reserved */
+	/* MS-SMB2 2.2.14.2.9: DiskFileId (16 bytes: file, volume) + 16 reserved;
+	 * the file part is FileInternalInformation's IndexNumber (Samba: the
+	 * same id its listings give) */
 	if (strcmp(cc->name, "QFid") == 0 && cc->data_len >= 16) {
 		memcpy(ident->disk_id, cc->data, 16);
 		ident->known = true;
@@ -75,7 +77,7 @@ static int take_reply_ctx(const struct smb2_create_context *cc, void *arg)
 {
 	struct reply_ctx *x = arg;
 	if (x->ident)
-		take_qfid(cc, x->ident);
+		file_take_qfid(cc, x->ident);
 	if (x->lease && strcmp(cc->name, SMB2_CREATE_LEASE_TAG) == 0) {
 		if (smb2_lease_ctx_decode(cc->data, cc->data_len, x->lease) < 0)
 			return -EBADMSG;
@@ -88,6 +90,29 @@ static int take_reply_ctx(const struct smb2_create_context *cc, void *arg)
 			return -EBADMSG;
 		x->dh->granted = true;
 	}
+	return 0;
+}
+
+/* A lease counts only when the reply says so and names our key. */
+static void lease_check(const struct smb2_create_rsp *cr, const struct lease_ask *ask, bool ok,
+			struct smb2_lease_ctx *got)
+{
+	if (!ask || !ok || cr->oplock_level != SMB2_OPLOCK_LEVEL_LEASE ||
+	    memcmp(got->key, ask->ctx.key, sizeof(got->key)) != 0)
+		memset(got, 0, sizeof(*got));
+}
+
+int file_reply_lease(const struct smb2_create_rsp *cr, const struct lease_ask *ask,
+		     struct smb2_lease_ctx *got)
+{
+	memset(got, 0, sizeof(*got));
+	struct reply_ctx x = {.lease = got};
+	if (cr->contexts_len &&
+	    smb2_create_contexts_walk(cr->contexts, cr->contexts_len, take_reply_ctx, &x) < 0) {
+		memset(got, 0, sizeof(*got));
+		return -EIO;
+	}
+	lease_check(cr, ask, x.lease_ok, got);
 	return 0;
 }
 
@@ -171,10 +196,8 @@ int file_create_durable(struct smb2_client *c, const char *smbpath, uint32_t acc
 		file_close_id(c, &cr.file_id); /* the server did open it */
 		return -EIO;
 	}
-	/* A lease counts only when the reply says so and names our key. */
-	if (got && (!ask || !x.lease_ok || cr.oplock_level != SMB2_OPLOCK_LEVEL_LEASE ||
-		    memcmp(got->key, ask->ctx.key, sizeof(got->key)) != 0))
-		memset(got, 0, sizeof(*got));
+	if (got)
+		lease_check(&cr, ask, x.lease_ok, got);
 	if (dh && dh->reclaim)
 		dh->granted = true; /* the same open, durable as it was */
 	*id = cr.file_id;

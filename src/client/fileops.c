@@ -90,9 +90,7 @@ static int op_read(struct smb2_client *c, void *arg)
  * would not see it. */
 static int drain_before_read(struct smb2_client *c, struct smb2_file *f)
 {
-	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
-		return 0; /* nothing can be queued anywhere */
-	return wb_settle_file(c, f, true);
+	return wb_settle_file(c, f, true); /* (free when nothing is queued) */
 }
 
 ssize_t smb2_pread(struct smb2_client *c, struct smb2_file *f, void *buf, size_t len, uint64_t off)
@@ -246,20 +244,27 @@ struct fstat_args {
 	struct fscc_stat *st;
 };
 
+int file_stat_id(struct smb2_client *c, const struct smb2_fileid *id, bool sd, struct fscc_stat *st)
+{
+	if (sd && smb2_sd_active(c))
+		return sec_stat_id(c, id, st);
+	struct smb2_reply rep;
+	const uint8_t *b;
+	uint32_t bl;
+	int r = file_query_info(c, id, SMB2_0_INFO_FILE, FileNetworkOpenInformation, 56, &rep, &b, &bl);
+	if (r < 0)
+		return r;
+	r = fscc_parse_network_open(b, bl, st);
+	smb2_reply_free(&rep);
+	return r < 0 ? -EIO : 0;
+}
+
 static int op_fstat(struct smb2_client *c, void *arg)
 {
 	struct fstat_args *a = arg;
 	if (a->f->stale)
 		return -ESTALE;
-	struct smb2_reply rep;
-	const uint8_t *b;
-	uint32_t bl;
-	int r = file_query_info(c, &a->f->id, SMB2_0_INFO_FILE, FileNetworkOpenInformation, 56, &rep, &b, &bl);
-	if (r < 0)
-		return r;
-	r = fscc_parse_network_open(b, bl, a->st);
-	smb2_reply_free(&rep);
-	return r < 0 ? -EIO : 0;
+	return file_stat_id(c, &a->f->id, false, a->st);
 }
 
 int smb2_fstat(struct smb2_client *c, struct smb2_file *f, struct fscc_stat *st)

@@ -42,11 +42,11 @@ struct open_args {
 #define DURABLE_TIMEOUT_MS 60000
 
 /* Fills *dh for a CREATE of a file on this session; NULL: no DH2Q (2.x,
- * directories). */
+ * directories, or no lease asked: Samba grants none without one). */
 static struct durable_ask *durable_setup(struct smb2_client *c, struct durable_ask *dh,
-					 const uint8_t guid[16], bool is_dir, bool replay)
+					 const uint8_t guid[16], bool is_dir, bool replay, bool leased)
 {
-	if (c->dialect < SMB2_DIALECT_300 || is_dir)
+	if (c->dialect < SMB2_DIALECT_300 || is_dir || !leased)
 		return NULL;
 	*dh = (struct durable_ask){.timeout_ms = DURABLE_TIMEOUT_MS, .replay = replay};
 	memcpy(dh->guid, guid, 16);
@@ -98,7 +98,7 @@ static int op_open(struct smb2_client *c, void *arg)
 		bool leased = lease_request(c, a->f->lease, &ask);
 		struct durable_ask dhs;
 		struct durable_ask *dh = durable_setup(c, &dhs, a->guid, a->flags & O_DIRECTORY,
-						       a->attempts > 1);
+						       a->attempts > 1, leased);
 		r = file_create_durable(c, a->f->path, access, disp, opts,
 					(a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
 					&a->cr, &a->f->ident, leased ? &ask : NULL, &got, dh);
@@ -268,7 +268,10 @@ static bool defer_close(struct smb2_client *c, struct smb2_file *f)
 	bool ok = false;
 	pthread_rwlock_rdlock(&c->lock);
 	pthread_mutex_lock(&c->files_mu);
-	if (c->state == CLIENT_UP && __atomic_load_n(&c->deferred, __ATOMIC_RELAXED) < DEFER_CLOSE_MAX) {
+	/* (unlinked again under files_mu: files_mark_unlinked may have run
+	 * since the check above) */
+	if (c->state == CLIENT_UP && !__atomic_load_n(&f->unlinked, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&c->deferred, __ATOMIC_RELAXED) < DEFER_CLOSE_MAX) {
 		clock_gettime(CLOCK_MONOTONIC, &f->deferred_at);
 		f->deferred = true;
 		__atomic_add_fetch(&c->deferred, 1, __ATOMIC_RELAXED);
@@ -428,23 +431,40 @@ int smb2_flush_file(struct smb2_client *c, struct smb2_file *f)
 	return r;
 }
 
-bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,
-		     struct smb2_fileid *id)
+bool files_find_id(struct smb2_client *c, const char *smbpath,
+		   bool (*pred)(const struct smb2_file *f), struct smb2_fileid *id)
 {
 	bool found = false;
 	pthread_mutex_lock(&c->files_mu);
-	if (prefer && !prefer->stale && file_can_write(prefer)) {
-		*id = prefer->id;
-		found = true;
-	}
 	for (struct smb2_file *f = c->files; f && !found; f = f->next) {
-		if (!f->stale && file_can_write(f) && strcmp(f->path, smbpath) == 0) {
-			*id = f->id;
+		if (pred(f) && strcmp(f->path, smbpath) == 0) {
+			if (id)
+				*id = f->id;
 			found = true;
 		}
 	}
 	pthread_mutex_unlock(&c->files_mu);
 	return found;
+}
+
+static bool live_writer(const struct smb2_file *f)
+{
+	return !f->stale && file_can_write(f);
+}
+
+bool files_writer_id(struct smb2_client *c, const char *smbpath, struct smb2_file *prefer,
+		     struct smb2_fileid *id)
+{
+	if (prefer) {
+		pthread_mutex_lock(&c->files_mu);
+		bool ok = live_writer(prefer);
+		if (ok)
+			*id = prefer->id;
+		pthread_mutex_unlock(&c->files_mu);
+		if (ok)
+			return true;
+	}
+	return files_find_id(c, smbpath, live_writer, id);
 }
 
 static bool same_id(const struct smb2_fileid *a, const struct smb2_fileid *b)
@@ -484,14 +504,14 @@ void files_wrote(struct smb2_client *c, struct smb2_file *f)
 	pthread_mutex_unlock(&c->files_mu);
 }
 
+static bool open_file(const struct smb2_file *f)
+{
+	return !f->deferred && !f->stale && !f->is_dir;
+}
+
 bool files_open_at(struct smb2_client *c, const char *smbpath)
 {
-	bool found = false;
-	pthread_mutex_lock(&c->files_mu);
-	for (struct smb2_file *f = c->files; f && !found; f = f->next)
-		found = !f->deferred && !f->stale && !f->is_dir && strcmp(f->path, smbpath) == 0;
-	pthread_mutex_unlock(&c->files_mu);
-	return found;
+	return files_find_id(c, smbpath, open_file, NULL);
 }
 
 void files_mark_unlinked(struct smb2_client *c, const char *smbpath)
@@ -526,11 +546,6 @@ void files_renamed(struct smb2_client *c, const char *from, const char *to)
 	leases_renamed(c, from, to);
 }
 
-/* Opens f again by its path, with the access and lease key it had; the
- * client lock is held for writing.  new_handle: its lease was given up
- * with lease_closing (a reconnect: the lease went with the connection).
- * A file the server no longer has, or that another file took the name of,
- * becomes stale; a transport failure is returned (the caller starts over). */
 /* Reclaims f's durable open after a reconnect (DH2C with its FileId and
  * CreateGuid, and the lease context with the same key, MS-SMB2 3.2.4.4):
  * the same open, with its byte-range locks, lease and delete-pending
@@ -556,9 +571,22 @@ static int reclaim_one(struct smb2_client *c, struct smb2_file *f)
 	return 0;
 }
 
+/* Opens f again (the client lock is held for writing): a durable open is
+ * reclaimed (reclaim_one), else f is opened by its path with the access
+ * and lease key it had.  new_handle: its lease was given up with
+ * lease_closing (we closed it: files_move_below; f->reopen_new says the
+ * same of a handle such a move closed and a reconnect reopens); false: a
+ * reconnect, the lease went with the connection and the handle still
+ * counts.  A file the server no longer has, or that another file took
+ * the name of, becomes stale; a transport failure is returned (the
+ * caller starts over). */
 static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handle)
 {
 	uint32_t opts = f->is_dir ? FILE_DIRECTORY_FILE : 0;
+	if (f->reopen_new) {
+		new_handle = true;
+		f->durable = false; /* closed by us: nothing to reclaim */
+	}
 	if (!new_handle && f->durable) {
 		int rr = reclaim_one(c, f);
 		if (rr == 0)
@@ -577,7 +605,7 @@ static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handl
 	struct durable_ask dhs;
 	uint8_t guid[16];
 	(void)smb2_random(guid, sizeof(guid));
-	struct durable_ask *dh = durable_setup(c, &dhs, guid, f->is_dir, false);
+	struct durable_ask *dh = durable_setup(c, &dhs, guid, f->is_dir, false, leased);
 	int r = file_create_durable(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
 				    &id, NULL, &now, leased ? &ask : NULL, &got, dh);
 	if (r == 0 && leased)
@@ -600,6 +628,7 @@ static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handl
 	}
 	if (r == 0) {
 		f->id = id;
+		f->reopen_new = false;
 		durable_note(f, dh);
 		locks_reopened(c, f);
 	}
@@ -623,10 +652,13 @@ int files_reopen_all(struct smb2_client *c)
 			 * was closed with the old connection, nobody uses it */
 			if (f->durable) {
 				err = reclaim_one(c, f);
-				if (err == 0)
-					continue;
 				if (err_is_transport(err))
 					break;
+				/* kept only under a read+handle lease, as at close */
+				if (err == 0 && lease_caches_handle(c, f->lease))
+					continue;
+				if (err == 0)
+					(void)file_close_id(c, &f->id);
 				err = 0;
 			}
 			list_unlink(c, f);
@@ -686,23 +718,15 @@ static struct smb2_file **collect_below(struct smb2_client *c, const char *dir, 
 /* Sends what write-behind holds below dir; false: nothing is open there. */
 static bool drain_below(struct smb2_client *c, const char *dir)
 {
-	size_t n;
+	bool any = false;
 	pthread_mutex_lock(&c->files_mu);
-	struct smb2_file **v = collect_below(c, dir, &n);
-	char **paths = n ? calloc(n, sizeof(*paths)) : NULL;
-	for (size_t i = 0; paths && i < n; i++)
-		if (v[i]->write_behind)
-			paths[i] = strdup(v[i]->path);
+	for (struct smb2_file *f = c->files; f && !any; f = f->next)
+		any = moving(f, dir);
 	pthread_mutex_unlock(&c->files_mu);
-	free(v);
-	for (size_t i = 0; paths && i < n; i++) {
-		/* (an error stays kept for that descriptor's next call) */
-		if (paths[i])
-			(void)wb_drain_path(c, paths[i]);
-		free(paths[i]);
-	}
-	free(paths);
-	return n > 0;
+	/* (an error stays kept for that descriptor's next call) */
+	if (any)
+		(void)wb_drain_below(c, dir);
+	return any;
 }
 
 int files_move_below(struct smb2_client *c, const char *dir,
@@ -732,6 +756,10 @@ int files_move_below(struct smb2_client *c, const char *dir,
 		for (size_t i = 0; i < n; i++) {
 			lease_closing(c, v[i]->lease);
 			(void)file_close_id(c, &v[i]->id);
+			/* until reopened (a reconnect may come first) */
+			pthread_mutex_lock(&c->files_mu);
+			v[i]->reopen_new = true;
+			pthread_mutex_unlock(&c->files_mu);
 		}
 		int r = op(c, arg); /* follows the handles to the new paths */
 		pthread_mutex_lock(&c->files_mu);

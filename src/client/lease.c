@@ -32,6 +32,7 @@
 #include "smb2fs/clock.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
+#include "smb2fs/sfm.h"
 
 #define LEASE_TICK_MS 500
 #define LEASE_WANT (SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING | SMB2_LEASE_HANDLE_CACHING)
@@ -117,6 +118,24 @@ bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask
 	return true;
 }
 
+/* The record needs no reclaim (lease_mu held). */
+static void reclaim_done(struct smb2_lease *l)
+{
+	l->read_lost = false;
+	l->reclaim_wait = l->reclaim_gap = l->reclaim_refused = 0;
+}
+
+/* R was taken from l while handles of ours are open on it (lease_mu
+ * held): the reclaimer asks for it again. */
+static void reclaim_want(struct smb2_client *c, struct smb2_lease *l)
+{
+	if (l->live == 0 || !l->path)
+		return;
+	reclaim_done(l);
+	l->read_lost = true;
+	pthread_cond_signal(&c->reclaim_cond);
+}
+
 bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
 		   const struct smb2_lease_ctx *got, bool new_handle)
 {
@@ -132,7 +151,13 @@ bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lea
 	if (new_handle) {
 		l->live++;
 		__atomic_add_fetch(&c->leases_live, 1, __ATOMIC_RELAXED);
+		/* a new open: the reclaimer tries again if it had given up */
+		l->reclaim_refused = 0;
+		if (l->read_lost)
+			pthread_cond_signal(&c->reclaim_cond);
 	}
+	if (state & SMB2_LEASE_READ_CACHING)
+		reclaim_done(l);
 	/* The kernel's pages for the file stay valid if R was held all along
 	 * since another handle of ours opened it (which dropped them): no
 	 * break, no reconnect, no moment without a handle (lease_closing). */
@@ -163,8 +188,10 @@ void lease_closing(struct smb2_client *c, struct smb2_lease *l)
 	pthread_mutex_lock(&c->lease_mu);
 	if (l->live > 0) {
 		__atomic_sub_fetch(&c->leases_live, 1, __ATOMIC_RELAXED);
-		if (--l->live == 0)
+		if (--l->live == 0) {
 			l->breaks++; /* the lease may end: as good as a break */
+			reclaim_done(l);
+		}
 	}
 	pthread_mutex_unlock(&c->lease_mu);
 }
@@ -258,6 +285,10 @@ void leases_conn_lost(struct smb2_client *c)
 		l->state = 0;
 		l->broken_to = 0;
 		l->breaks++;
+		/* the reopens ask again; one that gets no R leaves it to the
+		 * reclaimer */
+		if (lost & SMB2_LEASE_READ_CACHING)
+			reclaim_want(c, l);
 		if (!lost || !l->path)
 			continue;
 		struct lease_work *w = calloc(1, sizeof(*w));
@@ -279,7 +310,8 @@ void leases_conn_lost(struct smb2_client *c)
 }
 
 /* SMB path -> the POSIX path the filesystem layer knows (below the
- * mount's prefix directory, when it has one). */
+ * mount's prefix directory, when it has one; with mapposix each name
+ * mapped back from its SFM form, as listings are). */
 static char *posix_path(const struct smb2_client *c, const char *smbpath)
 {
 	if (c->prefix_smb) {
@@ -288,13 +320,25 @@ static char *posix_path(const struct smb2_client *c, const char *smbpath)
 		    (smbpath[pl] == '\\' || smbpath[pl] == '\0'))
 			smbpath += pl + (smbpath[pl] == '\\');
 	}
-	size_t n = strlen(smbpath);
-	char *p = malloc(n + 2);
+	/* a name never grows back (sfm_name_from_smb) */
+	char *p = malloc(strlen(smbpath) + 2);
 	if (!p)
 		return NULL;
-	p[0] = '/';
-	for (size_t i = 0; i <= n; i++)
-		p[i + 1] = smbpath[i] == '\\' ? '/' : smbpath[i];
+	size_t o = 0;
+	for (const char *s = smbpath;; s++) {
+		size_t len = strcspn(s, "\\");
+		p[o++] = '/';
+		if (c->mapposix) {
+			o += sfm_name_from_smb(s, len, p + o);
+		} else {
+			memcpy(p + o, s, len);
+			o += len;
+		}
+		s += len;
+		if (!*s)
+			break;
+	}
+	p[o] = '\0';
 	return p;
 }
 
@@ -350,6 +394,8 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 			l->broken_to = w->b.new_state;
 			l->breaks++;
 			l->epoch = w->b.new_epoch;
+			if (lost & SMB2_LEASE_READ_CACHING)
+				reclaim_want(c, l);
 			path = l->path ? strdup(l->path) : NULL;
 			broken = l;
 		}
@@ -404,92 +450,158 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
  * open would then keep the kernel's pages and attributes with nothing to
  * say when another client changes the file again (Samba breaks R on every
  * other client's write, but there is no R any more), so a reader would
- * see the second rewrite only after actimeo, or never.  So every tick
- * (RECLAIM_TICK_MS), for each file of ours open without R: a CREATE with the file's lease
- * key asking for the full lease (the server grants it to the key, for the
+ * see the second rewrite only after actimeo, or never.  So the worker
+ * flags a record a break took R from while handles of ours are open on it
+ * (read_lost; also every such record when the connection is lost), and
+ * this thread, every tick (RECLAIM_TICK_MS) while the client is up, tries
+ * each flagged record that is due: CREATE with the file's lease key
+ * asking for the full lease (the server grants it to the key, for the
  * handles already open too, once the other client's open allows it) and
- * its CLOSE, one round trip; and whatever the answer, the kernel's pages
- * and attributes of the file go (changed between the break and the
- * grant, or no lease to tell of the next change): what a reader sees is
- * at most a tick old, then exact again under the new lease.  Refused
- * tries back off to one in 8 ticks; the dropping goes on every tick.
+ * its CLOSE, in one frame.  At each try, whatever the answer, the
+ * kernel's pages and attributes of the file go first (changed between the
+ * break and the grant, or no lease to tell of the next change), and only
+ * then is the grant published (lease_granted): what a reader sees is at
+ * most a second old, then exact again under the new lease.  Refused tries
+ * back off to one in RECLAIM_GAP_MAX ticks (under the second
+ * docs/posix.md gives); after RECLAIM_TRIES_MAX refusals the record waits
+ * for the next open of the file (the attribute cache's actimeo then
+ * bounds what a held descriptor sees).  Records never flagged (no lease
+ * on the share, an open the server gave no R) are never asked for; with
+ * nothing flagged the thread sleeps until a break flags one.
  *
  * Its own thread, not the worker: the CREATE may wait for the server to
  * break a lease of ours on another name of the file (a hard link has its
  * own key), and that break needs the worker. */
 #define RECLAIM_TICK_MS 250
-#define RECLAIM_GAP_MAX 8
+#define RECLAIM_GAP_MAX 3 /* ticks from one try to the next (750 ms) */
+#define RECLAIM_TRIES_MAX 16
+
+static bool reclaim_flagged(const struct smb2_lease *l)
+{
+	return l->read_lost && l->path && l->live > 0 && l->reclaim_refused < RECLAIM_TRIES_MAX;
+}
 
 struct reclaim_args {
 	const char *path;
-	struct smb2_lease *l;
 	struct lease_ask ask;
 	struct smb2_lease_ctx got;
-	bool asked;
+	bool asked;           /* the server answered the CREATE */
+	bool gone;            /* ... with an error: no file by the name */
 };
 
+/* CREATE (with the lease context) + CLOSE in one frame, with the client
+ * lock held for reading by the caller. */
 static int op_reclaim(struct smb2_client *c, void *arg)
 {
 	struct reclaim_args *a = arg;
-	struct smb2_fileid id;
+	uint8_t data[SMB2_LEASE_V2_SIZE];
+	struct smb2_create_context ctx = {.name = SMB2_CREATE_LEASE_TAG, .data = data};
+	ctx.data_len = smb2_lease_ctx_encode(&a->ask.ctx, data);
+	struct smb2_create_req q;
 	/* READ_DATA: Samba grants no lease to an open for attributes only */
-	int r = file_create_leased(c, a->path, FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-				   FILE_OPEN, FILE_NON_DIRECTORY_FILE, 0, &id, NULL, NULL, &a->ask,
-				   &a->got);
-	if (r < 0)
-		return err_is_transport(r) ? r : 0;
-	a->asked = true;
-	(void)file_close_id(c, &id);
-	return 0;
+	file_create_req(&q, a->path, FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN,
+			FILE_NON_DIRECTORY_FILE, 0);
+	q.contexts = &ctx;
+	q.n_contexts = 1;
+	q.oplock_level = SMB2_OPLOCK_LEVEL_LEASE;
+	struct pchain p;
+	pchain_start_req(&p, c, &q);
+	int r = pchain_run(&p, true, 0);
+	struct smb2_create_rsp cr;
+	if (r == 0 && pchain_create_rsp(&p, &cr) == 0)
+		a->asked = file_reply_lease(&cr, &a->ask, &a->got) == 0;
+	else if (r < 0 && !err_is_transport(r))
+		a->gone = a->asked = true; /* refused: counts as a try */
+	pchain_free(&p);
+	return r;
+}
+
+static void reclaim_one_lease(struct smb2_client *c, struct smb2_lease *l)
+{
+	pthread_mutex_lock(&c->lease_mu);
+	char *path = l->path ? strdup(l->path) : NULL;
+	pthread_mutex_unlock(&c->lease_mu);
+	struct reclaim_args a = {.path = path};
+	if (!path || !lease_request(c, l, &a.ask)) {
+		free(path);
+		return;
+	}
+	/* Only while the connection is up: a lost one is for the calls of
+	 * the filesystem to rebuild, not for this thread. */
+	pthread_rwlock_rdlock(&c->lock);
+	if (c->state == CLIENT_UP)
+		(void)op_reclaim(c, &a);
+	pthread_rwlock_unlock(&c->lock);
+	if (!a.asked) {
+		free(path); /* not sent, or the reply lost: next tick */
+		return;
+	}
+	/* What the kernel holds goes before R is published: a getattr that
+	 * sees R (smb2_path_read_leased) must find the cache already fresh. */
+	tell_cache(c, path, SMB2_LEASE_READ_CACHING);
+	if (!a.gone)
+		(void)lease_granted(c, l, &a.ask, &a.got, false);
+	pthread_mutex_lock(&c->lease_mu);
+	bool got_r = l->state & SMB2_LEASE_READ_CACHING;
+	if (!got_r && l->read_lost) {
+		l->reclaim_refused++;
+		l->reclaim_gap = l->reclaim_gap ? l->reclaim_gap * 2 : 2;
+		if (l->reclaim_gap > RECLAIM_GAP_MAX)
+			l->reclaim_gap = RECLAIM_GAP_MAX;
+		l->reclaim_wait = l->reclaim_gap - 1; /* ticks skipped */
+	}
+	unsigned refused = l->reclaim_refused;
+	pthread_mutex_unlock(&c->lease_mu);
+	smb2_log_debug("lease reclaim %s: %s", path,
+		       got_r ? "read caching again" :
+		       refused >= RECLAIM_TRIES_MAX ? "refused; not asked again until the next open" :
+		       "refused");
+	free(path);
 }
 
 static void reclaim_tick(struct smb2_client *c)
 {
-	if (!leasing_now(c))
+	pthread_rwlock_rdlock(&c->lock);
+	bool up = c->state == CLIENT_UP && leasing_now(c);
+	pthread_rwlock_unlock(&c->lock);
+	if (!up)
 		return;
-	struct smb2_lease *todo[32];
-	bool try[32];
-	unsigned n = 0;
+	/* every flagged record that is due (referenced, so it stays) */
+	struct smb2_lease **todo = NULL;
+	size_t n = 0, cap = 0;
 	pthread_mutex_lock(&c->lease_mu);
-	for (struct smb2_lease *l = c->leases; l && n < 32; l = l->next) {
-		if (!l->path || l->live == 0 || (l->state & SMB2_LEASE_READ_CACHING)) {
-			l->reclaim_wait = l->reclaim_gap = 0;
+	for (struct smb2_lease *l = c->leases; l; l = l->next) {
+		if (!reclaim_flagged(l))
+			continue;
+		if (l->reclaim_wait) {
+			l->reclaim_wait--;
 			continue;
 		}
-		try[n] = l->reclaim_wait == 0;
-		if (l->reclaim_wait)
-			l->reclaim_wait--;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct smb2_lease **v = realloc(todo, nc * sizeof(*v));
+			if (!v)
+				break; /* the rest are due at the next tick */
+			todo = v;
+			cap = nc;
+		}
 		l->refs++;
 		todo[n++] = l;
 	}
 	pthread_mutex_unlock(&c->lease_mu);
-	for (unsigned i = 0; i < n; i++) {
-		struct smb2_lease *l = todo[i];
-		pthread_mutex_lock(&c->lease_mu);
-		char *path = l->path ? strdup(l->path) : NULL;
-		pthread_mutex_unlock(&c->lease_mu);
-		struct reclaim_args a = {.path = path, .l = l};
-		if (path && try[i] && lease_request(c, l, &a.ask)) {
-			(void)client_run(c, op_reclaim, &a);
-			if (a.asked)
-				(void)lease_granted(c, l, &a.ask, &a.got, false);
-			bool got_r = a.asked && (a.got.state & SMB2_LEASE_READ_CACHING);
-			smb2_log_debug("lease reclaim %s: %s", path,
-				       got_r ? "read caching again" : "refused");
-			pthread_mutex_lock(&c->lease_mu);
-			if (!got_r) {
-				l->reclaim_gap = l->reclaim_gap ? l->reclaim_gap * 2 : 1;
-				if (l->reclaim_gap > RECLAIM_GAP_MAX)
-					l->reclaim_gap = RECLAIM_GAP_MAX;
-				l->reclaim_wait = l->reclaim_gap;
-			}
-			pthread_mutex_unlock(&c->lease_mu);
-		}
-		if (path)
-			tell_cache(c, path, SMB2_LEASE_READ_CACHING);
-		free(path);
-		lease_drop(c, l);
+	for (size_t i = 0; i < n; i++) {
+		reclaim_one_lease(c, todo[i]);
+		lease_drop(c, todo[i]);
 	}
+	free(todo);
+}
+
+static bool reclaim_wanted(struct smb2_client *c)
+{
+	for (const struct smb2_lease *l = c->leases; l; l = l->next)
+		if (reclaim_flagged(l))
+			return true;
+	return false;
 }
 
 static void *reclaim_main(void *arg)
@@ -497,9 +609,18 @@ static void *reclaim_main(void *arg)
 	struct smb2_client *c = arg;
 	pthread_mutex_lock(&c->lease_mu);
 	while (!c->lease_stop) {
+		if (!reclaim_wanted(c)) {
+			/* nothing flagged: until a break (or an open) signals */
+			pthread_cond_wait(&c->reclaim_cond, &c->lease_mu);
+			continue;
+		}
+		/* a tick after the flag (the break's other client is still at
+		 * the file), whatever signals meanwhile */
 		struct timespec ts;
 		smb2_clock_after_ms(CLOCK_REALTIME, RECLAIM_TICK_MS, &ts);
-		(void)pthread_cond_timedwait(&c->reclaim_cond, &c->lease_mu, &ts);
+		while (!c->lease_stop &&
+		       pthread_cond_timedwait(&c->reclaim_cond, &c->lease_mu, &ts) != ETIMEDOUT)
+			;
 		if (c->lease_stop)
 			break;
 		pthread_mutex_unlock(&c->lease_mu);

@@ -34,8 +34,9 @@
  *    without FAIL_IMMEDIATELY: the server answers STATUS_PENDING and
  *    replies when the lock is granted.  The wait runs outside the client
  *    lock (a reconnect or session renewal must not wait for another
- *    client's unlock), in 100 ms slices that ask the caller whether the
- *    process was interrupted; then a CANCEL goes out and the answer is
+ *    client's unlock), in slices of SMB2_INTR_LOOK_MS after which it asks
+ *    whether the caller was interrupted (client_interrupted: the fs
+ *    layer's check, or the client closing); then a CANCEL goes out and the answer is
  *    -EINTR (unless the lock was granted first).  The request has no
  *    deadline once the server said it is pending (smb2_conn_no_deadline).
  *    reconnect() calls locks_conn_lost() before the connection goes:
@@ -68,7 +69,6 @@
 #define POSIX_END 0x8000000000000000ull
 #define FLOCK_OFF POSIX_END
 #define APPEND_OFF (POSIX_END + 1)
-#define WAIT_SLICE_MS 100
 
 struct lk_range {
 	uint64_t off, len;
@@ -208,15 +208,15 @@ static int op_kick(struct smb2_client *c, void *arg)
 	return k->err;
 }
 
-static int lock_wait(struct smb2_client *c, struct lk_call *a, smb2_intr_fn intr, void *arg)
+static int lock_wait(struct smb2_client *c, struct lk_call *a)
 {
 	bool cancelled = false;
 	for (;;) {
 		int r = client_run(c, op_lock_submit, a);
 		if (r < 0)
 			return r;
-		while (!smb2_conn_wait_for(a->conn, a->q, WAIT_SLICE_MS)) {
-			if (!cancelled && intr && intr(arg)) {
+		while (!smb2_conn_wait_for(a->conn, a->q, SMB2_INTR_LOOK_MS)) {
+			if (!cancelled && client_interrupted(c)) {
 				cancelled = true;
 				(void)smb2_conn_cancel(a->conn, a->q);
 			}
@@ -251,13 +251,13 @@ static int lock_wait(struct smb2_client *c, struct lk_call *a, smb2_intr_fn intr
 
 /* One lock (wait: blocking) or up to SMB2_LOCK_MAX unlocks on f. */
 static int srv_lock(struct smb2_client *c, struct smb2_file *f, uint64_t off, uint64_t len, bool excl,
-		    bool wait, smb2_intr_fn intr, void *arg)
+		    bool wait)
 {
 	struct lk_call a = {.f = f, .n = 1};
 	a.el[0] = (struct smb2_lock_element){off, len,
 		(excl ? SMB2_LOCKFLAG_EXCLUSIVE_LOCK : SMB2_LOCKFLAG_SHARED_LOCK) |
 		(wait ? 0 : SMB2_LOCKFLAG_FAIL_IMMEDIATELY)};
-	return wait ? lock_wait(c, &a, intr, arg) : client_run(c, op_lock_now, &a);
+	return wait ? lock_wait(c, &a) : client_run(c, op_lock_now, &a);
 }
 
 static int srv_unlock(struct smb2_client *c, struct smb2_file *f, const struct lk_range *r, unsigned n)
@@ -415,8 +415,7 @@ static int unlock_span(struct smb2_client *c, struct lk_owner *o, uint64_t s, ui
 			for (int j = 0; j < 2; j++) {
 				if (part[j].len == 0)
 					continue;
-				if (srv_lock(c, o->h, part[j].off, part[j].len, part[j].excl, false, NULL,
-					     NULL) == 0)
+				if (srv_lock(c, o->h, part[j].off, part[j].len, part[j].excl, false) == 0)
 					(void)add_range(c, o, part[j].off, part[j].len, part[j].excl);
 				else
 					smb2_log_error("byte-range lock %llu+%llu lost while splitting it",
@@ -436,7 +435,7 @@ static int settle(struct smb2_client *c, struct smb2_file *f)
 }
 
 static int set_lock(struct smb2_client *c, struct lk_owner *k, int type, uint64_t s, uint64_t len,
-		    bool wait, smb2_intr_fn intr, void *arg)
+		    bool wait)
 {
 	uint64_t e = len ? s + len : s;
 	if (type == F_UNLCK) {
@@ -464,7 +463,7 @@ static int set_lock(struct smb2_client *c, struct lk_owner *k, int type, uint64_
 	} else if (exact >= 0 && !excl) {
 		/* exclusive -> shared: stack the shared lock, then unlock (the
 		 * server drops the exclusive one first) */
-		r = srv_lock(c, o->h, s, len, false, false, NULL, NULL);
+		r = srv_lock(c, o->h, s, len, false, false);
 		if (r == 0) {
 			struct lk_range x = o->r[exact];
 			(void)srv_unlock(c, o->h, &x, 1);
@@ -483,7 +482,7 @@ static int set_lock(struct smb2_client *c, struct lk_owner *k, int type, uint64_
 			pthread_cond_broadcast(&c->locks_cond);
 			pthread_mutex_unlock(&c->locks_mu);
 		}
-		r = srv_lock(c, o->h, s, len, excl, wait, intr, arg);
+		r = srv_lock(c, o->h, s, len, excl, wait);
 		if (wait) {
 			pthread_mutex_lock(&c->locks_mu);
 			while (o->busy)
@@ -496,7 +495,7 @@ static int set_lock(struct smb2_client *c, struct lk_owner *k, int type, uint64_
 			r = add_range(c, o, s, len, excl);
 		} else if (had_shared) {
 			/* POSIX: a failed upgrade keeps the read lock */
-			if (srv_lock(c, o->h, s, len, false, false, NULL, NULL) == 0)
+			if (srv_lock(c, o->h, s, len, false, false) == 0)
 				(void)add_range(c, o, s, len, false);
 			else
 				smb2_log_error("byte-range read lock %llu+%llu lost by a failed upgrade",
@@ -521,7 +520,7 @@ static bool write_cached(struct smb2_client *c, struct smb2_file *f)
 /* ---- API (client.h) ---- */
 
 int smb2_lock(struct smb2_client *c, struct smb2_file *f, uint64_t owner, int type, uint64_t start,
-	      uint64_t len, bool wait, smb2_intr_fn intr, void *arg, bool *stale)
+	      uint64_t len, bool wait, bool *stale)
 {
 	if (stale)
 		*stale = false;
@@ -535,7 +534,7 @@ int smb2_lock(struct smb2_client *c, struct smb2_file *f, uint64_t owner, int ty
 	int r = make_key(c, f, owner, false, &k);
 	if (r < 0)
 		return r;
-	r = set_lock(c, &k, type, start, len, wait, intr, arg);
+	r = set_lock(c, &k, type, start, len, wait);
 	free(k.path);
 	if (r == 0 && type != F_UNLCK && stale)
 		*stale = !write_cached(c, f);
@@ -568,7 +567,7 @@ int smb2_lock_test(struct smb2_client *c, struct smb2_file *f, int *type, uint64
 		len = POSIX_END - start;
 	/* As cifs: try the lock through f and give it back at once. */
 	bool excl = *type == F_WRLCK;
-	int r = srv_lock(c, f, start, len, excl, false, NULL, NULL);
+	int r = srv_lock(c, f, start, len, excl, false);
 	if (r == 0) {
 		struct lk_range x = {start, len, excl};
 		(void)srv_unlock(c, f, &x, 1);
@@ -577,7 +576,7 @@ int smb2_lock_test(struct smb2_client *c, struct smb2_file *f, int *type, uint64
 	}
 	if (r != -EAGAIN)
 		return r;
-	if (excl && srv_lock(c, f, start, len, false, false, NULL, NULL) == 0) {
+	if (excl && srv_lock(c, f, start, len, false, false) == 0) {
 		struct lk_range x = {start, len, false};
 		(void)srv_unlock(c, f, &x, 1);
 		*type = F_RDLCK; /* only readers hold it */
@@ -587,8 +586,7 @@ int smb2_lock_test(struct smb2_client *c, struct smb2_file *f, int *type, uint64
 	return 0;
 }
 
-int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, smb2_intr_fn intr, void *arg,
-	       bool *stale)
+int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, bool *stale)
 {
 	if (stale)
 		*stale = false;
@@ -597,7 +595,7 @@ int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, smb2_intr_fn 
 	int type = kind == LOCK_SH ? F_RDLCK : kind == LOCK_EX ? F_WRLCK : kind == LOCK_UN ? F_UNLCK : -1;
 	if (type < 0)
 		return -EINVAL;
-	int r = set_lock(c, &k, type, FLOCK_OFF, 1, !(op & LOCK_NB), intr, arg);
+	int r = set_lock(c, &k, type, FLOCK_OFF, 1, !(op & LOCK_NB));
 	if (r == 0 && type != F_UNLCK && stale)
 		*stale = !write_cached(c, f);
 	return r;
@@ -605,7 +603,7 @@ int smb2_flock(struct smb2_client *c, struct smb2_file *f, int op, smb2_intr_fn 
 
 int locks_append_begin(struct smb2_client *c, struct smb2_file *f)
 {
-	return srv_lock(c, f, APPEND_OFF, 1, true, true, NULL, NULL);
+	return srv_lock(c, f, APPEND_OFF, 1, true, true);
 }
 
 void locks_append_end(struct smb2_client *c, struct smb2_file *f)

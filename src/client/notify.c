@@ -44,6 +44,7 @@
 #include <time.h>
 
 #include "client_i.h"
+#include "smb2fs/clock.h"
 #include "smb2fs/fscc.h"
 #include "smb2fs/log.h"
 #include "smb2fs/ntstatus.h"
@@ -376,12 +377,7 @@ static void *watcher(void *arg)
 		if (stop)
 			break;
 		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += NOTIFY_TICK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		smb2_clock_after_ms(CLOCK_MONOTONIC, NOTIFY_TICK_MS, &until);
 		(void)sem_clockwait(&c->notify_sem, CLOCK_MONOTONIC, &until);
 		while (sem_trywait(&c->notify_sem) == 0)
 			; /* one pass serves every post so far */
@@ -473,8 +469,7 @@ void notify_close_below(struct smb2_client *c, const char *smbdir)
 		/* until the watcher closed them (bounded: it may be waiting
 		 * for the server itself) */
 		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 5;
+		smb2_clock_after_ms(CLOCK_MONOTONIC, 5000, &until);
 		for (;;) {
 			bool left = false;
 			for (struct smb2_watch *w = c->watches; w && !left; w = w->next)

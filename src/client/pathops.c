@@ -4,7 +4,7 @@
  * CLOSE for delete, rename, truncate and times, CREATE + QUERY_INFO +
  * CLOSE for statfs, CREATE + QUERY_DIRECTORY x3 + CLOSE for listings.
  * Unlink and utimens of a file without write bits, which Samba refuses,
- * go again around a chmod u+w (delete_read_only, set_times_read_only). */
+ * go again around a chmod u+w (owner_write_around). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -36,6 +36,10 @@ struct path_op {
 	uint32_t *nlink;           /* stat: the link count (links.c), 0 unknown */
 	uint64_t *file_id;         /* stat, mkdir: the server's file id (QFid), 0 unknown */
 	const char *rename_to;     /* rename: SMB path of the target */
+	bool then_delete;          /* rename: mark it delete-on-close there too, on
+				    * the same handle (unlinked.c) */
+	int delete_r;              /* ... that act's outcome, and its NT status */
+	uint32_t delete_status;
 	bool removes;              /* delete: the name goes (lease.c forgets it) */
 	/* Act on a handle of ours that can write to the path, if one is
 	 * open (prefer first), instead of opening one more. */
@@ -76,6 +80,36 @@ static void acts_set_info(struct pchain *p, struct path_op *po)
 {
 	p->n_acts++;
 	add_set_info(&p->k, true, &SMB2_FILEID_RELATED, po);
+	if (po->then_delete) {
+		struct wbuf d;
+		wbuf_init(&d);
+		int built = fscc_build_disposition(&d, true);
+		struct smb2_set_info_req q = {
+			.info_type = SMB2_0_INFO_FILE,
+			.file_info_class = FileDispositionInformation,
+			.file_id = SMB2_FILEID_RELATED,
+			.buf = d.p,
+			.buf_len = (uint32_t)d.len,
+		};
+		int bad = wbuf_check(&d, built);
+		struct wbuf *w = pchain_act(p, SMB2_SET_INFO, 0, 0);
+		cmpd_enc(&p->k, bad ? bad : smb2_set_info_encode(w, &q));
+		wbuf_free(&d);
+	}
+}
+
+/* rename + disposition: the rename's outcome is the answer; the
+ * disposition's is kept (a related act the server runs whatever the
+ * rename's fate: a failed rename leaves the file delete-pending under
+ * its own name). */
+static int take_rename_delete(struct pchain *p, struct path_op *po)
+{
+	po->delete_r = pchain_result(p, 1)->r;
+	po->delete_status = pchain_result(p, 1)->status;
+	int r = pchain_result(p, 0)->r;
+	if (r < 0 && po->delete_r == 0)
+		lease_forget_path(p->k.c, po->path);
+	return r;
 }
 
 /* SET_INFO through our own writing handle, and a related QUERY_INFO in the
@@ -113,40 +147,25 @@ static int writer_set_info(struct smb2_client *c, const struct smb2_fileid *id, 
  * reply, so stat and mkdir learn it with no message more. */
 static void path_chain_start(struct pchain *p, struct smb2_client *c, struct path_op *po)
 {
-	if (!po->file_id) {
-		pchain_start(p, c, po->path, po->access, po->disposition, po->options, po->attrs);
-		return;
-	}
-	memset(p, 0, sizeof(*p));
-	cmpd_init(&p->k, c);
 	struct smb2_create_context qfid = {.name = "QFid"};
 	struct smb2_create_req q;
 	file_create_req(&q, po->path, po->access, po->disposition, po->options, po->attrs);
-	q.contexts = &qfid;
-	q.n_contexts = 1;
-	struct wbuf *w = cmpd_add(&p->k, SMB2_CREATE, false, 0, 0);
-	cmpd_enc(&p->k, smb2_create_encode(w, &q));
+	if (po->file_id) {
+		q.contexts = &qfid;
+		q.n_contexts = 1;
+	}
+	pchain_start_req(p, c, &q);
 }
 
-static int take_qfid_id(const struct smb2_create_context *cc, void *arg)
-{
-	/* MS-SMB2 2.2.14.2.9: DiskFileId (file 8, volume 8) + 16 reserved;
-	 * the file part is FileInternalInformation's IndexNumber (Samba: the
-	 * same id its listings give) */
-	if (strcmp(cc->name, "QFid") == 0 && cc->data_len >= 8)
-		*(uint64_t *)arg = le64_load(cc->data);
-	return 0;
-}
-
-/* The id from the CREATE reply of a chain that asked for it; 0 if none. */
+/* The id from the CREATE reply of a chain that asked for it (the file
+ * part of the DiskFileId); 0 if none. */
 static uint64_t path_chain_file_id(struct pchain *p)
 {
-	uint64_t id = 0;
+	struct file_identity ident = {0};
 	struct smb2_create_rsp cr;
-	const struct cmpd_msg *m = &p->k.m[0];
-	if (m->r == 0 && smb2_create_decode(m->rep.msg, m->rep.len, &cr) == 0 && cr.contexts_len)
-		(void)smb2_create_contexts_walk(cr.contexts, cr.contexts_len, take_qfid_id, &id);
-	return id;
+	if (pchain_create_rsp(p, &cr) == 0 && cr.contexts_len)
+		(void)smb2_create_contexts_walk(cr.contexts, cr.contexts_len, file_take_qfid, &ident);
+	return ident.known ? le64_load(ident.disk_id) : 0;
 }
 
 static int op_path(struct smb2_client *c, void *arg)
@@ -582,45 +601,97 @@ static int delete_once(struct smb2_client *c, const char *path, uint32_t options
 	return rerun_saw_own_removal(&po, r) ? 0 : r;
 }
 
-/* A file with FILE_ATTRIBUTE_READONLY (chmod a-w sets it) cannot be
- * deleted over SMB (STATUS_CANNOT_DELETE), where POSIX asks only for
- * write permission on the directory.  As cifs_unlink does: clear it
- * (chmod u+w, which only the owner may do: else err stands) and try once
- * more; a file that stays keeps its mode and READONLY. */
-static int delete_read_only(struct smb2_client *c, const char *path, uint32_t options, int err)
+/* Before we remove or rename smbpath: our kept (deferred) handles at or
+ * below it would keep a removed file delete-pending (a directory with
+ * files below from going, a rename from happening), and our watches at
+ * or below it would hold the directory too (notify.c). */
+static void release_below(struct smb2_client *c, const char *smbpath)
+{
+	files_close_deferred_below(c, smbpath);
+	notify_close_below(c, smbpath);
+}
+
+static void release_below_posix(struct smb2_client *c, const char *path)
+{
+	char *sp;
+	if (smb_path(c, path, &sp) == 0) {
+		release_below(c, sp);
+		free(sp);
+	}
+}
+
+/* Samba refuses some changes of a file without the owner's write bit
+ * where POSIX allows them: unlink of a file with FILE_ATTRIBUTE_READONLY
+ * (chmod a-w sets it; STATUS_CANNOT_DELETE, where POSIX asks only for
+ * write permission on the directory), and utimens (Samba maps a mode
+ * without the owner's w to an ACL without FILE_WRITE_ATTRIBUTES; the
+ * owner may set times whatever the mode).  As cifs_unlink does: chmod u+w
+ * (only the owner may: else err stands), run op once more, and chmod
+ * back: whatever the outcome (restore_always), or only when op failed (a
+ * delete: the name that reached the file is gone).  Without descriptors
+ * chmod toggles only READONLY (mode: any a-w). */
+struct write_around {
+	const char *what;          /* for the log: "unlink", "utimens" */
+	struct smb2_file *f;       /* a handle of ours on the file, or NULL */
+	bool restore_always;
+	struct smb2_attrs *after;  /* restore_always: what the restoring CLOSE told */
+	int (*op)(struct smb2_client *c, const char *path, void *arg);
+	void *arg;
+};
+
+static int owner_write_around(struct smb2_client *c, const char *path, const struct write_around *a,
+			      int err)
 {
 	struct fscc_stat st;
 	if (smb2_stat(c, path, &st) < 0 || (st.file_attributes & FILE_ATTRIBUTE_REPARSE_POINT))
 		return err;
-	/* without descriptors chmod toggles only READONLY (mode: any a-w) */
 	bool sd = smb2_sd_active(c);
 	if (sd && !st.has_mode)
 		return err;
 	unsigned mode = sd ? st.mode : 0444;
-	if (smb2_chmod(c, path, NULL, mode | 0200, NULL) < 0)
+	if ((mode & 0200) && !(st.file_attributes & FILE_ATTRIBUTE_READONLY))
+		return err; /* nothing a chmod u+w would change */
+	if (smb2_chmod(c, path, a->f, mode | 0200, NULL) < 0)
 		return err;
-	uint32_t status;
-	int r = delete_once(c, path, options, &status);
-	if (r < 0 && smb2_chmod(c, path, NULL, mode, NULL) < 0)
-		smb2_log_error("unlink %s: failed (%d), and its mode %03o could not be restored", path, r,
-			       mode);
+	int r = a->op(c, path, a->arg);
+	if (r == 0 && !a->restore_always) {
+		/* (a file with other names keeps the u+w those names show:
+		 * none of them is known here to restore it through) */
+		if (st.nlink > 1)
+			smb2_log_info("%s %s: done around a chmod u+w; the file's %u other names now "
+				      "show mode %03o", a->what, path, st.nlink - 1, mode | 0200);
+		return 0;
+	}
+	/* (the chmod's CLOSE tells the attributes both changes left) */
+	if (smb2_chmod(c, path, a->f, mode, r == 0 ? a->after : NULL) < 0) {
+		smb2_log_error("%s %s: %s (%d), and its mode %03o could not be restored", a->what, path,
+			       r == 0 ? "done" : "failed", r, mode);
+		if (a->after)
+			a->after->valid = false;
+	}
 	return r;
+}
+
+struct delete_args {
+	uint32_t options;
+	uint32_t status;
+};
+
+static int delete_op(struct smb2_client *c, const char *path, void *arg)
+{
+	struct delete_args *d = arg;
+	return delete_once(c, path, d->options, &d->status);
 }
 
 static int delete_path(struct smb2_client *c, const char *path, uint32_t options)
 {
-	/* Our own deferred handles would keep a file delete-pending (and a
-	 * directory with open files below from going). */
-	char *sp;
-	if (smb_path(c, path, &sp) == 0) {
-		files_close_deferred_below(c, sp);
-		notify_close_below(c, sp); /* our watches too */
-		free(sp);
+	release_below_posix(c, path);
+	struct delete_args d = {.options = options};
+	int r = delete_once(c, path, options, &d.status);
+	if (r == -EACCES && d.status == STATUS_CANNOT_DELETE && !(options & FILE_DIRECTORY_FILE)) {
+		struct write_around a = {.what = "unlink", .op = delete_op, .arg = &d};
+		r = owner_write_around(c, path, &a, r);
 	}
-	uint32_t status;
-	int r = delete_once(c, path, options, &status);
-	if (r == -EACCES && status == STATUS_CANNOT_DELETE && !(options & FILE_DIRECTORY_FILE))
-		r = delete_read_only(c, path, options, r);
 	return r;
 }
 
@@ -634,33 +705,47 @@ int smb2_unlink(struct smb2_client *c, const char *path)
 	return delete_path(c, path, FILE_NON_DIRECTORY_FILE | FILE_OPEN_REPARSE_POINT);
 }
 
+/* CREATE + SET_INFO rename (+ SET_INFO disposition: then_delete) + CLOSE. */
+static int rename_path(struct smb2_client *c, const char *from, const char *target, bool replace,
+		       struct path_op *po)
+{
+	po->access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+	po->disposition = FILE_OPEN;
+	po->rename_to = target;
+	if (po->then_delete)
+		po->take = take_rename_delete;
+	/* A directory with open files below cannot be renamed, nor can a
+	 * file replace one that is open: none of ours only deferred. */
+	release_below_posix(c, from);
+	release_below(c, target);
+	struct wbuf d;
+	wbuf_init(&d);
+	int built = fscc_build_rename(&d, replace, target);
+	int r = run_set_info(c, from, po, FileRenameInformation, &d, built);
+	return rerun_saw_own_removal(po, r) ? 0 : r;
+}
+
 int smb2_rename(struct smb2_client *c, const char *from, const char *to, bool replace)
 {
 	char *target;
 	int r = smb_path(c, to, &target);
 	if (r < 0)
 		return r;
-	struct path_op po = {
-		.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-		.disposition = FILE_OPEN,
-		.rename_to = target,
-	};
-	/* A directory with open files below cannot be renamed, nor can a
-	 * file replace one that is open: none of ours only deferred. */
-	char *sp;
-	if (smb_path(c, from, &sp) == 0) {
-		files_close_deferred_below(c, sp);
-		notify_close_below(c, sp); /* our watches too (notify.c) */
-		free(sp);
-	}
-	files_close_deferred_below(c, target);
-	notify_close_below(c, target);
-	struct wbuf d;
-	wbuf_init(&d);
-	int built = fscc_build_rename(&d, replace, target);
-	r = run_set_info(c, from, &po, FileRenameInformation, &d, built);
+	struct path_op po = {0};
+	r = rename_path(c, from, target, replace, &po);
 	free(target);
-	return rerun_saw_own_removal(&po, r) ? 0 : r;
+	return r;
+}
+
+int path_rename_delete(struct smb2_client *c, const char *path, const char *target, int *del_r,
+		       uint32_t *del_status)
+{
+	struct path_op po = {.then_delete = true, .delete_r = -EIO};
+	int r = rename_path(c, path, target, false, &po);
+	/* a rerun that found the name gone: the first run did both */
+	*del_r = r == 0 && po.attempts > 1 && po.delete_r == -ENOENT ? 0 : po.delete_r;
+	*del_status = po.delete_status;
+	return r;
 }
 
 int smb2_truncate(struct smb2_client *c, const char *path, uint64_t size, struct smb2_attrs *after)
@@ -706,29 +791,17 @@ static int set_times_once(struct smb2_client *c, const char *path, struct smb2_f
 	return r;
 }
 
-/* The owner may set a file's times whatever its mode (utimensat), but
- * Samba maps a mode without the owner's w to an ACL without
- * FILE_WRITE_ATTRIBUTES.  So: chmod u+w (only the owner may: else err
- * stands), set the times, and chmod back (READONLY again) whatever the
- * outcome. */
-static int set_times_read_only(struct smb2_client *c, const char *path, struct smb2_file *f,
-			       uint64_t atime, uint64_t mtime, struct smb2_attrs *after, int err)
-{
-	struct fscc_stat st;
-	if (smb2_stat(c, path, &st) < 0 || !st.has_mode || (st.mode & 0200))
-		return err;
-	if (smb2_chmod(c, path, f, st.mode | 0200, NULL) < 0)
-		return err;
+struct times_args {
+	struct smb2_file *f;
+	uint64_t atime, mtime;
+	struct smb2_attrs *after;
 	uint32_t status;
-	int r = set_times_once(c, path, f, atime, mtime, after, &status);
-	/* (the chmod's CLOSE tells the attributes both changes left) */
-	if (smb2_chmod(c, path, f, st.mode, r == 0 ? after : NULL) < 0) {
-		smb2_log_error("utimens %s: its mode %03o could not be restored after setting the times",
-			       path, (unsigned)st.mode);
-		if (after)
-			after->valid = false;
-	}
-	return r;
+};
+
+static int set_times_op(struct smb2_client *c, const char *path, void *arg)
+{
+	struct times_args *t = arg;
+	return set_times_once(c, path, t->f, t->atime, t->mtime, t->after, &t->status);
 }
 
 int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
@@ -737,10 +810,13 @@ int smb2_set_times(struct smb2_client *c, const char *path, struct smb2_file *f,
 	int wr = wb_settle_path(c, path);
 	if (wr < 0)
 		return wr;
-	uint32_t status;
-	int r = set_times_once(c, path, f, atime, mtime, after, &status);
-	if (r == -EACCES && status == STATUS_ACCESS_DENIED && smb2_sd_active(c))
-		r = set_times_read_only(c, path, f, atime, mtime, after, r);
+	struct times_args t = {f, atime, mtime, after, 0};
+	int r = set_times_op(c, path, &t);
+	if (r == -EACCES && t.status == STATUS_ACCESS_DENIED && smb2_sd_active(c)) {
+		struct write_around a = {.what = "utimens", .f = f, .restore_always = true,
+					 .after = after, .op = set_times_op, .arg = &t};
+		r = owner_write_around(c, path, &a, r);
+	}
 	return r;
 }
 

@@ -28,10 +28,6 @@ static void sleep_ms(unsigned ms)
 
 #define COUNT(field) __atomic_add_fetch(&(field), 1, __ATOMIC_RELAXED)
 
-/* How often a thread waiting for the server (or for the client lock while
- * another thread reconnects) asks whether its caller was interrupted. */
-#define INTR_LOOK_MS 100
-
 bool client_interrupted(void *client)
 {
 	struct smb2_client *c = client;
@@ -42,14 +38,17 @@ bool client_interrupted(void *client)
 }
 
 /* Takes the client lock (for writing, or reading), asking every
- * INTR_LOOK_MS whether the caller was interrupted: a hard mount's
+ * SMB2_INTR_LOOK_MS whether the caller was interrupted: a hard mount's
  * reconnect can hold the lock for as long as the server is away.
  * 0, or -EINTR. */
 static int lock_intr(struct smb2_client *c, bool write)
 {
+	/* free (the usual case): no deadline to compute */
+	if ((write ? pthread_rwlock_trywrlock(&c->lock) : pthread_rwlock_tryrdlock(&c->lock)) == 0)
+		return 0;
 	for (;;) {
 		struct timespec until;
-		smb2_clock_after_ms(CLOCK_MONOTONIC, INTR_LOOK_MS, &until);
+		smb2_clock_after_ms(CLOCK_MONOTONIC, SMB2_INTR_LOOK_MS, &until);
 		int r = write ? pthread_rwlock_clockwrlock(&c->lock, CLOCK_MONOTONIC, &until)
 			      : pthread_rwlock_clockrdlock(&c->lock, CLOCK_MONOTONIC, &until);
 		if (r == 0)
@@ -65,7 +64,7 @@ static int lock_intr(struct smb2_client *c, bool write)
 static bool nap_intr(struct smb2_client *c, unsigned ms)
 {
 	while (ms) {
-		unsigned n = ms > INTR_LOOK_MS ? INTR_LOOK_MS : ms;
+		unsigned n = ms > SMB2_INTR_LOOK_MS ? SMB2_INTR_LOOK_MS : ms;
 		sleep_ms(n);
 		ms -= n;
 		if (client_interrupted(c))

@@ -31,7 +31,7 @@ static const char *dialect_str(uint16_t d)
 
 /* "STATUS_X" for the statuses the messages explain, "STATUS_X (0x...)" or
  * "NT status 0x..." for the rest, so every status reaches the user. */
-static const char *status_desc(uint32_t st, char *buf, size_t len)
+const char *status_desc(uint32_t st, char *buf, size_t len)
 {
 	const char *name = nt_status_name(st);
 	if (name)

@@ -8,8 +8,11 @@
  * name in the mount's root instead (the share root, or the directory a
  * //server/share/sub/dir mount shows: smb_path puts it first, and the
  * root's listing hides the name the same way; our handles share delete, so
- * the server allows it; they follow the rename, handles.c), then marked
- * delete on close there: the name and its directory are free at once, and
+ * the server allows it; they follow the rename, handles.c), and marked
+ * delete on close there, on the same handle in the same compound
+ * (CREATE + SET_INFO rename + SET_INFO disposition + CLOSE: no moment
+ * with the file under the reserved name and not delete-pending): the
+ * name and its directory are free at once, and
  * the server deletes the file when our last handle on it closes.  Those
  * handles are closed for real, never kept by deferred close.  A stat of
  * the key goes through one of them (a delete-pending file cannot be
@@ -26,12 +29,13 @@
 #include "smb2fs/crypto.h"
 #include "smb2fs/fscc.h"
 #include "smb2fs/log.h"
+#include "smb2fs/ntstatus.h"
 
 /* key -> the reserved name the file waits under; under files_mu */
 struct unlinked_name {
 	char *key;
-	char *hidden;          /* POSIX path, "/" SMB2_UNLINKED_PREFIX "<hex>" */
-	char *smbpath;         /* the same as an SMB path (our handles' path) */
+	char *smbpath;         /* SMB path of SMB2_UNLINKED_PREFIX "<hex>" in the
+				* mount's root (our handles' path) */
 	bool closed;           /* our last handle on it closed */
 	struct unlinked_name *next;
 };
@@ -49,7 +53,6 @@ bool smb2_path_reserved(const char *path)
 static void name_free(struct unlinked_name *u)
 {
 	free(u->key);
-	free(u->hidden);
 	free(u->smbpath);
 	free(u);
 }
@@ -73,10 +76,10 @@ int smb2_unlink_open(struct smb2_client *c, const char *path, const char *key)
 	int r = smb_path(c, path, &sp);
 	if (r < 0)
 		return r;
-	bool open_here = files_open_at(c, sp);
-	free(sp);
-	if (!open_here)
+	if (!files_open_at(c, sp)) {
+		free(sp);
 		return smb2_unlink(c, path);
+	}
 	struct unlinked_name *u = calloc(1, sizeof(*u));
 	char hidden[64];
 	uint8_t rnd[8];
@@ -84,25 +87,37 @@ int smb2_unlink_open(struct smb2_client *c, const char *path, const char *key)
 	int n = snprintf(hidden, sizeof(hidden), "/" SMB2_UNLINKED_PREFIX);
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		n += snprintf(hidden + (size_t)n, sizeof(hidden) - (size_t)n, "%02x", rnd[i]);
-	if (!u || !(u->key = strdup(key)) || !(u->hidden = strdup(hidden)) ||
-	    smb_path(c, hidden, &u->smbpath) < 0) {
+	if (!u || !(u->key = strdup(key)) || smb_path(c, hidden, &u->smbpath) < 0) {
 		if (u)
 			name_free(u);
+		free(sp);
 		return -ENOMEM;
 	}
-	/* (smb2_rename closes our deferred handles of the file first) */
-	r = smb2_rename(c, path, hidden, false);
+	/* Our handles first: a close from now on is never deferred (a kept
+	 * handle would keep the delete-pending file). */
+	files_mark_unlinked(c, sp);
+	free(sp);
+	/* (it closes our deferred handles of the file first) */
+	int del_r;
+	uint32_t del_status;
+	r = path_rename_delete(c, path, u->smbpath, &del_r, &del_status);
 	if (r < 0) {
+		name_free(u);
+		if (del_r == 0) {
+			smb2_log_info("unlink of open file %s: cannot move it aside (%d); deleted in "
+				      "place (its name stays until the last close)", path, r);
+			return 0;
+		}
 		smb2_log_info("unlink of open file %s: cannot move it aside (%d); deleting it in place "
 			      "(its name stays until the last close)", path, r);
-		name_free(u);
 		return smb2_unlink(c, path);
 	}
-	files_mark_unlinked(c, u->smbpath);
-	r = smb2_unlink(c, hidden);
-	if (r < 0)
+	/* read-only (READONLY): the unlink around a chmod u+w (pathops.c) */
+	if (del_r < 0 && del_status == STATUS_CANNOT_DELETE)
+		del_r = smb2_unlink(c, hidden);
+	if (del_r < 0)
 		smb2_log_error("unlink of open file %s: moved to %s but cannot mark it for deletion: %d; "
-			       "it stays on the server", path, hidden + 1, r);
+			       "it stays on the server", path, hidden + 1, del_r);
 	/* Entries whose last handle closed are normally forgotten by
 	 * libfuse's unlink of the key just after; it skips that when the
 	 * key's directory went meanwhile, so they are dropped here too (a
@@ -144,62 +159,42 @@ void unlinked_closed(struct smb2_client *c, const char *smbpath)
 }
 
 struct ustat_args {
-	const char *key;
+	const char *smbpath;
 	struct fscc_stat *st;
 };
 
-/* The FileId is copied under files_mu and used inside this run, as
- * files_writer_id's: a handle closed meanwhile answers FILE_CLOSED. */
+static bool live_handle(const struct smb2_file *f)
+{
+	return !f->stale && !f->deferred;
+}
+
 static int op_unlinked_stat(struct smb2_client *c, void *arg)
 {
 	struct ustat_args *a = arg;
 	struct smb2_fileid id;
-	bool found = false;
-	pthread_mutex_lock(&c->files_mu);
-	struct unlinked_name *u = find(c, a->key, NULL);
-	for (struct smb2_file *f = u ? c->files : NULL; f && !found; f = f->next) {
-		if (!f->stale && !f->deferred && strcmp(f->path, u->smbpath) == 0) {
-			id = f->id;
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&c->files_mu);
-	if (!u)
-		return -ENOENT;
-	if (!found)
+	if (!files_find_id(c, a->smbpath, live_handle, &id))
 		return -ESTALE;
-	if (smb2_sd_active(c)) {
-		int sr = sec_stat_id(c, &id, a->st);
-		return sr == -EBADF ? -ESTALE : sr;
-	}
-	struct smb2_reply rep;
-	const uint8_t *b;
-	uint32_t bl;
-	int r = file_query_info(c, &id, SMB2_0_INFO_FILE, FileNetworkOpenInformation, 56, &rep, &b, &bl);
-	if (r < 0)
-		return r == -EBADF ? -ESTALE : r;
-	r = fscc_parse_network_open(b, bl, a->st);
-	smb2_reply_free(&rep);
-	return r < 0 ? -EIO : 0;
+	int r = file_stat_id(c, &id, true, a->st);
+	return r == -EBADF ? -ESTALE : r; /* closed meanwhile */
 }
 
 int smb2_unlinked_stat(struct smb2_client *c, const char *key, struct fscc_stat *st)
 {
-	char hidden[64] = "";
 	pthread_mutex_lock(&c->files_mu);
 	struct unlinked_name *u = find(c, key, NULL);
-	if (u)
-		snprintf(hidden, sizeof(hidden), "%s", u->hidden);
+	char *sp = u ? strdup(u->smbpath) : NULL;
 	pthread_mutex_unlock(&c->files_mu);
-	if (!hidden[0])
-		return -ENOENT;
+	if (!sp)
+		return u ? -ENOMEM : -ENOENT;
 	/* the size includes what write() accepted */
-	int r = wb_settle_path(c, hidden);
-	if (r < 0)
-		return r;
-	memset(st, 0, sizeof(*st));
-	struct ustat_args a = {key, st};
-	return client_run(c, op_unlinked_stat, &a);
+	int r = wb_drain_path(c, sp);
+	if (r == 0) {
+		memset(st, 0, sizeof(*st));
+		struct ustat_args a = {sp, st};
+		r = client_run(c, op_unlinked_stat, &a);
+	}
+	free(sp);
+	return r;
 }
 
 bool smb2_unlinked_forget(struct smb2_client *c, const char *key)

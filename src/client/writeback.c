@@ -495,9 +495,11 @@ bool wb_pending(struct smb2_file *f)
 }
 
 /* Sends what this mount's handles on one file have queued: the file named
- * by path, or self's (read under files_mu: it follows renames). */
+ * by path, or self's (read under files_mu: it follows renames); or on
+ * every file strictly below the directory below. */
 struct settle_args {
 	const char *path;
+	const char *below;
 	struct smb2_file *self;
 	bool include_self;
 	int r;
@@ -507,13 +509,19 @@ static bool settle_one(struct smb2_client *c, struct smb2_file *g, void *arg)
 {
 	struct settle_args *a = arg;
 	const char *path = a->self ? a->self->path : a->path;
-	if ((g == a->self && !a->include_self) || !g->write_behind || strcmp(g->path, path) != 0)
+	if ((g == a->self && !a->include_self) || !g->write_behind)
+		return true;
+	if (a->below ? strncmp(g->path, a->below, strlen(a->below)) != 0 ||
+			       g->path[strlen(a->below)] != '\\'
+		     : strcmp(g->path, path) != 0)
 		return true;
 	pthread_mutex_lock(&g->wb.mu);
-	if (g->wb.head || g->wb.buf_len)
-		a->r = pump(c, g, PUMP_ALL);
+	int r = g->wb.head || g->wb.buf_len ? pump(c, g, PUMP_ALL) : 0;
 	pthread_mutex_unlock(&g->wb.mu);
-	return a->r == 0;
+	if (r < 0 && !a->r)
+		a->r = r;
+	/* below a directory each file goes (its errors stay with it) */
+	return a->r == 0 || (a->below && !err_is_transport(r));
 }
 
 static int op_settle(struct smb2_client *c, void *arg)
@@ -528,6 +536,8 @@ static int op_settle(struct smb2_client *c, void *arg)
  * them for their owners); only a failure to reach the server is ours. */
 static int settle(struct smb2_client *c, struct settle_args *a)
 {
+	if (__atomic_load_n(&c->wb_files, __ATOMIC_RELAXED) == 0)
+		return 0; /* nothing can be queued anywhere */
 	int r = client_run(c, op_settle, a);
 	return err_is_transport(r) || r == -EIO || r == -EHOSTDOWN ? r : 0;
 }
@@ -535,6 +545,12 @@ static int settle(struct smb2_client *c, struct settle_args *a)
 int wb_drain_path(struct smb2_client *c, const char *smbpath)
 {
 	struct settle_args a = {.path = smbpath};
+	return settle(c, &a);
+}
+
+int wb_drain_below(struct smb2_client *c, const char *dir)
+{
+	struct settle_args a = {.below = dir};
 	return settle(c, &a);
 }
 

@@ -49,10 +49,11 @@ struct smb2_req {
 	int err;
 	struct smb2_reply rep;
 	pthread_cond_t cond;
-	struct timespec started;
-	struct timespec replied;   /* when its final reply came (statistics) */
-	struct timespec deadline;  /* the waiter gives up then; moved by interim replies */
-	struct timespec hard_deadline; /* ...but never past this (PENDING_CAP_FACTOR) */
+	/* times are CLOCK_MONOTONIC ns */
+	int64_t started;           /* joined the pending table, just before the send */
+	int64_t replied;           /* its final reply came (last_rx of the frame) */
+	int64_t deadline;          /* judged then (judge_locked); moved by interim replies */
+	int64_t hard_deadline;     /* ...but never past this (PENDING_CAP_FACTOR) */
 	unsigned timeout_sec;
 	uint16_t interim_credits;  /* granted by interim replies not yet trusted */
 	uint64_t async_id;         /* from a trusted interim reply, for CANCEL */
@@ -113,28 +114,24 @@ struct smb2_conn {
 	smb2_conn_intr_fn intr;  /* asked by waiters (smb2_conn_set_intr) */
 	void *intr_arg;
 	_Atomic int64_t last_rx; /* CLOCK_MONOTONIC ns of the last byte read (receiver) */
+	/* Trusted replies (interim or final), for judge_locked: */
+	int64_t answered;        /* last_rx of the last one */
+	int64_t answered_sent;   /* the latest `started` of a request that got one */
 
 	pthread_mutex_t send_mu; /* serializes writes to fd */
 };
 
-static int64_t mono_ns(void)
+#define NS_PER_MS 1000000LL
+#define NS_PER_S 1000000000LL
+
+static double ms_since(int64_t t0)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	return (double)(smb2_clock_now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 }
 
-static double ms_since(const struct timespec *t0)
+static struct timespec ns_timespec(int64_t ns)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static void deadline_after(struct timespec *ts, unsigned sec)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += sec;
+	return (struct timespec){(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
 }
 
 void smb2_reply_free(struct smb2_reply *r)
@@ -155,11 +152,29 @@ bool smb2_conn_alive(struct smb2_conn *c)
 	return alive;
 }
 
-/* q ended (with conn.mu held): its smb2_conn_on_done hook. */
-static void req_wake(struct smb2_req *q)
+/* Called with c->mu held: a trusted reply to q came at rx (judge_locked). */
+static void answered_locked(struct smb2_conn *c, const struct smb2_req *q, int64_t rx)
 {
+	c->answered = rx;
+	if (q->started > c->answered_sent)
+		c->answered_sent = q->started;
+}
+
+/* Called with c->mu held: q ends with err, or (0) with its trusted reply
+ * in q->rep, received at last_rx (the frame's last byte, just stamped by
+ * the receiver: no clock read here).  Its waiter wakes and its
+ * smb2_conn_on_done hook runs. */
+static void req_end_locked(struct smb2_conn *c, struct smb2_req *q, int err)
+{
+	q->done = true;
+	q->err = err;
+	if (!err) {
+		q->replied = atomic_load_explicit(&c->last_rx, memory_order_relaxed);
+		answered_locked(c, q, q->replied);
+	}
 	if (q->on_done)
 		q->on_done(q->on_done_arg);
+	pthread_cond_broadcast(&q->cond);
 }
 
 /* Called with c->mu held.  Fails every pending request; their waiters wake
@@ -174,14 +189,9 @@ static void kill_locked(struct smb2_conn *c, int err)
 			smb2_log_debug("connection closed: %s", strerror(-err));
 		pthread_cond_broadcast(&c->wd_cond);
 	}
-	for (struct smb2_req *p = c->pending; p; p = p->next) {
-		if (!p->done) {
-			p->done = true;
-			req_wake(p);
-			p->err = err;
-			pthread_cond_signal(&p->cond);
-		}
-	}
+	for (struct smb2_req *p = c->pending; p; p = p->next)
+		if (!p->done)
+			req_end_locked(c, p, err);
 	pthread_cond_broadcast(&c->credit_cond);
 }
 
@@ -280,17 +290,11 @@ static void unlink_pending(struct smb2_conn *c, struct smb2_req *q)
 	}
 }
 
-static bool ts_after(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
-}
-
 /* A deadline no wait reaches (a patient request after its interim reply:
- * about 30 years on). */
-static void no_deadline(struct timespec *ts)
+ * about 30 years after now). */
+static int64_t no_deadline(int64_t now)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)1 << 30;
+	return now + ((int64_t)1 << 30) * NS_PER_S;
 }
 
 /* Called with c->mu held.  Adds credits a trusted reply granted, keeping
@@ -324,10 +328,7 @@ static int fail_cascaded(struct smb2_conn *c, const struct smb2_hdr *h)
 		return -EBADMSG;
 	}
 	add_credits_locked(c, 0, p->charge);
-	p->done = true;
-	req_wake(p);
-	p->err = -ECANCELED;
-	pthread_cond_signal(&p->cond);
+	req_end_locked(c, p, -ECANCELED);
 	pthread_mutex_unlock(&c->mu);
 	smb2_log_debug("< %s mid=%llu after an expired session, signature not checked: failed with it",
 		       smb2_cmd_name(h->command), (unsigned long long)h->message_id);
@@ -461,14 +462,16 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 		 * the cap; an unsigned one on a signed session (MS-SMB2
 		 * 3.3.4.2: servers SHOULD NOT sign them) extends nothing, and
 		 * its credits wait for the final reply to verify. */
+		int64_t rx = atomic_load_explicit(&c->last_rx, memory_order_relaxed);
 		p->interim_seen = true;
 		if (p->patient)
-			no_deadline(&p->deadline);
+			p->deadline = no_deadline(rx);
 		if (trusted) {
 			if (!p->patient)
-				deadline_after(&p->deadline, p->timeout_sec);
-			if (!p->patient && ts_after(&p->deadline, &p->hard_deadline))
+				p->deadline = rx + (int64_t)p->timeout_sec * NS_PER_S;
+			if (!p->patient && p->deadline > p->hard_deadline)
 				p->deadline = p->hard_deadline;
+			answered_locked(c, p, rx);
 			p->async_id = h.async_id;
 			add_credits_locked(c, h.credits, 0);
 		} else {
@@ -507,11 +510,7 @@ static int dispatch(struct smb2_conn *c, uint8_t *msg, size_t len, size_t tail_l
 	p->rep.len = len;
 	p->rep.tail_len = tail_len;
 	p->rep.hdr = h;
-	clock_gettime(CLOCK_MONOTONIC, &p->replied);
-	p->done = true;
-	req_wake(p);
-	p->err = 0;
-	pthread_cond_signal(&p->cond);
+	req_end_locked(c, p, 0);
 	pthread_mutex_unlock(&c->mu);
 	return 0;
 }
@@ -634,13 +633,11 @@ static int fill_dst(struct smb2_conn *c, struct smb2_req *p, size_t n, const uin
 		p->rep.len = SEALED_HEAD;
 		p->rep.tail_len = n;
 		p->decrypt_in_waiter = true;
-		clock_gettime(CLOCK_MONOTONIC, &p->replied);
-		p->done = true;
-		req_wake(p);
-		p->err = 0;
+		req_end_locked(c, p, 0); /* (the waiter checks the tag) */
 		msg = NULL;
+	} else {
+		pthread_cond_broadcast(&p->cond); /* a waiter may wait for dst */
 	}
-	pthread_cond_broadcast(&p->cond); /* a waiter may wait for dst */
 	pthread_mutex_unlock(&c->mu);
 	if (err < 0 || sealed_head) {
 		free(msg);
@@ -715,8 +712,9 @@ static void *reader_main(void *arg)
 	int err;
 
 	for (;;) {
+		/* (the body's read stamps last_rx: one clock read a frame) */
 		uint8_t nb[4];
-		err = transport_read_stamped(c->fd, nb, 4, &c->last_rx);
+		err = transport_read_full(c->fd, nb, 4);
 		if (err < 0)
 			break;
 		/* Direct TCP transport (MS-SMB2 2.1): a zero byte and a 24-bit
@@ -762,9 +760,6 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 			unsigned n, const uint8_t *tail, size_t tail_len, uint8_t *dst, size_t dst_len,
 			unsigned timeout_sec, bool no_wait, struct smb2_req **out);
 
-#define NS_PER_MS 1000000LL
-#define NS_PER_S 1000000000LL
-
 /* Called with c->mu held: whether a request is waiting for a reply (the
  * watchdog's own ECHO included). */
 static bool outstanding_locked(struct smb2_conn *c)
@@ -795,12 +790,22 @@ static int echo_submit(struct smb2_conn *c, uint64_t sid, struct smb2_req **out)
 	return r;
 }
 
+/* The ECHO's smb2_conn_on_done hook (c->mu held): the watchdog collects
+ * it and reckons again from its reply. */
+static void echo_ended(void *arg)
+{
+	struct smb2_conn *c = arg;
+	pthread_cond_broadcast(&c->wd_cond);
+}
+
 /* The watchdog (conn.h): declares the connection dead when nothing has
  * come from the server for 2 x echo_sec while a request waits (or, after
  * an interrupted waiter asked for a probe, for SMB2_PROBE_MS after it),
  * and sends an ECHO whenever the server has been quiet for echo_sec.  It
  * decides under c->mu from the receiver's last_rx stamp; the ECHO is sent
- * and collected like any request, its reply is just one more frame. */
+ * and collected like any request, its reply is just one more frame.  It
+ * sleeps until the next of those times, and for as long as it is woken
+ * (smb2_conn_set_echo, a probe, the ECHO's end, death) when none is due. */
 static void *watchdog_main(void *arg)
 {
 	struct smb2_conn *c = arg;
@@ -816,7 +821,7 @@ static void *watchdog_main(void *arg)
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
-		int64_t now = mono_ns(), last = atomic_load(&c->last_rx);
+		int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC), last = atomic_load(&c->last_rx);
 		int64_t e = (int64_t)c->echo_sec * NS_PER_S, silent = now - last;
 		bool probing = c->probe_ns && last < c->probe_ns;
 		bool busy = outstanding_locked(c);
@@ -832,24 +837,37 @@ static void *watchdog_main(void *arg)
 			struct smb2_req *q = NULL;
 			int r = echo_submit(c, sid, &q);
 			pthread_mutex_lock(&c->mu);
-			if (r == 0)
+			if (r == 0) {
 				echo = q;
-			else if (r != -EAGAIN)
+				q->on_done = echo_ended;
+				q->on_done_arg = c;
+			} else if (r != -EAGAIN) {
 				smb2_log_debug("cannot send an ECHO: %s", strerror(-r));
+			}
 			if (r == 0)
 				continue;
 		}
-		/* Wake up just past the next point where something is due (an
-		 * ECHO, the verdict, a probe's end), and a few times per
-		 * interval anyway (a request may start meanwhile). */
-		int64_t wake = now + (e && e / 4 < NS_PER_S ? e / 4 : NS_PER_S);
+		/* Sleep until just past the next point where something is due
+		 * (an ECHO, the verdict, a probe's end).  A request that starts
+		 * meanwhile is judged by the same points: last_rx only moves
+		 * them later.  Only an idle connection with no session (no
+		 * ECHO) can be past them all: it is looked at again an
+		 * interval on.  With nothing due at all (no watchdog, no
+		 * probe) the wait has no end: every change wakes it. */
+		int64_t wake = INT64_MAX;
 		int64_t due[3] = {e ? last + e : 0, e ? last + 2 * e : 0,
 				  probing ? c->probe_ns + SMB2_PROBE_MS * NS_PER_MS : 0};
 		for (int i = 0; i < 3; i++)
 			if (due[i] > now && due[i] + NS_PER_MS < wake)
 				wake = due[i] + NS_PER_MS;
-		struct timespec until = {(time_t)(wake / NS_PER_S), (long)(wake % NS_PER_S)};
-		pthread_cond_timedwait(&c->wd_cond, &c->mu, &until);
+		if (e && wake == INT64_MAX)
+			wake = now + e;
+		if (wake == INT64_MAX) {
+			pthread_cond_wait(&c->wd_cond, &c->mu);
+		} else {
+			struct timespec until = ns_timespec(wake);
+			pthread_cond_timedwait(&c->wd_cond, &c->mu, &until);
+		}
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (echo) { /* failed with the connection: collect it */
@@ -864,13 +882,15 @@ void smb2_conn_set_echo(struct smb2_conn *c, unsigned interval_sec, uint64_t ses
 {
 	if (interval_sec > 600)
 		interval_sec = 600;
-	if (interval_sec)
-		transport_set_liveness(c->fd, 2 * interval_sec);
 	pthread_mutex_lock(&c->mu);
+	bool changed = c->echo_sec != interval_sec;
 	c->echo_sec = interval_sec;
 	c->echo_sid = session_id;
 	pthread_cond_broadcast(&c->wd_cond);
 	pthread_mutex_unlock(&c->mu);
+	/* once per connection (the session's ECHOs keep the interval) */
+	if (changed && interval_sec)
+		transport_set_liveness(c->fd, 2 * interval_sec);
 }
 
 void smb2_conn_set_intr(struct smb2_conn *c, smb2_conn_intr_fn fn, void *arg)
@@ -889,18 +909,12 @@ int smb2_conn_error(struct smb2_conn *c)
 	return err;
 }
 
-uint64_t smb2_conn_silent_ms(struct smb2_conn *c)
+/* Called with c->mu held, by a waiter whose caller was interrupted (it
+ * looked at now): asks the watchdog for a probe, unless one is still
+ * running or the last one ended less than SMB2_PROBE_MS ago (one ECHO per
+ * probe, not per look). */
+static void probe_locked(struct smb2_conn *c, int64_t now)
 {
-	int64_t d = mono_ns() - atomic_load(&c->last_rx);
-	return d > 0 ? (uint64_t)(d / NS_PER_MS) : 0;
-}
-
-/* Called with c->mu held, by a waiter whose caller was interrupted: asks
- * the watchdog for a probe, unless one is still running or the last one
- * ended less than SMB2_PROBE_MS ago (one ECHO per probe, not per look). */
-static void probe_locked(struct smb2_conn *c)
-{
-	int64_t now = mono_ns();
 	bool running = c->probe_ns && atomic_load(&c->last_rx) < c->probe_ns;
 	if (running || (c->probe_ns && now - c->probe_ns < SMB2_PROBE_MS * NS_PER_MS))
 		return;
@@ -932,7 +946,7 @@ int smb2_conn_open(const char *host, uint16_t port, unsigned timeout_sec, bool d
 	pthread_cond_init(&c->credit_cond, &ca);
 	pthread_cond_init(&c->wd_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	atomic_store(&c->last_rx, mono_ns());
+	atomic_store(&c->last_rx, smb2_clock_now_ns(CLOCK_MONOTONIC));
 
 	int r = pthread_create(&c->reader, NULL, reader_main, c);
 	if (r == 0) {
@@ -1105,8 +1119,9 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 	}
 	q[0]->dst = dst;
 	q[0]->dst_len = dst ? dst_len : 0;
-	struct timespec limit;
-	deadline_after(&limit, timeout_sec * PENDING_CAP_FACTOR);
+	int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC);
+	int64_t limit = now + (int64_t)timeout_sec * PENDING_CAP_FACTOR * NS_PER_S;
+	struct timespec admit_until = ns_timespec(limit);
 
 	/* admit: credits and MessageIds for the whole chain at once */
 	pthread_mutex_lock(&c->mu);
@@ -1115,18 +1130,25 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 		q[i]->charge = c->multi_credit && payload_len ? credit_charge_for(payload_len[i]) : 1;
 		total += q[i]->charge;
 	}
-	int err = no_wait && !c->dead && c->credits < total ? -EAGAIN : admit_locked(c, total, &limit);
+	bool short_of = c->credits < total;
+	int err = no_wait && !c->dead && short_of ? -EAGAIN : admit_locked(c, total, &admit_until);
 	if (err) {
 		pthread_mutex_unlock(&c->mu);
 		for (unsigned i = 0; i < n; i++)
 			req_free(q[i]);
 		return err;
 	}
+	/* the latency counts from here, before the send: a reply may be
+	 * dispatched as soon as the request is out (now is still now unless
+	 * admit waited for credits) */
+	if (short_of)
+		now = smb2_clock_now_ns(CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < n; i++) {
 		c->credits -= q[i]->charge;
 		c->inflight += q[i]->charge;
 		q[i]->mid = c->next_mid;
 		c->next_mid += q[i]->charge;
+		q[i]->started = now;
 		q[i]->hard_deadline = limit;
 		q[i]->next = c->pending;
 		c->pending = q[i];
@@ -1188,11 +1210,10 @@ static int submit_frame(struct smb2_conn *c, struct wbuf *const *msgs, const siz
 	}
 
 	/* the wait starts when the request is on the wire */
+	int64_t sent = smb2_clock_now_ns(CLOCK_MONOTONIC);
 	pthread_mutex_lock(&c->mu);
-	for (unsigned i = 0; i < n; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &q[i]->started);
-		deadline_after(&q[i]->deadline, timeout_sec);
-	}
+	for (unsigned i = 0; i < n; i++)
+		q[i]->deadline = sent + (int64_t)timeout_sec * NS_PER_S;
 	if (err)
 		kill_locked(c, err); /* completes every pending request, ours too */
 	pthread_mutex_unlock(&c->mu);
@@ -1258,8 +1279,7 @@ static void count_ended(struct smb2_conn *c, const struct smb2_req *q, int err)
 	uint32_t status = err ? 0 : q->rep.hdr.status;
 	uint64_t us = 0, rd = 0, wr = 0;
 	if (!err) {
-		int64_t ns = (int64_t)(q->replied.tv_sec - q->started.tv_sec) * 1000000000 +
-			     (q->replied.tv_nsec - q->started.tv_nsec);
+		int64_t ns = q->replied - q->started;
 		us = ns > 0 ? (uint64_t)ns / 1000 : 0;
 		bool ok = status == STATUS_SUCCESS || status == STATUS_BUFFER_OVERFLOW;
 		if (ok && q->rep.len >= SMB2_HDR_SIZE + 8 &&
@@ -1289,36 +1309,69 @@ void smb2_conn_set_stats(struct smb2_conn *c, struct smb2_conn_stats *s)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Called with c->mu held: q's wait judged at now (its deadline, conn.h).
+ * Returns when to judge it next, or 0 when it killed the connection (q
+ * has ended then).  Past the deadline the connection goes, but once the
+ * watchdog is armed with a session (its ECHOs) the watchdog's verdict
+ * is the one that counts: while the server shows it is alive and past q
+ * (it gave a trusted reply to a request sent after q, an ECHO or any
+ * other, and one within 2 x echo_interval) q waits on, up to its hard
+ * deadline.  The server keeps showing it, or stops and the watchdog
+ * declares it dead.  An untrusted frame (an unsigned interim reply on a
+ * signing session) vouches for nothing, and neither do the replies to
+ * the rest of q's own compound. */
+static int64_t judge_locked(struct smb2_conn *c, struct smb2_req *q, int64_t now)
+{
+	if (now < q->deadline)
+		return q->deadline;
+	int64_t e2 = 2 * (int64_t)c->echo_sec * NS_PER_S;
+	if (e2 && c->echo_sid && now < q->hard_deadline && c->answered_sent > q->started &&
+	    now - c->answered < e2)
+		return c->answered + e2 < q->hard_deadline ? c->answered + e2 : q->hard_deadline;
+	/* A server that stops answering is treated like a dropped
+	 * connection, so reconnect takes over. */
+	smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
+		      smb2_cmd_name(q->command), (unsigned long long)q->mid,
+		      (double)(now - q->started) / 1e9);
+	kill_locked(c, -ETIMEDOUT); /* sets q->err */
+	return 0;
+}
+
+/* Called with c->mu held: waits on q->cond until the time `until` (ns);
+ * true when that time came.  *now: the time then, known without a clock
+ * read when the wait timed out. */
+static bool wait_until_locked(struct smb2_conn *c, struct smb2_req *q, int64_t until, int64_t *now)
+{
+	struct timespec ts = ns_timespec(until);
+	if (pthread_cond_timedwait(&q->cond, &c->mu, &ts) == ETIMEDOUT) {
+		*now = until;
+		return true;
+	}
+	if (!q->done)
+		*now = smb2_clock_now_ns(CLOCK_MONOTONIC);
+	return false;
+}
+
 int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *rep)
 {
 	pthread_mutex_lock(&c->mu);
+	int64_t now = q->done ? 0 : smb2_clock_now_ns(CLOCK_MONOTONIC);
 	while (!q->done) {
-		/* with an interrupt check, look at it every 200 ms */
+		int64_t due = judge_locked(c, q, now);
+		if (!due)
+			break;
+		/* with an interrupt check, look at it every SMB2_INTR_LOOK_MS */
 		smb2_conn_intr_fn intr = c->intr;
 		void *intr_arg = c->intr_arg;
-		struct timespec until = q->deadline;
-		if (intr) {
-			smb2_clock_after_ms(CLOCK_MONOTONIC, 200, &until);
-			if (ts_after(&until, &q->deadline))
-				until = q->deadline;
-		}
-		if (pthread_cond_timedwait(&q->cond, &c->mu, &until) == ETIMEDOUT && !q->done &&
-		    intr && ms_since(&q->deadline) < 0) {
-			pthread_mutex_unlock(&c->mu);
-			bool stop = intr(intr_arg);
-			pthread_mutex_lock(&c->mu);
-			if (stop && !q->done)
-				probe_locked(c);
+		int64_t look = now + SMB2_INTR_LOOK_MS * NS_PER_MS;
+		bool looking = intr && look < due;
+		if (!wait_until_locked(c, q, looking ? look : due, &now) || !looking || q->done)
 			continue;
-		}
-		if (!q->done && ms_since(&q->deadline) >= 0) {
-			/* A server that stops answering is treated like a
-			 * dropped connection, so reconnect takes over. */
-			smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
-				      smb2_cmd_name(q->command), (unsigned long long)q->mid,
-				      ms_since(&q->started) / 1e3);
-			kill_locked(c, -ETIMEDOUT); /* sets q->err */
-		}
+		pthread_mutex_unlock(&c->mu);
+		bool stop = intr(intr_arg);
+		pthread_mutex_lock(&c->mu);
+		if (stop && !q->done)
+			probe_locked(c, now);
 	}
 	/* the caller's buffer is not given back while the receiver writes to
 	 * it (a dead connection's read ends at once: kill shuts the socket) */
@@ -1364,7 +1417,7 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 	if (err) {
 		smb2_log_debug("< %s mid=%llu sid=0x%llx tid=0x%x error=%s %.3f ms", smb2_cmd_name(q->command),
 			       (unsigned long long)q->mid, (unsigned long long)q->sid, q->tid, strerror(-err),
-			       ms_since(&q->started));
+			       ms_since(q->started));
 		req_free(q);
 		return err;
 	}
@@ -1373,7 +1426,7 @@ int smb2_conn_wait(struct smb2_conn *c, struct smb2_req *q, struct smb2_reply *r
 		smb2_log_debug_("< %s mid=%llu sid=0x%llx tid=0x%x %s %.3f ms", smb2_cmd_name(q->command),
 				(unsigned long long)q->mid, (unsigned long long)q->rep.hdr.session_id,
 				q->rep.hdr.tree_id, nt_status_str(q->rep.hdr.status, sbuf, sizeof(sbuf)),
-				ms_since(&q->started));
+				ms_since(q->started));
 	}
 	*rep = q->rep;
 	q->rep.msg = NULL;
@@ -1396,29 +1449,20 @@ void smb2_conn_no_deadline(struct smb2_conn *c, struct smb2_req *q)
 	pthread_mutex_lock(&c->mu);
 	q->patient = true;
 	if (q->interim_seen)
-		no_deadline(&q->deadline);
+		q->deadline = no_deadline(smb2_clock_now_ns(CLOCK_MONOTONIC));
 	pthread_mutex_unlock(&c->mu);
 }
 
 bool smb2_conn_wait_for(struct smb2_conn *c, struct smb2_req *q, unsigned ms)
 {
-	struct timespec until;
-	smb2_clock_after_ms(CLOCK_MONOTONIC, (long)ms, &until);
+	int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC), end = now + (int64_t)ms * NS_PER_MS;
 	pthread_mutex_lock(&c->mu);
 	while (!q->done) {
-		bool deadline_first = ts_after(&until, &q->deadline);
-		if (pthread_cond_timedwait(&q->cond, &c->mu, deadline_first ? &q->deadline : &until) !=
-		    ETIMEDOUT || q->done)
-			continue;
-		if (ms_since(&q->deadline) >= 0) {
-			/* as smb2_conn_wait: a server that stops answering */
-			smb2_log_info("%s mid=%llu: no reply after %.0f s, dropping the connection",
-				      smb2_cmd_name(q->command), (unsigned long long)q->mid,
-				      ms_since(&q->started) / 1e3);
-			kill_locked(c, -ETIMEDOUT);
-		} else if (ms_since(&until) >= 0) {
+		/* q's deadline as in smb2_conn_wait */
+		int64_t due = judge_locked(c, q, now);
+		if (!due || now >= end)
 			break;
-		}
+		wait_until_locked(c, q, due < end ? due : end, &now);
 	}
 	bool done = q->done;
 	pthread_mutex_unlock(&c->mu);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "smb2fs/clock.h"
+
 #define SEND_TIMEOUT_SEC 60
 
 static int connect_one(const struct addrinfo *ai, unsigned timeout_sec)
@@ -104,12 +106,9 @@ int transport_read_stamped(int fd, void *buf, size_t n, _Atomic int64_t *stamp)
 		}
 		if (r == 0)
 			return -ENODATA;
-		if (stamp) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			atomic_store_explicit(stamp, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+		if (stamp)
+			atomic_store_explicit(stamp, smb2_clock_now_ns(CLOCK_MONOTONIC),
 					      memory_order_relaxed);
-		}
 		p += r;
 		n -= (size_t)r;
 	}
@@ -118,16 +117,15 @@ int transport_read_stamped(int fd, void *buf, size_t n, _Atomic int64_t *stamp)
 
 void transport_set_liveness(int fd, unsigned dead_sec)
 {
-	/* The same bound as the connection's watchdog (conn.c): data the
-	 * server does not acknowledge, a write it does not take and an idle
-	 * connection it no longer answers keepalives on all end the
-	 * connection after dead_sec, so no layer waits longer than another. */
-	int idle = (int)(dead_sec / 2 ? dead_sec / 2 : 1), cnt = 2;
+	/* TCP's own bounds, so that no write waits for ever, watchdog or
+	 * not: data the server does not acknowledge (TCP_USER_TIMEOUT) and a
+	 * write it does not take (a zero window, SO_SNDTIMEO: every other
+	 * sender waits behind the send lock) end the connection after
+	 * dead_sec, the watchdog's bound when it is on (conn.c).  Whether
+	 * the server still answers, busy or idle, is the watchdog's to judge
+	 * (its ECHOs); TCP keepalive keeps the system's timing. */
 	unsigned user_timeout_ms = dead_sec * 1000;
 	struct timeval snd = {.tv_sec = dead_sec};
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
 }

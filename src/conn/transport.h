@@ -17,8 +17,9 @@ int transport_read_full(int fd, void *buf, size_t n);
  * NULL) after every read that returned data: the server's last sign of
  * life, for the watchdog, also in the middle of a big frame. */
 int transport_read_stamped(int fd, void *buf, size_t n, _Atomic int64_t *stamp);
-/* TCP keepalive (idle and interval dead_sec / 2, two probes),
- * TCP_USER_TIMEOUT and the send timeout (SO_SNDTIMEO) all dead_sec. */
+/* TCP_USER_TIMEOUT and the send timeout (SO_SNDTIMEO) both dead_sec:
+ * unacknowledged data and a write the server does not take end the
+ * connection then (the watchdog judges the rest, conn.h). */
 void transport_set_liveness(int fd, unsigned dead_sec);
 /* Writes the cnt pieces of iov completely, in order, with as few sendmsg
  * calls as the socket allows (no SIGPIPE); iov is used up.  0 or -errno. */

@@ -7,11 +7,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "smb2fs/clock.h"
 #include "smb2fs/utf16.h"
 
 struct ac_ent {
 	struct ac_ent *hnext;          /* bucket chain */
 	struct ac_ent *lprev, *lnext;  /* LRU list, most recent first */
+	/* the side indexes (enum ac_index); ipprev NULL when not in one */
+	struct ac_ent *inext[2], **ipprev[2];
+	uint64_t dir_hash;             /* the fold hash of the parent (parent_fold_hash) */
 	uint64_t hash;                 /* of the folded path */
 	int64_t expires_ns;            /* CLOCK_MONOTONIC */
 	uint64_t ticket;               /* of the request whose reply this is */
@@ -24,19 +28,32 @@ struct ac_ent {
 	char path[];
 };
 
-/* Recent invalidations and tickets, to tell a fill whether its path
- * changed after its ticket.  Older tickets than the ring covers are
- * simply not stored.  Every ticket takes a slot too, so tickets are
- * unique and ordered: a reply never replaces what the reply to a request
- * made after it stored (two opens of a file by two threads: the one
- * that left first can answer last, with the size from before another
- * client's write). */
-#define AC_RING 1024
+/* Side indexes of the entries: by the server's file id (positive
+ * entries that have one: drop_links finds a file's other names) and by
+ * their parent directory's fold hash (attrcache_forget_dir); each a table
+ * of ac->nidx chains. */
+enum ac_index { AC_BY_ID, AC_BY_DIR };
+
+/* Order: one clock that every ticket and every invalidation advances.
+ * A ticket is the clock's value, so tickets are unique and ordered: a
+ * reply never replaces what the reply to a request made after it stored
+ * (two opens of a file by two threads: the one that left first can
+ * answer last, with the size from before another client's write).
+ *
+ * Recent invalidations, each stamped with the clock, tell a fill whether
+ * its path changed after its ticket (changed_since walks back from the
+ * newest while they are newer than the ticket); a fill older than the
+ * ring's oldest invalidation is simply not stored. */
+#define AC_RING 64
+enum ac_inval_kind {
+	AC_INVAL_PATH,                 /* the paths whose fold hashes to hash */
+	AC_INVAL_DIR,                  /* those and the names directly in them */
+	AC_INVAL_ALL,                  /* a subtree: matches every path */
+};
 struct ac_inval {
-	uint64_t seq;
+	uint64_t clock;
 	uint64_t hash;
-	bool all;                      /* a subtree: matches every path */
-	bool ticket;                   /* a ticket: matches no path */
+	enum ac_inval_kind kind;
 };
 
 /* A set of names, hashed by their fold (so a name and every name the
@@ -88,20 +105,16 @@ struct attrcache {
 	struct ac_ent **buckets;
 	size_t nbuckets;               /* a power of two */
 	struct ac_ent *lru_head, *lru_tail;
-	uint64_t seq;                  /* invalidations and tickets so far */
+	struct ac_ent **idx[2];        /* the side indexes' chains (enum ac_index) */
+	size_t nidx;                   /* a power of two */
+	uint64_t clock;                /* tickets and invalidations so far */
+	uint64_t ninval;               /* invalidations so far (ring[ninval % AC_RING] next) */
 	struct ac_inval ring[AC_RING];
 	/* dir records */
 	struct ac_dir *dir_head, *dir_tail;
 	size_t ndirs, max_dirs;
 	size_t dir_names, max_names;   /* names held in all records */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The fold: ASCII letters lowered, non-ASCII bytes left out (so names a
  * server's Unicode case rules might equate share a bucket), except the
@@ -142,6 +155,21 @@ static uint64_t fold_hash(const char *s)
 	return h;
 }
 
+/* fold_hash of path's parent directory ("/a/b": of "/a", "/a": of "/";
+ * "/" is its own), without copying it. */
+static uint64_t parent_fold_hash(const char *path)
+{
+	uint64_t h = 1469598103934665603ull, parent = h;
+	bool any = false;
+	for (unsigned char ch; (ch = fold_at(&path));) {
+		if (ch == '/')
+			parent = any ? h : (h ^ '/') * 1099511628211ull;
+		h = (h ^ ch) * 1099511628211ull;
+		any = true;
+	}
+	return parent;
+}
+
 static bool fold_eq(const char *a, const char *b)
 {
 	for (;;) {
@@ -169,6 +197,20 @@ static bool fold_in_tree(const char *a, const char *dir)
 	return x == 0 || x == '/';
 }
 
+bool attrcache_split_parent(const char *path, char *buf, size_t cap, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || !slash[1])
+		return false;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= cap)
+		return false;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	*name = slash + 1;
+	return true;
+}
+
 struct attrcache *attrcache_new(double ttl_sec, size_t max_entries)
 {
 	if (!(ttl_sec > 0) || max_entries == 0)
@@ -180,7 +222,13 @@ struct attrcache *attrcache_new(double ttl_sec, size_t max_entries)
 	while (ac->nbuckets < max_entries)
 		ac->nbuckets *= 2;
 	ac->buckets = calloc(ac->nbuckets, sizeof(*ac->buckets));
-	if (!ac->buckets) {
+	ac->nidx = ac->nbuckets / 4;
+	ac->idx[AC_BY_ID] = calloc(ac->nidx, sizeof(*ac->idx[0]));
+	ac->idx[AC_BY_DIR] = calloc(ac->nidx, sizeof(*ac->idx[0]));
+	if (!ac->buckets || !ac->idx[AC_BY_ID] || !ac->idx[AC_BY_DIR]) {
+		free(ac->buckets);
+		free(ac->idx[AC_BY_ID]);
+		free(ac->idx[AC_BY_DIR]);
 		free(ac);
 		return NULL;
 	}
@@ -209,6 +257,8 @@ void attrcache_free(struct attrcache *ac)
 		free(d);
 	}
 	free(ac->buckets);
+	free(ac->idx[AC_BY_ID]);
+	free(ac->idx[AC_BY_DIR]);
 	pthread_mutex_destroy(&ac->mu);
 	free(ac);
 }
@@ -237,6 +287,41 @@ static void lru_push(struct attrcache *ac, struct ac_ent *e)
 		ac->lru_tail = e;
 }
 
+/* The chain of index k holding key (a file id, a directory's hash). */
+static struct ac_ent **idx_chain(struct attrcache *ac, enum ac_index k, uint64_t key)
+{
+	return &ac->idx[k][(key * 0x9e3779b97f4a7c15ull >> 32) & (ac->nidx - 1)];
+}
+
+static void idx_unlink(struct ac_ent *e, enum ac_index k)
+{
+	if (!e->ipprev[k])
+		return;
+	*e->ipprev[k] = e->inext[k];
+	if (e->inext[k])
+		e->inext[k]->ipprev[k] = e->ipprev[k];
+	e->inext[k] = NULL;
+	e->ipprev[k] = NULL;
+}
+
+static void idx_link(struct attrcache *ac, struct ac_ent *e, enum ac_index k, uint64_t key)
+{
+	struct ac_ent **b = idx_chain(ac, k, key);
+	e->inext[k] = *b;
+	if (*b)
+		(*b)->ipprev[k] = &e->inext[k];
+	*b = e;
+	e->ipprev[k] = b;
+}
+
+/* e's place in the file-id index, after its attributes changed. */
+static void id_index(struct attrcache *ac, struct ac_ent *e)
+{
+	idx_unlink(e, AC_BY_ID);
+	if (!e->negative && e->st.file_id)
+		idx_link(ac, e, AC_BY_ID, e->st.file_id);
+}
+
 static void ent_remove(struct attrcache *ac, struct ac_ent *e)
 {
 	struct ac_ent **pp = &ac->buckets[e->hash & (ac->nbuckets - 1)];
@@ -244,6 +329,8 @@ static void ent_remove(struct attrcache *ac, struct ac_ent *e)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = e->hnext;
+	idx_unlink(e, AC_BY_ID);
+	idx_unlink(e, AC_BY_DIR);
 	lru_unlink(ac, e);
 	ac->count--;
 	free(e);
@@ -257,56 +344,63 @@ static struct ac_ent *find_exact(struct attrcache *ac, const char *path, uint64_
 	return NULL;
 }
 
-/* Drops every entry the server may take for path. */
-static void drop_variants(struct attrcache *ac, const char *path, uint64_t h)
+/* Drops every entry the server may take for path (negatives_only: only
+ * those cached as missing). */
+static void drop_variants(struct attrcache *ac, const char *path, uint64_t h, bool negatives_only)
 {
 	struct ac_ent *e = ac->buckets[h & (ac->nbuckets - 1)];
 	while (e) {
 		struct ac_ent *n = e->hnext;
-		if (e->hash == h && fold_eq(e->path, path))
+		if (e->hash == h && (!negatives_only || e->negative) && fold_eq(e->path, path))
 			ent_remove(ac, e);
 		e = n;
 	}
 }
 
-static void note_inval(struct attrcache *ac, uint64_t h, bool all)
+static void note_inval(struct attrcache *ac, uint64_t h, enum ac_inval_kind kind)
 {
-	ac->seq++;
-	struct ac_inval *v = &ac->ring[ac->seq % AC_RING];
-	v->seq = ac->seq;
-	v->hash = h;
-	v->all = all;
-	v->ticket = false;
+	ac->ring[ac->ninval++ % AC_RING] = (struct ac_inval){++ac->clock, h, kind};
 }
 
 /* Whether path (hash h) was invalidated after ticket. */
-static bool changed_since(const struct attrcache *ac, uint64_t h, uint64_t ticket)
+static bool changed_since(const struct attrcache *ac, const char *path, uint64_t h, uint64_t ticket)
 {
-	if (ac->seq == ticket)
-		return false;
-	if (ac->seq - ticket >= AC_RING)
-		return true; /* too much happened to tell: do not trust it */
-	for (uint64_t s = ticket + 1; s <= ac->seq; s++) {
-		const struct ac_inval *v = &ac->ring[s % AC_RING];
-		if (!v->ticket && (v->all || v->hash == h))
+	uint64_t n = ac->ninval < AC_RING ? ac->ninval : AC_RING;
+	bool have_parent = false;
+	uint64_t ph = 0;
+	for (uint64_t i = 1; i <= n; i++) {
+		const struct ac_inval *v = &ac->ring[(ac->ninval - i) % AC_RING];
+		if (v->clock <= ticket)
+			return false;
+		if (v->kind == AC_INVAL_ALL || v->hash == h)
 			return true;
+		if (v->kind == AC_INVAL_DIR) {
+			if (!have_parent)
+				ph = parent_fold_hash(path);
+			have_parent = true;
+			if (ph == v->hash)
+				return true;
+		}
 	}
-	return false;
+	/* every invalidation since ticket still in the ring, none of path;
+	 * else too much happened to tell: do not trust it */
+	return ac->ninval > AC_RING;
 }
 
-/* The descriptor's view an entry of path holds and until when (0: none
- * that is still good). */
-static int64_t sd_held(struct attrcache *ac, const char *path, uint64_t h, struct fscc_stat *out)
+/* The descriptor's view e holds and until when (0: none that is still
+ * good). */
+static int64_t sd_held(const struct ac_ent *e, struct fscc_stat *out)
 {
-	struct ac_ent *e = find_exact(ac, path, h);
-	if (!e || e->negative || !e->st.sd_asked || e->sd_expires_ns <= now_ns())
+	if (!e || e->negative || !e->st.sd_asked ||
+	    e->sd_expires_ns <= smb2_clock_now_ns(CLOCK_MONOTONIC))
 		return 0;
 	fscc_sd_view_copy(out, &e->st);
 	return e->sd_expires_ns;
 }
 
-static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st,
-		     const struct fscc_stat *old_sd, int64_t old_sd_expires);
+static struct ac_ent *store_sd(struct attrcache *ac, struct ac_ent *e, const char *path, uint64_t h,
+			       const struct fscc_stat *st, const struct fscc_stat *old_sd,
+			       int64_t old_sd_expires);
 
 /* What an entry of path knew that the new attributes st (from a reply
  * whose class carries less) do not say, whatever the entry's age: the
@@ -317,10 +411,9 @@ static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const s
  * (Samba's creation time is the oldest of the times when the disk keeps
  * none, so setting an mtime may change it).  Returns st, or *now
  * completed. */
-static const struct fscc_stat *keep_known(struct attrcache *ac, const char *path, uint64_t h,
-					  const struct fscc_stat *st, struct fscc_stat *now, bool own)
+static const struct fscc_stat *keep_known(const struct ac_ent *e, const struct fscc_stat *st,
+					  struct fscc_stat *now, bool own)
 {
-	struct ac_ent *e = find_exact(ac, path, h);
 	if (!st || !e || e->negative || (st->file_id && st->nlink))
 		return st;
 	const struct fscc_stat *o = &e->st;
@@ -335,46 +428,50 @@ static const struct fscc_stat *keep_known(struct attrcache *ac, const char *path
 	return now;
 }
 
-/* path's file has other names (hard links, nlink > 1, serverino): their
- * entries go too when it changes or one of its names goes, since their
- * link count, size and times are the same file's.  A scan of the table,
- * for the rare file with links only. */
-static void drop_links(struct attrcache *ac, const char *path, uint64_t h)
+/* e's file (path's entry) has other names (hard links, nlink > 1,
+ * serverino): their entries go too when it changes or one of its names
+ * goes, since their link count, size and times are the same file's.
+ * Found through the file-id index (whatever their own link count: a
+ * listing's carry none). */
+static void drop_links(struct attrcache *ac, const struct ac_ent *e)
 {
-	struct ac_ent *e = find_exact(ac, path, h);
 	if (!e || e->negative || e->st.nlink < 2 || !e->st.file_id)
 		return;
 	uint64_t id = e->st.file_id;
-	for (size_t b = 0; b < ac->nbuckets; b++) {
-		for (struct ac_ent *x = ac->buckets[b], *n; x; x = n) {
-			n = x->hnext;
-			if (x != e && !x->negative && x->st.file_id == id) {
-				note_inval(ac, x->hash, false);
-				ent_remove(ac, x);
-			}
+	for (struct ac_ent *x = *idx_chain(ac, AC_BY_ID, id), *n; x; x = n) {
+		n = x->inext[AC_BY_ID];
+		if (x != e && x->st.file_id == id) {
+			note_inval(ac, x->hash, AC_INVAL_PATH);
+			ent_remove(ac, x);
 		}
 	}
 }
 
-static void store(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st)
+/* A reply's attributes (st, or NULL: no such name) for path, whose entry
+ * is e (or none); returns the entry now (NULL: out of memory). */
+static struct ac_ent *store(struct attrcache *ac, struct ac_ent *e, const char *path, uint64_t h,
+			    const struct fscc_stat *st)
 {
 	struct fscc_stat old, now;
-	int64_t exp = sd_held(ac, path, h, &old);
-	st = keep_known(ac, path, h, st, &now, false);
-	store_sd(ac, path, h, st, &old, exp);
+	int64_t exp = sd_held(e, &old);
+	st = keep_known(e, st, &now, false);
+	return store_sd(ac, e, path, h, st, &old, exp);
 }
 
-static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const struct fscc_stat *st,
-		     const struct fscc_stat *old_sd, int64_t old_sd_expires)
+static struct ac_ent *store_sd(struct attrcache *ac, struct ac_ent *e, const char *path, uint64_t h,
+			       const struct fscc_stat *st, const struct fscc_stat *old_sd,
+			       int64_t old_sd_expires)
 {
-	struct ac_ent *e = find_exact(ac, path, h);
 	if (!e) {
 		size_t n = strlen(path);
 		e = malloc(sizeof(*e) + n + 1);
 		if (!e)
-			return;
+			return NULL;
 		memcpy(e->path, path, n + 1);
 		e->hash = h;
+		e->ipprev[AC_BY_ID] = NULL;
+		e->dir_hash = parent_fold_hash(path);
+		idx_link(ac, e, AC_BY_DIR, e->dir_hash);
 		struct ac_ent **b = &ac->buckets[h & (ac->nbuckets - 1)];
 		e->hnext = *b;
 		*b = e;
@@ -383,7 +480,8 @@ static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const s
 		lru_unlink(ac, e);
 	}
 	lru_push(ac, e);
-	e->expires_ns = now_ns() + ac->ttl_ns;
+	int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC);
+	e->expires_ns = now + ac->ttl_ns;
 	e->negative = st == NULL;
 	e->sd_expires_ns = 0;
 	if (st)
@@ -391,13 +489,16 @@ static void store_sd(struct attrcache *ac, const char *path, uint64_t h, const s
 	else
 		memset(&e->st, 0, sizeof(e->st));
 	if (st && st->sd_asked) {
-		e->sd_expires_ns = now_ns() + ac->sd_ttl_ns;
+		e->sd_expires_ns = now + ac->sd_ttl_ns;
 	} else if (st && old_sd_expires) {
 		fscc_sd_view_copy(&e->st, old_sd);
 		e->sd_expires_ns = old_sd_expires;
 	}
+	id_index(ac, e);
+	/* (e is the most recent: max >= 1 keeps it) */
 	while (ac->count > ac->max)
 		ent_remove(ac, ac->lru_tail);
+	return e;
 }
 
 /* ---- dir records ---- */
@@ -508,22 +609,6 @@ static bool name_answerable(const char *name)
 	return utf8_valid(name, len) && !dos_device(name);
 }
 
-/* Splits "/a/b" into its parent ("/a", into buf) and name ("b"); false for
- * "/" and parents that do not fit. */
-static bool split_parent(const char *path, char *buf, size_t cap, const char **name)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash || !slash[1])
-		return false;
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= cap)
-		return false;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	*name = slash + 1;
-	return true;
-}
-
 static void dir_unlink(struct attrcache *ac, struct ac_dir *d)
 {
 	if (d->prev)
@@ -627,10 +712,12 @@ static int dir_lookup(struct attrcache *ac, const char *path)
 {
 	char dir[4096];
 	const char *name;
-	if (!ac->dir_head || !split_parent(path, dir, sizeof(dir), &name) || !name_answerable(name))
+	if (!ac->dir_head || !attrcache_split_parent(path, dir, sizeof(dir), &name) ||
+	    !name_answerable(name))
 		return -1;
 	struct ac_dir *d = dir_find(ac, dir, fold_hash(dir));
-	if (!d || !dir_fresh(ac, d, now_ns()) || names_has_fold(&d->names, fold_hash(name)))
+	if (!d || !dir_fresh(ac, d, smb2_clock_now_ns(CLOCK_MONOTONIC)) ||
+	    names_has_fold(&d->names, fold_hash(name)))
 		return -1;
 	d->answered++;
 	dir_unlink(ac, d);
@@ -645,8 +732,8 @@ static struct attrcache_listing *listing_new(struct attrcache *ac, const char *d
 	if (!l)
 		return NULL;
 	memcpy(l->dir, dir, n + 1);
-	l->ticket = ac->seq;
-	l->start_ns = now_ns();
+	l->ticket = ac->clock;
+	l->start_ns = smb2_clock_now_ns(CLOCK_MONOTONIC);
 	l->adaptive = adaptive;
 	l->max = ac->max_names;
 	return l;
@@ -697,7 +784,7 @@ void attrcache_list_end(struct attrcache *ac, struct attrcache_listing *l, int r
 	struct ac_dir *d = dir_find(ac, l->dir, h);
 	if (l->adaptive && d)
 		d->listing = false;
-	bool keep = r == 0 && !l->over && !changed_since(ac, h, l->ticket);
+	bool keep = r == 0 && !l->over && !changed_since(ac, l->dir, h, l->ticket);
 	int64_t expires = l->start_ns + ac->ttl_ns;
 	if (keep && !d)
 		d = dir_get(ac, l->dir, h);
@@ -729,10 +816,11 @@ void attrcache_dir_miss(struct attrcache *ac, const char *path)
 {
 	char dir[4096];
 	const char *name;
-	if (!ac || !path || !split_parent(path, dir, sizeof(dir), &name) || !name_answerable(name))
+	if (!ac || !path || !attrcache_split_parent(path, dir, sizeof(dir), &name) ||
+	    !name_answerable(name))
 		return;
 	uint64_t h = fold_hash(dir);
-	int64_t now = now_ns();
+	int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC);
 	pthread_mutex_lock(&ac->mu);
 	struct ac_dir *d = dir_get(ac, dir, h);
 	if (d) {
@@ -749,10 +837,11 @@ struct attrcache_listing *attrcache_list_wanted(struct attrcache *ac, const char
 {
 	char dir[4096];
 	const char *name;
-	if (!ac || !path || !split_parent(path, dir, sizeof(dir), &name) || !name_answerable(name))
+	if (!ac || !path || !attrcache_split_parent(path, dir, sizeof(dir), &name) ||
+	    !name_answerable(name))
 		return NULL;
 	uint64_t h = fold_hash(dir);
-	int64_t now = now_ns();
+	int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC);
 	struct attrcache_listing *l = NULL;
 	pthread_mutex_lock(&ac->mu);
 	struct ac_dir *d = dir_find(ac, dir, h);
@@ -782,7 +871,7 @@ void attrcache_dir_remove(struct attrcache *ac, const char *path)
 {
 	char dir[4096];
 	const char *name;
-	if (!ac || !path || !split_parent(path, dir, sizeof(dir), &name))
+	if (!ac || !path || !attrcache_split_parent(path, dir, sizeof(dir), &name))
 		return;
 	uint64_t h = fold_hash(dir), fn = fold_hash(name);
 	pthread_mutex_lock(&ac->mu);
@@ -798,7 +887,7 @@ int attrcache_dir_known(struct attrcache *ac, const char *dir)
 		return 0;
 	pthread_mutex_lock(&ac->mu);
 	struct ac_dir *d = dir_find(ac, dir, fold_hash(dir));
-	int r = d && dir_fresh(ac, d, now_ns());
+	int r = d && dir_fresh(ac, d, smb2_clock_now_ns(CLOCK_MONOTONIC));
 	pthread_mutex_unlock(&ac->mu);
 	return r;
 }
@@ -832,12 +921,13 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 		return -1;
 	int r = -1;
 	uint64_t h = fold_hash(path);
+	int64_t now = smb2_clock_now_ns(CLOCK_MONOTONIC);
 	pthread_mutex_lock(&ac->mu);
 	struct ac_ent *e = find_exact(ac, path, h);
-	if (e && e->expires_ns <= now_ns()) {
+	if (e && e->expires_ns <= now) {
 		/* the attributes lapsed; a descriptor's view that has not
 		 * stays for the next fill (a listing's) to carry */
-		if (e->negative || !e->st.sd_asked || e->sd_expires_ns <= now_ns())
+		if (e->negative || !e->st.sd_asked || e->sd_expires_ns <= now)
 			ent_remove(ac, e);
 		e = NULL;
 	}
@@ -847,7 +937,7 @@ int attrcache_get(struct attrcache *ac, const char *path, struct fscc_stat *st)
 		r = e->negative ? 0 : 1;
 		if (!e->negative) {
 			*st = e->st;
-			if (st->sd_asked && e->sd_expires_ns <= now_ns()) {
+			if (st->sd_asked && e->sd_expires_ns <= now) {
 				struct fscc_stat none = {0};
 				fscc_sd_view_copy(st, &none); /* the descriptor's part lapsed */
 			}
@@ -882,11 +972,22 @@ uint64_t attrcache_ticket(struct attrcache *ac)
 	if (!ac)
 		return 0;
 	pthread_mutex_lock(&ac->mu);
-	uint64_t t = ++ac->seq;
-	struct ac_inval *v = &ac->ring[t % AC_RING];
-	*v = (struct ac_inval){.seq = t, .ticket = true};
+	uint64_t t = ++ac->clock;
 	pthread_mutex_unlock(&ac->mu);
 	return t;
+}
+
+/* attrcache_fill under the mutex; returns path's entry now (NULL: none). */
+static struct ac_ent *fill(struct attrcache *ac, const char *path, uint64_t h,
+			   const struct fscc_stat *st, uint64_t ticket)
+{
+	struct ac_ent *e = find_exact(ac, path, h);
+	if (!changed_since(ac, path, h, ticket) && !(e && e->ticket > ticket)) {
+		e = store(ac, e, path, h, st);
+		if (e)
+			e->ticket = ticket;
+	}
+	return e;
 }
 
 void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_stat *st,
@@ -896,11 +997,23 @@ void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_st
 		return;
 	uint64_t h = fold_hash(path);
 	pthread_mutex_lock(&ac->mu);
-	struct ac_ent *e = find_exact(ac, path, h);
-	if (!changed_since(ac, h, ticket) && !(e && e->ticket > ticket)) {
-		store(ac, path, h, st);
-		if ((e = find_exact(ac, path, h)))
-			e->ticket = ticket;
+	fill(ac, path, h, st, ticket);
+	pthread_mutex_unlock(&ac->mu);
+}
+
+void attrcache_fill_merged(struct attrcache *ac, const char *path, struct fscc_stat *st,
+			   uint64_t ticket)
+{
+	if (!ac || !path || !st)
+		return;
+	uint64_t h = fold_hash(path);
+	pthread_mutex_lock(&ac->mu);
+	const struct ac_ent *e = fill(ac, path, h, st, ticket);
+	if (e && !e->negative) {
+		if (!st->nlink && st->file_id && e->st.file_id == st->file_id)
+			st->nlink = e->st.nlink;
+		if (!st->sd_asked && e->st.sd_asked && e->sd_expires_ns > smb2_clock_now_ns(CLOCK_MONOTONIC))
+			fscc_sd_view_copy(st, &e->st);
 	}
 	pthread_mutex_unlock(&ac->mu);
 }
@@ -914,33 +1027,21 @@ void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_sta
 	pthread_mutex_lock(&ac->mu);
 	/* Changed by someone else while ours was on the wire: which came
 	 * last is unknown, so keep neither. */
-	bool other = changed_since(ac, h, ticket);
+	bool other = changed_since(ac, path, h, ticket);
 	struct fscc_stat old, now;
-	int64_t exp = sd_held(ac, path, h, &old);
-	st = keep_known(ac, path, h, st, &now, true);
-	drop_links(ac, path, h);
-	drop_variants(ac, path, h);
+	struct ac_ent *e = find_exact(ac, path, h);
+	int64_t exp = sd_held(e, &old);
+	st = keep_known(e, st, &now, true);
+	drop_links(ac, e);
+	drop_variants(ac, path, h, false); /* (e too) */
 	if (!st)
 		dir_forget(ac, path, h, false);
-	note_inval(ac, h, false);
+	note_inval(ac, h, AC_INVAL_PATH);
 	if (!other) {
-		store_sd(ac, path, h, st, &old, exp);
-		struct ac_ent *e = find_exact(ac, path, h);
+		e = store_sd(ac, NULL, path, h, st, &old, exp);
 		if (e)
-			e->ticket = ac->seq; /* newer than every reply on the wire */
+			e->ticket = ac->clock; /* newer than every reply on the wire */
 	}
-	pthread_mutex_unlock(&ac->mu);
-}
-
-void attrcache_note_id(struct attrcache *ac, const char *path, uint64_t file_id)
-{
-	if (!ac || !path || !file_id)
-		return;
-	uint64_t h = fold_hash(path);
-	pthread_mutex_lock(&ac->mu);
-	struct ac_ent *e = find_exact(ac, path, h);
-	if (e && !e->negative && !e->st.file_id)
-		e->st.file_id = file_id;
 	pthread_mutex_unlock(&ac->mu);
 }
 
@@ -950,10 +1051,10 @@ void attrcache_forget(struct attrcache *ac, const char *path)
 		return;
 	uint64_t h = fold_hash(path);
 	pthread_mutex_lock(&ac->mu);
-	drop_links(ac, path, h);
-	drop_variants(ac, path, h);
+	drop_links(ac, find_exact(ac, path, h));
+	drop_variants(ac, path, h, false);
 	dir_forget(ac, path, h, false);
-	note_inval(ac, h, false);
+	note_inval(ac, h, AC_INVAL_PATH);
 	pthread_mutex_unlock(&ac->mu);
 }
 
@@ -963,14 +1064,9 @@ void attrcache_forget_entry(struct attrcache *ac, const char *path, bool negativ
 		return;
 	uint64_t h = fold_hash(path);
 	pthread_mutex_lock(&ac->mu);
-	struct ac_ent *e = ac->buckets[h & (ac->nbuckets - 1)];
-	while (e) {
-		struct ac_ent *n = e->hnext;
-		if (e->hash == h && (!negatives_only || e->negative) && fold_eq(e->path, path))
-			ent_remove(ac, e);
-		e = n;
-	}
-	note_inval(ac, h, false);
+	drop_links(ac, find_exact(ac, path, h));
+	drop_variants(ac, path, h, negatives_only);
+	note_inval(ac, h, AC_INVAL_PATH);
 	pthread_mutex_unlock(&ac->mu);
 }
 
@@ -985,40 +1081,28 @@ void attrcache_forget_tree(struct attrcache *ac, const char *path)
 			ent_remove(ac, e);
 	}
 	dir_forget(ac, path, 0, true);
-	note_inval(ac, 0, true);
+	note_inval(ac, 0, AC_INVAL_ALL);
 	pthread_mutex_unlock(&ac->mu);
-}
-
-/* e's path is dir itself or directly in it, under the fold. */
-static bool fold_in_dir(const char *path, const char *dir)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return false;
-	if (fold_eq(path, dir))
-		return true;
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
-	char parent[4096];
-	if (n >= sizeof(parent))
-		return fold_in_tree(path, dir); /* too long to tell: drop it */
-	memcpy(parent, path, n);
-	parent[n] = '\0';
-	return fold_eq(parent, dir);
 }
 
 void attrcache_forget_dir(struct attrcache *ac, const char *dir, bool negatives_only)
 {
 	if (!ac || !dir)
 		return;
+	uint64_t h = fold_hash(dir);
 	pthread_mutex_lock(&ac->mu);
-	for (struct ac_ent *e = ac->lru_head, *n; e; e = n) {
-		n = e->lnext;
-		if ((!negatives_only || e->negative) && fold_in_dir(e->path, dir))
+	/* dir's names, through the index (whatever the server takes for dir:
+	 * a variant's names fold to the same parent hash) */
+	for (struct ac_ent *e = *idx_chain(ac, AC_BY_DIR, h), *n; e; e = n) {
+		n = e->inext[AC_BY_DIR];
+		if (e->dir_hash == h && (!negatives_only || e->negative))
 			ent_remove(ac, e);
 	}
+	drop_variants(ac, dir, h, negatives_only);
 	if (!negatives_only)
-		dir_forget(ac, dir, fold_hash(dir), false);
-	note_inval(ac, 0, true);
+		dir_forget(ac, dir, h, false);
+	/* fills of dir and of its names on the wire are older */
+	note_inval(ac, h, AC_INVAL_DIR);
 	pthread_mutex_unlock(&ac->mu);
 }
 
@@ -1041,21 +1125,18 @@ void attrcache_forget_parent(struct attrcache *ac, const char *path)
 	free(parent);
 }
 
-void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now_ft)
+/* attrcache_touch_parent; gone: path was removed, its exact name leaves
+ * the record (attrcache_dir_remove) instead. */
+static void touch_parent(struct attrcache *ac, const char *path, uint64_t now_ft, bool gone)
 {
 	if (!ac || !path)
 		return;
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return;
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
 	char parent[4096];
-	if (n >= sizeof(parent)) {
+	const char *name;
+	if (!attrcache_split_parent(path, parent, sizeof(parent), &name)) {
 		attrcache_forget_parent(ac, path);
 		return;
 	}
-	memcpy(parent, path, n);
-	parent[n] = '\0';
 	uint64_t h = fold_hash(parent);
 	pthread_mutex_lock(&ac->mu);
 	struct ac_ent *e = ac->buckets[h & (ac->nbuckets - 1)];
@@ -1072,14 +1153,18 @@ void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now
 		e = next;
 	}
 	/* its record gains the name (made, or maybe not quite removed: a
-	 * name too many only costs a lookup); a variant's forgets */
-	const char *name = slash + 1;
+	 * name too many only costs a lookup), or loses a removed one; a
+	 * variant's forgets */
 	uint64_t fn = fold_hash(name);
 	for (struct ac_dir *d = ac->dir_head; d; d = d->next) {
 		if (!d->complete || d->hash != h || !fold_eq(d->path, parent))
 			continue;
-		if (strcmp(d->path, parent) != 0 || !dir_make_room(ac, 1, d)) {
+		if (strcmp(d->path, parent) != 0 || (!gone && !dir_make_room(ac, 1, d))) {
 			dir_drop_names(ac, d);
+			continue;
+		}
+		if (gone) {
+			ac->dir_names -= (size_t)names_remove(&d->names, name, fn);
 			continue;
 		}
 		int a = names_add(&d->names, name, fn);
@@ -1089,8 +1174,18 @@ void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now
 			ac->dir_names += (size_t)a;
 	}
 	/* a listing or stat of the parent already on the wire is older */
-	note_inval(ac, h, false);
+	note_inval(ac, h, AC_INVAL_PATH);
 	pthread_mutex_unlock(&ac->mu);
+}
+
+void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now_ft)
+{
+	touch_parent(ac, path, now_ft, false);
+}
+
+void attrcache_parent_removed(struct attrcache *ac, const char *path, uint64_t now_ft)
+{
+	touch_parent(ac, path, now_ft, true);
 }
 
 size_t attrcache_count(struct attrcache *ac)

@@ -94,14 +94,17 @@ uint64_t attrcache_ticket(struct attrcache *ac);
 /* A reply's attributes (st) or "no such name" (st NULL). */
 void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_stat *st,
 		    uint64_t ticket);
+/* attrcache_fill of attributes st, which then gain what path's entry
+ * knows that they do not say (whether this fill was stored or not): the
+ * link count of the same file (a listing carries none) and a descriptor's
+ * view that has not lapsed. */
+void attrcache_fill_merged(struct attrcache *ac, const char *path, struct fscc_stat *st,
+			   uint64_t ticket);
 /* The known result of our own change of path (st NULL: it is gone). */
 void attrcache_set(struct attrcache *ac, const char *path, const struct fscc_stat *st,
 		   uint64_t ticket);
-/* The server's file id of path's entry, learnt elsewhere (an open
- * handle's QFid), for an entry whose reply carried none. */
-void attrcache_note_id(struct attrcache *ac, const char *path, uint64_t file_id);
-/* path (and the names the server may treat as it) changed; a directory's
- * record goes too. */
+/* path (and the names the server may treat as it) changed, and its
+ * file's other names (hard links); a directory's record goes too. */
 void attrcache_forget(struct attrcache *ac, const char *path);
 /* dir, every name directly in it (negative ones too) and dir's record,
  * not what lies deeper: anything in dir may have changed (change notify's
@@ -110,7 +113,7 @@ void attrcache_forget(struct attrcache *ac, const char *path);
 void attrcache_forget_dir(struct attrcache *ac, const char *dir, bool negatives_only);
 /* attrcache_forget without a directory's record: path's attributes
  * changed, not the names in it (negatives_only: path now exists, what
- * is known of it as present stays). */
+ * is known of it as present stays; its file's other names go). */
 void attrcache_forget_entry(struct attrcache *ac, const char *path, bool negatives_only);
 /* path and everything below it (records included). */
 void attrcache_forget_tree(struct attrcache *ac, const char *path);
@@ -121,8 +124,11 @@ void attrcache_forget_parent(struct attrcache *ac, const char *path);
  * stay (the kernel re-checks a directory's permissions after every such
  * change; asking the server each time would cost a round trip per file),
  * with LastWriteTime and ChangeTime moved to now_ft (a FILETIME), and its
- * record gains path's name (a removal then calls attrcache_dir_remove). */
+ * record gains path's name. */
 void attrcache_touch_parent(struct attrcache *ac, const char *path, uint64_t now_ft);
+/* attrcache_touch_parent after path was removed: its exact name leaves
+ * the parent's record instead (as attrcache_dir_remove). */
+void attrcache_parent_removed(struct attrcache *ac, const char *path, uint64_t now_ft);
 
 /* ---- complete listings (dir records) ---- */
 
@@ -153,6 +159,10 @@ void attrcache_dir_remove(struct attrcache *ac, const char *path);
 int attrcache_dir_known(struct attrcache *ac, const char *dir);
 /* For tests: lower the dir record bounds. */
 void attrcache_set_dir_limits(struct attrcache *ac, size_t max_dirs, size_t max_names);
+
+/* Splits "/a/b" into its parent ("/a", into buf) and name ("b"); false for
+ * "/" and parents that do not fit. */
+bool attrcache_split_parent(const char *path, char *buf, size_t cap, const char **name);
 
 /* For tests: entries held now. */
 size_t attrcache_count(struct attrcache *ac);

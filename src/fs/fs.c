@@ -10,7 +10,6 @@
 #include "smb2fs/fscc.h"
 #include "smb2fs/wire.h"
 
-/* 1 MiB is libfuse's largest request buffer; bigger max_write is capped. */
 /* Directories are watched (notify) only with an actimeo of at least this;
  * then the kernel keeps a name it found missing for this long (the
  * daemon answers the lookups after that from its own cache, which the
@@ -21,6 +20,7 @@
 #ifndef FS_NOTIFY_NEGATIVE_TIMEOUT /* (-D for experiments) */
 #define FS_NOTIFY_NEGATIVE_TIMEOUT 1.0
 #endif
+/* 1 MiB is libfuse's largest request buffer; bigger max_write is capped. */
 #define FS_MAX_WRITE (1u << 20)
 
 void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, struct stat *st)
@@ -79,7 +79,26 @@ bool fs_needs_sd(const struct smb2fs_ctx *ctx, const struct fscc_stat *s)
 	return !s->sd_asked && smb2_sd_active(ctx->client);
 }
 
-void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r)
+char *fs_child_path(char **buf, size_t *cap, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	bool slash = dl && dir[dl - 1] == '/';
+	size_t need = dl + !slash + nl + 1;
+	if (need > *cap) {
+		char *p = realloc(*buf, need);
+		if (!p)
+			return NULL;
+		*buf = p;
+		*cap = need;
+	}
+	memcpy(*buf, dir, dl);
+	if (!slash)
+		(*buf)[dl++] = '/';
+	memcpy(*buf + dl, name, nl + 1);
+	return *buf;
+}
+
+static void parent_changed(struct smb2fs_ctx *ctx, const char *path, int r, bool gone)
 {
 	struct timespec now;
 
@@ -88,7 +107,21 @@ void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r)
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	attrcache_touch_parent(ctx->cache, path, fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec));
+	uint64_t now_ft = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
+	if (gone)
+		attrcache_parent_removed(ctx->cache, path, now_ft);
+	else
+		attrcache_touch_parent(ctx->cache, path, now_ft);
+}
+
+void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r)
+{
+	parent_changed(ctx, path, r, false);
+}
+
+void fs_parent_removed(struct smb2fs_ctx *ctx, const char *path, int r)
+{
+	parent_changed(ctx, path, r, true);
 }
 
 /* A lease break or a reconnect took caching of path away (client.h).
@@ -128,34 +161,25 @@ static void fs_dir_changed(void *arg, const char *dir, const char *name, uint32_
 		attrcache_forget_dir(ctx->cache, dir, true);
 		return;
 	}
-	size_t dl = strlen(dir), nl = name ? strlen(name) : 0;
-	char *p = name ? malloc(dl + nl + 2) : NULL;
-	if (!p) {
+	char *p = NULL;
+	size_t cap = 0;
+	if (!name || !fs_child_path(&p, &cap, dir, name)) {
 		/* anything in dir may have changed */
 		attrcache_forget_dir(ctx->cache, dir, false);
 		(void)fuse_invalidate_path(ctx->fuse, dir);
 		return;
 	}
-	memcpy(p, dir, dl);
-	size_t o = dl;
-	if (dl == 0 || dir[dl - 1] != '/')
-		p[o++] = '/';
-	memcpy(p + o, name, nl + 1);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	uint64_t now_ft = fscc_time_from_unix((int64_t)now.tv_sec, now.tv_nsec);
 	switch (action) {
 	case FILE_ACTION_ADDED:
 	case FILE_ACTION_RENAMED_NEW_NAME:
 		/* what we know of it as present stays (our own creation) */
 		attrcache_forget_entry(ctx->cache, p, true);
-		attrcache_touch_parent(ctx->cache, p, now_ft);
+		fs_parent_changed(ctx, p, 0);
 		break;
 	case FILE_ACTION_REMOVED:
 	case FILE_ACTION_RENAMED_OLD_NAME:
 		attrcache_forget(ctx->cache, p);
-		attrcache_touch_parent(ctx->cache, p, now_ft);
-		attrcache_dir_remove(ctx->cache, p);
+		fs_parent_removed(ctx, p, 0);
 		(void)fuse_invalidate_path(ctx->fuse, p);
 		break;
 	default: /* modified */
@@ -180,15 +204,10 @@ static void fs_dir_changed(void *arg, const char *dir, const char *name, uint32_
  * kernel looked it up first), not the parent of a name in a missing one. */
 static void watch_parent(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return;
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
 	char dir[4096];
-	if (n >= sizeof(dir))
+	const char *name;
+	if (!attrcache_split_parent(path, dir, sizeof(dir), &name))
 		return;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
 	struct fscc_stat st;
 	if (attrcache_get(fs_ctx()->cache, dir, &st) == 1 &&
 	    (st.file_attributes & FILE_ATTRIBUTE_DIRECTORY))

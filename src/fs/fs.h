@@ -67,6 +67,14 @@ extern const struct fuse_operations smb2fs_ops;
  * the parent's cached times move to now on success; after a failure,
  * whose effect is unknown, its entry is dropped (fs.c). */
 void fs_parent_changed(struct smb2fs_ctx *ctx, const char *path, int r);
+/* fs_parent_changed after a removal of path: on success its name also
+ * leaves the parent's complete-listing record (fs.c). */
+void fs_parent_removed(struct smb2fs_ctx *ctx, const char *path, int r);
+
+/* dir + "/" + name (no second slash after one dir ends with: "/") into
+ * *buf, grown as needed (*cap bytes); returns *buf, NULL when out of
+ * memory (fs.c). */
+char *fs_child_path(char **buf, size_t *cap, const char *dir, const char *name);
 
 /* Fills st from the SMB attributes (fs.c). */
 void fs_fill_stat(const struct smb2fs_ctx *ctx, const struct fscc_stat *in, struct stat *st);

@@ -80,16 +80,11 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	 * mode and owner need the stat compound (security.c). */
 	if (hit > 0 && fs_needs_sd(ctx, &s))
 		hit = -1;
-	/* serverino: attributes from a reply without the file id (a CREATE
-	 * or CLOSE, a new file's) take the open file's, else ask (the stat
-	 * compound's CREATE brings it) */
-	if (hit > 0 && ctx->serverino && !s.file_id) {
-		s.file_id = smb2_file_server_id(f);
-		if (!s.file_id)
-			hit = -1;
-		else
-			attrcache_note_id(ctx->cache, path, s.file_id);
-	}
+	/* serverino: attributes from a reply without the file id (a
+	 * setattr's CLOSE of a name not cached before) take the open file's,
+	 * else ask (the stat compound's CREATE brings it) */
+	if (hit > 0 && ctx->serverino && !s.file_id && !(s.file_id = smb2_file_server_id(f)))
+		hit = -1;
 	if (hit > 0) {
 		fs_special_resolve(ctx, path, f, &s); /* (ops_link.c) */
 		fs_fill_stat(ctx, &s, st);
@@ -106,7 +101,7 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	}
 	if (r < 0)
 		return r;
-	if (ctx->serverino && !s.file_id)
+	if (ctx->serverino && !s.file_id) /* (an open file's query carries none) */
 		s.file_id = smb2_file_server_id(f);
 	attrcache_fill(ctx->cache, path, &s, t);
 	fs_special_resolve(ctx, path, f, &s);
@@ -148,9 +143,7 @@ int fs_mkdir(const char *path, mode_t mode)
 /* After a removal the name is known to be gone. */
 static int removed(struct smb2fs_ctx *ctx, const char *path, uint64_t t, int r, bool tree)
 {
-	fs_parent_changed(ctx, path, r);
-	if (r == 0)
-		attrcache_dir_remove(ctx->cache, path);
+	fs_parent_removed(ctx, path, r);
 	if (tree)
 		attrcache_forget_tree(ctx->cache, path);
 	if (r == 0 && !tree)
@@ -344,6 +337,8 @@ void fs_created_mode(struct smb2fs_ctx *ctx, const char *path, struct smb2_file 
 	bool chmodded;
 	uint64_t t = attrcache_ticket(ctx->cache);
 	int r = smb2_created_mode(ctx->client, path, f, (unsigned)(mode & 0777), &s, &chmodded);
+	if (r == 0 && !s.file_id) /* (the queries through f carry none: f's own) */
+		s.file_id = smb2_file_server_id(f);
 	if (r == 0 && chmodded)
 		attrcache_set(ctx->cache, path, &s, t);
 	else if (r == 0)

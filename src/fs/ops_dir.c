@@ -11,13 +11,13 @@
 #include "fs.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct fs_dirent {
 	char *name;
 	struct stat st;
+	uint64_t file_id;   /* the listing's (fscc), 0: none */
 	bool plus;          /* st is complete: handed to the kernel (readdirplus) */
 };
 
@@ -78,31 +78,15 @@ static void cache_entry(struct load_state *ls, const struct fscc_dirent *e, stru
 		attrcache_fill(ls->ctx->cache, ls->dir, &e->st, ls->ticket);
 		return;
 	}
-	size_t dl = strlen(ls->dir), nl = strlen(name);
-	bool root = dl == 1 && ls->dir[0] == '/';
-	size_t need = dl + nl + 2;
-	if (need > ls->child_cap) {
-		char *p = realloc(ls->child, need);
-		if (!p)
-			return;
-		ls->child = p;
-		ls->child_cap = need;
-	}
-	snprintf(ls->child, need, "%s/%s", root ? "" : ls->dir, name);
-	attrcache_fill(ls->ctx->cache, ls->child, &e->st, ls->ticket);
-	struct fscc_stat old;
-	bool held = attrcache_get(ls->ctx->cache, ls->child, &old) > 0;
+	if (!fs_child_path(&ls->child, &ls->child_cap, ls->dir, name))
+		return;
 	/* a listing has no link count: the one a stat of the same file
-	 * told (attrcache keeps it), else 1 (fetch_sd asks) */
-	if (held && !st->nlink && st->file_id && old.file_id == st->file_id)
-		st->nlink = old.nlink;
-	if (fs_needs_sd(ls->ctx, st)) {
-		if (held && old.sd_asked) {
-			fscc_sd_view_copy(st, &old);
-		} else {
-			*plus = false;
-		}
-	}
+	 * told (attrcache keeps it), else 1 (fetch_sd asks); nor a
+	 * descriptor: the view the entry holds, else the kernel looks the
+	 * name up */
+	attrcache_fill_merged(ls->ctx->cache, ls->child, st, ls->ticket);
+	if (fs_needs_sd(ls->ctx, st))
+		*plus = false;
 }
 
 static int load_cb(const struct fscc_dirent *e, void *arg)
@@ -124,6 +108,7 @@ static int load_cb(const struct fscc_dirent *e, void *arg)
 	struct fscc_stat st;
 	cache_entry(ls, e, &st, &d->ents[d->n].plus);
 	fs_fill_stat(ls->ctx, &st, &d->ents[d->n].st);
+	d->ents[d->n].file_id = st.file_id;
 	d->n++;
 	attrcache_list_add(ls->names, e->name);
 	return 0;
@@ -144,8 +129,6 @@ static void fetch_sd(struct smb2fs_ctx *ctx, const char *dir, struct fs_dir *d)
 	size_t *idx = calloc(n, sizeof(*idx));
 	struct fscc_stat *st = calloc(n, sizeof(*st));
 	int *res = calloc(n, sizeof(*res));
-	size_t dl = strlen(dir);
-	bool root = dl == 1 && dir[0] == '/';
 	char *child = NULL;
 	size_t cap = 0;
 	if (!names || !idx || !st || !res)
@@ -164,20 +147,12 @@ static void fetch_sd(struct smb2fs_ctx *ctx, const char *dir, struct fs_dir *d)
 			continue;
 		struct fs_dirent *e = &d->ents[idx[k]];
 		/* (the stat compounds' CREATEs ask for no id: the listing's) */
-		if (ctx->serverino && !st[k].file_id && e->st.st_ino != (ino_t)0xffffffffu)
-			st[k].file_id = (uint64_t)e->st.st_ino;
+		if (!st[k].file_id)
+			st[k].file_id = e->file_id;
 		fs_fill_stat(ctx, &st[k], &e->st);
 		e->plus = !fs_special_maybe(ctx, &st[k]);
-		size_t need = dl + strlen(e->name) + 2;
-		if (need > cap) {
-			char *p = realloc(child, need);
-			if (!p)
-				continue;
-			child = p;
-			cap = need;
-		}
-		snprintf(child, need, "%s/%s", root ? "" : dir, e->name);
-		attrcache_fill(ctx->cache, child, &st[k], t);
+		if (fs_child_path(&child, &cap, dir, e->name))
+			attrcache_fill(ctx->cache, child, &st[k], t);
 	}
 out:
 	free(child);

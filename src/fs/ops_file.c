@@ -48,6 +48,10 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 			attrcache_forget(ctx->cache, path);
 		return r;
 	}
+	/* The reply carries no file id: the open's own (QFid) is the file's,
+	 * so a new file never takes the id cached for the name's old one. */
+	if (!st.file_id)
+		st.file_id = smb2_file_server_id(f);
 	/* An exclusive create made a new file: nothing of ours is queued
 	 * for it.  Otherwise another handle of ours may have writes queued
 	 * that the reply does not show yet. */

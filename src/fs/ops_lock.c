@@ -11,21 +11,16 @@
 #include <fuse_lowlevel.h>
 #include <sys/file.h>
 
-/* Asked by the client every 100 ms while a blocking lock waits: FUSE
- * marks the request when the kernel sends INTERRUPT (a signal reached
- * the waiting process); libfuse needs no `intr` option for that.  An
- * unmount ends the wait too. */
-static bool interrupted(void *arg)
+/* The client's interrupt check (fs_init: smb2_client_set_intr), asked
+ * every SMB2_INTR_LOOK_MS by an operation that waits: for a blocking
+ * lock, for a server that does not answer, or for the reconnect of a
+ * hard mount; it then ends with EINTR.  FUSE marks the request when the
+ * kernel sends INTERRUPT (a signal reached the waiting process); libfuse
+ * needs no `intr` option for that.  An unmount ends the wait too. */
+bool fs_interrupted(void *arg)
 {
 	struct smb2fs_ctx *ctx = arg;
 	return fuse_interrupted() != 0 || fuse_session_exited(fuse_get_session(ctx->fuse));
-}
-
-/* The same check for every operation: one waiting for a server that does
- * not answer, or for the reconnect of a hard mount, ends with EINTR. */
-bool fs_interrupted(void *ctx)
-{
-	return interrupted(ctx);
 }
 
 /* After a lock is taken: what this mount cached of the file may predate
@@ -78,7 +73,7 @@ int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *
 	}
 	bool stale = false;
 	int r = smb2_lock(ctx->client, f, fi->lock_owner, fl->l_type, start, len, cmd == F_SETLKW,
-			  interrupted, ctx, &stale);
+			  &stale);
 	if (r == 0)
 		lock_taken(ctx, path, stale);
 	return r;
@@ -96,7 +91,7 @@ int fs_flock(const char *path, struct fuse_file_info *fi, int op)
 		before_unlock(ctx, path);
 	}
 	bool stale = false;
-	int r = smb2_flock(ctx->client, f, op, interrupted, ctx, &stale);
+	int r = smb2_flock(ctx->client, f, op, &stale);
 	if (r == 0)
 		lock_taken(ctx, path, stale);
 	return r;

@@ -27,6 +27,18 @@
 #define SMB2FS_VERSION "unknown"
 #endif
 
+/* Copies src to p with a backslash before each comma and backslash;
+ * returns the end. */
+static char *append_escaped(char *p, const char *src)
+{
+	for (const char *q = src; *q; q++) {
+		if (*q == ',' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	return p;
+}
+
 /* "fsname=//server/share,subtype=smb2fs,default_permissions[,ro][,noexec][,nosuid][,nodev]
  * [,allow_other]";
  * commas and backslashes in the name are escaped for libfuse's option
@@ -43,23 +55,12 @@ static char *fuse_mount_opts(const struct smb2fs_opts *o)
 	if (!s)
 		return NULL;
 	p = s + sprintf(s, "fsname=//");
-	for (const char *q = o->server; *q; q++) {
-		if (*q == ',' || *q == '\\')
-			*p++ = '\\';
-		*p++ = *q;
-	}
+	p = append_escaped(p, o->server);
 	*p++ = '/';
-	for (const char *q = o->share; *q; q++) {
-		if (*q == ',' || *q == '\\')
-			*p++ = '\\';
-		*p++ = *q;
-	}
-	if (o->prefix) /* //server/share/sub/dir, as mount.cifs shows a prefix path */
+	p = append_escaped(p, o->share);
+	if (o->prefix) { /* //server/share/sub/dir, as mount.cifs shows a prefix path */
 		*p++ = '/';
-	for (const char *q = o->prefix ? o->prefix : ""; *q; q++) {
-		if (*q == ',' || *q == '\\')
-			*p++ = '\\';
-		*p++ = *q;
+		p = append_escaped(p, o->prefix);
 	}
 	sprintf(p, ",subtype=smb2fs%s%s%s%s%s%s", o->noperm ? "" : ",default_permissions",
 		o->ro ? ",ro" : "", o->noexec ? ",noexec" : "", o->nosuid ? ",nosuid" : "",

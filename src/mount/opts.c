@@ -225,7 +225,9 @@ static const struct {
 
 /* Accepted with no effect: mount(8)/fstab options that mean nothing to a
  * FUSE file system, and mount.cifs options that ask for what smb2fs does
- * anyway or only tune cifs.ko internals (docs/options.md says which). */
+ * anyway or only tune cifs.ko internals (docs/options.md says which).
+ * A trailing '=' marks one that takes a value (as --help shows it; the
+ * name matched is the part before it). */
 static const char *const ignored_opts[] = {
 	"rw", "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
 	"defaults", "atime", "noatime", "relatime", "strictatime", "diratime", "nodiratime",
@@ -234,22 +236,22 @@ static const char *const ignored_opts[] = {
 	"handlecache", "nohandlecache", "nostrictsync", "forcemandatorylock",
 	"noposix", "nounix", "nolinux", "noposixpaths", "noresilienthandles",
 	"nopersistenthandles", "nodfs", "noautotune", "nosharesock", "noblocksend",
-	"netbiosname", "servern", "upcall_target", "sloppy",
+	"netbiosname=", "servern=", "upcall_target=", "sloppy",
 };
 
 /* mount.cifs options smb2fs does not have: refused (exit 2) with the
- * reason, never silently ignored. */
+ * reason, never silently ignored ('=' as in ignored_opts). */
 static const struct {
 	const char *name;
 	const char *why;
 } refused_opts[] = {
 	{ "idsfromsid", "owners come from Samba's S-1-22 Unix SIDs (cifsacl, the default)" },
-	{ "ip", "write the address in //server/share (spn= names the Kerberos service)" },
-	{ "addr", "write the address in //server/share (spn= names the Kerberos service)" },
+	{ "ip=", "write the address in //server/share (spn= names the Kerberos service)" },
+	{ "addr=", "write the address in //server/share (spn= names the Kerberos service)" },
 	{ "domainauto", "give the domain with domain=" },
 	{ "setuids", "new files are owned as the server decides (nosetuids)" },
 	{ "dynperm", "modes kept only in memory are not implemented" },
-	{ "handletimeout", "durable handles are always asked for with a fixed 60 s "
+	{ "handletimeout=", "durable handles are always asked for with a fixed 60 s "
 			   "timeout (the server may grant less)" },
 	{ "resilienthandles", "resilient handles are not implemented (durable handles, "
 			      "always asked for on SMB 3.x, keep open files across a reconnect)" },
@@ -258,23 +260,23 @@ static const struct {
 	{ "rwpidforward", "not implemented" },
 	{ "mapchars", "the SFU character mapping is not implemented; mapposix (the "
 		      "default) maps the same characters as macOS does" },
-	{ "backupuid", "backup intent is not implemented" },
-	{ "backupgid", "backup intent is not implemented" },
+	{ "backupuid=", "backup intent is not implemented" },
+	{ "backupgid=", "backup intent is not implemented" },
 	{ "nocase", "case-insensitive lookups are not implemented (the server decides)" },
 	{ "ignorecase", "case-insensitive lookups are not implemented (the server decides)" },
 	{ "rdma", "SMB Direct is not implemented" },
-	{ "snapshot", "snapshots (previous versions) are not implemented" },
+	{ "snapshot=", "snapshots (previous versions) are not implemented" },
 	{ "locallease", "not implemented" },
 	{ "posix", "the SMB3 POSIX extensions are not implemented" },
 	{ "unix", "the SMB3 POSIX extensions are not implemented" },
 	{ "linux", "the SMB3 POSIX extensions are not implemented" },
 	{ "posixpaths", "the SMB3 POSIX extensions are not implemented (see mapposix)" },
-	{ "bsize", "the block size is not configurable" },
-	{ "max_credits", "the credit limit is not configurable" },
+	{ "bsize=", "the block size is not configurable" },
+	{ "max_credits=", "the credit limit is not configurable" },
 	{ "fsc", "FS-Cache is not available to FUSE file systems" },
 	{ "multiuser", "one session serves the whole mount; mount once per user" },
 	{ "multichannel", "multichannel is not implemented" },
-	{ "max_channels", "multichannel is not implemented" },
+	{ "max_channels=", "multichannel is not implemented" },
 	{ "compress", "compression is not implemented" },
 };
 
@@ -306,6 +308,14 @@ static int parse_gid(const char *val, gid_t *out)
 		return -1;
 	*out = gr->gr_gid;
 	return 0;
+}
+
+/* Whether key is name (up to a trailing '=' that says it takes a value). */
+static bool opt_is(const char *key, const char *name)
+{
+	size_t n = strcspn(name, "=");
+
+	return strncmp(key, name, n) == 0 && key[n] == '\0';
 }
 
 /* Seconds for actimeo=, acregmax=, acdirmax=. */
@@ -446,20 +456,14 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		o->nomapposix = true;
 	} else if (IS("timeout")) {
 		NEED_VAL;
-		char *end;
-		errno = 0;
-		unsigned long t = strtoul(val, &end, 10);
-		if (errno || *end || !*val || t < 1 || t > 3600)
+		if (!parse_ulong(val, 3600, &v) || v < 1)
 			return fail(err, errlen, "bad timeout '%s' (expected seconds, 1 to 3600)", val);
-		o->timeout = (unsigned)t;
+		o->timeout = (unsigned)v;
 	} else if (IS("echo_interval")) {
 		NEED_VAL;
-		char *end;
-		errno = 0;
-		unsigned long t = strtoul(val, &end, 10);
-		if (errno || *end || !*val || t < 1 || t > 600)
+		if (!parse_ulong(val, 600, &v) || v < 1)
 			return fail(err, errlen, "bad echo_interval '%s' (expected seconds, 1 to 600)", val);
-		o->echo_interval = (unsigned)t;
+		o->echo_interval = (unsigned)v;
 	} else if (IS("hard")) {
 		NO_VAL;
 		o->soft = false;
@@ -468,12 +472,9 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		o->soft = true;
 	} else if (IS("closetimeo")) {
 		NEED_VAL;
-		char *end;
-		errno = 0;
-		unsigned long t = strtoul(val, &end, 10);
-		if (errno || *end || !*val || t > 3600)
+		if (!parse_ulong(val, 3600, &v))
 			return fail(err, errlen, "bad closetimeo '%s' (expected seconds, 0 to 3600)", val);
-		o->closetimeo = (unsigned)t;
+		o->closetimeo = (unsigned)v;
 	} else if (IS("uid")) {
 		NEED_VAL;
 		if (parse_uid(val, &o->uid))
@@ -483,24 +484,16 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		if (parse_gid(val, &o->gid))
 			return fail(err, errlen, "bad gid '%s' (no such group)", val);
 	} else if (IS("actimeo") || IS("acregmax") || IS("acdirmax")) {
+		double *dst = IS("actimeo") ? &o->actimeo : IS("acregmax") ? &o->acregmax : &o->acdirmax;
 		NEED_VAL;
-		double d;
-		if (!parse_seconds(val, &d))
+		if (!parse_seconds(val, dst))
 			return fail(err, errlen, "bad %s '%s' (expected seconds >= 0)", key, val);
-		if (IS("actimeo"))
-			o->actimeo = d;
-		else if (IS("acregmax"))
-			o->acregmax = d;
-		else
-			o->acdirmax = d;
 	} else if (IS("rsize") || IS("wsize")) {
+		uint32_t *dst = IS("rsize") ? &o->rsize : &o->wsize;
 		NEED_VAL;
 		if (!parse_ulong(val, UINT32_MAX, &v) || v < 4096)
 			return fail(err, errlen, "bad %s '%s' (expected bytes, at least 4096)", key, val);
-		if (IS("rsize"))
-			o->rsize = (uint32_t)v;
-		else
-			o->wsize = (uint32_t)v;
+		*dst = (uint32_t)v;
 	} else if (IS("nolease")) {
 		NO_VAL;
 		o->nolease = true;
@@ -574,10 +567,10 @@ static int apply_opt(struct smb2fs_opts *o, const char *key, const char *val,
 		/* userspace-only fstab annotations (x-systemd.*, x-gvfs-*, ...) */
 	} else {
 		for (size_t i = 0; i < sizeof(ignored_opts) / sizeof(ignored_opts[0]); i++)
-			if (IS(ignored_opts[i]))
+			if (opt_is(key, ignored_opts[i]))
 				return OPTS_OK;
 		for (size_t i = 0; i < sizeof(refused_opts) / sizeof(refused_opts[0]); i++)
-			if (IS(refused_opts[i].name))
+			if (opt_is(key, refused_opts[i].name))
 				return fail(err, errlen, "option '%s' is not supported: %s", key,
 					    refused_opts[i].why);
 		if (val)
@@ -665,6 +658,36 @@ static int parse_optstring(struct smb2fs_opts *o, char *s, char *err, size_t err
 		free(key);
 	}
 	return r;
+}
+
+/* --help's lists: word then tail, wrapped to 78 columns, indented 2. */
+static void help_word(FILE *out, int *col, const char *word, const char *tail)
+{
+	int n = (int)(strlen(word) + strlen(tail));
+
+	if (*col > 2 && *col + 1 + n > 78) {
+		fputc('\n', out);
+		*col = 0;
+	}
+	*col += fprintf(out, "%s%s%s", *col ? " " : "  ", word, tail);
+}
+
+/* help_word for each space-separated word of text. */
+static void help_words(FILE *out, int *col, const char *text)
+{
+	char word[64];
+
+	while (*text) {
+		size_t n = strcspn(text, " ");
+
+		if (n >= sizeof(word))
+			n = sizeof(word) - 1;
+		memcpy(word, text, n);
+		word[n] = '\0';
+		help_word(out, col, word, "");
+		text += n;
+		text += strspn(text, " ");
+	}
 }
 
 void opts_usage(FILE *out, const char *prog)
@@ -755,26 +778,24 @@ void opts_usage(FILE *out, const char *prog)
 		"  noexec, nosuid, nodev (exec, suid, dev)  mount flags of the FUSE mount\n"
 		"  allow_other           let other users access the mount\n"
 		"  debug                 log every SMB request and reply to stderr\n"
-		"\n"
-		"Accepted, no effect (smb2fs does this anyway, or cifs.ko tuning):\n"
-		"  iocharset=utf8 (others refused), nosetuids, noacl, nomapchars,\n"
-		"  intr, nointr, handlecache, nohandlecache, nostrictsync (fsync still\n"
-		"  flushes), forcemandatorylock, noposix, nounix, nolinux, noposixpaths,\n"
-		"  noresilienthandles, nopersistenthandles, nodfs, noautotune, noblocksend,\n"
-		"  nosharesock, netbiosname=, servern=, upcall_target=, sloppy (unknown\n"
-		"  options are still refused); from mount(8) and fstab: defaults, auto,\n"
-		"  noauto, user, users, nouser, _netdev, nofail, atime, noatime, relatime,\n"
-		"  strictatime, diratime, nodiratime, comment=, x-*; flags -n -s -v --verbose.\n"
-		"\n"
-		"Refused with exit status 2 (mount.cifs options smb2fs does not have):\n"
-		"  idsfromsid, ip=, addr=, domainauto, setuids, dynperm,\n"
-		"  handletimeout=, resilienthandles, persistenthandles, rwpidforward, mapchars,\n"
-		"  backupuid=, backupgid=, nocase, ignorecase, rdma, snapshot=, locallease,\n"
-		"  posix, unix, linux, posixpaths, bsize=, max_credits=, fsc,\n"
-		"  multiuser, multichannel, max_channels=, compress.\n"
-		"See smb2fs(8) and docs/options.md for each.\n"
-		"The PASSWD environment variable supplies a password when none is given.\n",
+		"\n",
 		prog, prog);
+
+	int col = 0;
+	fputs("Accepted, no effect (smb2fs does this anyway, or cifs.ko tuning):\n", out);
+	for (size_t i = 0; i < sizeof(ignored_opts) / sizeof(ignored_opts[0]); i++)
+		help_word(out, &col, ignored_opts[i], ",");
+	help_words(out, &col, "iocharset=utf8 (others refused), comment=, x-*; flags -n -s -v "
+			      "--verbose (unknown options are still refused; nostrictsync: "
+			      "fsync still flushes).");
+	fputs("\n\nRefused with exit status 2 (mount.cifs options smb2fs does not have):\n", out);
+	col = 0;
+	for (size_t i = 0; i < sizeof(refused_opts) / sizeof(refused_opts[0]); i++)
+		help_word(out, &col, refused_opts[i].name,
+			  i + 1 < sizeof(refused_opts) / sizeof(refused_opts[0]) ? "," : ".");
+	fputs("\nSee smb2fs(8) and docs/options.md for each.\n"
+	      "The PASSWD environment variable supplies a password when none is given.\n",
+	      out);
 }
 
 int opts_parse(int argc, char **argv, struct smb2fs_opts *o, char *err, size_t errlen)

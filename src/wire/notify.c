@@ -33,11 +33,6 @@ int smb2_change_notify_decode(const uint8_t *msg, size_t len, const uint8_t **bu
 	return wire_out_buffer_decode(msg, len, buf, buf_len);
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* MS-FSCC 2.4.42: NextEntryOffset, Action, FileNameLength, FileName. */
 int fscc_notify_walk(const uint8_t *buf, size_t len,
 		     int (*cb)(const struct fscc_notify *e, void *arg), void *arg)
@@ -51,7 +46,7 @@ int fscc_notify_walk(const uint8_t *buf, size_t len,
 		if (len - off < 12)
 			return -EBADMSG;
 		const uint8_t *p = buf + off;
-		uint32_t next = get32(p), action = get32(p + 4), nlen = get32(p + 8);
+		uint32_t next = le32_load(p), action = le32_load(p + 4), nlen = le32_load(p + 8);
 		size_t room = next ? next : len - off;
 		if (next && (next < 12 || next > len - off))
 			return -EBADMSG;

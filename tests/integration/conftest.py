@@ -48,10 +48,8 @@ import krb5env  # noqa: E402
 import smbenv  # noqa: E402
 
 
-def _skip_or_fail(reason):
-    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
-        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
-    pytest.skip(reason)
+_skip_or_fail = smbenv.skip_or_fail
+_need_samba = smbenv.need_samba
 
 
 def _need_fuse():
@@ -61,15 +59,6 @@ def _need_fuse():
         _skip_or_fail("fusermount3 missing (apt-get install fuse3)")
     if os.geteuid() != 0:
         _skip_or_fail("integration tests must run as root")
-
-
-def _need_samba():
-    for tool in ("smbd", "smbclient", "smbpasswd", "smbstatus"):
-        if not smbenv.which(tool):
-            _skip_or_fail("%s missing (apt-get install samba smbclient)"
-                          % tool)
-    if os.geteuid() != 0:
-        _skip_or_fail("Samba fixture needs root")
 
 
 def pytest_configure(config):

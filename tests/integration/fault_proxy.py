@@ -18,14 +18,16 @@ length), in both directions:
                          # most n bytes a second (a LAN, not loopback)
 
 proxy.blackholed_at says when the last blackhole started, and
-proxy.swallowed counts the frames thrown away.
+proxy.swallowed counts the frames thrown away;
+proxy.wait_new_connection(t, timeout) waits for smb2fs to connect again
+(seconds from t, or None).
 """
 
 import socket
 import struct
-import threading
 import time
 
+from smbenv import wait_for
 from tamper_proxy import TamperProxy
 
 
@@ -82,7 +84,14 @@ class FaultProxy(TamperProxy):
         with self.lock:
             return [x for x in self.connected_at if x >= t]
 
-    # -- internals ---------------------------------------------------------
+    def wait_new_connection(self, since, timeout):
+        """Seconds from monotonic time since to the first connection
+        opened at or after it, waiting up to timeout; None if none came."""
+        if wait_for(lambda: self.connections_since(since), timeout) is None:
+            return None
+        return self.connections_since(since)[0] - since
+
+    # -- internals (TamperProxy._pump's hooks) -----------------------------
     def _pass(self, down):
         """Whether a frame read now goes on (after the delay)."""
         with self.lock:
@@ -114,29 +123,3 @@ class FaultProxy(TamperProxy):
         if ahead > 0:
             time.sleep(ahead)
 
-    def _pump(self, src, dst, down):
-        clock = [time.monotonic(), 0]
-        try:
-            while True:
-                nb = self._read_exact(src, 4)
-                if nb is None:
-                    break
-                n = nb[1] << 16 | nb[2] << 8 | nb[3]
-                frame = self._read_exact(src, n)
-                if frame is None:
-                    break
-                if not self._pass(down):
-                    continue
-                if down:
-                    self._maybe_flip(frame)
-                self._pace(clock, 4 + n)
-                dst.sendall(bytes(nb) + bytes(frame))
-        except OSError:
-            pass
-        self._close_both(src, dst)
-
-    def _pump_up(self, c, u):
-        self._pump(c, u, False)
-
-    def _pump_down(self, u, c):
-        self._pump(u, c, True)

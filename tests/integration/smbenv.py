@@ -12,7 +12,10 @@ What lives here:
 * ``Smbclient`` -- wraps ``smbclient`` for the "server side" of the dual view.
 * ``Mount`` -- runs the smb2fs binary, waits for the mount, unmounts, and
   collects sanitizer reports from its stderr.
-* small utilities (free_port, is_mounted, ...).
+* small utilities (free_port, is_mounted, ...) and the tests' shared
+  helpers: wait_for/poll (waiting for a condition), sha256/sha256_file,
+  server_names, run_checked and skip_or_fail (these two need pytest, which
+  they import when called).
 
 Users
 -----
@@ -31,6 +34,7 @@ run smbd) and map the SMB names ``alice``/``bob`` onto them with a private
 """
 
 import contextlib
+import hashlib
 import os
 import pwd
 import re
@@ -90,6 +94,87 @@ def closed_port():
     port = s.getsockname()[1]
     s.close()  # bound but never listened: now free and refusing
     return port
+
+
+def wait_for(cond, timeout=10.0, interval=0.05):
+    """Seconds until cond() holds (polled every interval), or None when it
+    still does not after timeout.  (0.0 when it holds at once: compare
+    with `is not None`.)"""
+    t0 = time.monotonic()
+    while True:
+        if cond():
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            return None
+        time.sleep(interval)
+
+
+def poll(fn, want, timeout=5.0, interval=0.05):
+    """fn() once it returns want, or its last value after timeout (for an
+    assertion that shows what it was)."""
+    deadline = time.monotonic() + timeout
+    got = fn()
+    while got != want and time.monotonic() < deadline:
+        time.sleep(interval)
+        got = fn()
+    return got
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def server_names(root):
+    """Every name anywhere under root (a share's directory on disk, hidden
+    names included), relative to it, sorted."""
+    out = []
+    for dirpath, dirs, files in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        for n in dirs + files:
+            out.append(n if rel == "." else os.path.join(rel, n))
+    return sorted(out)
+
+
+def skip_or_fail(reason):
+    """pytest.skip, or pytest.fail under SMB2FS_REQUIRE_ALL=1."""
+    import pytest
+    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
+        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
+    pytest.skip(reason)
+
+
+def need_samba():
+    """skip_or_fail unless smbd and its tools are here and we are root."""
+    for tool in ("smbd", "smbclient", "smbpasswd", "smbstatus"):
+        if not which(tool):
+            skip_or_fail("%s missing (apt-get install samba smbclient)"
+                         % tool)
+    if os.geteuid() != 0:
+        skip_or_fail("Samba fixture needs root")
+
+
+def run_checked(argv, check=True, timeout=120, **kw):
+    """subprocess.run with text stdout/stderr captured and stdin from
+    /dev/null (kw: cwd, env, ...); with check, an exit status other than 0
+    fails the test with both outputs."""
+    import pytest
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.run(argv, capture_output=True, text=True,
+                       timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        where = " (in %s)" % kw["cwd"] if kw.get("cwd") else ""
+        pytest.fail("%s%s exited %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                    % (" ".join(map(str, argv)), where, p.returncode,
+                       p.stdout[-4000:], p.stderr[-8000:]), pytrace=False)
+    return p
 
 
 def is_mounted(mountpoint):
@@ -413,6 +498,23 @@ class SambaServer:
             if now or time.time() > deadline:
                 return now
             time.sleep(0.2)
+
+    def serving_pid(self, before, timeout=5):
+        """The pid of the smbd child serving the one new session (pid not
+        in `before`), waiting up to timeout seconds for it."""
+        now = self.new_sessions(before, timeout)
+        assert now, "no new smbd session:\n" + self.smbstatus("-b")
+        assert len(now) == 1, now
+        return now[0]["pid"]
+
+    def kill_session(self, before):
+        """SIGKILLs the smbd child serving the one new session (waiting up
+        to 5 s for it to be gone); returns its pid."""
+        victim = self.serving_pid(before)
+        assert victim in self.children()
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists("/proc/%d" % victim), 5)
+        return victim
 
     def env(self):
         return {

@@ -9,9 +9,9 @@ encrypted reply is an error, not data").
     ... read; proxy.flipped says how many frames were changed ...
     proxy.stop()
 
-Client -> server bytes are copied as they are.  Server -> client bytes are
-cut into direct-TCP frames (a zero byte, a 24-bit length); while armed, the
-next frame that matches has one byte flipped, then the proxy disarms:
+Bytes are copied a direct-TCP frame (a zero byte, a 24-bit length) at a
+time, both ways; while armed, the next server -> client frame that matches
+has one byte flipped, then the proxy disarms:
 
   kind="sealed"  an encrypted frame (TRANSFORM_HEADER, ProtocolId
                  0xFD 'S' 'M' 'B') of at least min_len bytes; the byte is
@@ -123,15 +123,19 @@ class TamperProxy:
                 pass
 
     def _pump_up(self, c, u):
-        try:
-            while True:
-                b = c.recv(1 << 20)
-                if not b:
-                    break
-                u.sendall(b)
-        except OSError:
-            pass
-        self._close_both(c, u)
+        self._pump(c, u, False)
+
+    def _pump_down(self, u, c):
+        self._pump(u, c, True)
+
+    # hooks of _pump (fault_proxy.FaultProxy's faults)
+    def _pass(self, down):
+        """Whether a frame read now goes on."""
+        return True
+
+    def _pace(self, clock, n):
+        """Waits before n more bytes go on; clock = [start, bytes] of this
+        direction of this connection."""
 
     @staticmethod
     def _read_exact(s, n):
@@ -169,18 +173,25 @@ class TamperProxy:
             self.flipped += 1
             self.flipped_at.append((n, off))
 
-    def _pump_down(self, u, c):
+    def _pump(self, src, dst, down):
+        """Copies src to dst a direct-TCP frame at a time (down: server to
+        client, where frames may be flipped)."""
+        clock = [time.monotonic(), 0]
         try:
             while True:
-                nb = self._read_exact(u, 4)
+                nb = self._read_exact(src, 4)
                 if nb is None:
                     break
                 n = nb[1] << 16 | nb[2] << 8 | nb[3]
-                frame = self._read_exact(u, n)
+                frame = self._read_exact(src, n)
                 if frame is None:
                     break
-                self._maybe_flip(frame)
-                c.sendall(bytes(nb) + bytes(frame))
+                if not self._pass(down):
+                    continue
+                if down:
+                    self._maybe_flip(frame)
+                self._pace(clock, 4 + n)
+                dst.sendall(bytes(nb) + bytes(frame))
         except OSError:
             pass
-        self._close_both(u, c)
+        self._close_both(src, dst)

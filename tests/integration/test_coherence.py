@@ -14,15 +14,11 @@ import time
 
 import pytest
 
-import test_leases
+from smbenv import poll
 from test_compound import Log
-from test_leases import _put
+from test_leases import _put, _read
 
 WITHIN = 1.0  # seconds: the promise
-
-
-def _poll(fn, want):
-    return test_leases._poll(fn, want, timeout=WITHIN)
 
 
 def _reader(smbd, mount_factory, extra=()):
@@ -32,11 +28,6 @@ def _reader(smbd, mount_factory, extra=()):
 def _read_all(fd):
     size = os.fstat(fd).st_size
     return os.pread(fd, size + 4096, 0)
-
-
-def _read_path(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 @pytest.mark.parametrize("new", [
@@ -59,12 +50,12 @@ def test_smbclient_put_reaches_an_open_reader(smbd, share_dir, mount_factory,
         t0 = time.time()
         sclient.put_bytes("f.bin", new)
         # through the descriptor that stayed open: size and data
-        assert _poll(lambda: os.fstat(fd).st_size, len(new)) == len(new)
-        assert _poll(lambda: _read_all(fd), new) == new
+        assert poll(lambda: os.fstat(fd).st_size, len(new), WITHIN) == len(new)
+        assert poll(lambda: _read_all(fd), new, WITHIN) == new
         assert time.time() - t0 < WITHIN + 2  # (smbclient's own run included)
         # and by name, to stat and to a new open
         assert os.stat(pa).st_size == len(new)
-        assert _read_path(pa) == new
+        assert _read(pa) == new
         assert "lease break f.bin" in log.since()
     finally:
         os.close(fd)
@@ -78,11 +69,11 @@ def test_smbclient_put_after_the_reader_closed(smbd, share_dir, mount_factory,
     _put(share_dir, "c.txt", b"AAAA" * 100)
     a = _reader(smbd, mount_factory)
     pa = os.path.join(a.mountpoint, "c.txt")
-    assert _read_path(pa) == b"AAAA" * 100
+    assert _read(pa) == b"AAAA" * 100
     for new in (b"BBBB" * 100, b"CCCC" * 900, b"DD"):
         sclient.put_bytes("c.txt", new)
-        assert _poll(lambda: _read_path(pa), new) == new
-        assert _poll(lambda: os.stat(pa).st_size, len(new)) == len(new)
+        assert poll(lambda: _read(pa), new, WITHIN) == new
+        assert poll(lambda: os.stat(pa).st_size, len(new), WITHIN) == len(new)
 
 
 def test_reader_open_across_several_rewrites(smbd, share_dir, mount_factory,
@@ -99,7 +90,7 @@ def test_reader_open_across_several_rewrites(smbd, share_dir, mount_factory,
             new = (b"v%d-" % i) * (1 + 700 * (i % 3))
             sclient.put_bytes("r.txt", new)
             t0 = time.time()
-            assert _poll(lambda: _read_all(fd), new) == new
+            assert poll(lambda: _read_all(fd), new, WITHIN) == new
             assert time.time() - t0 < WITHIN
     finally:
         os.close(fd)
@@ -125,7 +116,7 @@ def test_appends_reach_a_tail_reader(smbd, share_dir, mount_factory):
             os.fsync(wfd)
             want += line
             t0 = time.time()
-            assert _poll(lambda: _read_all(fd), want) == want
+            assert poll(lambda: _read_all(fd), want, WITHIN) == want
             assert time.time() - t0 < WITHIN
     finally:
         os.close(wfd)
@@ -149,8 +140,8 @@ def test_other_mounts_resize_reaches_an_open_reader(smbd, share_dir,
             f.truncate(size)
             f.seek(0)
             f.write(new)
-        assert _poll(lambda: os.fstat(fd).st_size, size) == size
-        assert _poll(lambda: _read_all(fd), new) == new
+        assert poll(lambda: os.fstat(fd).st_size, size, WITHIN) == size
+        assert poll(lambda: _read_all(fd), new, WITHIN) == new
     finally:
         os.close(fd)
 
@@ -169,7 +160,7 @@ def test_writer_mount_sees_smbclient_put_in_its_open_file(smbd, share_dir,
         os.fsync(fd)
         assert os.pread(fd, 100, 0) == b"mine" * 10
         sclient.put_bytes("rw.txt", b"theirs")
-        assert _poll(lambda: _read_all(fd), b"theirs") == b"theirs"
+        assert poll(lambda: _read_all(fd), b"theirs", WITHIN) == b"theirs"
     finally:
         os.close(fd)
-    assert _read_path(os.path.join(share_dir, "rw.txt")) == b"theirs"
+    assert _read(os.path.join(share_dir, "rw.txt")) == b"theirs"

@@ -20,7 +20,6 @@ detection time, printed by each test (pytest -s shows it).
 """
 
 import errno
-import hashlib
 import os
 import signal
 import subprocess
@@ -29,28 +28,10 @@ import time
 
 import pytest
 
-from test_robustness import _serving_pid
+import smbenv
 
 E = 2             # echo_interval of the tests
 SLACK = 2.5       # a shared 2-core machine: scheduling, smbd forks
-
-
-def wait_new_connection(proxy, since, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = proxy.connections_since(since)
-        if got:
-            return got[0] - since
-        time.sleep(0.05)
-    return None
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 def timed(fn):
@@ -68,7 +49,7 @@ def test_hard_copy_across_blackhole(smbd, share_dir, proxy, mount_factory, tmp_p
     src = tmp_path / "src.bin"
     data = rand_bytes(6 * 1024 * 1024 + 12345, seed=11)
     src.write_bytes(data)
-    want = hashlib.sha256(data).hexdigest()
+    want = smbenv.sha256(data)
     m = mount_factory(proxy, options=["echo_interval=%d" % E, "hard", "actimeo=0"])
     os.stat(m.mountpoint)                          # the session is up
     dst = os.path.join(m.mountpoint, "copy.bin")
@@ -76,7 +57,7 @@ def test_hard_copy_across_blackhole(smbd, share_dir, proxy, mount_factory, tmp_p
     proxy.blackhole()
     t0 = proxy.blackholed_at
     cp = subprocess.Popen(["cp", str(src), dst], stderr=subprocess.PIPE)
-    detect = wait_new_connection(proxy, t0, 2 * E + SLACK + 2)
+    detect = proxy.wait_new_connection(t0, 2 * E + SLACK + 2)
     print("hard: blackhole detected (reconnect attempt) after %s s"
           % (None if detect is None else "%.2f" % detect))
     assert detect is not None and detect <= 2 * E + SLACK, m.stderr()[-3000:]
@@ -89,8 +70,8 @@ def test_hard_copy_across_blackhole(smbd, share_dir, proxy, mount_factory, tmp_p
           "%d frames swallowed)" % (time.monotonic() - healed, proxy.connections,
                                     proxy.swallowed))
     assert cp.returncode == 0, err
-    assert sha256_file(os.path.join(share_dir, "copy.bin")) == want
-    assert sha256_file(dst) == want
+    assert smbenv.sha256_file(os.path.join(share_dir, "copy.bin")) == want
+    assert smbenv.sha256_file(dst) == want
 
 
 def test_soft_fails_within_bound(smbd, share_dir, proxy, mount_factory):
@@ -144,7 +125,7 @@ def test_sigint_during_hard_wait(phase, smbd, share_dir, proxy, mount_factory):
     p = subprocess.Popen(["stat", os.path.join(m.mountpoint, "nope-%s" % phase)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if phase == "reconnecting":
-        assert wait_new_connection(proxy, t0, 2 * E + SLACK + 2) is not None
+        assert proxy.wait_new_connection(t0, 2 * E + SLACK + 2) is not None
         time.sleep(1.5)
     else:
         time.sleep(2.5)
@@ -172,7 +153,7 @@ def test_stopped_smbd_detected(smbd, share_dir, proxy, mount_factory):
     m = mount_factory(proxy, options=["echo_interval=%d" % E, "hard", "actimeo=0"])
     with open(os.path.join(m.mountpoint, "f.txt"), "w") as f:
         f.write("data")
-    victim = _serving_pid(smbd, before)
+    victim = smbd.serving_pid(before)
     os.kill(victim, signal.SIGSTOP)
     t0 = time.monotonic()
     done = {}
@@ -183,7 +164,7 @@ def test_stopped_smbd_detected(smbd, share_dir, proxy, mount_factory):
     th = threading.Thread(target=lister, daemon=True)
     try:
         th.start()
-        detect = wait_new_connection(proxy, t0, 2 * E + SLACK + 2)
+        detect = proxy.wait_new_connection(t0, 2 * E + SLACK + 2)
         print("SIGSTOP: the stopped smbd detected (reconnect attempt) after %s s"
               % (None if detect is None else "%.2f" % detect))
         assert detect is not None and detect <= 2 * E + SLACK, m.stderr()[-3000:]

@@ -29,7 +29,6 @@ same file:// operations go through the same GLocalFile code).  Listing or
 emptying the trash (trash:///) needs gvfsd-trash and is not tested.
 """
 
-import hashlib
 import os
 import re
 import shutil
@@ -39,7 +38,7 @@ import time
 
 import pytest
 
-from fault_proxy import FaultProxy
+from smbenv import sha256_file, skip_or_fail
 
 GIO_ENV = {
     "GIO_USE_VFS": "local",
@@ -54,9 +53,7 @@ GIO_ENV = {
 @pytest.fixture(autouse=True)
 def _need_gio():
     if shutil.which("gio") is None:
-        if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
-            pytest.fail("gio missing (apt-get install libglib2.0-bin)")
-        pytest.skip("gio missing (apt-get install libglib2.0-bin)")
+        skip_or_fail("gio missing (apt-get install libglib2.0-bin)")
 
 
 @pytest.fixture
@@ -269,14 +266,6 @@ def test_gio_info(gio, mnt, share_dir):
     assert r.returncode != 0 and "No such file" in r.stderr, r
 
 
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def test_gio_copy(gio, mnt, share_dir, tmp_path):
     make_tree(share_dir)
     local = tmp_path / "local"
@@ -285,22 +274,22 @@ def test_gio_copy(gio, mnt, share_dir, tmp_path):
     write(src, os.urandom(3 * 1024 * 1024 + 123))
     # to the mount
     gio("copy", str(src), os.path.join(mnt, "Documents") + "/")
-    assert sha(src) == sha(os.path.join(share_dir, "Documents", "upload.bin"))
+    assert sha256_file(src) == sha256_file(os.path.join(share_dir, "Documents", "upload.bin"))
     # from the mount
     gio("copy", os.path.join(mnt, "big.bin"), str(local / "big.bin"))
-    assert sha(local / "big.bin") == sha(os.path.join(share_dir, "big.bin"))
+    assert sha256_file(local / "big.bin") == sha256_file(os.path.join(share_dir, "big.bin"))
     # within the mount, keeping attributes (mtime) as a file manager's
     # paste does
     gio("copy", "-p", "--preserve", os.path.join(mnt, "big.bin"),
         os.path.join(mnt, "Pictures", "big copy.bin"))
     dst = os.path.join(share_dir, "Pictures", "big copy.bin")
-    assert sha(dst) == sha(os.path.join(share_dir, "big.bin"))
+    assert sha256_file(dst) == sha256_file(os.path.join(share_dir, "big.bin"))
     assert int(os.stat(dst).st_mtime) == int(
         os.stat(os.path.join(share_dir, "big.bin")).st_mtime)
     # an existing target is replaced (gio copy overwrites, like cp), with
     # -b the old one is kept as name~ (a rename on the share)
     gio("copy", "-b", str(src), os.path.join(mnt, "readme.txt"))
-    assert sha(src) == sha(os.path.join(share_dir, "readme.txt"))
+    assert sha256_file(src) == sha256_file(os.path.join(share_dir, "readme.txt"))
     with open(os.path.join(share_dir, "readme.txt~"), "rb") as f:
         assert f.read() == b"hello from the server\n"
     # gio move (a file manager's drag within the mount: a rename)
@@ -374,31 +363,29 @@ def check_progress(seen, size, what):
 
 
 @pytest.mark.slow
-def test_gio_copy_progress_large_file(gio, smbd, share_dir, mount_factory,
-                                      tmp_path):
+def test_gio_copy_progress_large_file(gio, smbd, share_dir, proxy,
+                                      mount_factory, tmp_path):
     size = 200 * 1024 * 1024
-    proxy = FaultProxy(smbd).start()
-    proxy.rate(64 * 1024 * 1024)
-    try:
-        m = mount_factory(proxy)
-        mnt = m.mountpoint
-        block = os.urandom(1 << 20)
-        with open(os.path.join(share_dir, "large.bin"), "wb") as f:
-            for i in range(size >> 20):
-                f.write(i.to_bytes(8, "little") + block[8:])
-        os.chmod(os.path.join(share_dir, "large.bin"), 0o666)
-        local = tmp_path / "large.copy"
-        seen = gio_copy_progress(gio, os.path.join(mnt, "large.bin"),
-                                 str(local))
-        down = check_progress(seen, size, "from the mount")
-        assert sha(local) == sha(os.path.join(share_dir, "large.bin"))
-        seen = gio_copy_progress(gio, str(local),
-                                 os.path.join(mnt, "large-up.bin"))
-        up = check_progress(seen, size, "to the mount")
-        assert sha(local) == sha(os.path.join(share_dir, "large-up.bin"))
-        print("from the mount:\n%s\nto the mount:\n%s" % (down, up))
-    finally:
-        proxy.stop()
+    # (the proxy fixture, asked for before mount_factory, stops after the
+    # unmount, which needs the server)
+    proxy.rate(64 << 20)
+    m = mount_factory(proxy)
+    mnt = m.mountpoint
+    block = os.urandom(1 << 20)
+    with open(os.path.join(share_dir, "large.bin"), "wb") as f:
+        for i in range(size >> 20):
+            f.write(i.to_bytes(8, "little") + block[8:])
+    os.chmod(os.path.join(share_dir, "large.bin"), 0o666)
+    local = tmp_path / "large.copy"
+    seen = gio_copy_progress(gio, os.path.join(mnt, "large.bin"),
+                             str(local))
+    down = check_progress(seen, size, "from the mount")
+    assert sha256_file(local) == sha256_file(os.path.join(share_dir, "large.bin"))
+    seen = gio_copy_progress(gio, str(local),
+                             os.path.join(mnt, "large-up.bin"))
+    up = check_progress(seen, size, "to the mount")
+    assert sha256_file(local) == sha256_file(os.path.join(share_dir, "large-up.bin"))
+    print("from the mount:\n%s\nto the mount:\n%s" % (down, up))
 
 
 # ---------------------------------------------------------------------------

@@ -22,35 +22,15 @@ takes over, and the program sees no error either way.
 
 import errno
 import fcntl
-import hashlib
 import os
 import time
 
 import pytest
 
 import smbenv
-from test_robustness import _kill_session
 
 RECLAIMED = "reclaimed durable handle"
 REFUSED = "durable reclaim of"
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def share_sha(path):
-    with open(path, "rb") as f:
-        return sha(f.read())
-
-
-def wait_for(pred, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 def lock_refused(path, start, length):
@@ -98,10 +78,11 @@ def test_cut_reclaims_durable_handle(smbd, share_dir, proxy, mount_factory, rand
         assert lock_refused(os.path.join(other.mountpoint, name), 0, 100)
         assert "lost with the connection" not in log, log[-4000:]
         fcntl.lockf(fd, fcntl.LOCK_UN, 100, 0)
-        assert wait_for(lambda: not lock_refused(os.path.join(other.mountpoint, name), 0, 100))
+        assert smbenv.wait_for(lambda: not lock_refused(os.path.join(other.mountpoint, name), 0, 100),
+                               10, interval=0.1) is not None
     finally:
         os.close(fd)
-    assert share_sha(os.path.join(share_dir, name)) == sha(part1 + part2)
+    assert smbenv.sha256_file(os.path.join(share_dir, name)) == smbenv.sha256(part1 + part2)
 
 
 @pytest.mark.slow
@@ -112,10 +93,10 @@ def test_killed_smbd_falls_back_to_reopen(smbd, share_dir, mount_factory, rand_b
     part1, part2 = rand_bytes(200_000, seed=3), rand_bytes(400_000, seed=4)
     fd = os.open(os.path.join(m.mountpoint, name), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        write_across(fd, part1, part2, lambda: _kill_session(smbd, before))
+        write_across(fd, part1, part2, lambda: smbd.kill_session(before))
     finally:
         os.close(fd)
-    assert share_sha(os.path.join(share_dir, name)) == sha(part1 + part2)
+    assert smbenv.sha256_file(os.path.join(share_dir, name)) == smbenv.sha256(part1 + part2)
     log = m.stderr()
     # DH2C first, refused (the open died with its smbd), then the reopen
     assert REFUSED in log, log[-4000:]
@@ -143,15 +124,15 @@ def test_unlinked_open_file_survives_cut(smbd, share_dir, proxy, mount_factory, 
     finally:
         os.close(fd)
     # delete-on-close was kept by the reclaimed open: the file goes now
-    assert wait_for(lambda: not [n for n in os.listdir(share_dir)
-                                 if n.startswith(".smb2fs-deleted-")]), os.listdir(share_dir)
+    assert smbenv.wait_for(lambda: not [n for n in os.listdir(share_dir)
+                                        if n.startswith(".smb2fs-deleted-")],
+                           10, interval=0.1) is not None, os.listdir(share_dir)
     assert os.listdir(m.mountpoint) == []
 
 
 @pytest.fixture(scope="module")
 def smbd_nodurable():
-    if os.geteuid() != 0 or not smbenv.which("smbd"):
-        pytest.skip("needs root and smbd")
+    smbenv.need_samba()
     srv = smbenv.SambaServer(share_opts={"share": {"durable handles": "no"}})
     srv.start()
     yield srv
@@ -181,4 +162,4 @@ def test_no_durable_handles_reopens(smbd_nodurable, proxy_nodurable, mount_facto
     assert "durable handle for" not in log, log[-4000:]
     assert RECLAIMED not in log and REFUSED not in log, log[-4000:]
     assert "reopen " in log, log[-4000:]
-    assert share_sha(os.path.join(share_dir, "plain.bin")) == sha(part1 + part2)
+    assert smbenv.sha256_file(os.path.join(share_dir, "plain.bin")) == smbenv.sha256(part1 + part2)

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from test_robustness import _kill_session
 
 
 def _tree(root):
@@ -112,7 +111,7 @@ def test_stable_across_remount_and_reconnect(smbd, share_dir, mount_factory):
     m3 = mount_factory(smbd, options=["actimeo=0"])
     with open(os.path.join(m3.mountpoint, "d/g")) as f:
         assert os.fstat(f.fileno()).st_ino == disk["d/g"]
-        _kill_session(smbd, before)
+        smbd.kill_session(before)
         # the open file was reopened underneath: the same number
         assert os.fstat(f.fileno()).st_ino == disk["d/g"]
         assert f.read() == "d/g"

@@ -269,10 +269,7 @@ def libfaketime():
         found = sorted(glob.glob(pattern))
         if found:
             return found[0]
-    reason = "libfaketime missing (apt-get install faketime)"
-    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
-        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
-    pytest.skip(reason)
+    smbenv.skip_or_fail("libfaketime missing (apt-get install faketime)")
 
 
 @pytest.fixture

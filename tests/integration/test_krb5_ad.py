@@ -9,7 +9,6 @@ disk (content, and the uid winbindd gave the user); the data test compares
 SHA-256 sums both ways.  The failures each give one line naming the cause.
 """
 
-import hashlib
 import os
 import shutil
 import time
@@ -17,6 +16,7 @@ import time
 import pytest
 
 import addcenv
+from smbenv import sha256, sha256_file
 
 REALM = addcenv.REALM
 DOMAIN = addcenv.DOMAIN
@@ -88,14 +88,6 @@ def new_session(dc, before, uid, timeout=5):
         time.sleep(0.1)
     assert len(now) == 1, dc.sessions()
     return now[0]
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def one_line(r):
@@ -174,16 +166,14 @@ def test_krb5_data_checksums(ad_dc, ad_share, alice_ccache, mount_factory,
     up = rand_bytes(3 * 1024 * 1024 + 4097, seed=1)
     with open(os.path.join(m.mountpoint, "up.bin"), "wb") as f:
         f.write(up)
-    assert sha256(os.path.join(ad_share, "up.bin")) == \
-        hashlib.sha256(up).hexdigest()
+    assert sha256_file(os.path.join(ad_share, "up.bin")) == sha256(up)
 
     down = rand_bytes(2 * 1024 * 1024 + 123, seed=2)
     server_file = os.path.join(ad_share, "down.bin")
     with open(server_file, "wb") as f:
         f.write(down)
     os.chmod(server_file, 0o644)
-    assert sha256(os.path.join(m.mountpoint, "down.bin")) == \
-        hashlib.sha256(down).hexdigest()
+    assert sha256_file(os.path.join(m.mountpoint, "down.bin")) == sha256(down)
 
 
 def test_krb5_encrypted_share(ad_dc, alice_ccache, alice_uid, mount_factory,
@@ -201,11 +191,10 @@ def test_krb5_encrypted_share(ad_dc, alice_ccache, alice_uid, mount_factory,
     with open(os.path.join(m.mountpoint, "enc.bin"), "wb") as f:
         f.write(data)
     path = os.path.join(d, "enc.bin")
-    assert sha256(path) == hashlib.sha256(data).hexdigest()
+    assert sha256_file(path) == sha256(data)
     assert os.stat(path).st_uid == alice_uid
     with open(os.path.join(m.mountpoint, "enc.bin"), "rb") as f:
-        assert hashlib.sha256(f.read()).hexdigest() == \
-            hashlib.sha256(data).hexdigest()
+        assert sha256(f.read()) == sha256(data)
     s = new_session(ad_dc, before, alice_uid)
     assert "AES" in s["encryption"], s["line"]   # partial(AES-128-GCM)
 

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from smbenv import poll
 from test_compound import Log, requests
-from test_robustness import _kill_session
 
 
 def _locks(smbd, name):
@@ -27,15 +27,6 @@ def _locks(smbd, name):
 def _lease_of(smbd, name):
     m = [re.search(r"LEASE\(([RWH]*)\)", ln) for ln in _locks(smbd, name)]
     return [x.group(1) for x in m if x]
-
-
-def _poll(fn, want, timeout=5.0):
-    deadline = time.time() + timeout
-    got = fn()
-    while got != want and time.time() < deadline:
-        time.sleep(0.05)
-        got = fn()
-    return got
 
 
 def _put(share_dir, name, data):
@@ -68,7 +59,7 @@ def test_open_file_holds_a_read_write_handle_lease(smbd, share_dir,
     finally:
         os.close(fd)
     # closetimeo=0: nothing stays open
-    assert _poll(lambda: _locks(smbd, "held.txt"), []) == []
+    assert poll(lambda: _locks(smbd, "held.txt"), []) == []
 
 
 @pytest.mark.parametrize("opts", [["cache=none"], ["vers=2.0"]])
@@ -99,7 +90,7 @@ def test_other_clients_write_reaches_an_open_reader(smbd, share_dir,
         with open(os.path.join(b.mountpoint, "shared.txt"), "r+") as f:
             f.write("version-2")  # same size: only the data tells
         # the break drops A's pages; its next read goes to the server
-        assert _poll(lambda: os.pread(fd, 100, 0), b"version-2") == b"version-2"
+        assert poll(lambda: os.pread(fd, 100, 0), b"version-2") == b"version-2"
         assert "lease break shared.txt" in log.since()
     finally:
         os.close(fd)
@@ -125,7 +116,7 @@ def test_second_open_keeps_the_cached_pages(smbd, share_dir, mount_factory,
             new = bytes(reversed(data))
             with open(os.path.join(b.mountpoint, "pages.bin"), "r+b") as f:
                 f.write(new)
-            assert _poll(lambda: os.pread(fd2, len(new), 0), new) == new
+            assert poll(lambda: os.pread(fd2, len(new), 0), new) == new
             assert "READ" in requests(log.since())
         finally:
             os.close(fd2)
@@ -193,16 +184,16 @@ def test_lease_is_asked_again_after_a_reconnect(smbd, share_dir,
     fd = os.open(pa, os.O_RDONLY)
     try:
         assert os.pread(fd, 100, 0) == b"before-1"
-        _kill_session(smbd, before)
+        smbd.kill_session(before)
         # While A was away, B changed the file: A's pages must not survive.
         with open(os.path.join(b.mountpoint, "again.txt"), "r+") as f:
             f.write("after--2")
-        assert _poll(lambda: os.pread(fd, 100, 0), b"after--2") == b"after--2"
-        assert _poll(lambda: _lease_of(smbd, "again.txt"), ["RWH"]) == ["RWH"]
+        assert poll(lambda: os.pread(fd, 100, 0), b"after--2") == b"after--2"
+        assert poll(lambda: _lease_of(smbd, "again.txt"), ["RWH"]) == ["RWH"]
         # ... and the new lease breaks like the first one did
         with open(os.path.join(b.mountpoint, "again.txt"), "r+") as f:
             f.write("after--3")
-        assert _poll(lambda: os.pread(fd, 100, 0), b"after--3") == b"after--3"
+        assert poll(lambda: os.pread(fd, 100, 0), b"after--3") == b"after--3"
     finally:
         os.close(fd)
 
@@ -264,7 +255,7 @@ def test_deferred_close_ends_after_closetimeo(smbd, share_dir, mount_factory):
         f.write("t")
     assert _read(p) == b"t"
     assert _lease_of(smbd, "timed.txt") == ["RWH"]
-    assert _poll(lambda: _locks(smbd, "timed.txt"), [], timeout=4) == []
+    assert poll(lambda: _locks(smbd, "timed.txt"), [], timeout=4) == []
 
 
 def test_other_clients_write_after_a_deferred_close(smbd, share_dir,
@@ -276,7 +267,7 @@ def test_other_clients_write_after_a_deferred_close(smbd, share_dir,
     assert _read(pa) == b"version-1"  # handle deferred, pages kept
     with open(os.path.join(b.mountpoint, "dc.txt"), "r+") as f:
         f.write("version-2")
-    assert _poll(lambda: _read(pa), b"version-2") == b"version-2"
+    assert poll(lambda: _read(pa), b"version-2") == b"version-2"
 
 
 def test_other_client_removes_a_file_we_keep(smbd, share_dir, mount_factory):
@@ -329,9 +320,9 @@ def test_deferred_handle_after_a_reconnect(smbd, share_dir, mount_factory):
     with open(p, "w") as f:
         f.write("kept")
     assert _read(p) == b"kept"  # deferred
-    _kill_session(smbd, before)
+    smbd.kill_session(before)
     assert _read(p) == b"kept"  # a new handle on the new connection
-    assert _poll(lambda: _lease_of(smbd, "rc.txt"), ["RWH"]) == ["RWH"]
+    assert poll(lambda: _lease_of(smbd, "rc.txt"), ["RWH"]) == ["RWH"]
 
 
 def test_attributes_kept_under_the_lease_past_actimeo(smbd, share_dir,
@@ -352,7 +343,7 @@ def test_attributes_kept_under_the_lease_past_actimeo(smbd, share_dir,
         # another client's write breaks the lease and drops the entry
         with open(os.path.join(b.mountpoint, "attrs.txt"), "a") as f:
             f.write("678")
-        assert _poll(lambda: os.fstat(fd).st_size, 8) == 8
+        assert poll(lambda: os.fstat(fd).st_size, 8) == 8
     finally:
         os.close(fd)
 

@@ -323,7 +323,6 @@ def test_locks_come_back_after_a_reconnect(smbd, share_dir, mount_factory,
                                            holders):
     """A reconnect loses the server's locks with the connection: the
     reopened handle takes them again, and a blocking wait goes on."""
-    from test_robustness import _kill_session
     with open(os.path.join(share_dir, "f"), "wb") as f:
         f.write(b"x" * 100)
     os.chmod(os.path.join(share_dir, "f"), 0o666)
@@ -340,7 +339,7 @@ def test_locks_come_back_after_a_reconnect(smbd, share_dir, mount_factory,
     try:
         assert _readline(w, 30) == "holding"
         time.sleep(1.0)
-        _kill_session(smbd, before)
+        smbd.kill_session(before)
         os.listdir(a.mountpoint)  # A reconnects
         time.sleep(0.5)
         assert not _try_lock(pb), "A's held lock was not taken again"

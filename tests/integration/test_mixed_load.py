@@ -69,6 +69,7 @@ import zlib
 
 import pytest
 
+from test_stats import stats
 
 SECONDS = float(os.environ.get("SMB2FS_MIXED_SECONDS", "600"))
 # The residual close-to-open race between the two mounts (docs/posix.md,
@@ -725,14 +726,6 @@ def _fmt(counter):
     return ", ".join("%s %d" % kv for kv in sorted(counter.items()))
 
 
-def stats(mp):
-    out = {}
-    for line in os.getxattr(mp, "user.smb2fs.stats").decode().splitlines():
-        k, _, v = line.partition(": ")
-        out[k] = v
-    return out
-
-
 def _stamp(t):
     """time t as the log's local HH:MM:SS.uuuuuu (compared as strings)."""
     return time.strftime("%H:%M:%S", time.localtime(t)) + ".%06d" % int((t % 1) * 1e6)
@@ -883,9 +876,9 @@ def test_mixed_load_two_mounts_with_faults(smbd, share_dir, proxy, mount_factory
                       "close (at most %d):" % (len(load.stale_opens), STALE_OPENS_MAX))
         report += ["  %s" % what for _, _, what in load.stale_opens[:5]]
     assert not report, "mixed load (seed %d):\n%s" % (SEED, "\n".join(report))
-    assert int(sa["reconnect_failures"]) == 0 and int(sb["reconnect_failures"]) == 0
-    if int(sb["reconnects"]):
+    assert sa["reconnect_failures"] == 0 and sb["reconnect_failures"] == 0
+    if sb["reconnects"]:
         print("mixed-load: NOTE: mount B (no fault) reconnected %s times" % sb["reconnects"])
     # every fault makes mount A connect again
-    assert int(sa["reconnects"]) >= len(load.faults), (sa, load.faults)
+    assert sa["reconnects"] >= len(load.faults), (sa, load.faults)
     assert c["read"] > 0 and c["rename"] > 0 and c["listing"] > 0

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from test_robustness import _kill_session
+from smbenv import wait_for
 
 ACTIMEO = 30
 SOON = 2.0
@@ -28,15 +28,10 @@ def two_mounts(smbd, mount_factory, b_opts=("notify",)):
 
 def until(cond, limit=SOON):
     """Seconds until cond() holds, or None past limit."""
-    t0 = time.monotonic()
-    while True:
-        if cond():
-            took = time.monotonic() - t0
-            print("visible after %.3f s" % took)
-            return took
-        if time.monotonic() - t0 > limit:
-            return None
-        time.sleep(0.01)
+    took = wait_for(cond, limit, interval=0.01)
+    if took is not None:
+        print("visible after %.3f s" % took)
+    return took
 
 
 def exists(p):
@@ -162,7 +157,8 @@ def test_own_rename_of_watched_dir(smbd, share_dir, mount_factory):
     assert os.listdir(os.path.join(b, "p2", "q2")) == ["f"]
     settle()
     touch(os.path.join(a, "p2", "q2", "g"))
-    assert until(lambda: sorted(os.listdir(os.path.join(b, "p2", "q2"))) == ["f", "g"])
+    assert until(lambda: sorted(os.listdir(os.path.join(b, "p2", "q2"))) == ["f", "g"]) \
+        is not None
     os.unlink(os.path.join(b, "p2", "q2", "f"))
     os.unlink(os.path.join(b, "p2", "q2", "g"))
     os.rmdir(os.path.join(b, "p2", "q2"))
@@ -179,7 +175,7 @@ def test_notifications_after_reconnect(smbd, share_dir, mount_factory):
     p = os.path.join(b, "r", "after")
     assert not exists(p)
     settle()
-    _kill_session(smbd, before)
+    smbd.kill_session(before)
     # no operation on B: its watcher reconnects and watches again
     time.sleep(1.0)
     touch(os.path.join(a, "r", "after"))

@@ -7,19 +7,10 @@ in the share directory on disk.
 
 import fcntl
 import os
-import time
 
 import pytest
 
-
-def server_names(share_dir):
-    """Every name anywhere in the share (hidden ones included)."""
-    out = []
-    for root, dirs, files in os.walk(share_dir):
-        rel = os.path.relpath(root, share_dir)
-        for n in dirs + files:
-            out.append(n if rel == "." else os.path.join(rel, n))
-    return sorted(out)
+from smbenv import server_names, wait_for
 
 
 def visible_server_names(share_dir):
@@ -63,9 +54,7 @@ def test_unlink_open_file_keeps_data_until_close(mnt, share_dir):
         assert os.pread(fd, 11, 0) == b"hello WORLD"
     finally:
         os.close(fd)
-    deadline = time.time() + 5
-    while server_names(share_dir) != ["d"] and time.time() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: server_names(share_dir) == ["d"], 5)
     assert server_names(share_dir) == ["d"]
     os.rmdir(d)
     assert server_names(share_dir) == []
@@ -85,7 +74,7 @@ def test_rmdir_of_emptied_parent(mnt, share_dir):
         assert os.pread(fd, 10, 0) == b"x" * 10
     finally:
         os.close(fd)
-    time.sleep(0.2)
+    wait_for(lambda: server_names(share_dir) == [], 5)
     assert server_names(share_dir) == []
 
 
@@ -111,7 +100,7 @@ def test_two_descriptors_keep_working(mnt, share_dir):
         if rw >= 0:
             os.close(rw)
         os.close(ro)
-    time.sleep(0.2)
+    wait_for(lambda: server_names(share_dir) == [], 5)
     assert server_names(share_dir) == []
 
 
@@ -135,7 +124,7 @@ def test_new_file_with_same_name(mnt, share_dir):
         assert os.pread(old, 100, 0) == b"OLD data"
     finally:
         os.close(old)
-    time.sleep(0.2)
+    wait_for(lambda: server_names(share_dir) == ["same"], 5)
     assert server_names(share_dir) == ["same"]
     with open(p, "rb") as f:
         assert f.read() == b"new"
@@ -152,17 +141,16 @@ def test_second_mount_does_not_see_name(smbd, share_dir, mount_factory):
         assert os.path.exists(os.path.join(b, "shared.txt"))
         os.unlink(p)
         # (the second mount's cached entry lasts actimeo)
-        deadline = time.time() + 5
-        while (os.listdir(b) or os.path.exists(os.path.join(b, "shared.txt"))) \
-                and time.time() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: not os.listdir(b)
+                 and not os.path.exists(os.path.join(b, "shared.txt")), 5,
+                 interval=0.2)
         assert os.listdir(b) == []
         assert not os.path.exists(os.path.join(b, "shared.txt"))
         assert_no_hidden_in_mount(b)
         assert os.pread(fd, 10, 0) == b"data"
     finally:
         os.close(fd)
-    time.sleep(0.2)
+    wait_for(lambda: server_names(share_dir) == [], 5)
     assert server_names(share_dir) == []
 
 
@@ -182,7 +170,7 @@ def test_rename_over_open_file(mnt, share_dir):
         assert os.fstat(fd).st_size == 3
     finally:
         os.close(fd)
-    time.sleep(0.2)
+    wait_for(lambda: server_names(share_dir) == ["target"], 5)
     assert server_names(share_dir) == ["target"]
 
 

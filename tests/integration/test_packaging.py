@@ -24,6 +24,8 @@ import subprocess
 
 import pytest
 
+from smbenv import run_checked, skip_or_fail
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SPEC = os.path.join(ROOT, "packaging", "rpm", "smb2fs.spec")
@@ -31,46 +33,17 @@ BUILD_DEB = os.path.join(ROOT, "packaging", "build-deb.sh")
 APT_ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
 
 
-def _skip_or_fail(reason):
-    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
-        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
-    pytest.skip(reason)
-
-
 def _need(*tools):
     for tool in tools:
         if not shutil.which(tool):
-            _skip_or_fail("%s missing (tests/install-deps.sh installs it)"
-                          % tool)
-
-
-def _run(cmd, check=True, timeout=600, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True, timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        pytest.fail("%s exited %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
-                    % (" ".join(cmd), p.returncode, p.stdout[-4000:],
-                       p.stderr[-8000:]))
-    return p
+            skip_or_fail("%s missing (tests/install-deps.sh installs it)"
+                         % tool)
 
 
 def _meson_version():
     with open(os.path.join(ROOT, "meson.build")) as f:
         m = re.search(r"version\s*:\s*'([^']+)'", f.read())
     return m.group(1)
-
-
-def _meson_installs_man_pages():
-    """Whether some meson.build installs man pages (install_man, or a
-    custom_target installed into man8); then the package must have
-    smb2fs.8 and mount.smb2fs.8."""
-    for dirpath, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if not d.startswith(("build", "."))]
-        if "meson.build" in files:
-            with open(os.path.join(dirpath, "meson.build")) as f:
-                if re.search(r"install_man|man8", f.read()):
-                    return True
-    return False
 
 
 def _installed(pkg):
@@ -85,7 +58,7 @@ def _installed(pkg):
 
 def test_rpmspec_parses():
     _need("rpmspec")
-    p = _run(["rpmspec", "-P", SPEC])
+    p = run_checked(["rpmspec", "-P", SPEC])
     out = p.stdout
     assert re.search(r"^Name:\s+smb2fs$", out, re.M), out
     assert re.search(r"^Version:\s+%s$" % re.escape(_meson_version()),
@@ -103,15 +76,15 @@ def test_deb_build_lint_install_purge(tmp_path):
     _need("dpkg-buildpackage", "dh", "lintian", "fakeroot", "apt-get",
           "meson", "ninja")
     if os.geteuid() != 0:
-        _skip_or_fail("installing the .deb needs root")
+        skip_or_fail("installing the .deb needs root")
     if _installed("smb2fs"):
-        _skip_or_fail("an smb2fs package is already installed; this test "
-                      "installs and purges its own and leaves that one alone "
-                      "(apt-get purge smb2fs to run it)")
+        skip_or_fail("an smb2fs package is already installed; this test "
+                     "installs and purges its own and leaves that one alone "
+                     "(apt-get purge smb2fs to run it)")
 
     # Build.
     out = tmp_path / "deb"
-    p = _run([BUILD_DEB, str(out)], timeout=600)
+    p = run_checked([BUILD_DEB, str(out)], timeout=600)
     deb = p.stdout.strip().splitlines()[-1]
     assert os.path.isfile(deb), p.stdout
     assert os.path.basename(deb).startswith(
@@ -120,20 +93,19 @@ def test_deb_build_lint_install_purge(tmp_path):
     assert os.path.isfile(changes)
 
     # lintian: no errors (warnings are listed in packaging/README.md).
-    lint = _run(["lintian", "--fail-on", "error", changes], check=False)
+    lint = run_checked(["lintian", "--fail-on", "error", changes],
+                       check=False, timeout=600)
     print(lint.stdout)
     errors = [ln for ln in lint.stdout.splitlines() if ln.startswith("E:")]
     assert lint.returncode == 0 and not errors, lint.stdout + lint.stderr
 
     # Contents and dependencies.
-    listing = _run(["dpkg-deb", "-c", deb]).stdout
+    listing = run_checked(["dpkg-deb", "-c", deb]).stdout
     assert re.search(r" \./usr/bin/smb2fs$", listing, re.M), listing
     assert re.search(r" \./usr/sbin/mount\.smb2fs -> ", listing, re.M), listing
-    want_man = _meson_installs_man_pages()
-    if want_man:
-        for page in ("smb2fs.8.gz", "mount.smb2fs.8.gz"):
-            assert "./usr/share/man/man8/" + page in listing, listing
-    depends = _run(["dpkg-deb", "-f", deb, "Depends"]).stdout
+    for page in ("smb2fs.8.gz", "mount.smb2fs.8.gz"):
+        assert "./usr/share/man/man8/" + page in listing, listing
+    depends = run_checked(["dpkg-deb", "-f", deb, "Depends"]).stdout
     for dep in ("fuse3", "libfuse3-3", "libssl3", "libkrb5-3",
                 "libgssapi-krb5-2"):
         assert re.search(r"(^|, )%s( |,|$)" % re.escape(dep),
@@ -141,24 +113,24 @@ def test_deb_build_lint_install_purge(tmp_path):
 
     installed_files = []
     try:
-        _run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y",
-              "-q", "--no-install-recommends", deb], env=APT_ENV)
-        installed_files = [f for f in _run(["dpkg", "-L", "smb2fs"]).stdout
-                           .splitlines() if f and f != "/."]
+        run_checked(["apt-get", "-o", "DPkg::Lock::Timeout=600", "install",
+                     "-y", "-q", "--no-install-recommends", deb],
+                    env=APT_ENV, timeout=600)
+        installed_files = [f for f in run_checked(["dpkg", "-L", "smb2fs"])
+                           .stdout.splitlines() if f and f != "/."]
 
-        v = _run(["/usr/bin/smb2fs", "--version"])
+        v = run_checked(["/usr/bin/smb2fs", "--version"])
         assert _meson_version() in v.stdout + v.stderr
         assert os.path.realpath("/sbin/mount.smb2fs") == \
             os.path.realpath("/usr/bin/smb2fs")
-        v = _run(["/sbin/mount.smb2fs", "--version"])
+        v = run_checked(["/sbin/mount.smb2fs", "--version"])
         assert _meson_version() in v.stdout + v.stderr
         man = [f for f in installed_files if f.startswith("/usr/share/man/")
                and not os.path.isdir(f)]
         for f in man:
             assert os.path.exists(f), f
-        if want_man:
-            for page in ("smb2fs.8.gz", "mount.smb2fs.8.gz"):
-                assert "/usr/share/man/man8/" + page in man, installed_files
+        for page in ("smb2fs.8.gz", "mount.smb2fs.8.gz"):
+            assert "/usr/share/man/man8/" + page in man, installed_files
         assert os.path.isfile("/usr/share/doc/smb2fs/copyright")
     finally:
         if _installed("smb2fs"):

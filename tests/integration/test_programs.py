@@ -37,14 +37,14 @@ test_read_only_files: removing files without write bits and setting their
 times (rm, git's object store, tar's symlink placeholders, touch, rsync).
 """
 
-import hashlib
 import os
 import random
 import shutil
 import stat
-import subprocess
 
 import pytest
+
+from smbenv import run_checked, sha256_file, skip_or_fail
 
 FILE_MODES = [0o644, 0o600, 0o755, 0o700, 0o640, 0o444, 0o750, 0o664, 0o555]
 DIR_MODES = [0o755, 0o700, 0o750, 0o775]
@@ -58,28 +58,7 @@ def _programs():
     missing = [t for t in ("make", "gcc", "git", "tar", "rsync", "cp")
                if shutil.which(t) is None]
     if missing:
-        msg = "%s missing (tests/install-deps.sh)" % ", ".join(missing)
-        if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
-            pytest.fail(msg + " (SMB2FS_REQUIRE_ALL=1)")
-        pytest.skip(msg)
-
-
-def run(argv, cwd=None, env=None, check=True, timeout=120):
-    p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
-                       text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if check and p.returncode != 0:
-        pytest.fail("%s (in %s) exited %d\nstdout:\n%s\nstderr:\n%s"
-                    % (" ".join(argv), cwd, p.returncode, p.stdout[-4000:],
-                       p.stderr[-4000:]), pytrace=False)
-    return p
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        skip_or_fail("%s missing (tests/install-deps.sh)" % ", ".join(missing))
 
 
 def snapshot(root, modes=True, mtimes=True, dir_mtimes=True, skip=()):
@@ -100,7 +79,7 @@ def snapshot(root, modes=True, mtimes=True, dir_mtimes=True, skip=()):
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", mode, mtime if dir_mtimes else None)
             elif stat.S_ISREG(st.st_mode):
-                out[rel] = ("file", mode, mtime, st.st_size, sha256(p))
+                out[rel] = ("file", mode, mtime, st.st_size, sha256_file(p))
             else:
                 out[rel] = ("other", st.st_mode)
         # symlinks to directories are listed in dirnames: os.walk does not
@@ -123,7 +102,7 @@ def assert_same(want, got, what):
 def server_contents(share_dir, sub, snap):
     """The SHA-256 of each regular file of snap as the server's disk has it
     (symlinks are mfsymlink files there, directories have no contents)."""
-    return {rel: sha256(os.path.join(share_dir, sub, rel))
+    return {rel: sha256_file(os.path.join(share_dir, sub, rel))
             for rel, d in snap.items() if d[0] == "file"}
 
 
@@ -245,28 +224,28 @@ def test_make_builds_and_runs_a_program_and_rebuilds_by_mtime(mnt,
     with open(os.path.join(src, "Makefile"), "w") as f:
         f.write(MAKEFILE)
 
-    out = run(["make"], cwd=src).stdout
+    out = run_checked(["make"], cwd=src).stdout
     assert compiled(out) == (["calc.o", "main.o", "util.o"], True), out
     hello = os.path.join(src, "hello")
     st = os.stat(hello)
     assert st.st_mode & 0o111 == 0o111, oct(st.st_mode)
     assert os.access(hello, os.X_OK)
     # the binary on the server's disk is the one we run
-    assert sha256(hello) == sha256(os.path.join(share_dir, "proj", "hello"))
-    p = run([hello, "a", "b"], cwd=src)
+    assert sha256_file(hello) == sha256_file(os.path.join(share_dir, "proj", "hello"))
+    p = run_checked([hello, "a", "b"], cwd=src)
     assert p.stdout == "hello from the mount: 46 50\n"
     # built files are not newer than what was built from them: nothing to do
-    assert run(["make", "-q"], cwd=src, check=False).returncode == 0, \
-        run(["make", "-d", "-n"], cwd=src, check=False).stdout[-3000:]
-    out = run(["make"], cwd=src).stdout
+    assert run_checked(["make", "-q"], cwd=src, check=False).returncode == 0, \
+        run_checked(["make", "-d", "-n"], cwd=src, check=False).stdout[-3000:]
+    out = run_checked(["make"], cwd=src).stdout
     assert compiled(out) == ([], False), out
 
     # touch one source: only its object and the link
-    run(["touch", os.path.join(src, "calc.c")])
-    assert run(["make", "-q"], cwd=src, check=False).returncode == 1
-    out = run(["make"], cwd=src).stdout
+    run_checked(["touch", os.path.join(src, "calc.c")])
+    assert run_checked(["make", "-q"], cwd=src, check=False).returncode == 1
+    out = run_checked(["make"], cwd=src).stdout
     assert compiled(out) == (["calc.o"], True), out
-    assert run(["make", "-q"], cwd=src, check=False).returncode == 0
+    assert run_checked(["make", "-q"], cwd=src, check=False).returncode == 0
 
     # change the header (rewrite in place): the two objects that include it
     with open(os.path.join(src, "util.h"), "r+") as f:
@@ -274,21 +253,21 @@ def test_make_builds_and_runs_a_program_and_rebuilds_by_mtime(mnt,
         f.seek(0)
         f.write(text)
         f.truncate()
-    out = run(["make"], cwd=src).stdout
+    out = run_checked(["make"], cwd=src).stdout
     assert compiled(out) == (["main.o", "util.o"], True), out
-    assert run([hello], cwd=src).stdout == "rebuilt on the mount: 42 50\n"
+    assert run_checked([hello], cwd=src).stdout == "rebuilt on the mount: 42 50\n"
 
     # an editor that saves by writing a new file and renaming it over
     tmp = os.path.join(src, ".util.c.swp")
     with open(tmp, "w") as f:
         f.write("#include \"util.h\"\nint twice(int x) { return 3 * x; }\n")
     os.rename(tmp, os.path.join(src, "util.c"))
-    out = run(["make"], cwd=src).stdout
+    out = run_checked(["make"], cwd=src).stdout
     assert compiled(out) == (["util.o"], True), out
-    assert run([hello], cwd=src).stdout == "rebuilt on the mount: 63 50\n"
-    assert sha256(hello) == sha256(os.path.join(share_dir, "proj", "hello"))
+    assert run_checked([hello], cwd=src).stdout == "rebuilt on the mount: 63 50\n"
+    assert sha256_file(hello) == sha256_file(os.path.join(share_dir, "proj", "hello"))
 
-    run(["make", "clean"], cwd=src)
+    run_checked(["make", "clean"], cwd=src)
     assert sorted(os.listdir(src)) == sorted(list(SOURCES) + ["Makefile"])
     assert sorted(os.listdir(os.path.join(share_dir, "proj"))) == \
         sorted(list(SOURCES) + ["Makefile"])
@@ -351,7 +330,7 @@ def test_git_commit_fsck_and_clone_both_ways(mnt, share_dir, tmp_path):
     os.mkdir(repo)
 
     def git(*args, cwd=repo, **kw):
-        return run(["git"] + list(args), cwd=cwd, env=env, **kw).stdout
+        return run_checked(["git"] + list(args), cwd=cwd, env=env, **kw).stdout
 
     git("init", "-q")
     # git probes the file system at init: modes and symlinks work here
@@ -385,10 +364,10 @@ def test_git_commit_fsck_and_clone_both_ways(mnt, share_dir, tmp_path):
     git("commit", "-q", "-m", "second")
     git("gc", "-q")
     assert git("rev-list", "--count", "HEAD").strip() == "2"
-    p = run(["git", "fsck", "--full", "--strict"], cwd=repo, env=env)
+    p = run_checked(["git", "fsck", "--full", "--strict"], cwd=repo, env=env)
     assert p.stdout == "" and "error" not in p.stderr.lower(), p.stderr
     assert git("status", "--porcelain", "--untracked-files=all") == ""
-    assert run([os.path.join(repo, "run.sh")]).stdout == "ran\n"
+    assert run_checked([os.path.join(repo, "run.sh")]).stdout == "ran\n"
     tracked = len(git("ls-files").splitlines())
     assert tracked == 52 - 3 + 1
 
@@ -398,7 +377,7 @@ def test_git_commit_fsck_and_clone_both_ways(mnt, share_dir, tmp_path):
     want = worktree(repo)
     assert len([d for d in want.values() if d[0] == "file"]) == tracked - 1
     assert_same(want, worktree(local), "clone from the mount")
-    run(["git", "fsck", "--full"], cwd=local, env=env)
+    run_checked(["git", "fsck", "--full"], cwd=local, env=env)
     # the server's disk has the same contents
     snap = snapshot(repo, skip={".git"})
     assert server_contents(share_dir, "repo", snap) == file_hashes(snap)
@@ -417,7 +396,7 @@ def test_git_commit_fsck_and_clone_both_ways(mnt, share_dir, tmp_path):
     git("clone", "-q", origin, onmnt, cwd=mnt)
     assert_same(worktree(origin), worktree(onmnt), "clone onto the mount")
     assert git("status", "--porcelain", cwd=onmnt) == ""
-    run(["git", "fsck", "--full", "--strict"], cwd=onmnt, env=env)
+    run_checked(["git", "fsck", "--full", "--strict"], cwd=onmnt, env=env)
     write(os.path.join(onmnt, "lib", "p0", "m00.py"), "x = 'changed'\n")
     git("commit", "-q", "-a", "-m", "on the mount", cwd=onmnt)
     git("pull", "-q", onmnt, "main", cwd=origin)
@@ -439,21 +418,21 @@ def test_tar_extract_onto_the_mount_and_archive_back(mnt, share_dir,
     n = make_tree(src, seed=12, nfiles=300, nbig=3)
     want = snapshot(src)
     assert len(want) == n
-    run(["tar", "-C", src, "-cf", str(tmp_path / "a.tar"), "."])
+    run_checked(["tar", "-C", src, "-cf", str(tmp_path / "a.tar"), "."])
 
     dst = os.path.join(mnt, "t")
     os.mkdir(dst)
-    run(["tar", "-C", dst, "-xf", str(tmp_path / "a.tar")])
+    run_checked(["tar", "-C", dst, "-xf", str(tmp_path / "a.tar")])
     assert_same(want, snapshot(dst), "tar x onto the mount")
     assert server_contents(share_dir, "t", want) == file_hashes(want)
 
-    run(["tar", "-C", dst, "-cf", str(tmp_path / "b.tar"), "."])
+    run_checked(["tar", "-C", dst, "-cf", str(tmp_path / "b.tar"), "."])
     back = str(tmp_path / "back")
     os.mkdir(back)
-    run(["tar", "-C", back, "-xf", str(tmp_path / "b.tar")])
+    run_checked(["tar", "-C", back, "-xf", str(tmp_path / "b.tar")])
     assert_same(want, snapshot(back), "tar c from the mount")
     # the two archives list the same entries with the same modes and times
-    lst = [run(["tar", "--numeric-owner", "--full-time", "-tvf",
+    lst = [run_checked(["tar", "--numeric-owner", "--full-time", "-tvf",
                 str(tmp_path / t)]).stdout.splitlines() for t in
            ("a.tar", "b.tar")]
     strip = [sorted(ln.split(None, 2)[0] + " " + ln.split(None, 3)[3]
@@ -483,7 +462,7 @@ def chown_tree(root, uid, gid):
 
 def rsync_changes(src, dst, *extra):
     """What rsync -a --checksum would still do (a dry run)."""
-    p = run(["rsync", "-a", "--checksum", "--itemize-changes", "--dry-run"]
+    p = run_checked(["rsync", "-a", "--checksum", "--itemize-changes", "--dry-run"]
             + list(extra) + [src + "/", dst + "/"])
     return p.stdout.splitlines()
 
@@ -496,11 +475,11 @@ def test_rsync_archive_and_checksum_rerun(mnt, share_dir, tmp_path):
     chown_tree(src, uid, gid)
     dst = os.path.join(mnt, "r")
 
-    run(["rsync", "-a", src + "/", dst + "/"])
+    run_checked(["rsync", "-a", src + "/", dst + "/"])
     assert_same(snapshot(src), snapshot(dst), "rsync -a onto the mount")
     assert rsync_changes(src, dst) == []
     # and without --checksum: sizes and mtimes alone say "up to date"
-    p = run(["rsync", "-a", "--itemize-changes", "--dry-run",
+    p = run_checked(["rsync", "-a", "--itemize-changes", "--dry-run",
              src + "/", dst + "/"])
     assert p.stdout == ""
 
@@ -528,7 +507,7 @@ def test_rsync_archive_and_checksum_rerun(mnt, share_dir, tmp_path):
     assert names == sorted([files[0], files[1], files[2], files[3],
                             os.path.relpath(new, src),
                             os.path.dirname(files[4]) + "/"]), changed
-    run(["rsync", "-a", "--checksum", "--delete", src + "/", dst + "/"])
+    run_checked(["rsync", "-a", "--checksum", "--delete", src + "/", dst + "/"])
     assert rsync_changes(src, dst, "--delete") == []
     want = snapshot(src)
     assert_same(want, snapshot(dst), "rsync -a re-run onto the mount")
@@ -536,7 +515,7 @@ def test_rsync_archive_and_checksum_rerun(mnt, share_dir, tmp_path):
 
     # back from the mount
     back = str(tmp_path / "back")
-    run(["rsync", "-a", dst + "/", back + "/"])
+    run_checked(["rsync", "-a", dst + "/", back + "/"])
     assert rsync_changes(dst, back) == []
     assert_same(want, snapshot(back), "rsync -a from the mount")
 
@@ -551,16 +530,16 @@ def test_cp_archive_onto_within_and_off_the_mount(mnt, share_dir, tmp_path):
     make_tree(src, seed=56, nfiles=120, nbig=2)
     want = snapshot(src)
     onto = os.path.join(mnt, "c")
-    run(["cp", "-a", src, onto])
+    run_checked(["cp", "-a", src, onto])
     assert_same(want, snapshot(onto), "cp -a onto the mount")
     assert server_contents(share_dir, "c", want) == file_hashes(want)
     # within the mount (coreutils 9: copy_file_range, a server-side copy)
     within = os.path.join(mnt, "c2")
-    run(["cp", "-a", onto, within])
+    run_checked(["cp", "-a", onto, within])
     assert_same(want, snapshot(within), "cp -a within the mount")
     assert server_contents(share_dir, "c2", want) == file_hashes(want)
     back = str(tmp_path / "back")
-    run(["cp", "-a", within, back])
+    run_checked(["cp", "-a", within, back])
     assert_same(want, snapshot(back), "cp -a from the mount")
 
 
@@ -587,25 +566,25 @@ def test_read_only_files(case, mnt, share_dir, tmp_path):
         with open(p, "w") as f:
             f.write("x")
         os.chmod(p, 0o444)
-        run(["rm", "-f", p])
+        run_checked(["rm", "-f", p])
         assert not os.path.exists(p)
         assert not os.path.exists(os.path.join(share_dir, "ro"))
     elif case == "git_gc":
         env = git_env(tmp_path)
         repo = os.path.join(mnt, "repo")
         os.mkdir(repo)
-        run(["git", "init", "-q"], cwd=repo, env=env)
+        run_checked(["git", "init", "-q"], cwd=repo, env=env)
         for i in range(5):
             write(os.path.join(repo, "f%d" % i), "file %d\n" % i)
         errs = ""
         for cmd in (["add", "-A"], ["commit", "-q", "-m", "x"], ["gc", "-q"]):
-            errs += run(["git"] + cmd, cwd=repo, env=env).stderr
+            errs += run_checked(["git"] + cmd, cwd=repo, env=env).stderr
         assert "unable to unlink" not in errs, errs
-        counts = dict(ln.split(": ") for ln in run(
+        counts = dict(ln.split(": ") for ln in run_checked(
             ["git", "count-objects", "-v"], cwd=repo, env=env)
             .stdout.splitlines())
         assert counts["count"] == "0" and counts["garbage"] == "0", counts
-        run(["rm", "-rf", repo])
+        run_checked(["rm", "-rf", repo])
         assert os.listdir(share_dir) == []
     elif case == "tar_unsafe_symlink":
         src = str(tmp_path / "src")
@@ -615,17 +594,17 @@ def test_read_only_files(case, mnt, share_dir, tmp_path):
         os.symlink("../file", os.path.join(src, "d", "l_up"))
         os.symlink("/etc/hostname", os.path.join(src, "l_abs"))
         want = snapshot(src, dir_mtimes=False)
-        run(["tar", "-C", src, "-cf", str(tmp_path / "a.tar"), "."])
+        run_checked(["tar", "-C", src, "-cf", str(tmp_path / "a.tar"), "."])
         dst = os.path.join(mnt, "t")
         os.mkdir(dst)
-        run(["tar", "-C", dst, "-xf", str(tmp_path / "a.tar")])
+        run_checked(["tar", "-C", dst, "-xf", str(tmp_path / "a.tar")])
         assert_same(want, snapshot(dst, dir_mtimes=False), "tar x")
     elif case == "touch":
         p = os.path.join(mnt, "ro")
         with open(p, "w") as f:
             f.write("x")
         os.chmod(p, 0o444)
-        run(["touch", "-d", "@1000000000", p])
+        run_checked(["touch", "-d", "@1000000000", p])
         assert os.stat(p).st_mtime == 1000000000
         assert os.stat(os.path.join(share_dir, "ro")).st_mtime == 1000000000
     elif case == "rsync_times":
@@ -638,9 +617,9 @@ def test_read_only_files(case, mnt, share_dir, tmp_path):
         uid, gid = mount_owner(mnt)
         chown_tree(src, uid, gid)
         dst = os.path.join(mnt, "r")
-        run(["rsync", "-a", src + "/", dst + "/"])
+        run_checked(["rsync", "-a", src + "/", dst + "/"])
         # the same contents, another mtime: --checksum only sets the time
         os.utime(p, (1000000000, 1000000000))
-        run(["rsync", "-a", "--checksum", src + "/", dst + "/"])
+        run_checked(["rsync", "-a", "--checksum", src + "/", dst + "/"])
         assert os.stat(os.path.join(dst, "ro")).st_mtime == 1000000000
         assert rsync_changes(src, dst) == []

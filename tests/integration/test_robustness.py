@@ -3,9 +3,7 @@
 import hashlib
 import errno
 import os
-import signal
 import threading
-import time
 
 import pytest
 
@@ -72,28 +70,6 @@ def test_password_not_in_debug_log(smbd, share_dir, mount_factory,
     assert SECRET.encode().hex() not in log.replace(" ", "")
 
 
-def _serving_pid(server, before, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = [s for s in server.sessions() if s["pid"] not in before]
-        if now:
-            assert len(now) == 1, now
-            return now[0]["pid"]
-        time.sleep(0.2)
-    raise AssertionError("no new smbd session:\n" + server.smbstatus("-b"))
-
-
-def _kill_session(smbd, before):
-    """SIGKILLs the smbd child serving the one new session; returns its pid."""
-    victim = _serving_pid(smbd, before)
-    assert victim in smbd.children()
-    os.kill(victim, signal.SIGKILL)
-    deadline = time.time() + 5
-    while os.path.exists("/proc/%d" % victim) and time.time() < deadline:
-        time.sleep(0.05)
-    return victim
-
-
 @pytest.mark.slow
 def test_reconnect_after_smbd_child_killed(smbd, share_dir, mount_factory,
                                            rand_bytes):
@@ -107,7 +83,7 @@ def test_reconnect_after_smbd_child_killed(smbd, share_dir, mount_factory,
         os.fsync(fd)
         with open(os.path.join(mp, "other.txt"), "w") as f:
             f.write("other")
-        victim = _kill_session(smbd, before)
+        victim = smbd.kill_session(before)
 
         # the open file keeps working (reopened underneath)
         os.write(fd, part2)
@@ -127,7 +103,7 @@ def test_reconnect_after_smbd_child_killed(smbd, share_dir, mount_factory,
     with open(os.path.join(share_dir, "after", "new.txt")) as f:
         assert f.read() == "new"
     # a new session exists on the server
-    assert _serving_pid(smbd, before | {victim})
+    assert smbd.serving_pid(before | {victim})
 
 
 @pytest.mark.slow
@@ -208,7 +184,7 @@ def test_reopen_follows_rename(smbd, share_dir, mount_factory):
         os.rename(os.path.join(mp, "a"), os.path.join(mp, "b"))
         with open(os.path.join(mp, "a"), "w") as f:
             f.write("newcomer")
-        _kill_session(smbd, before)
+        smbd.kill_session(before)
         os.write(fd, b"second")
     finally:
         os.close(fd)
@@ -229,7 +205,7 @@ def test_reopen_refuses_a_different_file(smbd, share_dir, mount_factory):
     fd = os.open(os.path.join(mp, "victim"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         os.write(fd, b"old")
-        _kill_session(smbd, before)
+        smbd.kill_session(before)
         # while smb2fs is disconnected, replace the file behind its back
         os.rename(os.path.join(share_dir, "victim"),
                   os.path.join(share_dir, "victim.moved"))

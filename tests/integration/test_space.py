@@ -10,7 +10,6 @@ mount's TCP socket (`ss -ti`: bytes_sent / bytes_received)."""
 
 import ctypes
 import errno
-import hashlib
 import os
 import subprocess
 
@@ -42,14 +41,6 @@ def conn_bytes(pid, port):
 @pytest.fixture
 def mount(smbd, share_dir, mount_factory):
     return mount_factory(smbd)
-
-
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(MiB), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 def write_file(path, data):
@@ -370,9 +361,9 @@ def test_copy_file_range_moves_no_data(smbd, mount, share_dir, rand_bytes):
     # a few requests of a few hundred bytes each, not 48 MiB
     assert moved < 256 * 1024, moved
     assert os.stat(dst).st_size == len(data)
-    digest = hashlib.sha256(data).hexdigest()
-    assert sha(os.path.join(share_dir, "big.copy")) == digest
-    assert sha(dst) == digest
+    digest = smbenv.sha256(data)
+    assert smbenv.sha256_file(os.path.join(share_dir, "big.copy")) == digest
+    assert smbenv.sha256_file(dst) == digest
 
 
 def test_copy_file_range_with_offsets(mount, share_dir, rand_bytes):
@@ -436,9 +427,9 @@ def test_cp_copies_within_the_share(smbd, mount, share_dir, rand_bytes, cp):
     after = conn_bytes(mount.pid(), smbd.port)
     moved = (after[0] - before[0]) + (after[1] - before[1])
     assert moved < MiB, moved  # coreutils 9 cp: copy_file_range
-    digest = hashlib.sha256(data).hexdigest()
-    assert sha(os.path.join(share_dir, "cp.copy")) == digest
-    assert sha(dst) == digest
+    digest = smbenv.sha256(data)
+    assert smbenv.sha256_file(os.path.join(share_dir, "cp.copy")) == digest
+    assert smbenv.sha256_file(dst) == digest
 
 
 def test_copy_file_range_with_the_kernels_writeback_cache(smbd, share_dir,
@@ -470,7 +461,6 @@ def test_copy_and_punch_after_a_reconnect(smbd, share_dir, mount_factory,
     # the connection is gone when the copy starts: it reconnects, the
     # handles are reopened, and the copy asks the reopened source for a
     # new resume key (the old one named an open the server closed)
-    from test_robustness import _kill_session
     before = {s["pid"] for s in smbd.sessions()}
     m = mount_factory(smbd)
     data = rand_bytes(20 * MiB + 3, seed=14)
@@ -480,7 +470,7 @@ def test_copy_and_punch_after_a_reconnect(smbd, share_dir, mount_factory,
     fi = os.open(src, os.O_RDWR)
     fo = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        victim = _kill_session(smbd, before)
+        victim = smbd.kill_session(before)
         done = 0
         while done < len(data):
             n = os.copy_file_range(fi, fo, len(data) - done, done, done)
@@ -490,8 +480,8 @@ def test_copy_and_punch_after_a_reconnect(smbd, share_dir, mount_factory,
     finally:
         os.close(fi)
         os.close(fo)
-    assert sha(os.path.join(share_dir, "r.copy")) == \
-        hashlib.sha256(data).hexdigest()
+    assert smbenv.sha256_file(os.path.join(share_dir, "r.copy")) == \
+        smbenv.sha256(data)
     with open(os.path.join(share_dir, "r.bin"), "rb") as f:
         assert f.read() == bytes(MiB) + data[MiB:]
     # it was a new session that did it

@@ -7,22 +7,11 @@ line naming it and the NT status.
 """
 
 import os
-import signal
-import time
 
 import pytest
 
+from smbenv import server_names, wait_for
 from test_errors import one_line
-from test_robustness import _serving_pid
-
-
-def server_names(root):
-    out = []
-    for dirpath, dirs, files in os.walk(root):
-        rel = os.path.relpath(dirpath, root)
-        for n in dirs + files:
-            out.append(n if rel == "." else os.path.join(rel, n))
-    return sorted(out)
 
 
 @pytest.fixture
@@ -51,13 +40,6 @@ def open_up(root):
             os.chmod(os.path.join(dirpath, n), 0o777)
         for n in files:
             os.chmod(os.path.join(dirpath, n), 0o666)
-
-
-def wait_for(cond, timeout=5):
-    deadline = time.time() + timeout
-    while not cond() and time.time() < deadline:
-        time.sleep(0.1)
-    return cond()
 
 
 def test_listing_and_stat(smbd, subdir, mount_factory):
@@ -180,8 +162,8 @@ def test_unlink_open_file(smbd, share_dir, subdir, mount_factory):
         os.rmdir(os.path.join(mp, "d"))
     finally:
         os.close(fd)
-    assert wait_for(lambda: sorted(os.listdir(subdir)) == ["a.txt", "inner"]
-                    ), os.listdir(subdir)
+    assert wait_for(lambda: sorted(os.listdir(subdir)) == ["a.txt", "inner"],
+                    5) is not None, os.listdir(subdir)
 
 
 def test_lease_break_reaches_the_file_under_the_prefix(smbd, share_dir,
@@ -198,8 +180,8 @@ def test_lease_break_reaches_the_file_under_the_prefix(smbd, share_dir,
                   "r+") as f:
             f.write("ALPHA")  # same size: only the data tells
         # the break names sub\dir\a.txt; A drops the pages of /a.txt
-        assert wait_for(lambda: os.pread(fd, 100, 0) == b"ALPHA\n"), \
-            os.pread(fd, 100, 0)
+        assert wait_for(lambda: os.pread(fd, 100, 0) == b"ALPHA\n",
+                        5) is not None, os.pread(fd, 100, 0)
     finally:
         os.close(fd)
 
@@ -213,9 +195,9 @@ def test_reconnect_keeps_the_prefix(smbd, share_dir, subdir, mount_factory):
     try:
         os.write(fd, b"one")
         os.fsync(fd)
-        victim = _serving_pid(smbd, before)
-        os.kill(victim, signal.SIGKILL)
-        assert wait_for(lambda: not os.path.exists("/proc/%d" % victim))
+        victim = smbd.kill_session(before)
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % victim),
+                        5) is not None
         # the open file is reopened under the prefix, and I/O goes on
         os.write(fd, b"two")
         os.fsync(fd)
@@ -260,22 +242,16 @@ def test_prefix_with_mapped_name(smbd, share_dir, mount_factory):
 @pytest.mark.parametrize("foreground", [True, False], ids=["fg", "daemon"])
 def test_missing_prefix(smbd, share_dir, run_smb2fs, foreground):
     os.mkdir(os.path.join(share_dir, "sub"))
-    r = run_smb2fs(smbd.unc("share") + "/sub/nosuch",
-                   options=["port=%d" % smbd.port], password=smbd.password,
-                   foreground=foreground)
-    line = one_line(r)
-    assert r.returncode == 1, r
-    assert line == ("smb2fs: cannot connect to \\\\127.0.0.1\\share: "
-                    "sub/nosuch does not exist on the share "
-                    "(STATUS_OBJECT_NAME_NOT_FOUND)"), line
-    r = run_smb2fs(smbd.unc("share") + "/nosuch/deeper",
-                   options=["port=%d" % smbd.port], password=smbd.password,
-                   foreground=foreground)
-    line = one_line(r)
-    assert r.returncode == 1, r
-    assert line == ("smb2fs: cannot connect to \\\\127.0.0.1\\share: "
-                    "nosuch/deeper does not exist on the share "
-                    "(STATUS_OBJECT_PATH_NOT_FOUND)"), line
+    for path, status in (("sub/nosuch", "STATUS_OBJECT_NAME_NOT_FOUND"),
+                         ("nosuch/deeper", "STATUS_OBJECT_PATH_NOT_FOUND")):
+        r = run_smb2fs(smbd.unc("share") + "/" + path,
+                       options=["port=%d" % smbd.port], password=smbd.password,
+                       foreground=foreground)
+        line = one_line(r)
+        assert r.returncode == 1, r
+        assert line == ("smb2fs: cannot connect to \\\\127.0.0.1\\share: "
+                        "%s does not exist on the share (%s)"
+                        % (path, status)), line
 
 
 @pytest.mark.parametrize("foreground", [True, False], ids=["fg", "daemon"])

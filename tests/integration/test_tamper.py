@@ -1,6 +1,7 @@
 """A byte flipped on the path is an error, not data (issue 8, part 6).
 
-smb2fs mounts the real smbd through tamper_proxy.TamperProxy, which, once
+smb2fs mounts the real smbd through conftest's `proxy` (a
+fault_proxy.FaultProxy, which is a tamper_proxy.TamperProxy), which, once
 the session is up and the test arms it, flips one byte in the next reply
 of a kind:
 
@@ -20,16 +21,7 @@ import os
 
 import pytest
 
-import tamper_proxy
-
 SIZE = 4 * 1024 * 1024 + 4321
-
-
-@pytest.fixture
-def proxy(smbd):
-    p = tamper_proxy.TamperProxy(smbd).start()
-    yield p
-    p.stop()
 
 
 def read_or_eio(path, m):

@@ -29,7 +29,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -42,26 +41,20 @@ HELPER = "/sbin/mount.smb2fs"
 PATH_LINK = "/usr/local/sbin/smb2fs"  # first in mount.fuse3's default PATH
 
 
-def _skip_or_fail(reason):
-    if os.environ.get("SMB2FS_REQUIRE_ALL") == "1":
-        pytest.fail(reason + " (SMB2FS_REQUIRE_ALL=1)")
-    pytest.skip(reason)
-
-
 def _need():
     if os.geteuid() != 0:
-        _skip_or_fail("needs root (creates an account, edits /etc/fstab)")
+        smbenv.skip_or_fail("needs root (creates an account, edits /etc/fstab)")
     if not os.path.exists("/dev/fuse"):
-        _skip_or_fail("/dev/fuse missing")
+        smbenv.skip_or_fail("/dev/fuse missing")
     for tool in ("fusermount3", "runuser", "mount", "umount", "mount.fuse3",
                  "useradd", "userdel"):
         if not smbenv.which(tool):
-            _skip_or_fail("%s missing (apt-get install fuse3 util-linux "
-                          "passwd)" % tool)
+            smbenv.skip_or_fail("%s missing (apt-get install fuse3 util-linux "
+                                "passwd)" % tool)
     fm = smbenv.which("fusermount3")
     st = os.stat(fm)
     if not (st.st_mode & stat.S_ISUID and st.st_uid == 0):
-        _skip_or_fail("%s is not set-uid root" % fm)
+        smbenv.skip_or_fail("%s is not set-uid root" % fm)
 
 
 @contextlib.contextmanager
@@ -163,17 +156,13 @@ def uenv(tuser, smb2fs_bin, smbd, share_dir):
     assert not report, "sanitizer report:\n" + report
 
 
-def _wait_gone(pid, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.1)
-    return False
+def _gone(pid):
+    """pid has exited (gone, or a zombie)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def _proc_ids(pid):
@@ -240,7 +229,8 @@ def test_user_mounts_and_fusermount_unmounts(uenv, share_dir):
     r = e.as_user([smbenv.which("fusermount3"), "-u", mp])
     assert r.returncode == 0, r.stderr
     assert not smbenv.is_mounted(mp)
-    assert _wait_gone(pid), "smb2fs still running after fusermount3 -u"
+    assert smbenv.wait_for(lambda: _gone(pid), 10, interval=0.1) is not None, \
+        "smb2fs still running after fusermount3 -u"
 
 
 def test_user_cannot_read_others_credentials(uenv):
@@ -328,7 +318,8 @@ def test_fstab_user_mount(uenv, share_dir, fstype, useropt):
         r = e.as_user([smbenv.which("umount"), mp])
         assert r.returncode == 0, r.stderr
         assert not smbenv.is_mounted(mp)
-        assert _wait_gone(pid), "smb2fs still running after umount"
+        assert smbenv.wait_for(lambda: _gone(pid), 10, interval=0.1) is not None, \
+            "smb2fs still running after umount"
 
 
 def test_fstab_user_mount_reads_credentials_as_user(uenv):

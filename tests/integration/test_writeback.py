@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from test_robustness import _kill_session
 
 
 def test_small_writes_arrive_in_order(mnt, share_dir, rand_bytes):
@@ -178,7 +177,7 @@ def test_connection_lost_mid_stream_loses_nothing(smbd, share_dir, mount_factory
         half = len(data) // 2
         for i in range(0, half, 65536):
             f.write(data[i:i + 65536])
-        _kill_session(smbd, before)
+        smbd.kill_session(before)
         for i in range(half, len(data), 65536):
             f.write(data[i:i + 65536])
     with open(os.path.join(share_dir, "cut.bin"), "rb") as f:

@@ -107,6 +107,83 @@ static void test_ticket_race(void)
 		attrcache_forget(ac, "/other");
 	attrcache_fill(ac, "/f", &old, t);
 	CHECK_EQ(attrcache_get(ac, "/f", &out), -1);
+	/* tickets alone take no room: a long request's reply (a big
+	 * listing's) is stored after many others began and ended */
+	t = attrcache_ticket(ac);
+	for (int i = 0; i < 2000; i++)
+		attrcache_fill(ac, "/g", &old, attrcache_ticket(ac));
+	attrcache_forget(ac, "/other");
+	attrcache_fill(ac, "/f", &old, t);
+	CHECK_EQ(attrcache_get(ac, "/f", &out), 1);
+	attrcache_free(ac);
+}
+
+/* Hard links: a file's other names go when one changes; a listing's
+ * attributes take the link count and descriptor view the entry holds. */
+static void test_links_and_merge(void)
+{
+	struct attrcache *ac = attrcache_new(10, 100);
+	struct fscc_stat a = st_of(1), out;
+	a.file_id = 42;
+	a.nlink = 2;
+	struct fscc_stat listed = a;
+	listed.nlink = 0; /* (a listing carries none) */
+	attrcache_fill(ac, "/a", &a, attrcache_ticket(ac));
+	attrcache_fill(ac, "/d/b", &listed, attrcache_ticket(ac));
+	struct fscc_stat c = st_of(3);
+	attrcache_fill(ac, "/c", &c, attrcache_ticket(ac));
+	/* another client changed /a (notify): /d/b is the same file */
+	attrcache_forget_entry(ac, "/a", false);
+	CHECK_EQ(attrcache_get(ac, "/a", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/d/b", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/c", &out), 1);
+	/* ... and a fill of another name on the wire meanwhile is older */
+	attrcache_fill(ac, "/a", &a, attrcache_ticket(ac));
+	attrcache_fill(ac, "/d/b", &listed, attrcache_ticket(ac));
+	uint64_t t = attrcache_ticket(ac);
+	attrcache_forget(ac, "/a");
+	attrcache_fill(ac, "/d/b", &listed, t);
+	CHECK_EQ(attrcache_get(ac, "/d/b", &out), -1);
+	/* our own change of one name drops the others */
+	attrcache_fill(ac, "/a", &a, attrcache_ticket(ac));
+	attrcache_fill(ac, "/d/b", &listed, attrcache_ticket(ac));
+	attrcache_set(ac, "/a", &a, attrcache_ticket(ac));
+	CHECK_EQ(attrcache_get(ac, "/a", &out), 1);
+	CHECK_EQ(attrcache_get(ac, "/d/b", &out), -1);
+	/* a file with one link: its other entries stay */
+	struct fscc_stat one = a;
+	one.nlink = 1;
+	attrcache_fill(ac, "/a", &one, attrcache_ticket(ac));
+	attrcache_fill(ac, "/d/b", &listed, attrcache_ticket(ac));
+	attrcache_forget(ac, "/a");
+	CHECK_EQ(attrcache_get(ac, "/d/b", &out), 1);
+
+	/* merged fill: the link count of the same file, the view */
+	struct fscc_stat sd = a;
+	sd.sd_asked = sd.has_mode = true;
+	sd.mode = 0640;
+	attrcache_fill(ac, "/m", &sd, attrcache_ticket(ac));
+	struct fscc_stat m = listed;
+	attrcache_fill_merged(ac, "/m", &m, attrcache_ticket(ac));
+	CHECK_EQ(m.nlink, 2);
+	CHECK(m.sd_asked && m.has_mode && m.mode == 0640);
+	CHECK_EQ(attrcache_get(ac, "/m", &out), 1);
+	CHECK_EQ(out.nlink, 2);
+	/* another file now (another id): nothing of the old one */
+	m = listed;
+	m.file_id = 43;
+	attrcache_fill_merged(ac, "/m", &m, attrcache_ticket(ac));
+	CHECK_EQ(m.nlink, 0);
+	CHECK_EQ(m.file_id, 43);
+	/* a fill refused (changed meanwhile) still merges what is held */
+	attrcache_fill(ac, "/m", &sd, attrcache_ticket(ac));
+	t = attrcache_ticket(ac);
+	attrcache_touch_parent(ac, "/m/x", 1); /* (invalidates /m) */
+	m = listed;
+	attrcache_fill_merged(ac, "/m", &m, t);
+	CHECK_EQ(m.nlink, 2);
+	CHECK(m.sd_asked);
+	attrcache_fill_merged(NULL, "/m", &m, 0);
 	attrcache_free(ac);
 }
 
@@ -329,6 +406,22 @@ static void test_dir_record_changes(void)
 	attrcache_dir_remove(ac, "/d/never");
 	attrcache_dir_remove(ac, "/nodir/never");
 	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	/* a removal in one step: the parent's times move, the name goes */
+	attrcache_touch_parent(ac, "/d/gone", 1);
+	struct fscc_stat d = st_of(0);
+	attrcache_fill(ac, "/d", &d, attrcache_ticket(ac));
+	attrcache_parent_removed(ac, "/d/gone", 77);
+	CHECK_EQ(attrcache_get(ac, "/d/gone", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/d", &out), 1);
+	CHECK_EQ(out.last_write_time, 77);
+	attrcache_parent_removed(ac, "/d/never", 78);
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
+	attrcache_forget(ac, "/d");
+	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
+	list_names(ac, "/d", names, 0);
+	attrcache_dir_remove(ac, "/d/x");
+	attrcache_dir_remove(ac, "/d/keep");
+	attrcache_touch_parent(ac, "/d/Keep", 1);
 	/* a change through a case variant of the directory: forgotten */
 	attrcache_touch_parent(ac, "/D/y", 1);
 	CHECK_EQ(attrcache_dir_known(ac, "/d"), 0);
@@ -599,6 +692,28 @@ static void test_forget_dir(void)
 	CHECK_EQ(attrcache_get(ac, "/d", &out), -1);
 	CHECK_EQ(attrcache_dir_known(ac, "/d"), 1);
 	attrcache_forget_entry(NULL, "/d", false);
+	/* a watch's forget spoils fills in flight of that directory's names
+	 * only, not of others (nor deeper ones) */
+	t = attrcache_ticket(ac);
+	attrcache_forget_dir(ac, "/q", true);
+	attrcache_fill(ac, "/q/m", NULL, t);
+	attrcache_fill(ac, "/Q", &s, t);
+	attrcache_fill(ac, "/e/m", NULL, t);
+	attrcache_fill(ac, "/q/sub/m", NULL, t);
+	attrcache_fill(ac, "/", &s, t);
+	CHECK_EQ(attrcache_get(ac, "/q/m", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/Q", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/e/m", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/q/sub/m", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/", &out), 1);
+	/* names directly in "/" */
+	t = attrcache_ticket(ac);
+	attrcache_forget_dir(ac, "/", true);
+	attrcache_fill(ac, "/x", NULL, t);
+	attrcache_fill(ac, "/e/x", NULL, t);
+	CHECK_EQ(attrcache_get(ac, "/x", &out), -1);
+	CHECK_EQ(attrcache_get(ac, "/e/x", &out), 0);
+	CHECK_EQ(attrcache_get(ac, "/e/m", &out), 0);
 	attrcache_free(ac);
 }
 
@@ -628,6 +743,7 @@ int main(void)
 	test_fill_get();
 	test_variants();
 	test_ticket_race();
+	test_links_and_merge();
 	test_tree_and_parent();
 	test_bounds_and_expiry();
 	test_descriptor_view();

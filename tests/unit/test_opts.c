@@ -186,6 +186,8 @@ static void test_bad_values(void)
 		"uid=no_such_user_xyz", "gid=no_such_group_xyz", "uid=", "guest=1", "cred=",
 		"nosign=1", "timeout=0", "timeout=3601", "timeout=5s", "cache=weird", "cache",
 		"closetimeo=-1", "closetimeo=3601", "closetimeo=", "closetimeo=1.5",
+		"echo_interval=0", "echo_interval=601", "echo_interval=", "echo_interval=2s",
+		"rsize=4095", "wsize=x", "acregmax=-1",
 	};
 	struct smb2fs_opts o;
 	char err[256];
@@ -197,6 +199,15 @@ static void test_bad_values(void)
 	}
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "rw,foo")), OPTS_USAGE);
 	CHECK(strcmp(err, "smb2fs: unknown option 'foo'") == 0);
+	opts_free(&o);
+	/* the no-effect and refused tables match the name without its '=' */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "netbiosname=X,sloppy")), OPTS_OK);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "ip=127.0.0.1")), OPTS_USAGE);
+	CHECK(strstr(err, "option 'ip' is not supported") != NULL);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "ip")), OPTS_USAGE);
+	CHECK(strstr(err, "option 'ip' is not supported") != NULL);
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-x")), OPTS_USAGE);
 	opts_free(&o);
@@ -244,6 +255,18 @@ static void test_sign_timeout_cache(void)
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "sign,nosign,timeout=7,cache=none")),
 		 OPTS_OK);
 	CHECK(!o.sign && o.nosign && o.timeout == 7 && o.cache_none);
+	opts_free(&o);
+	/* each value lands in its own field (acregmax/acdirmax fold into
+	 * actimeo, the shorter) */
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o",
+					   "echo_interval=600,closetimeo=0,acregmax=3,acdirmax=4,"
+					   "actimeo=9,rsize=65536,wsize=8192")),
+		 OPTS_OK);
+	CHECK(o.echo_interval == 600 && o.closetimeo == 0 && o.acregmax == 3.0 &&
+	      o.acdirmax == 4.0 && o.actimeo == 3.0 && o.rsize == 65536 && o.wsize == 8192);
+	opts_free(&o);
+	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "acdirmax=2,actimeo=2.5")), OPTS_OK);
+	CHECK(o.acregmax < 0 && o.acdirmax == 2.0 && o.actimeo == 2.0);
 	opts_free(&o);
 	CHECK_EQ(parse(&o, err, NULL, ARGS("//s/x", "m", "-o", "nosign,sign,cache=none,cache=strict")),
 		 OPTS_OK);
