@@ -42,6 +42,8 @@
 struct lease_work {
 	struct smb2_lease_break b;
 	bool from_server;         /* false: synthetic, after a reconnect */
+	bool at_open;             /* from_server: a CREATE reply's "break in
+				   * progress", not a notification */
 	char *path;               /* synthetic: the path that lost its lease */
 	uint32_t lost;            /* synthetic: what it lost */
 	struct lease_work *next;
@@ -136,10 +138,49 @@ static void reclaim_want(struct smb2_client *c, struct smb2_lease *l)
 	pthread_cond_signal(&c->reclaim_cond);
 }
 
+static void enqueue(struct smb2_client *c, struct lease_work *w)
+{
+	pthread_mutex_lock(&c->lease_mu);
+	if (c->lease_tail)
+		c->lease_tail->next = w;
+	else
+		c->lease_head = w;
+	c->lease_tail = w;
+	pthread_cond_signal(&c->lease_cond);
+	pthread_mutex_unlock(&c->lease_mu);
+}
+
+/* A CREATE reply granted the key's lease with a break in progress
+ * (SMB2_LEASE_FLAG_BREAK_IN_PROGRESS): its notification went to a
+ * connection that is gone (the server sent it while the old one was
+ * already dead), and the server holds every other open of the file until
+ * we acknowledge it (Samba 4.17, even after our reopen by name with the
+ * key: another client's open and our own rename waited over 20 s in
+ * test_durable, 80 s and three reconnects under load before this
+ * acknowledgment existed).  Nothing says what the break is to,
+ * so the worker handles it as a break to nothing, which is a subset of
+ * any: queued writes go out, the kernel's pages go, the acknowledgment
+ * names no caching, and the reclaimer asks for R again afterwards. */
+static void ack_break_in_progress(struct smb2_client *c, const struct smb2_lease_ctx *got)
+{
+	struct lease_work *w = calloc(1, sizeof(*w));
+	if (!w)
+		return; /* the other client waits, as before: slow, not wrong */
+	memcpy(w->b.key, got->key, sizeof(w->b.key));
+	w->b.current_state = got->state;
+	w->b.new_state = 0;
+	w->b.new_epoch = got->epoch;
+	w->b.flags = SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED;
+	w->from_server = true;
+	w->at_open = true;
+	enqueue(c, w);
+}
+
 bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
 		   const struct smb2_lease_ctx *got, bool new_handle)
 {
 	uint32_t state = got ? got->state & LEASE_WANT : 0;
+	bool breaking = got && (got->flags & SMB2_LEASE_FLAG_BREAK_IN_PROGRESS);
 	pthread_mutex_lock(&c->lease_mu);
 	/* A break the worker applied while this CREATE was out may be older
 	 * or newer than the grant: keep only what both allow. */
@@ -161,8 +202,11 @@ bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lea
 	/* The kernel's pages for the file stay valid if R was held all along
 	 * since another handle of ours opened it (which dropped them): no
 	 * break, no reconnect, no moment without a handle (lease_closing). */
-	bool keep = ask->had_read && l->breaks == ask->breaks && (state & SMB2_LEASE_READ_CACHING);
+	bool keep = ask->had_read && l->breaks == ask->breaks && (state & SMB2_LEASE_READ_CACHING) &&
+		    !breaking;
 	pthread_mutex_unlock(&c->lease_mu);
+	if (breaking)
+		ack_break_in_progress(c, got);
 	return keep;
 }
 
@@ -231,18 +275,6 @@ void leases_renamed(struct smb2_client *c, const char *from, const char *to)
 }
 
 /* ---- breaks ---- */
-
-static void enqueue(struct smb2_client *c, struct lease_work *w)
-{
-	pthread_mutex_lock(&c->lease_mu);
-	if (c->lease_tail)
-		c->lease_tail->next = w;
-	else
-		c->lease_head = w;
-	c->lease_tail = w;
-	pthread_cond_signal(&c->lease_cond);
-	pthread_mutex_unlock(&c->lease_mu);
-}
 
 void lease_notify(void *arg, const uint8_t *msg, size_t len)
 {
@@ -400,9 +432,16 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 			broken = l;
 		}
 		pthread_mutex_unlock(&c->lease_mu);
-		smb2_log_debug("lease break %s: 0x%x -> 0x%x%s", path ? path : "(no open file)",
-			       w->b.current_state, w->b.new_state,
-			       (w->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED) ? ", ack" : "");
+		if (w->at_open)
+			smb2_log_debug("lease break in progress at an open of %s (its notice was "
+				       "lost with a connection): 0x%x -> 0x0, ack",
+				       path ? path : "(no open file)", w->b.current_state);
+		else
+			smb2_log_debug("lease break %s: 0x%x -> 0x%x%s",
+				       path ? path : "(no open file)", w->b.current_state,
+				       w->b.new_state,
+				       (w->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED) ?
+				       ", ack" : "");
 	} else {
 		path = w->path;
 		w->path = NULL;

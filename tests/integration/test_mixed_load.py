@@ -239,9 +239,11 @@ class Load:
     def fail(self, who, what, when=None):
         # The residual close-to-open race (docs/posix.md, Between clients):
         # a read stopped at the old size (an older version, or one cut
-        # short) right after the other mount's close.  Counted and bounded
+        # short, or nothing: a truncating write passes through size 0)
+        # right after the other mount's close.  Counted and bounded
         # (STALE_OPENS_MAX); anything else fails.
-        if " cut: " in what or re.search(r": read v\d+ \(committed v\d+", what):
+        if (" cut: " in what or ": empty file (" in what
+                or re.search(r": read v\d+ \(committed v\d+", what)):
             with self.lock:
                 self.stale_opens.append((when or time.time(), who, what))
             print("mixed-load: STALE OPEN %s: %s" % (who, what), flush=True)
@@ -734,19 +736,23 @@ def _stamp(t):
 def _log_excerpt(log_lines, when, words, before=1.0, after=0.1, close=0.02, limit=60):
     """The lines of a mount's stderr within [when-before, when+after] (wall
     clock) that mention one of words (file names: request lines do not
-    name them), every line within `close` of when, and every info/error
-    line there."""
-    lines = []
+    name them) and every info/error line there, then as many as fit of
+    the lines within `close` of when (the busy moments around a failure
+    must not crowd out the lines that name it)."""
+    named, near = [], []
     lo, hi = _stamp(when - before), _stamp(when + after)
     clo, chi = _stamp(when - close), _stamp(when + close)
-    for ln in log_lines:
+    for i, ln in enumerate(log_lines):
         st = ln[:15]
         if not (lo <= st <= hi) or " smb2fs " not in ln[:30]:
             continue
-        if (" smb2fs debug:" not in ln[:40] or any(w in ln for w in words)
-                or clo <= st <= chi):
-            lines.append(ln)
-    return "\n".join(lines[-limit:])
+        if " smb2fs debug:" not in ln[:40] or any(w in ln for w in words):
+            named.append((i, ln))
+        elif clo <= st <= chi:
+            near.append((i, ln))
+    named = named[-(limit // 2):]
+    keep = named + near[-(limit - len(named)):]
+    return "\n".join(ln for _, ln in sorted(keep))
 
 
 def _final_check(load, share_dir):
