@@ -77,6 +77,17 @@ struct smb2_lease {
 	uint32_t state;        /* caching granted and not broken since */
 	uint32_t broken_to;    /* the last break's new state */
 	uint64_t breaks;       /* breaks (and connection losses) applied */
+	/* Break notifications for the key the receiver took, and how many
+	 * of those the worker has applied: a grant while one is taken and
+	 * not yet applied says nothing of what the kernel cached (the break
+	 * may be another client's write the pages predate). */
+	uint64_t breaks_rx, breaks_rx_done;
+	/* the file's data as the last open with the key saw it (size, last
+	 * write and change times of the CREATE reply) */
+	uint64_t seen_size, seen_mtime, seen_ctime;
+	bool seen;
+	bool after_loss;       /* no grant since a lost connection: a break in
+				* progress then may be one whose notice was lost */
 	uint16_t epoch;
 	unsigned refs;         /* handles of ours using the key (record lifetime) */
 	unsigned live;         /* ... of which granted and not closing: while
@@ -98,6 +109,7 @@ struct lease_ask {
 	struct smb2_lease_ctx ctx;
 	bool had_read;         /* another handle of ours held R when we asked */
 	uint64_t breaks;
+	uint64_t breaks_rx;    /* smb2_lease.breaks_rx when we asked */
 };
 
 struct smb2_file {
@@ -357,6 +369,9 @@ bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask
 /* Records the CREATE reply's lease (got NULL: none granted) for a new
  * handle (or a reopen: new_handle false).  Returns whether the kernel's
  * cached pages of the file are still valid. */
+/* Whether the file's data, as a CREATE reply with the key shows it, is
+ * what the key's previous open saw; records it for the next. */
+bool lease_same_data(struct smb2_client *c, struct smb2_lease *l, const struct smb2_create_rsp *cr);
 bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
 		   const struct smb2_lease_ctx *got, bool new_handle);
 /* The lease lets a closed handle stay open (R and H). */

@@ -44,6 +44,7 @@ struct lease_work {
 	bool from_server;         /* false: synthetic, after a reconnect */
 	bool at_open;             /* from_server: a CREATE reply's "break in
 				   * progress", not a notification */
+	bool rx_counted;          /* in its record's breaks_rx */
 	char *path;               /* synthetic: the path that lost its lease */
 	uint32_t lost;            /* synthetic: what it lost */
 	struct lease_work *next;
@@ -113,6 +114,7 @@ bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask
 	memcpy(ask->ctx.key, l->key, sizeof(l->key));
 	ask->had_read = l->live > 0 && (l->state & SMB2_LEASE_READ_CACHING);
 	ask->breaks = l->breaks;
+	ask->breaks_rx = l->breaks_rx;
 	pthread_mutex_unlock(&c->lease_mu);
 	ask->ctx.state = LEASE_WANT;
 	/* MS-SMB2 3.2.4.3.8: the v2 form on 3.x */
@@ -150,17 +152,19 @@ static void enqueue(struct smb2_client *c, struct lease_work *w)
 	pthread_mutex_unlock(&c->lease_mu);
 }
 
-/* A CREATE reply granted the key's lease with a break in progress
- * (SMB2_LEASE_FLAG_BREAK_IN_PROGRESS): its notification went to a
- * connection that is gone (the server sent it while the old one was
- * already dead), and the server holds every other open of the file until
- * we acknowledge it (Samba 4.17, even after our reopen by name with the
- * key: another client's open and our own rename waited over 20 s in
- * test_durable, 80 s and three reconnects under load before this
- * acknowledgment existed).  Nothing says what the break is to,
- * so the worker handles it as a break to nothing, which is a subset of
- * any: queued writes go out, the kernel's pages go, the acknowledgment
- * names no caching, and the reclaimer asks for R again afterwards. */
+/* The first CREATE reply for a key after a lost connection granted its
+ * lease with a break in progress (SMB2_LEASE_FLAG_BREAK_IN_PROGRESS): its
+ * notification may have gone into the connection that is gone (sent
+ * while the old one was already dead; a break begun later is told on
+ * this connection, and the worker acknowledges it then).  The server
+ * holds every other open of the file until we acknowledge it (Samba
+ * 4.17, even after our reopen by name with the key: another client's
+ * open and our own rename waited over 20 s in test_durable, 80 s and
+ * three reconnects under load before this acknowledgment existed).
+ * Nothing says what the break is to, so the worker handles it as a
+ * break to nothing, which is a subset of any: queued writes go out, the
+ * kernel's pages go, the acknowledgment names no caching, and the
+ * reclaimer asks for R again afterwards. */
 static void ack_break_in_progress(struct smb2_client *c, const struct smb2_lease_ctx *got)
 {
 	struct lease_work *w = calloc(1, sizeof(*w));
@@ -182,6 +186,11 @@ bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lea
 	uint32_t state = got ? got->state & LEASE_WANT : 0;
 	bool breaking = got && (got->flags & SMB2_LEASE_FLAG_BREAK_IN_PROGRESS);
 	pthread_mutex_lock(&c->lease_mu);
+	/* A break in progress at other times is one this connection's
+	 * notification tells of (the worker acknowledges it then). */
+	bool lost_notice = breaking && l->after_loss;
+	if (got)
+		l->after_loss = false;
 	/* A break the worker applied while this CREATE was out may be older
 	 * or newer than the grant: keep only what both allow. */
 	if (l->breaks != ask->breaks)
@@ -201,13 +210,33 @@ bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lea
 		reclaim_done(l);
 	/* The kernel's pages for the file stay valid if R was held all along
 	 * since another handle of ours opened it (which dropped them): no
-	 * break, no reconnect, no moment without a handle (lease_closing). */
+	 * break, no reconnect, no moment without a handle (lease_closing).
+	 * A break the receiver took (before this reply: it delivers in
+	 * order) that the worker has not applied yet counts too: the server
+	 * grants R again to this CREATE once the other client's write is
+	 * done, and the pages are from before it. */
 	bool keep = ask->had_read && l->breaks == ask->breaks && (state & SMB2_LEASE_READ_CACHING) &&
+		    l->breaks_rx == ask->breaks_rx && l->breaks_rx_done == l->breaks_rx &&
 		    !breaking;
 	pthread_mutex_unlock(&c->lease_mu);
-	if (breaking)
+	if (lost_notice)
 		ack_break_in_progress(c, got);
 	return keep;
+}
+
+bool lease_same_data(struct smb2_client *c, struct smb2_lease *l, const struct smb2_create_rsp *cr)
+{
+	if (!l)
+		return false;
+	pthread_mutex_lock(&c->lease_mu);
+	bool same = l->seen && l->seen_size == cr->end_of_file &&
+		    l->seen_mtime == cr->last_write_time && l->seen_ctime == cr->change_time;
+	l->seen = true;
+	l->seen_size = cr->end_of_file;
+	l->seen_mtime = cr->last_write_time;
+	l->seen_ctime = cr->change_time;
+	pthread_mutex_unlock(&c->lease_mu);
+	return same;
 }
 
 static bool lease_has(struct smb2_client *c, struct smb2_lease *l, uint32_t bits)
@@ -299,6 +328,17 @@ void lease_notify(void *arg, const uint8_t *msg, size_t len)
 		return;
 	}
 	w->from_server = true;
+	/* counted here, on the receiver thread, before any reply after it
+	 * reaches its caller (lease_granted) */
+	pthread_mutex_lock(&c->lease_mu);
+	for (struct smb2_lease *l = c->leases; l; l = l->next) {
+		if (memcmp(l->key, w->b.key, sizeof(l->key)) == 0) {
+			l->breaks_rx++;
+			w->rx_counted = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lease_mu);
 	enqueue(c, w);
 }
 
@@ -317,6 +357,7 @@ void leases_conn_lost(struct smb2_client *c)
 		l->state = 0;
 		l->broken_to = 0;
 		l->breaks++;
+		l->after_loss = true;
 		/* the reopens ask again; one that gets no R leaves it to the
 		 * reclaimer */
 		if (lost & SMB2_LEASE_READ_CACHING)
@@ -425,6 +466,8 @@ static void handle_break(struct smb2_client *c, struct lease_work *w)
 			l->state &= w->b.new_state;
 			l->broken_to = w->b.new_state;
 			l->breaks++;
+			if (w->rx_counted)
+				l->breaks_rx_done++;
 			l->epoch = w->b.new_epoch;
 			if (lost & SMB2_LEASE_READ_CACHING)
 				reclaim_want(c, l);
@@ -782,7 +825,7 @@ bool smb2_path_read_leased(struct smb2_client *c, const char *path)
 	pthread_mutex_lock(&c->lease_mu);
 	for (struct smb2_lease *l = c->leases; l && !held; l = l->next)
 		held = l->path && l->live > 0 && (l->state & SMB2_LEASE_READ_CACHING) &&
-		       strcmp(l->path, sp) == 0;
+		       l->breaks_rx_done == l->breaks_rx && strcmp(l->path, sp) == 0;
 	pthread_mutex_unlock(&c->lease_mu);
 	free(sp);
 	return held;

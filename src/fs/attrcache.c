@@ -1001,6 +1001,18 @@ void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_st
 	pthread_mutex_unlock(&ac->mu);
 }
 
+bool attrcache_current(struct attrcache *ac, const char *path, uint64_t ticket)
+{
+	if (!ac || !path)
+		return false;
+	uint64_t h = fold_hash(path);
+	pthread_mutex_lock(&ac->mu);
+	const struct ac_ent *e = find_exact(ac, path, h);
+	bool r = !changed_since(ac, path, h, ticket) && !(e && e->ticket > ticket);
+	pthread_mutex_unlock(&ac->mu);
+	return r;
+}
+
 void attrcache_fill_merged(struct attrcache *ac, const char *path, struct fscc_stat *st,
 			   uint64_t ticket)
 {

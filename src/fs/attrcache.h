@@ -98,6 +98,11 @@ void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_st
  * knows that they do not say (whether this fill was stored or not): the
  * link count of the same file (a listing carries none) and a descriptor's
  * view that has not lapsed. */
+/* Whether what a reply to a request taken with ticket said of path is
+ * still the newest the cache knows: nothing changed path since, and no
+ * later reply filled it (a listing's attributes must not reach the
+ * kernel after an open's newer ones, fs_readdir). */
+bool attrcache_current(struct attrcache *ac, const char *path, uint64_t ticket);
 void attrcache_fill_merged(struct attrcache *ac, const char *path, struct fscc_stat *st,
 			   uint64_t ticket);
 /* The known result of our own change of path (st NULL: it is gone). */

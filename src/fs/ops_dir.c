@@ -19,6 +19,7 @@ struct fs_dirent {
 	struct stat st;
 	uint64_t file_id;   /* the listing's (fscc), 0: none */
 	bool plus;          /* st is complete: handed to the kernel (readdirplus) */
+	uint64_t ticket;    /* attrcache: taken before the request st came from */
 };
 
 struct fs_dir {
@@ -109,6 +110,7 @@ static int load_cb(const struct fscc_dirent *e, void *arg)
 	cache_entry(ls, e, &st, &d->ents[d->n].plus);
 	fs_fill_stat(ls->ctx, &st, &d->ents[d->n].st);
 	d->ents[d->n].file_id = st.file_id;
+	d->ents[d->n].ticket = ls->ticket;
 	d->n++;
 	attrcache_list_add(ls->names, e->name);
 	return 0;
@@ -151,6 +153,7 @@ static void fetch_sd(struct smb2fs_ctx *ctx, const char *dir, struct fs_dir *d)
 			st[k].file_id = e->file_id;
 		fs_fill_stat(ctx, &st[k], &e->st);
 		e->plus = !fs_special_maybe(ctx, &st[k]);
+		e->ticket = t;
 		if (fs_child_path(&child, &cap, dir, e->name))
 			attrcache_fill(ctx->cache, child, &st[k], t);
 	}
@@ -208,18 +211,29 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		if (smb2_sd_active(ls.ctx->client) && ls.fill)
 			fetch_sd(ls.ctx, path, d);
 	}
+	struct attrcache *cache = fs_ctx()->cache;
+	char *child = NULL;
+	size_t cap = 0;
 	for (size_t i = (size_t)(off < 0 ? 0 : off); i < d->n; i++) {
 		const struct fs_dirent *e = &d->ents[i];
 		/* libfuse makes no node for "." and ".."; as PLUS entries they
 		 * would carry st_ino 0, which glibc's readdir skips.  Nor do
 		 * sizes taken while writes were queued: the kernel would cut
 		 * the file being written to the server's size.  Nor do entries
-		 * without a descriptor's mode (e->plus, cache_entry). */
+		 * without a descriptor's mode (e->plus, cache_entry).  Nor do
+		 * attributes something newer replaced meanwhile (an open's
+		 * reply after another client's change, which took the
+		 * kernel's): the kernel takes a readdirplus entry's as newest,
+		 * and would read the file to the listing's old size. */
 		enum fuse_fill_dir_flags ff = d->plus && e->plus ? FUSE_FILL_DIR_PLUS : 0;
+		if (ff && cache && (!fs_child_path(&child, &cap, path, e->name) ||
+				    !attrcache_current(cache, child, e->ticket)))
+			ff = 0;
 
 		if (filler(buf, e->name, &e->st, (off_t)i + 1, ff))
 			break; /* kernel buffer full; we are called again at i + 1 */
 	}
+	free(child);
 	return 0;
 }
 

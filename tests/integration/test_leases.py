@@ -8,7 +8,9 @@ stays open for closetimeo seconds after close() for the next open to take
 back without a request (deferred close, src/client/handles.c)."""
 
 import os
+import random
 import re
+import threading
 import time
 
 import pytest
@@ -368,6 +370,80 @@ def test_open_sees_what_another_client_closed(smbd, share_dir, mount_factory,
     assert os.stat(pa).st_size == 10  # within actimeo=30: the cached size
     assert _read(pa) == new
     assert os.stat(pa).st_size == len(new)
+
+
+def test_open_after_other_mounts_close_under_listers_and_held_files(smbd, mount_factory):
+    """Close-to-open while the reading mount is busy with the files: two
+    threads list and stat the directory and one holds every file open
+    (read leases) while B rewrites one file after another and A opens and
+    reads each right after B's close.  Every read must be B's version,
+    whole.  Before: 6 % of them stopped at the size of B's truncation (0)
+    that a listing had shown A's kernel, and with that fixed 2 % read an
+    older version's pages that A's R lease kept (the server grants R to
+    A's open before its smbd tells A of the break B's write made)."""
+    a = mount_factory(smbd, options=[])
+    b = mount_factory(smbd, options=[])
+    names = ["f%d" % i for i in range(4)]
+    os.makedirs(os.path.join(b.mountpoint, "d"))
+    for n in names:
+        with open(os.path.join(b.mountpoint, "d", n), "wb") as f:
+            f.write(b"v0\n")
+    rng = random.Random(5)
+    stop = threading.Event()
+    errors = []
+
+    def lister():
+        while not stop.is_set():
+            try:
+                for e in os.scandir(os.path.join(a.mountpoint, "d")):
+                    e.stat()
+            except OSError as e:
+                errors.append(e)
+
+    def holder():
+        fds = [os.open(os.path.join(a.mountpoint, "d", n), os.O_RDONLY) for n in names]
+        try:
+            while not stop.is_set():
+                for fd in fds:
+                    os.pread(fd, 65536, 0)
+                time.sleep(0.01)
+        except OSError as e:
+            errors.append(e)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    threads = [threading.Thread(target=t) for t in (lister, lister, holder)]
+    for t in threads:
+        t.start()
+    stale = []
+    try:
+        for i in range(1, 1001):
+            n = rng.choice(names)
+            v = b"v%d-%s\n" % (i, n.encode()) + os.urandom(rng.choice((10, 200, 3000, 70000)))
+            p = os.path.join(b.mountpoint, "d", n)
+            if rng.random() < 0.5:
+                with open(p, "wb") as f:  # truncate, then write
+                    f.write(v)
+            else:
+                fd = os.open(p, os.O_RDWR)
+                try:
+                    os.pwrite(fd, v, 0)
+                    os.ftruncate(fd, len(v))
+                finally:
+                    os.close(fd)
+            with open(os.path.join(a.mountpoint, "d", n), "rb") as f:
+                got = f.read()
+            if got != v:
+                stale.append("round %d %s: read %d bytes (%r), B wrote %d (%r)"
+                             % (i, n, len(got), got[:10], len(v), v[:10]))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert not stale, "%d of 1000 reads were not B's version:\n%s" % (
+        len(stale), "\n".join(stale[:10]))
 
 
 @pytest.mark.parametrize("how", ["append", "wronly", "wronly-trunc"])

@@ -72,10 +72,12 @@ import pytest
 from test_stats import stats
 
 SECONDS = float(os.environ.get("SMB2FS_MIXED_SECONDS", "600"))
-# The residual close-to-open race between the two mounts (docs/posix.md,
-# Between clients): 165 in 600 s before the attribute cache ordered its
-# replies, 3 in the first 600 s run after.  One a minute fails the test.
-STALE_OPENS_MAX = max(3, int(SECONDS / 60))
+# Reads of an old size or version right after the other mount's close
+# (docs/posix.md, Between clients): 165 in 600 s before the attribute
+# cache ordered its replies, 4-7 a run after, 0 in the first 600 s run
+# once every open dropped the kernel's attributes and kept pages only for
+# data its last open saw.  Each is printed; more than 2 fail the test.
+STALE_OPENS_MAX = 2
 SEED = int(os.environ.get("SMB2FS_MIXED_SEED", "20261130"))
 DEBUG = os.environ.get("SMB2FS_MIXED_DEBUG", "1") != "0"
 
@@ -237,7 +239,7 @@ class Load:
         print("mixed-load: ERROR %s: %s" % (who, what), flush=True)
 
     def fail(self, who, what, when=None):
-        # The residual close-to-open race (docs/posix.md, Between clients):
+        # A stale open (STALE_OPENS_MAX; docs/posix.md, Between clients):
         # a read stopped at the old size (an older version, or one cut
         # short, or nothing: a truncating write passes through size 0)
         # right after the other mount's close.  Counted and bounded
@@ -457,7 +459,7 @@ class Load:
         diag = self.diagnose(f, via, t)
         text = ("%s %s via %s: %s (committed v%d, %d bytes; read %d bytes) [%s]"
                 % (what, f.rel, via, why, f.ver, len(f.data), len(data), diag))
-        # The residual close-to-open race (docs/posix.md, Between clients):
+        # A stale open (STALE_OPENS_MAX; docs/posix.md, Between clients):
         # an open right after the other mount's close read the old size or
         # an older version, and a read through the same mount at once gets
         # the committed one.  Counted and bounded; anything else fails.

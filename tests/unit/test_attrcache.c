@@ -184,6 +184,22 @@ static void test_links_and_merge(void)
 	CHECK_EQ(m.nlink, 2);
 	CHECK(m.sd_asked);
 	attrcache_fill_merged(NULL, "/m", &m, 0);
+
+	/* current: a listing's attributes until a later reply or a change */
+	uint64_t tl = attrcache_ticket(ac);
+	attrcache_fill(ac, "/c", &listed, tl);
+	CHECK(attrcache_current(ac, "/c", tl));
+	uint64_t to = attrcache_ticket(ac); /* an open, after the listing */
+	struct fscc_stat grown = listed;
+	grown.end_of_file = listed.end_of_file + 100;
+	attrcache_fill(ac, "/c", &grown, to);
+	CHECK(!attrcache_current(ac, "/c", tl));
+	CHECK(attrcache_current(ac, "/c", to));
+	attrcache_forget(ac, "/c");
+	CHECK(!attrcache_current(ac, "/c", to));
+	/* never filled, nothing changed: current (the kernel may have it) */
+	CHECK(attrcache_current(ac, "/never", attrcache_ticket(ac)));
+	CHECK(!attrcache_current(NULL, "/c", 0));
 	attrcache_free(ac);
 }
 
