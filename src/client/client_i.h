@@ -130,6 +130,10 @@ struct smb2_file {
 	struct wb_queue wb;
 	struct smb2_lease *lease; /* NULL: none asked (lease.c) */
 	bool keep_cache;       /* the kernel's pages were valid at open */
+	/* LockSequence (locks.c): requests taken so far, and the last
+	 * LockSequenceNumber each of the 64 indexes carried (atomics) */
+	unsigned lock_seq_taken;
+	uint8_t lock_seq_num[64];
 	/* closed by FUSE, kept open under a read+handle lease (handles.c,
 	 * deferred close); under files_mu */
 	bool deferred;

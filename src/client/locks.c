@@ -129,14 +129,33 @@ struct lk_call {
 	struct smb2_file *f;
 	struct smb2_lock_element el[SMB2_LOCK_MAX];
 	unsigned n;
+	uint32_t sequence;     /* LockSequence: the same for every attempt */
 	/* a blocking lock: its request, waited for outside the client lock */
 	struct smb2_conn *conn;
 	struct smb2_req *q;
 };
 
+/* A request's LockSequence (MS-SMB2 2.2.26), taken once per request
+ * and sent with each attempt: the server remembers the last number per
+ * index of a durable open (Samba checks it then, 3.3.5.14), so a LOCK
+ * sent again after its reply went with the connection is answered as
+ * done instead of conflicting with the lock it already took (a reclaimed
+ * handle keeps it), and an unlock sent again is not refused.  Indexes
+ * 1-64 in turn; each index's number one more than its last, so a new
+ * request never matches what the server holds for the index. */
+static uint32_t lock_sequence_take(struct smb2_file *f)
+{
+	unsigned i = __atomic_fetch_add(&f->lock_seq_taken, 1, __ATOMIC_RELAXED) % 64;
+	unsigned num = (__atomic_add_fetch(&f->lock_seq_num[i], 1, __ATOMIC_RELAXED)) & 0xF;
+	return num | (uint32_t)(i + 1) << 4;
+}
+
 static int build(struct smb2_client *c, struct lk_call *a, struct wbuf *w)
 {
-	struct smb2_lock_req q = {.file_id = a->f->id, .locks = a->el, .count = (uint16_t)a->n};
+	/* (reserved in 2.0.2) */
+	uint32_t seq = c->dialect >= SMB2_DIALECT_210 ? a->sequence : 0;
+	struct smb2_lock_req q = {.sequence = seq, .file_id = a->f->id, .locks = a->el,
+				  .count = (uint16_t)a->n};
 	req_start(c, w, SMB2_LOCK);
 	return smb2_lock_encode(w, &q);
 }
@@ -253,7 +272,7 @@ static int lock_wait(struct smb2_client *c, struct lk_call *a)
 static int srv_lock(struct smb2_client *c, struct smb2_file *f, uint64_t off, uint64_t len, bool excl,
 		    bool wait)
 {
-	struct lk_call a = {.f = f, .n = 1};
+	struct lk_call a = {.f = f, .n = 1, .sequence = lock_sequence_take(f)};
 	a.el[0] = (struct smb2_lock_element){off, len,
 		(excl ? SMB2_LOCKFLAG_EXCLUSIVE_LOCK : SMB2_LOCKFLAG_SHARED_LOCK) |
 		(wait ? 0 : SMB2_LOCKFLAG_FAIL_IMMEDIATELY)};
@@ -264,7 +283,7 @@ static int srv_unlock(struct smb2_client *c, struct smb2_file *f, const struct l
 {
 	int err = 0;
 	for (unsigned i = 0; i < n;) {
-		struct lk_call a = {.f = f};
+		struct lk_call a = {.f = f, .sequence = lock_sequence_take(f)};
 		for (; i < n && a.n < SMB2_LOCK_MAX; i++)
 			a.el[a.n++] = (struct smb2_lock_element){r[i].off, r[i].len, SMB2_LOCKFLAG_UNLOCK};
 		int e = client_run(c, op_lock_now, &a);

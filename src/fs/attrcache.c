@@ -979,26 +979,31 @@ uint64_t attrcache_ticket(struct attrcache *ac)
 
 /* attrcache_fill under the mutex; returns path's entry now (NULL: none). */
 static struct ac_ent *fill(struct attrcache *ac, const char *path, uint64_t h,
-			   const struct fscc_stat *st, uint64_t ticket)
+			   const struct fscc_stat *st, uint64_t ticket, bool *stored)
 {
 	struct ac_ent *e = find_exact(ac, path, h);
+	*stored = false;
 	if (!changed_since(ac, path, h, ticket) && !(e && e->ticket > ticket)) {
 		e = store(ac, e, path, h, st);
-		if (e)
+		if (e) {
 			e->ticket = ticket;
+			*stored = true;
+		}
 	}
 	return e;
 }
 
-void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_stat *st,
+bool attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_stat *st,
 		    uint64_t ticket)
 {
 	if (!ac || !path)
-		return;
+		return false;
 	uint64_t h = fold_hash(path);
+	bool stored;
 	pthread_mutex_lock(&ac->mu);
-	fill(ac, path, h, st, ticket);
+	fill(ac, path, h, st, ticket, &stored);
 	pthread_mutex_unlock(&ac->mu);
+	return stored;
 }
 
 bool attrcache_current(struct attrcache *ac, const char *path, uint64_t ticket)
@@ -1019,8 +1024,9 @@ void attrcache_fill_merged(struct attrcache *ac, const char *path, struct fscc_s
 	if (!ac || !path || !st)
 		return;
 	uint64_t h = fold_hash(path);
+	bool stored;
 	pthread_mutex_lock(&ac->mu);
-	const struct ac_ent *e = fill(ac, path, h, st, ticket);
+	const struct ac_ent *e = fill(ac, path, h, st, ticket, &stored);
 	if (e && !e->negative) {
 		if (!st->nlink && st->file_id && e->st.file_id == st->file_id)
 			st->nlink = e->st.nlink;

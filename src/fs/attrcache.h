@@ -91,8 +91,10 @@ int attrcache_get_held(struct attrcache *ac, const char *path, struct fscc_stat 
 
 /* Taken before a request whose reply will fill the cache. */
 uint64_t attrcache_ticket(struct attrcache *ac);
-/* A reply's attributes (st) or "no such name" (st NULL). */
-void attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_stat *st,
+/* A reply's attributes (st) or "no such name" (st NULL).  Whether they
+ * were stored: not when something changed path since ticket (or too much
+ * changed to tell) or a later reply filled it. */
+bool attrcache_fill(struct attrcache *ac, const char *path, const struct fscc_stat *st,
 		    uint64_t ticket);
 /* attrcache_fill of attributes st, which then gain what path's entry
  * knows that they do not say (whether this fill was stored or not): the

@@ -67,9 +67,10 @@ static int do_open(const char *path, int flags, struct fuse_file_info *fi)
 		attrcache_set(ctx->cache, path, &st, t);
 	else if (flags & (O_CREAT | O_TRUNC))
 		attrcache_forget(ctx->cache, path);
-	else if (exact)
-		attrcache_fill(ctx->cache, path, &st, t);
-	else if (stale)
+	else if (!(exact && attrcache_fill(ctx->cache, path, &st, t)) && stale)
+		/* not filled (also refused: something changed the path since
+		 * t, or too much changed to tell): the old entry must not
+		 * answer the getattr the kernel sends next */
 		attrcache_forget(ctx->cache, path);
 	if (!keep && !(flags & O_TRUNC))
 		(void)fuse_invalidate_path(ctx->fuse, path);

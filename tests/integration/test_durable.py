@@ -22,7 +22,11 @@ takes over, and the program sees no error either way.
       dead: the reopened file's lease comes back with the break in
       progress, and it is acknowledged, so another client's open and our
       own rename of the file go through in seconds (without it: over
-      20 s here, and 80 s with three reconnects in the mixed load).
+      20 s here, and 80 s with three reconnects in the mixed load);
+  (f) a byte-range lock whose reply went with the connection: sent again
+      on the reclaimed handle with the same LockSequence, the server
+      answers it as done instead of refusing it for the lock it already
+      took.
 """
 
 import errno
@@ -191,6 +195,42 @@ def test_break_lost_with_the_connection_is_acknowledged(smbd, share_dir, proxy, 
         os.close(fd)
     assert smbenv.sha256_file(os.path.join(share_dir, moved)) == \
         smbenv.sha256(b"B" * 20 + data[20:])
+
+
+def test_lock_sent_again_after_its_reply_was_lost(smbd, share_dir, proxy, mount_factory):
+    m = mount_factory(proxy, options=["debug", "echo_interval=2"])
+    other = mount_factory(smbd)
+    name = "relock.bin"
+    fd = os.open(os.path.join(m.mountpoint, name), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b"x" * 100)
+        os.fsync(fd)  # a durable handle with its lease
+        got = []
+
+        def lock():
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+                got.append("locked")
+            except OSError as e:
+                got.append(e)
+
+        # The server takes the lock; its reply is the frame the proxy
+        # swallows, then the connection goes.
+        proxy.drop(1)
+        t = threading.Thread(target=lock)
+        t.start()
+        assert smbenv.wait_for(lambda: proxy.dropped == 1, 10, interval=0.05) is not None
+        proxy.cut()
+        t.join(30)
+        log = m.stderr()
+        assert got == ["locked"], (got, log[-4000:])
+        assert RECLAIMED in log, log[-4000:]
+        assert lock_refused(os.path.join(other.mountpoint, name), 0, 10)
+        fcntl.lockf(fd, fcntl.LOCK_UN, 10, 0)
+        assert smbenv.wait_for(lambda: not lock_refused(os.path.join(other.mountpoint, name), 0, 10),
+                               10, interval=0.1) is not None
+    finally:
+        os.close(fd)
 
 
 @pytest.fixture(scope="module")
