@@ -371,13 +371,12 @@ void lease_drop(struct smb2_client *c, struct smb2_lease *l);
 /* Fills *ask for a CREATE; false when this connection has no leases. */
 bool lease_request(struct smb2_client *c, struct smb2_lease *l, struct lease_ask *ask);
 /* Records the CREATE reply's lease (got NULL: none granted) for a new
- * handle (or a reopen: new_handle false).  Returns whether the kernel's
+ * handle (or a reopen: new_handle false), and the file's size and times
+ * the reply shows (cr; NULL: not recorded).  Returns whether the kernel's
  * cached pages of the file are still valid. */
-/* Whether the file's data, as a CREATE reply with the key shows it, is
- * what the key's previous open saw; records it for the next. */
-bool lease_same_data(struct smb2_client *c, struct smb2_lease *l, const struct smb2_create_rsp *cr);
 bool lease_granted(struct smb2_client *c, struct smb2_lease *l, const struct lease_ask *ask,
-		   const struct smb2_lease_ctx *got, bool new_handle);
+		   const struct smb2_lease_ctx *got, const struct smb2_create_rsp *cr,
+		   bool new_handle);
 /* The lease lets a closed handle stay open (R and H). */
 bool lease_caches_handle(struct smb2_client *c, struct smb2_lease *l);
 /* A handle that was granted is about to be closed: with the last one the
@@ -644,6 +643,14 @@ int pchain_create_rsp(struct pchain *p, struct smb2_create_rsp *cr);
 /* Appends a related act; encode its body with file_id SMB2_FILEID_RELATED,
  * then cmpd_enc(&p->k, result). */
 struct wbuf *pchain_act(struct pchain *p, uint16_t cmd, size_t payload, uint32_t ok2);
+/* SET_INFO (type, class, AdditionalInformation) of d's bytes on id; built
+ * is what the encoder that filled d returned: a failed build, or a buffer
+ * too long for the field, fails the compound instead of going out. */
+void cmpd_set_info(struct cmpd *k, bool related, const struct smb2_fileid *id, uint8_t type,
+		   uint8_t cls, uint32_t addl, const struct wbuf *d, int built);
+/* The same as the chain's next act, on the CREATE's handle. */
+void pchain_set_info(struct pchain *p, uint8_t type, uint8_t cls, uint32_t addl,
+		     const struct wbuf *d, int built);
 /* Act i's outcome (r, status, rep) after pchain_run. */
 struct cmpd_msg *pchain_result(struct pchain *p, unsigned i);
 /* Appends CLOSE when close (with close_flags: SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB

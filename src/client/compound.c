@@ -142,6 +142,29 @@ struct wbuf *pchain_act(struct pchain *p, uint16_t cmd, size_t payload, uint32_t
 	return cmpd_add(&p->k, cmd, true, payload, ok2);
 }
 
+void cmpd_set_info(struct cmpd *k, bool related, const struct smb2_fileid *id, uint8_t type,
+		   uint8_t cls, uint32_t addl, const struct wbuf *d, int built)
+{
+	struct smb2_set_info_req q = {
+		.info_type = type,
+		.file_info_class = cls,
+		.additional_information = addl,
+		.file_id = *id,
+		.buf = d->p,
+		.buf_len = (uint32_t)d->len,
+	};
+	struct wbuf *w = cmpd_add(k, SMB2_SET_INFO, related, 0, 0);
+	int bad = built < 0 ? built : d->err ? d->err : d->len > UINT32_MAX ? -EOVERFLOW : 0;
+	cmpd_enc(k, bad ? bad : smb2_set_info_encode(w, &q));
+}
+
+void pchain_set_info(struct pchain *p, uint8_t type, uint8_t cls, uint32_t addl,
+		     const struct wbuf *d, int built)
+{
+	p->n_acts++;
+	cmpd_set_info(&p->k, true, &SMB2_FILEID_RELATED, type, cls, addl, d, built);
+}
+
 struct cmpd_msg *pchain_result(struct pchain *p, unsigned i)
 {
 	return &p->k.m[1 + i];

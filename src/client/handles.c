@@ -102,16 +102,8 @@ static int op_open(struct smb2_client *c, void *arg)
 		r = file_create_durable(c, a->f->path, access, disp, opts,
 					(a->flags & O_CREAT) ? FILE_ATTRIBUTE_ARCHIVE : 0, &a->f->id,
 					&a->cr, &a->f->ident, leased ? &ask : NULL, &got, dh);
-		/* The pages stay only if the data is as our last open saw it
-		 * too: the server grants R to this CREATE before its smbd has
-		 * told us of the break another client's write made (Samba
-		 * sends that later, from another process), so R alone kept
-		 * an older version's pages (0.4 % of reads after another
-		 * mount's rewrite, test_leases). */
-		if (r == 0 && leased) {
-			bool same = lease_same_data(c, a->f->lease, &a->cr);
-			a->f->keep_cache = lease_granted(c, a->f->lease, &ask, &got, true) && same;
-		}
+		if (r == 0 && leased)
+			a->f->keep_cache = lease_granted(c, a->f->lease, &ask, &got, &a->cr, true);
 		if (r == 0)
 			durable_note(a->f, dh);
 		if (r == -EINVAL && leased && !a->fresh_key) {
@@ -572,7 +564,7 @@ static int reclaim_one(struct smb2_client *c, struct smb2_file *f)
 	if (r < 0)
 		return r;
 	if (leased)
-		(void)lease_granted(c, f->lease, &ask, &got, false);
+		(void)lease_granted(c, f->lease, &ask, &got, NULL, false);
 	f->id = id;
 	smb2_log_debug("reclaimed durable handle of %s (DH2C): its locks, lease and "
 		       "delete-on-close stay", f->path);
@@ -617,7 +609,7 @@ static int reopen_one(struct smb2_client *c, struct smb2_file *f, bool new_handl
 	int r = file_create_durable(c, f->path, file_access_for_flags(f->flags), FILE_OPEN, opts, 0,
 				    &id, NULL, &now, leased ? &ask : NULL, &got, dh);
 	if (r == 0 && leased)
-		(void)lease_granted(c, f->lease, &ask, &got, new_handle);
+		(void)lease_granted(c, f->lease, &ask, &got, NULL, new_handle);
 	if (err_is_transport(r))
 		return r;
 	bool other_id = f->ident.known && now.known &&

@@ -200,15 +200,7 @@ static int op_link(struct smb2_client *c, void *arg)
 	lo->attempts++;
 	struct pchain p;
 	pchain_start(&p, c, lo->from, FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN, 0, 0);
-	struct smb2_set_info_req q = {
-		.info_type = SMB2_0_INFO_FILE,
-		.file_info_class = FileLinkInformation,
-		.file_id = SMB2_FILEID_RELATED,
-		.buf = lo->info->p,
-		.buf_len = (uint32_t)lo->info->len,
-	};
-	struct wbuf *w = pchain_act(&p, SMB2_SET_INFO, 0, 0);
-	cmpd_enc(&p.k, smb2_set_info_encode(w, &q));
+	pchain_set_info(&p, SMB2_0_INFO_FILE, FileLinkInformation, 0, lo->info, 0);
 	int r = pchain_run(&p, true, 0);
 	if (r == 0)
 		r = pchain_result(&p, 0)->r;

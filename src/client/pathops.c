@@ -60,40 +60,14 @@ static void set_after(struct path_op *po, const struct fscc_stat *st)
 	}
 }
 
-/* SET_INFO of po's buffer on file_id (SMB2_FILEID_RELATED in a chain). */
-static void add_set_info(struct cmpd *k, bool related, const struct smb2_fileid *id,
-			 const struct path_op *po)
-{
-	const struct wbuf *d = po->set_data;
-	struct smb2_set_info_req q = {
-		.info_type = SMB2_0_INFO_FILE,
-		.file_info_class = po->set_class,
-		.file_id = *id,
-		.buf = d->p,
-		.buf_len = (uint32_t)d->len,
-	};
-	struct wbuf *w = cmpd_add(k, SMB2_SET_INFO, related, 0, 0);
-	cmpd_enc(k, d->err ? d->err : d->len > UINT32_MAX ? -EOVERFLOW : smb2_set_info_encode(w, &q));
-}
-
 static void acts_set_info(struct pchain *p, struct path_op *po)
 {
-	p->n_acts++;
-	add_set_info(&p->k, true, &SMB2_FILEID_RELATED, po);
+	pchain_set_info(p, SMB2_0_INFO_FILE, po->set_class, 0, po->set_data, 0);
 	if (po->then_delete) {
 		struct wbuf d;
 		wbuf_init(&d);
 		int built = fscc_build_disposition(&d, true);
-		struct smb2_set_info_req q = {
-			.info_type = SMB2_0_INFO_FILE,
-			.file_info_class = FileDispositionInformation,
-			.file_id = SMB2_FILEID_RELATED,
-			.buf = d.p,
-			.buf_len = (uint32_t)d.len,
-		};
-		int bad = wbuf_check(&d, built);
-		struct wbuf *w = pchain_act(p, SMB2_SET_INFO, 0, 0);
-		cmpd_enc(&p->k, bad ? bad : smb2_set_info_encode(w, &q));
+		pchain_set_info(p, SMB2_0_INFO_FILE, FileDispositionInformation, 0, &d, built);
 		wbuf_free(&d);
 	}
 }
@@ -119,7 +93,7 @@ static int writer_set_info(struct smb2_client *c, const struct smb2_fileid *id, 
 {
 	struct cmpd k;
 	cmpd_init(&k, c);
-	add_set_info(&k, false, id, po);
+	cmpd_set_info(&k, false, id, SMB2_0_INFO_FILE, po->set_class, 0, po->set_data, 0);
 	struct smb2_query_info_req q = {
 		.info_type = SMB2_0_INFO_FILE,
 		.file_info_class = FileNetworkOpenInformation,

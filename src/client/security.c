@@ -175,21 +175,6 @@ static uint32_t readonly_attrs(uint32_t attrs, bool ro)
 	return attrs ? attrs : FILE_ATTRIBUTE_NORMAL;
 }
 
-static void add_set(struct cmpd *k, const struct smb2_fileid *id, uint8_t type, uint8_t cls,
-		    uint32_t addl, struct wbuf *d, int built)
-{
-	struct smb2_set_info_req q = {
-		.info_type = type,
-		.file_info_class = cls,
-		.additional_information = addl,
-		.file_id = *id,
-		.buf = d->p,
-		.buf_len = (uint32_t)d->len,
-	};
-	struct wbuf *w = cmpd_add(k, SMB2_SET_INFO, false, 0, 0);
-	int bad = wbuf_check(d, built);
-	cmpd_enc(k, bad ? bad : d->len > UINT32_MAX ? -EOVERFLOW : smb2_set_info_encode(w, &q));
-}
 
 /* The second frame of chmod, or chown's acts, on the open handle id:
  * SET_INFOs, QUERY_INFO of the descriptor, CLOSE with the attributes.
@@ -212,13 +197,13 @@ static int finish(struct smb2_client *c, struct sec_op *so, const struct smb2_fi
 	for (int step = 0; step < 2; step++) {
 		bool do_basic = new_attrs && (step == 0) == ro_first;
 		if (step == (ro_first ? 1 : 0) && sec) {
-			add_set(&k, id, SMB2_0_INFO_SECURITY, 0, sec_addl, sec, sec_built);
+			cmpd_set_info(&k, false, id, SMB2_0_INFO_SECURITY, 0, sec_addl, sec, sec_built);
 			n_set++;
 		}
 		if (do_basic) {
 			int built = fscc_build_basic(&basic, 0, 0, 0, 0, new_attrs);
 			basic_at = (int)k.n;
-			add_set(&k, id, SMB2_0_INFO_FILE, FileBasicInformation, 0, &basic, built);
+			cmpd_set_info(&k, false, id, SMB2_0_INFO_FILE, FileBasicInformation, 0, &basic, built);
 			n_set++;
 		}
 	}
@@ -291,16 +276,7 @@ static void clear_readonly(struct smb2_client *c, struct sec_op *so, uint32_t at
 	struct wbuf d;
 	wbuf_init(&d);
 	int built = fscc_build_basic(&d, 0, 0, 0, 0, attrs);
-	struct smb2_set_info_req q = {
-		.info_type = SMB2_0_INFO_FILE,
-		.file_info_class = FileBasicInformation,
-		.file_id = SMB2_FILEID_RELATED,
-		.buf = d.p,
-		.buf_len = (uint32_t)d.len,
-	};
-	struct wbuf *w = pchain_act(&p, SMB2_SET_INFO, 0, 0);
-	int bad = wbuf_check(&d, built);
-	cmpd_enc(&p.k, bad ? bad : smb2_set_info_encode(w, &q));
+	pchain_set_info(&p, SMB2_0_INFO_FILE, FileBasicInformation, 0, &d, built);
 	int r = pchain_run(&p, true, 0);
 	if (r == 0)
 		r = pchain_result(&p, 0)->r;
@@ -738,21 +714,6 @@ struct created_args {
 	bool changed;
 };
 
-static void act_set(struct pchain *p, uint8_t type, uint8_t cls, uint32_t addl, struct wbuf *d,
-		    int built)
-{
-	struct smb2_set_info_req q = {
-		.info_type = type,
-		.file_info_class = cls,
-		.additional_information = addl,
-		.file_id = SMB2_FILEID_RELATED,
-		.buf = d->p,
-		.buf_len = (uint32_t)d->len,
-	};
-	struct wbuf *w = pchain_act(p, SMB2_SET_INFO, 0, 0);
-	int bad = wbuf_check(d, built);
-	cmpd_enc(&p->k, bad ? bad : smb2_set_info_encode(w, &q));
-}
 
 /* Frame 1: the attributes and the descriptor through the new handle.
  * Frame 2, when the server gave another mode: CREATE (our lease key) +
@@ -799,9 +760,9 @@ static int op_created(struct smb2_client *c, void *arg)
 	unsigned sec_at = ro_first ? 1 : 0, n_set = attrs ? 2 : 1;
 	for (unsigned i = 0; i < n_set; i++) {
 		if (i == sec_at)
-			act_set(&p, SMB2_0_INFO_SECURITY, 0, DACL_SECURITY_INFORMATION, &sec, sec_built);
+			pchain_set_info(&p, SMB2_0_INFO_SECURITY, 0, DACL_SECURITY_INFORMATION, &sec, sec_built);
 		else
-			act_set(&p, SMB2_0_INFO_FILE, FileBasicInformation, 0, &basic, basic_built);
+			pchain_set_info(&p, SMB2_0_INFO_FILE, FileBasicInformation, 0, &basic, basic_built);
 	}
 	p.n_acts++;
 	sec_add_query(&p.k, true, &SMB2_FILEID_RELATED);

@@ -57,15 +57,7 @@ static int op_ea(struct smb2_client *c, void *arg)
 	eo->have = true;
 	struct wbuf *w;
 	if (eo->set) {
-		struct smb2_set_info_req q = {
-			.info_type = SMB2_0_INFO_FILE,
-			.file_info_class = FileFullEaInformation,
-			.file_id = SMB2_FILEID_RELATED,
-			.buf = eo->in->p,
-			.buf_len = (uint32_t)eo->in->len,
-		};
-		w = pchain_act(p, SMB2_SET_INFO, 0, 0);
-		cmpd_enc(&p->k, smb2_set_info_encode(w, &q));
+		pchain_set_info(p, SMB2_0_INFO_FILE, FileFullEaInformation, 0, eo->in, 0);
 	} else {
 		uint32_t out = ea_out_len(c, eo->in != NULL);
 		struct smb2_query_info_req q = {
